@@ -1,0 +1,74 @@
+//! The command line. Every GUI action also exists here, over the same core functions.
+//! One file per command; each defines its `Args` and a `run` function.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub mod demo_data;
+pub mod evaluate_issues;
+pub mod export;
+pub mod find_issues;
+pub mod open;
+pub mod scan;
+
+#[cfg(feature = "torch")]
+pub mod doctor;
+#[cfg(feature = "torch")]
+pub mod predict;
+#[cfg(feature = "torch")]
+pub mod train;
+
+/// Curate noisy mask / gender / age labels of a face-photo dataset.
+///
+/// With no command, opens the app (on DIR when given).
+#[derive(Debug, Parser)]
+#[command(name = "mask-curator", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Dataset folder to open in the app.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the app; with --demo, on the demo dataset (generated when missing).
+    Open(open::Args),
+    /// Scan a dataset folder and print counts and problems.
+    Scan(scan::Args),
+    /// Write a synthetic demo dataset in the real layout, with injected label noise.
+    DemoData(demo_data::Args),
+    /// Find label issues with confident learning (cleanlab-style arrays or a dataset).
+    FindIssues(find_issues::Args),
+    /// Score found issues against a demo dataset's noise manifest.
+    EvaluateIssues(evaluate_issues::Args),
+    /// Export the corrected labels as CSV.
+    Export(export::Args),
+    /// Print the torch version, CUDA availability, device and threads.
+    #[cfg(feature = "torch")]
+    Doctor(doctor::Args),
+    /// Train models (k-fold by person) and write out-of-fold probabilities.
+    #[cfg(feature = "torch")]
+    Train(train::Args),
+    /// Ensemble inference on eval/info.csv, writing a submission CSV.
+    #[cfg(feature = "torch")]
+    Predict(predict::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => open::run(open::Args { dir: cli.dir, demo: false, ..Default::default() }),
+        Some(Command::Open(a)) => open::run(a),
+        Some(Command::Scan(a)) => scan::run(a),
+        Some(Command::DemoData(a)) => demo_data::run(a),
+        Some(Command::FindIssues(a)) => find_issues::run(a),
+        Some(Command::EvaluateIssues(a)) => evaluate_issues::run(a),
+        Some(Command::Export(a)) => export::run(a),
+        #[cfg(feature = "torch")]
+        Some(Command::Doctor(a)) => doctor::run(a),
+        #[cfg(feature = "torch")]
+        Some(Command::Train(a)) => train::run(a),
+        #[cfg(feature = "torch")]
+        Some(Command::Predict(a)) => predict::run(a),
+    }
+}

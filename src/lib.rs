@@ -1,0 +1,18 @@
+//! mask-curator: curate the noisy labels of a mask / gender / age face-photo dataset.
+//!
+//! Pure core (no GUI, no torch): [`dataset`], [`demo`], [`issues`], [`curation`], [`thumbs`].
+//! Behind features: [`ml`] (libtorch training and inference), [`ui`] (the egui app).
+//! See docs/architecture.md.
+
+pub mod cli;
+pub mod curation;
+pub mod dataset;
+pub mod demo;
+pub mod issues;
+pub mod thumbs;
+pub mod workspace;
+
+#[cfg(feature = "torch")]
+pub mod ml;
+#[cfg(feature = "gui")]
+pub mod ui;

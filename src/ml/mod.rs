@@ -1,0 +1,3 @@
+//! Training and inference with libtorch. Device chosen at run time (CUDA when present).
+
+pub mod device;
