@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets everything up, then opens the app on the demo dataset (generated on first use).
+# Without a display it prints a summary of the dataset instead.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh"
+cd "$root"
+cargo run --release -- open --demo "$@"

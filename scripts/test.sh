@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every check and test: formatting, clippy, the pure core
+# without GUI/torch, and the whole suite (GUI tests under Xvfb when there is no display).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh"
+cd "$root"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy (all features, all targets)"
+cargo clippy --all-targets -- -D warnings
+echo "== cargo clippy (pure core, no GUI, no torch)"
+cargo clippy --no-default-features --all-targets -- -D warnings
+
+# Bench targets are built here and run with `cargo bench`, never as tests.
+run_tests() { cargo build --benches && cargo test --lib --bins --tests "$@"; }
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1; then
+  echo "== cargo test (under xvfb-run)"
+  xvfb-run -a -s "-screen 0 1600x1000x24" bash -c "$(declare -f run_tests); run_tests"
+else
+  echo "== cargo test"
+  run_tests
+fi
+echo "== doc tests"
+cargo test --doc
