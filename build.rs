@@ -10,7 +10,9 @@ fn main() {
         return;
     }
     let Some(libtorch) = std::env::var_os("LIBTORCH").map(PathBuf::from) else {
-        panic!("LIBTORCH is not set: run scripts/setup.sh, which links .libtorch to libtorch 2.13.0");
+        panic!(
+            "LIBTORCH is not set: run scripts/setup.sh, which links .libtorch to libtorch 2.13.0"
+        );
     };
     let lib_dir = libtorch.join("lib");
     if !lib_dir.join("libtorch.so").exists() && !lib_dir.join("libtorch_cpu.so").exists() {

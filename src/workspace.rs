@@ -12,7 +12,9 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn for_dataset(root: &Path) -> Self {
-        Workspace { dir: root.join(WORKSPACE_DIR) }
+        Workspace {
+            dir: root.join(WORKSPACE_DIR),
+        }
     }
     /// The append-only edit journal.
     pub fn journal_path(&self) -> PathBuf {
@@ -38,7 +40,10 @@ impl Workspace {
 /// Writes `bytes` to `path` atomically: a temp file in the same folder, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;

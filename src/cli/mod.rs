@@ -57,7 +57,11 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => open::run(open::Args { dir: cli.dir, demo: false, ..Default::default() }),
+        None => open::run(open::Args {
+            dir: cli.dir,
+            demo: false,
+            ..Default::default()
+        }),
         Some(Command::Open(a)) => open::run(a),
         Some(Command::Scan(a)) => scan::run(a),
         Some(Command::DemoData(a)) => demo_data::run(a),

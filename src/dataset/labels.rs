@@ -204,7 +204,12 @@ impl ClassCode {
     }
     /// Short human name, e.g. `wear/female/30-59`.
     pub fn describe(self) -> String {
-        format!("{}/{}/{}", self.mask().name(), self.gender().name(), self.age().name())
+        format!(
+            "{}/{}/{}",
+            self.mask().name(),
+            self.gender().name(),
+            self.age().name()
+        )
     }
 }
 
@@ -226,10 +231,22 @@ mod tests {
         }
         assert!(ClassCode::from_index(18).is_none());
         // Spot checks against the official table.
-        assert_eq!(ClassCode::new(Mask::Wear, Gender::Male, AgeBin::Young).index(), 0);
-        assert_eq!(ClassCode::new(Mask::Wear, Gender::Female, AgeBin::Middle).index(), 4);
-        assert_eq!(ClassCode::new(Mask::Incorrect, Gender::Male, AgeBin::Old).index(), 8);
-        assert_eq!(ClassCode::new(Mask::NotWear, Gender::Female, AgeBin::Old).index(), 17);
+        assert_eq!(
+            ClassCode::new(Mask::Wear, Gender::Male, AgeBin::Young).index(),
+            0
+        );
+        assert_eq!(
+            ClassCode::new(Mask::Wear, Gender::Female, AgeBin::Middle).index(),
+            4
+        );
+        assert_eq!(
+            ClassCode::new(Mask::Incorrect, Gender::Male, AgeBin::Old).index(),
+            8
+        );
+        assert_eq!(
+            ClassCode::new(Mask::NotWear, Gender::Female, AgeBin::Old).index(),
+            17
+        );
     }
 
     #[test]

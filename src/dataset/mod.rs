@@ -150,11 +150,10 @@ impl Dataset {
     /// row order of probability arrays exported for the dataset.
     pub fn photo_refs(&self) -> impl Iterator<Item = PhotoRef> + '_ {
         self.people.iter().enumerate().flat_map(|(p, person)| {
-            person
-                .photos
-                .iter()
-                .flatten()
-                .map(move |ph| PhotoRef { person: p, slot: ph.slot })
+            person.photos.iter().flatten().map(move |ph| PhotoRef {
+                person: p,
+                slot: ph.slot,
+            })
         })
     }
     pub fn photo(&self, r: PhotoRef) -> Option<&Photo> {

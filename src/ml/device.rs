@@ -2,7 +2,17 @@
 
 use tch::Device;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     #[default]
@@ -21,7 +31,9 @@ pub fn choose(choice: DeviceChoice) -> anyhow::Result<Device> {
             if tch::Cuda::is_available() {
                 Ok(Device::Cuda(0))
             } else {
-                anyhow::bail!("--device cuda was asked for, but CUDA is not available on this machine")
+                anyhow::bail!(
+                    "--device cuda was asked for, but CUDA is not available on this machine"
+                )
             }
         }
     }
