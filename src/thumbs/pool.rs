@@ -1,0 +1,260 @@
+//! The worker pool and its bounded LIFO queue.
+
+use super::{cache, DiskCache, Thumb, ThumbConfig, ThumbError};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+type Ready = (PathBuf, Result<Thumb, ThumbError>);
+type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// Counters since start (`pending`, `in_flight`, `ready` are current sizes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThumbStats {
+    pub requested: u64,
+    pub dropped_unwanted: u64,
+    pub dropped_overflow: u64,
+    pub cancelled: u64,
+    pub decoded: u64,
+    pub cache_hits: u64,
+    pub failed: u64,
+    pub cache_write_errors: u64,
+    /// Total worker time spent decoding source photos / reading cache entries.
+    pub decode_nanos: u64,
+    pub cache_read_nanos: u64,
+    pub pending: usize,
+    pub in_flight: usize,
+    pub ready: usize,
+}
+
+#[derive(Default)]
+struct State {
+    next_seq: u64,
+    /// Pending requests by arrival; the largest key is served first.
+    pending: BTreeMap<u64, PathBuf>,
+    pending_seq: HashMap<PathBuf, u64>,
+    in_flight: HashSet<PathBuf>,
+    ready: VecDeque<Ready>,
+    ready_paths: HashSet<PathBuf>,
+    paused: bool,
+    shutdown: bool,
+    stats: ThumbStats,
+}
+
+impl State {
+    fn remove_pending(&mut self, seq: u64) -> Option<PathBuf> {
+        let path = self.pending.remove(&seq)?;
+        self.pending_seq.remove(&path);
+        Some(path)
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    work_available: Condvar,
+    on_ready: RwLock<Option<Waker>>,
+    max_w: u32,
+    max_h: u32,
+    queue_cap: usize,
+    cache: Option<DiskCache>,
+}
+
+/// Decodes thumbnails on a fixed pool of threads. Dropping it stops the workers (a decode
+/// in progress finishes first).
+pub struct Thumbnailer {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Thumbnailer {
+    pub fn new(cfg: ThumbConfig) -> Self {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work_available: Condvar::new(),
+            on_ready: RwLock::new(None),
+            max_w: cfg.max_w.max(1),
+            max_h: cfg.max_h.max(1),
+            queue_cap: cfg.queue_cap.max(1),
+            cache: cfg
+                .disk_cache
+                .map(|dir| DiskCache::new(dir, cfg.max_w.max(1), cfg.max_h.max(1))),
+        });
+        let workers = (0..cfg.workers.max(1))
+            .filter_map(|i| {
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(format!("thumbs-{i}"))
+                    .spawn(move || worker_loop(&shared))
+                    .ok()
+            })
+            .collect();
+        Thumbnailer { shared, workers }
+    }
+
+    /// Called from a worker thread each time a result becomes ready (e.g. to request a
+    /// repaint). Keep it cheap.
+    pub fn set_on_ready(&self, wake: Box<dyn Fn() + Send + Sync>) {
+        *self.shared.on_ready.write() = Some(wake);
+    }
+
+    /// Asks for the thumbnail of `path`. No-op when it is already pending, being decoded
+    /// or ready to poll.
+    pub fn request(&self, path: &Path) {
+        let mut st = self.shared.state.lock();
+        if st.pending_seq.contains_key(path)
+            || st.in_flight.contains(path)
+            || st.ready_paths.contains(path)
+        {
+            return;
+        }
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.pending.insert(seq, path.to_path_buf());
+        st.pending_seq.insert(path.to_path_buf(), seq);
+        st.stats.requested += 1;
+        while st.pending.len() > self.shared.queue_cap {
+            let Some((&oldest, _)) = st.pending.first_key_value() else {
+                break;
+            };
+            st.remove_pending(oldest);
+            st.stats.dropped_overflow += 1;
+        }
+        drop(st);
+        self.shared.work_available.notify_one();
+    }
+
+    /// Drops every pending request for which `keep` is false (rows scrolled out of view).
+    /// Decodes already running and results already ready are kept.
+    pub fn retain(&self, keep: impl Fn(&Path) -> bool) {
+        let mut st = self.shared.state.lock();
+        let drop_seqs: Vec<u64> = st
+            .pending
+            .iter()
+            .filter(|(_, p)| !keep(p))
+            .map(|(&seq, _)| seq)
+            .collect();
+        for seq in &drop_seqs {
+            st.remove_pending(*seq);
+        }
+        st.stats.dropped_unwanted += drop_seqs.len() as u64;
+    }
+
+    /// Whether `path` is pending, being decoded, or ready to poll.
+    pub fn is_queued(&self, path: &Path) -> bool {
+        let st = self.shared.state.lock();
+        st.pending_seq.contains_key(path)
+            || st.in_flight.contains(path)
+            || st.ready_paths.contains(path)
+    }
+
+    /// Takes up to `max` finished results, oldest first.
+    pub fn poll_ready(&self, max: usize) -> Vec<(PathBuf, Result<Thumb, ThumbError>)> {
+        let mut st = self.shared.state.lock();
+        let n = max.min(st.ready.len());
+        let out: Vec<Ready> = st.ready.drain(..n).collect();
+        for (path, _) in &out {
+            st.ready_paths.remove(path);
+        }
+        out
+    }
+
+    /// Drops all pending requests (e.g. when another dataset is opened).
+    pub fn cancel_all(&self) {
+        let mut st = self.shared.state.lock();
+        st.stats.cancelled += st.pending.len() as u64;
+        st.pending.clear();
+        st.pending_seq.clear();
+    }
+
+    /// Holds the workers after their current decode (requests still queue up), e.g. while
+    /// a training run needs the cores.
+    pub fn set_paused(&self, paused: bool) {
+        self.shared.state.lock().paused = paused;
+        if !paused {
+            self.shared.work_available.notify_all();
+        }
+    }
+
+    pub fn stats(&self) -> ThumbStats {
+        let st = self.shared.state.lock();
+        ThumbStats {
+            pending: st.pending.len(),
+            in_flight: st.in_flight.len(),
+            ready: st.ready.len(),
+            ..st.stats
+        }
+    }
+
+    /// The thumbnail box results fit in.
+    pub fn max_size(&self) -> (u32, u32) {
+        (self.shared.max_w, self.shared.max_h)
+    }
+}
+
+impl Drop for Thumbnailer {
+    fn drop(&mut self) {
+        self.shared.state.lock().shutdown = true;
+        self.shared.work_available.notify_all();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn worker_loop(shared: &Shared) {
+    loop {
+        let path = {
+            let mut st = shared.state.lock();
+            loop {
+                if st.shutdown {
+                    return;
+                }
+                if !st.paused {
+                    if let Some((_, path)) = st.pending.pop_last() {
+                        st.pending_seq.remove(&path);
+                        st.in_flight.insert(path.clone());
+                        break path;
+                    }
+                }
+                shared.work_available.wait(&mut st);
+            }
+        };
+
+        let started = Instant::now();
+        let result =
+            cache::load_or_decode(&path, shared.max_w, shared.max_h, shared.cache.as_ref());
+        let nanos = started.elapsed().as_nanos() as u64;
+
+        {
+            let mut st = shared.state.lock();
+            st.in_flight.remove(&path);
+            let result = match result {
+                Ok(loaded) => {
+                    if loaded.from_cache {
+                        st.stats.cache_hits += 1;
+                        st.stats.cache_read_nanos += nanos;
+                    } else {
+                        st.stats.decoded += 1;
+                        st.stats.decode_nanos += nanos;
+                    }
+                    if loaded.store_error.is_some() {
+                        st.stats.cache_write_errors += 1;
+                    }
+                    Ok(loaded.thumb)
+                }
+                Err(e) => {
+                    st.stats.failed += 1;
+                    Err(e)
+                }
+            };
+            st.ready_paths.insert(path.clone());
+            st.ready.push_back((path, result));
+        }
+        if let Some(wake) = shared.on_ready.read().as_ref() {
+            wake();
+        }
+    }
+}
