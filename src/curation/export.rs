@@ -1,0 +1,256 @@
+//! Export of the curated labels as CSV files: a corrected train.csv in the original schema,
+//! one row per photo with its labels, the full change log, and the net changes.
+//! Every file is written atomically; the dataset's own files are never touched.
+
+use super::{Curation, CurationError, JournalField, Target, Value};
+use crate::dataset::Dataset;
+use crate::workspace::write_atomic;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// File names inside the export folder.
+pub const TRAIN_CSV: &str = "train.csv";
+pub const PHOTO_LABELS_CSV: &str = "photo_labels.csv";
+pub const CHANGE_LOG_CSV: &str = "change_log.csv";
+pub const NET_CHANGES_CSV: &str = "net_changes.csv";
+
+/// One file an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedFile {
+    pub path: PathBuf,
+    /// Data rows (without the header).
+    pub rows: usize,
+    pub what: &'static str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub files: Vec<ExportedFile>,
+    /// People whose gender or age differs from train.csv.
+    pub people_changed: usize,
+    /// Photos whose class differs from the given one.
+    pub photos_changed: usize,
+}
+
+/// Writes the four export files into `out_dir` (created when missing).
+pub fn export(dataset: &Dataset, curation: &Curation, out_dir: &Path) -> Result<ExportSummary, CurationError> {
+    let train = corrected_train_csv(dataset, curation)?;
+    let outputs = [
+        (TRAIN_CSV, train, "train.csv with corrected gender and age (original schema)"),
+        (PHOTO_LABELS_CSV, photo_labels_csv(dataset, curation), "curated labels of every photo"),
+        (CHANGE_LOG_CSV, change_log_csv(curation), "every journal entry"),
+        (NET_CHANGES_CSV, net_changes_csv(curation), "net change per target and field"),
+    ];
+    let mut summary = ExportSummary::default();
+    for (name, text, what) in outputs {
+        let path = out_dir.join(name);
+        write_atomic(&path, text.as_bytes()).map_err(|e| CurationError::io(&path, e))?;
+        let rows = text.lines().count().saturating_sub(1);
+        summary.files.push(ExportedFile { path, rows, what });
+    }
+    summary.people_changed = (0..curation.num_people())
+        .filter(|&p| {
+            curation.gender(p) != curation.given_gender(p) || curation.age_years(p) != curation.given_age_years(p)
+        })
+        .count();
+    summary.photos_changed = dataset.photo_refs().filter(|r| curation.is_edited_photo(r.person, r.slot)).count();
+    Ok(summary)
+}
+
+fn csv_text(rows: Vec<Vec<String>>, crlf: bool) -> String {
+    let eol = if crlf { "\r\n" } else { "\n" };
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str(eol);
+    }
+    out
+}
+
+/// Quotes a cell when it holds a comma, quote or line break.
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The dataset's train.csv with the curated gender and age of every person, row for row in
+/// the original order and schema. The `path` (folder) column is kept, so the rows still
+/// resolve to the photo folders; rows whose folder is not in the dataset pass unchanged.
+pub fn corrected_train_csv(dataset: &Dataset, curation: &Curation) -> Result<String, CurationError> {
+    let path = dataset.root.join("train").join("train.csv");
+    let bytes = std::fs::read(&path).map_err(|e| CurationError::io(&path, e))?;
+    let crlf = bytes.windows(2).any(|w| w == b"\r\n");
+    let bad = |line: usize, reason: String| CurationError::BadInput { path: path.clone(), line, reason };
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
+    let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let column = |name: &str| {
+        header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name).ok_or_else(|| {
+            bad(1, format!("no `{name}` column (found: {})", header.iter().collect::<Vec<_>>().join(",")))
+        })
+    };
+    let (gender_col, age_col, path_col) = (column("gender")?, column("age")?, column("path")?);
+    let mut rows = vec![header.iter().map(str::to_string).collect::<Vec<_>>()];
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            bad(line, e.to_string())
+        })?;
+        let mut row: Vec<String> = record.iter().map(str::to_string).collect();
+        let folder = record.get(path_col).unwrap_or("").trim();
+        if let Some(p) = curation.person_index(folder) {
+            if let Some(cell) = row.get_mut(gender_col) {
+                *cell = curation.gender(p).name().to_string();
+            }
+            if let Some(cell) = row.get_mut(age_col) {
+                *cell = curation.age_years(p).to_string();
+            }
+        }
+        rows.push(row);
+    }
+    Ok(csv_text(rows, crlf))
+}
+
+/// One row per photo in [`Dataset::photo_refs`] order: the official integer codes first
+/// (`path,mask,gender,age,class`), readable columns after.
+pub fn photo_labels_csv(dataset: &Dataset, curation: &Curation) -> String {
+    let mut rows = vec![[
+        "path",
+        "mask",
+        "gender",
+        "age",
+        "class",
+        "person",
+        "slot",
+        "mask_name",
+        "gender_name",
+        "age_years",
+        "age_name",
+        "edited",
+    ]
+    .map(str::to_string)
+    .to_vec()];
+    for r in dataset.photo_refs() {
+        let Some(photo) = dataset.photo(r) else { continue };
+        let class = curation.class_of(r.person, r.slot);
+        let rel = photo.rel_path.to_string_lossy().replace('\\', "/");
+        rows.push(vec![
+            rel,
+            class.mask().index().to_string(),
+            class.gender().index().to_string(),
+            class.age().index().to_string(),
+            class.index().to_string(),
+            curation.folder(r.person).to_string(),
+            r.slot.stem().to_string(),
+            class.mask().name().to_string(),
+            class.gender().name().to_string(),
+            curation.age_years(r.person).to_string(),
+            class.age().name().to_string(),
+            u8::from(curation.is_edited_photo(r.person, r.slot)).to_string(),
+        ]);
+    }
+    csv_text(rows, false)
+}
+
+/// Every journal entry, oldest first.
+pub fn change_log_csv(curation: &Curation) -> String {
+    let mut rows = vec![[
+        "time",
+        "annotator",
+        "target",
+        "field",
+        "old",
+        "new",
+        "reason",
+        "seq",
+        "op",
+        "reverts",
+        "reapplies",
+        "batch",
+    ]
+    .map(str::to_string)
+    .to_vec()];
+    let opt = |v: Option<u64>| v.map_or(String::new(), |s| s.to_string());
+    for e in curation.history() {
+        rows.push(vec![
+            e.time.clone(),
+            e.annotator.clone(),
+            e.target.to_string(),
+            e.field.name().to_string(),
+            e.old.token(),
+            e.new.token(),
+            e.reason.clone().unwrap_or_default(),
+            e.seq.to_string(),
+            e.op.name().to_string(),
+            opt(e.reverts),
+            opt(e.reapplies),
+            e.batch.clone().unwrap_or_default(),
+        ]);
+    }
+    csv_text(rows, false)
+}
+
+/// The net effect per target and field: labels whose current value differs from the given
+/// one, and current review decisions, with the latest journal entry that touched them.
+pub fn net_changes_csv(curation: &Curation) -> String {
+    // The latest entry per (target, field), for time / annotator / reason.
+    let mut latest: BTreeMap<(Target, JournalField), &super::JournalEntry> = BTreeMap::new();
+    for e in curation.history() {
+        latest.insert((e.target.clone(), e.field), e);
+    }
+    // The latest entry that carried a reason (undo/redo lines have none of their own).
+    let mut latest_reason: BTreeMap<(Target, JournalField), &str> = BTreeMap::new();
+    for e in curation.history() {
+        if let Some(r) = &e.reason {
+            latest_reason.insert((e.target.clone(), e.field), r);
+        }
+    }
+    let mut rows = vec![["target", "field", "given", "current", "time", "annotator", "reason"]
+        .map(str::to_string)
+        .to_vec()];
+    for ((target, field), entry) in &latest {
+        let given = given_value(curation, target, *field);
+        let current = current_value(curation, target, *field);
+        if given == current || current.is_none() {
+            continue;
+        }
+        rows.push(vec![
+            target.to_string(),
+            field.name().to_string(),
+            given.map_or(String::new(), Value::token),
+            current.map_or(String::new(), Value::token),
+            entry.time.clone(),
+            entry.annotator.clone(),
+            latest_reason.get(&(target.clone(), *field)).map_or(String::new(), |r| r.to_string()),
+        ]);
+    }
+    csv_text(rows, false)
+}
+
+fn given_value(curation: &Curation, target: &Target, field: JournalField) -> Option<Value> {
+    match (target, field) {
+        (Target::Photo { slot, .. }, JournalField::Mask) => Some(Value::Mask(slot.mask())),
+        (Target::Person { person }, JournalField::Gender) => {
+            curation.person_index(person).map(|p| Value::Gender(curation.given_gender(p)))
+        }
+        (Target::Person { person }, JournalField::Age) => {
+            curation.person_index(person).map(|p| Value::Age(curation.given_age_years(p)))
+        }
+        (_, JournalField::Review) => Some(Value::Review(None)),
+        _ => None,
+    }
+}
+
+fn current_value(curation: &Curation, target: &Target, field: JournalField) -> Option<Value> {
+    let person = target.person_folder().and_then(|f| curation.person_index(f));
+    match (target, field, person) {
+        (Target::Photo { slot, .. }, JournalField::Mask, Some(p)) => Some(Value::Mask(curation.mask(p, *slot))),
+        (Target::Person { .. }, JournalField::Gender, Some(p)) => Some(Value::Gender(curation.gender(p))),
+        (Target::Person { .. }, JournalField::Age, Some(p)) => Some(Value::Age(curation.age_years(p))),
+        (_, JournalField::Review, _) => Some(Value::Review(curation.review(target))),
+        _ => None,
+    }
+}

@@ -1,0 +1,569 @@
+use super::*;
+use crate::dataset::{Person, Photo};
+use std::io::Write;
+
+/// A dataset of `n` people in memory (folders `00000{i}_{gender}_Asian_{age}`), all seven
+/// photos present except person 2's mask5.
+fn dataset(root: &Path, n: usize) -> Dataset {
+    let people = (0..n)
+        .map(|i| {
+            let gender = if i % 2 == 0 { Gender::Female } else { Gender::Male };
+            let age = 20 + 10 * i as u32;
+            let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
+            let photos = std::array::from_fn(|s| {
+                let slot = Slot::ALL[s];
+                (!(i == 2 && slot == Slot::Mask5)).then(|| Photo {
+                    slot,
+                    rel_path: PathBuf::from(format!("train/images/{folder}/{}.jpg", slot.stem())),
+                })
+            });
+            Person { folder, id: format!("{:06}", i + 1), gender, age, race: "Asian".into(), photos }
+        })
+        .collect();
+    Dataset { root: root.to_path_buf(), people, eval: None, problems: Vec::new() }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    ds: Dataset,
+    ws: Workspace,
+}
+
+fn fixture(n: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset(dir.path(), n);
+    let ws = Workspace::for_dataset(dir.path());
+    Fixture { dir, ds, ws }
+}
+
+impl Fixture {
+    fn open(&self) -> (Curation, ReplayReport) {
+        Curation::open(&self.ds, &self.ws, "tester").unwrap()
+    }
+    fn folder(&self, p: usize) -> String {
+        self.ds.people[p].folder.clone()
+    }
+    fn journal(&self) -> String {
+        std::fs::read_to_string(self.ws.journal_path()).unwrap()
+    }
+}
+
+fn gender_edit(f: &Fixture, p: usize, g: Gender) -> Edit {
+    Edit::new(Target::person(f.folder(p)), Change::Gender(g))
+}
+
+#[test]
+fn edits_are_journaled_and_survive_reopen() {
+    let f = fixture(4);
+    {
+        let (mut c, report) = f.open();
+        assert!(report.is_clean());
+        assert_eq!(report.entries, 0);
+        c.apply(gender_edit(&f, 0, Gender::Male).with_reason("issue gender:x")).unwrap();
+        c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(61))).unwrap();
+        c.apply(Edit::new(Target::photo(f.folder(3), Slot::Normal), Change::Mask(Mask::Incorrect))).unwrap();
+        assert_eq!(c.edits_this_session(), 3);
+        assert_eq!(f.journal().lines().count(), 3);
+    }
+    let (c, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.entries, 3);
+    assert_eq!(c.gender(0), Gender::Male);
+    assert_eq!(c.age_years(1), 61);
+    assert_eq!(c.age_bin(1), AgeBin::Old);
+    assert_eq!(c.mask(3, Slot::Normal), Mask::Incorrect);
+    assert_eq!(c.mask(3, Slot::Incorrect), Mask::Incorrect);
+    assert_eq!(c.edits_this_session(), 0);
+    assert_eq!(c.total_changes(), 3);
+    assert!(c.is_edited_person(0) && c.is_edited_person(1) && !c.is_edited_person(2) && c.is_edited_person(3));
+    assert_eq!(c.history()[0].reason.as_deref(), Some("issue gender:x"));
+    assert_eq!(c.history()[0].annotator, "tester");
+    assert_eq!(c.history()[0].old, Value::Gender(Gender::Female));
+}
+
+#[test]
+fn journal_lines_carry_the_documented_fields() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Male).with_reason("why")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(f.journal().lines().next().unwrap()).unwrap();
+    assert_eq!(line["seq"], 1);
+    assert_eq!(line["annotator"], "tester");
+    assert_eq!(line["op"], "edit");
+    assert_eq!(line["target"], format!("person:{}", f.folder(0)));
+    assert_eq!(line["field"], "gender");
+    assert_eq!(line["old"], "female");
+    assert_eq!(line["new"], "male");
+    assert_eq!(line["reason"], "why");
+    let time = line["time"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+}
+
+#[test]
+fn no_op_edits_are_not_journaled() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Female)).unwrap();
+    c.apply(Edit::new(Target::photo(f.folder(1), Slot::Mask1), Change::Mask(Mask::Wear))).unwrap();
+    assert!(!c.can_undo());
+    assert_eq!(c.edits_this_session(), 0);
+    assert!(!f.ws.journal_path().exists() || f.journal().is_empty());
+}
+
+#[test]
+fn gender_and_age_apply_to_every_photo_of_the_person() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    // Aimed at a photo, recorded against the person.
+    c.apply(Edit::new(Target::photo(f.folder(0), Slot::Mask3), Change::Gender(Gender::Male))).unwrap();
+    c.apply(Edit::new(Target::photo(f.folder(0), Slot::Normal), Change::AgeYears(35))).unwrap();
+    for slot in Slot::ALL {
+        let class = c.class_of(0, slot);
+        assert_eq!(class.gender(), Gender::Male);
+        assert_eq!(class.age(), AgeBin::Middle);
+        assert_eq!(class.mask(), slot.mask());
+    }
+    assert!(c.history().iter().all(|e| e.target == Target::person(f.folder(0))));
+}
+
+#[test]
+fn invalid_edits_are_refused_and_change_nothing() {
+    let f = fixture(3);
+    let (mut c, _) = f.open();
+    let bad = [
+        Edit::new(Target::person(f.folder(0)), Change::Mask(Mask::NotWear)),
+        Edit::new(Target::person(f.folder(0)), Change::AgeYears(0)),
+        Edit::new(Target::person("nobody"), Change::Gender(Gender::Male)),
+        Edit::new(Target::photo(f.folder(2), Slot::Mask5), Change::Mask(Mask::NotWear)),
+        Edit::new(Target::issue("x"), Change::Gender(Gender::Male)),
+    ];
+    for e in bad {
+        assert!(c.apply(e.clone()).is_err(), "{e:?} was accepted");
+    }
+    // A batch with one bad edit applies none of it.
+    let batch = vec![gender_edit(&f, 1, Gender::Female), Edit::new(Target::person("nobody"), Change::AgeYears(30))];
+    assert!(matches!(c.apply_batch(batch, "mixed"), Err(CurationError::UnknownPerson(_))));
+    assert_eq!(c.gender(1), Gender::Male);
+    assert_eq!(c.total_changes(), 0);
+    assert!(!c.can_undo());
+}
+
+#[test]
+fn undo_and_redo_restore_values_and_survive_reopen() {
+    let f = fixture(2);
+    {
+        let (mut c, _) = f.open();
+        assert!(!c.undo().unwrap());
+        c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+        c.apply(Edit::new(Target::person(f.folder(0)), Change::AgeYears(59))).unwrap();
+        assert!(c.undo().unwrap());
+        assert_eq!(c.age_years(0), 20);
+        assert!(c.undo().unwrap());
+        assert_eq!(c.gender(0), Gender::Female);
+        assert!(!c.can_undo());
+        assert!(c.redo().unwrap());
+        assert_eq!(c.gender(0), Gender::Male);
+        assert!(c.can_redo());
+    }
+    // The undo and redo stacks come back from the journal.
+    let (mut c, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(c.gender(0), Gender::Male);
+    assert_eq!(c.age_years(0), 20);
+    assert!(c.can_undo() && c.can_redo());
+    assert!(c.redo().unwrap());
+    assert_eq!(c.age_years(0), 59);
+    assert!(!c.can_redo());
+    assert!(c.undo().unwrap());
+    assert!(c.undo().unwrap());
+    assert!(!c.can_undo());
+    assert_eq!((c.gender(0), c.age_years(0)), (Gender::Female, 20));
+    assert_eq!(c.total_changes(), 0);
+    drop(c);
+    let (c, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!((c.gender(0), c.age_years(0)), (Gender::Female, 20));
+    assert!(!c.can_undo() && c.can_redo());
+    // Undo lines point at what they take back.
+    let undos: Vec<&JournalEntry> = c.history().iter().filter(|e| e.op == Op::Undo).collect();
+    assert!(undos.iter().all(|e| e.reverts.is_some()));
+}
+
+#[test]
+fn a_new_edit_clears_redo() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+    c.undo().unwrap();
+    assert!(c.can_redo());
+    c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
+    assert!(!c.can_redo());
+    drop(c);
+    let (c, _) = f.open();
+    assert!(!c.can_redo());
+    assert_eq!(c.gender(0), Gender::Female);
+    assert_eq!(c.gender(1), Gender::Female);
+}
+
+#[test]
+fn a_batch_is_one_undo_step() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    let swap = c.swap_masks_edits(1, Slot::Incorrect, Slot::Normal, Some("files swapped"));
+    c.apply_batch(swap, "swap incorrect/normal").unwrap();
+    assert_eq!(c.mask(1, Slot::Incorrect), Mask::NotWear);
+    assert_eq!(c.mask(1, Slot::Normal), Mask::Incorrect);
+    assert_eq!(c.undo_description().as_deref(), Some("swap incorrect/normal"));
+    assert_eq!(c.edits_this_session(), 1);
+    let lines: Vec<JournalEntry> = f.journal().lines().map(|l| JournalEntry::parse_line(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|e| e.step == 1 && e.step_len == 2));
+    assert!(c.undo().unwrap());
+    assert_eq!(c.mask(1, Slot::Incorrect), Mask::Incorrect);
+    assert_eq!(c.mask(1, Slot::Normal), Mask::NotWear);
+    assert!(!c.can_undo());
+    assert!(c.redo().unwrap());
+    assert_eq!(c.mask(1, Slot::Incorrect), Mask::NotWear);
+    drop(c);
+    let (c, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.entries, 6);
+    assert_eq!(c.mask(1, Slot::Normal), Mask::Incorrect);
+    assert_eq!(c.total_changes(), 2);
+}
+
+#[test]
+fn a_batch_touching_one_field_twice_undoes_to_the_start() {
+    let f = fixture(1);
+    let (mut c, _) = f.open();
+    let t = Target::person(f.folder(0));
+    c.apply_batch(
+        vec![Edit::new(t.clone(), Change::AgeYears(40)), Edit::new(t.clone(), Change::AgeYears(50))],
+        "two steps",
+    )
+    .unwrap();
+    assert_eq!(c.age_years(0), 50);
+    c.undo().unwrap();
+    assert_eq!(c.age_years(0), 20);
+}
+
+#[test]
+fn reviews_of_issues_are_recorded_and_undoable() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    let issue = format!("gender:{}", f.folder(0));
+    assert_eq!(c.issue_decision(&issue), None);
+    c.apply(Edit::new(Target::issue(&issue), Change::Review(ReviewDecision::Keep))).unwrap();
+    c.apply(Edit::new(Target::person(f.folder(1)), Change::Review(ReviewDecision::NeedsReview))).unwrap();
+    assert_eq!(c.issue_decision(&issue), Some(ReviewDecision::Keep));
+    assert_eq!(c.review(&Target::person(f.folder(1))), Some(ReviewDecision::NeedsReview));
+    // Reviews are decisions, not label changes.
+    assert_eq!(c.total_changes(), 0);
+    c.apply(Edit::new(Target::issue(&issue), Change::Review(ReviewDecision::Accepted))).unwrap();
+    drop(c);
+    let (mut c, _) = f.open();
+    assert_eq!(c.issue_decision(&issue), Some(ReviewDecision::Accepted));
+    c.undo().unwrap();
+    assert_eq!(c.issue_decision(&issue), Some(ReviewDecision::Keep));
+    c.undo().unwrap();
+    c.undo().unwrap();
+    assert_eq!(c.issue_decision(&issue), None);
+    assert_eq!(c.reviews().count(), 0);
+}
+
+#[test]
+fn curated_class_labels_follow_photo_refs_order() {
+    let f = fixture(3);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
+    c.apply(Edit::new(Target::photo(f.folder(2), Slot::Normal), Change::Mask(Mask::Wear))).unwrap();
+    let labels = c.curated_class_labels(&f.ds);
+    let refs: Vec<_> = f.ds.photo_refs().collect();
+    assert_eq!(labels.len(), refs.len());
+    assert_eq!(labels.len(), 20); // person 2 lacks mask5
+    for (r, class) in refs.iter().zip(&labels) {
+        let given = f.ds.people[r.person].class_of(r.slot);
+        let expect_changed = r.person == 1 || (r.person == 2 && r.slot == Slot::Normal);
+        assert_eq!(given != *class, expect_changed, "{r:?}");
+    }
+    let normal_of_2 = refs.iter().position(|r| r.person == 2 && r.slot == Slot::Normal).unwrap();
+    assert_eq!(labels[normal_of_2], ClassCode::new(Mask::Wear, Gender::Female, AgeBin::Middle));
+}
+
+fn append_raw(f: &Fixture, bytes: &[u8]) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(f.ws.journal_path()).unwrap();
+    file.write_all(bytes).unwrap();
+}
+
+#[test]
+fn a_torn_last_line_is_skipped_and_the_next_append_starts_a_new_line() {
+    let f = fixture(3);
+    {
+        let (mut c, _) = f.open();
+        c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+        c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
+        c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
+    }
+    // Cut the file in the middle of the third line, as a power cut mid-write would.
+    let text = f.journal();
+    let third = text.lines().nth(2).unwrap();
+    let cut = text.len() - third.len() / 2 - 1;
+    std::fs::write(f.ws.journal_path(), &text.as_bytes()[..cut]).unwrap();
+
+    let (mut c, report) = f.open();
+    assert!(report.torn_tail);
+    assert_eq!(report.entries, 2);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].line, 3);
+    assert!(report.skipped[0].reason.contains("torn"), "{}", report.skipped[0].reason);
+    assert_eq!((c.gender(0), c.gender(1), c.gender(2)), (Gender::Male, Gender::Female, Gender::Female));
+    // Undo history of the surviving edits is intact.
+    assert!(c.can_undo());
+    c.apply(Edit::new(Target::person(f.folder(2)), Change::AgeYears(44))).unwrap();
+    drop(c);
+
+    let text = f.journal();
+    let last = text.lines().last().unwrap();
+    assert!(JournalEntry::parse_line(last).is_ok(), "the new entry was glued onto the torn bytes: {last}");
+    let (c, report) = f.open();
+    assert!(!report.torn_tail);
+    assert_eq!(report.entries, 3);
+    // The torn bytes are now an ordinary bad line; it stays reported and skipped.
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].line, 3);
+    assert_eq!(c.age_years(2), 44);
+    assert_eq!(c.gender(0), Gender::Male);
+    // The torn entry was never confirmed, so its seq is free again.
+    assert_eq!(c.history().last().unwrap().seq, 3);
+}
+
+#[test]
+fn a_complete_last_line_without_newline_is_applied() {
+    let f = fixture(2);
+    {
+        let (mut c, _) = f.open();
+        c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+    }
+    let text = f.journal();
+    std::fs::write(f.ws.journal_path(), text.trim_end()).unwrap();
+    let (mut c, report) = f.open();
+    assert!(report.torn_tail && report.skipped.is_empty());
+    assert_eq!(c.gender(0), Gender::Male);
+    c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
+    drop(c);
+    let (c, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!((c.gender(0), c.gender(1)), (Gender::Male, Gender::Female));
+}
+
+#[test]
+fn corrupt_and_unknown_lines_in_the_middle_are_reported_and_skipped() {
+    let f = fixture(3);
+    {
+        let (mut c, _) = f.open();
+        c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+    }
+    append_raw(&f, b"{\"seq\": 2, garbage\n");
+    let ghost = JournalEntry {
+        seq: 3,
+        time: "2026-11-22T00:00:00.000Z".into(),
+        annotator: "x".into(),
+        op: Op::Edit,
+        step: 3,
+        step_len: 1,
+        batch: None,
+        target: Target::person("999999_male_Asian_30"),
+        field: JournalField::Gender,
+        old: Value::Gender(Gender::Male),
+        new: Value::Gender(Gender::Female),
+        reason: None,
+        reverts: None,
+        reapplies: None,
+    };
+    append_raw(&f, format!("{}\n\n", ghost.to_line()).as_bytes());
+    {
+        let (mut c, report) = f.open();
+        assert_eq!(report.entries, 1);
+        let lines: Vec<usize> = report.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![2, 3]);
+        assert!(report.skipped[1].reason.contains("999999_male_Asian_30"));
+        assert!(!report.torn_tail);
+        c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
+        // New entries continue after the highest seq seen, even on a skipped line.
+        assert_eq!(c.history().last().unwrap().seq, 4);
+    }
+    let (c, report) = f.open();
+    assert_eq!(report.entries, 2);
+    assert_eq!((c.gender(0), c.gender(1)), (Gender::Male, Gender::Female));
+}
+
+#[test]
+fn a_batch_cut_short_is_dropped_whole() {
+    let f = fixture(2);
+    {
+        let (mut c, _) = f.open();
+        c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+        let swap = c.swap_masks_edits(1, Slot::Incorrect, Slot::Normal, None);
+        c.apply_batch(swap, "swap").unwrap();
+    }
+    // Keep the first line of the two-line batch only, complete with its newline.
+    let text = f.journal();
+    let keep: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(f.ws.journal_path(), format!("{}\n", keep.join("\n"))).unwrap();
+    let (c, report) = f.open();
+    assert_eq!(report.entries, 1);
+    assert_eq!(report.skipped.len(), 1);
+    assert!(report.skipped[0].reason.contains("incomplete"), "{}", report.skipped[0].reason);
+    assert_eq!(c.mask(1, Slot::Incorrect), Mask::Incorrect);
+    assert_eq!(c.mask(1, Slot::Normal), Mask::NotWear);
+    assert_eq!(c.gender(0), Gender::Male);
+}
+
+#[test]
+fn a_second_writer_is_refused_but_a_reader_is_not() {
+    let f = fixture(2);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+    assert!(matches!(Curation::open(&f.ds, &f.ws, "other"), Err(CurationError::JournalBusy { .. })));
+    let (mut reader, report) = Curation::open_read_only(&f.ds, &f.ws).unwrap();
+    assert_eq!(report.entries, 1);
+    assert_eq!(reader.gender(0), Gender::Male);
+    assert!(reader.is_read_only());
+    assert!(matches!(reader.apply(gender_edit(&f, 1, Gender::Female)), Err(CurationError::ReadOnly)));
+    drop(c);
+    assert!(Curation::open(&f.ds, &f.ws, "other").is_ok());
+}
+
+#[test]
+fn targets_round_trip_through_text() {
+    for t in [
+        Target::photo("001498-1_male_Asian_38", Slot::Incorrect),
+        Target::person("003397_female_Asian_19"),
+        Target::issue("gender:000123_female_Asian_45"),
+    ] {
+        assert_eq!(t.to_string().parse::<Target>().unwrap(), t);
+    }
+    assert!("photo:abc/mask9".parse::<Target>().is_err());
+    assert!("person:".parse::<Target>().is_err());
+    assert!("people:abc".parse::<Target>().is_err());
+}
+
+#[test]
+fn annotator_defaults_when_empty() {
+    let f = fixture(1);
+    let (c, _) = Curation::open(&f.ds, &f.ws, "  ").unwrap();
+    assert_eq!(c.annotator(), default_annotator());
+    assert!(!c.annotator().is_empty());
+}
+
+// ----- export ------------------------------------------------------------------------
+
+fn write_train_csv(f: &Fixture) -> String {
+    let mut text = String::from("id,gender,race,age,path\r\n");
+    for p in &f.ds.people {
+        text.push_str(&format!("{},{},Asian,{},{}\r\n", p.id, p.gender.name(), p.age, p.folder));
+    }
+    // A row whose folder is missing passes through unchanged.
+    text.push_str("009999,male,Asian,33,009999_male_Asian_33\r\n");
+    let path = f.dir.path().join("train/train.csv");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    text
+}
+
+fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(path).unwrap();
+    r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
+    let f = fixture(3);
+    let original = write_train_csv(&f);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Male).with_reason("issue gender:a, run 1")).unwrap();
+    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(60))).unwrap();
+    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(58))).unwrap();
+    let swap = c.swap_masks_edits(2, Slot::Incorrect, Slot::Normal, None);
+    c.apply_batch(swap, "swap incorrect/normal").unwrap();
+    c.apply(Edit::new(Target::issue("age:x"), Change::Review(ReviewDecision::Keep))).unwrap();
+    // An edit taken back leaves no net change.
+    c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
+    c.undo().unwrap();
+
+    let out = f.dir.path().join("out");
+    let summary = export(&f.ds, &c, &out).unwrap();
+    assert_eq!(summary.files.len(), 4);
+    assert_eq!(summary.people_changed, 2);
+    // Person 0: 7 photos change gender; person 1: 58 stays in 30-59 (class unchanged);
+    // person 2: two swapped photos.
+    assert_eq!(summary.photos_changed, 9);
+
+    // train.csv: same schema, rows and line endings; only gender/age values change.
+    let train = std::fs::read_to_string(out.join("train.csv")).unwrap();
+    assert!(train.contains("\r\n"));
+    let want: Vec<String> = original
+        .lines()
+        .map(|l| {
+            l.replace(&format!("000001,female,Asian,20,{}", f.folder(0)), &format!("000001,male,Asian,20,{}", f.folder(0)))
+                .replace(&format!("000002,male,Asian,30,{}", f.folder(1)), &format!("000002,male,Asian,58,{}", f.folder(1)))
+        })
+        .collect();
+    assert_eq!(train.lines().collect::<Vec<_>>(), want);
+    // The original is untouched.
+    assert_eq!(std::fs::read_to_string(f.dir.path().join("train/train.csv")).unwrap(), original);
+
+    // photo_labels.csv: official codes first.
+    let labels = read_csv(&out.join("photo_labels.csv"));
+    assert_eq!(labels[0][..5], ["path", "mask", "gender", "age", "class"].map(String::from));
+    assert_eq!(labels.len(), 1 + 20);
+    let row = |path: &str| labels.iter().find(|r| r[0] == path).unwrap().clone();
+    let p0 = row(&format!("train/images/{}/mask1.jpg", f.folder(0)));
+    assert_eq!(p0[1..5], ["0", "0", "0", "0"].map(String::from));
+    let p2 = row(&format!("train/images/{}/incorrect_mask.jpg", f.folder(2)));
+    // not wear, female, 30-59 => 2*6 + 1*3 + 1 = 16
+    assert_eq!(p2[1..5], ["2", "1", "1", "16"].map(String::from));
+    assert_eq!(p2[11], "1");
+    let p1 = row(&format!("train/images/{}/mask1.jpg", f.folder(1)));
+    assert_eq!(p1[9], "58");
+    assert_eq!(p1[11], "0");
+
+    // change_log.csv: every entry, with reasons quoted where needed.
+    let log = read_csv(&out.join("change_log.csv"));
+    assert_eq!(log[0][..7], ["time", "annotator", "target", "field", "old", "new", "reason"].map(String::from));
+    assert_eq!(log.len(), 1 + c.history().len());
+    assert_eq!(log[1][6], "issue gender:a, run 1");
+    assert_eq!(log.last().unwrap()[8], "undo");
+
+    // net_changes.csv: net effect only.
+    let net = read_csv(&out.join("net_changes.csv"));
+    let net_rows: Vec<(String, String, String, String)> =
+        net[1..].iter().map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone())).collect();
+    let expect = vec![
+        (format!("person:{}", f.folder(0)), "gender".to_string(), "female".to_string(), "male".to_string()),
+        (format!("person:{}", f.folder(1)), "age".to_string(), "30".to_string(), "58".to_string()),
+        (format!("photo:{}/incorrect_mask", f.folder(2)), "mask".into(), "incorrect".into(), "not_wear".into()),
+        (format!("photo:{}/normal", f.folder(2)), "mask".into(), "not_wear".into(), "incorrect".into()),
+        ("issue:age:x".to_string(), "review".into(), "".into(), "keep".into()),
+    ];
+    let mut got = net_rows.clone();
+    got.sort();
+    let mut expect_sorted = expect.clone();
+    expect_sorted.sort();
+    assert_eq!(got, expect_sorted);
+}
+
+#[test]
+fn export_names_the_file_and_line_of_a_bad_train_csv() {
+    let f = fixture(1);
+    let path = f.dir.path().join("train/train.csv");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "id,gender,race,age\n000001,female,Asian,20\n").unwrap();
+    let (c, _) = f.open();
+    let err = export(&f.ds, &c, &f.dir.path().join("out")).unwrap_err().to_string();
+    assert!(err.contains("train.csv") && err.contains("line 1") && err.contains("path"), "{err}");
+    std::fs::write(&path, "id,gender,race,age,path\n000001,female,Asian,20,a\n000002,male\n").unwrap();
+    let err = export(&f.ds, &c, &f.dir.path().join("out")).unwrap_err().to_string();
+    assert!(err.contains("line 3"), "{err}");
+    assert!(!f.dir.path().join("out/photo_labels.csv").exists());
+}
