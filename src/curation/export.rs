@@ -33,13 +33,33 @@ pub struct ExportSummary {
 }
 
 /// Writes the four export files into `out_dir` (created when missing).
-pub fn export(dataset: &Dataset, curation: &Curation, out_dir: &Path) -> Result<ExportSummary, CurationError> {
+pub fn export(
+    dataset: &Dataset,
+    curation: &Curation,
+    out_dir: &Path,
+) -> Result<ExportSummary, CurationError> {
     let train = corrected_train_csv(dataset, curation)?;
     let outputs = [
-        (TRAIN_CSV, train, "train.csv with corrected gender and age (original schema)"),
-        (PHOTO_LABELS_CSV, photo_labels_csv(dataset, curation), "curated labels of every photo"),
-        (CHANGE_LOG_CSV, change_log_csv(curation), "every journal entry"),
-        (NET_CHANGES_CSV, net_changes_csv(curation), "net change per target and field"),
+        (
+            TRAIN_CSV,
+            train,
+            "train.csv with corrected gender and age (original schema)",
+        ),
+        (
+            PHOTO_LABELS_CSV,
+            photo_labels_csv(dataset, curation),
+            "curated labels of every photo",
+        ),
+        (
+            CHANGE_LOG_CSV,
+            change_log_csv(curation),
+            "every journal entry",
+        ),
+        (
+            NET_CHANGES_CSV,
+            net_changes_csv(curation),
+            "net change per target and field",
+        ),
     ];
     let mut summary = ExportSummary::default();
     for (name, text, what) in outputs {
@@ -50,10 +70,14 @@ pub fn export(dataset: &Dataset, curation: &Curation, out_dir: &Path) -> Result<
     }
     summary.people_changed = (0..curation.num_people())
         .filter(|&p| {
-            curation.gender(p) != curation.given_gender(p) || curation.age_years(p) != curation.given_age_years(p)
+            curation.gender(p) != curation.given_gender(p)
+                || curation.age_years(p) != curation.given_age_years(p)
         })
         .count();
-    summary.photos_changed = dataset.photo_refs().filter(|r| curation.is_edited_photo(r.person, r.slot)).count();
+    summary.photos_changed = dataset
+        .photo_refs()
+        .filter(|r| curation.is_edited_photo(r.person, r.slot))
+        .count();
     Ok(summary)
 }
 
@@ -80,17 +104,35 @@ fn csv_cell(s: &str) -> String {
 /// The dataset's train.csv with the curated gender and age of every person, row for row in
 /// the original order and schema. The `path` (folder) column is kept, so the rows still
 /// resolve to the photo folders; rows whose folder is not in the dataset pass unchanged.
-pub fn corrected_train_csv(dataset: &Dataset, curation: &Curation) -> Result<String, CurationError> {
+pub fn corrected_train_csv(
+    dataset: &Dataset,
+    curation: &Curation,
+) -> Result<String, CurationError> {
     let path = dataset.root.join("train").join("train.csv");
     let bytes = std::fs::read(&path).map_err(|e| CurationError::io(&path, e))?;
     let crlf = bytes.windows(2).any(|w| w == b"\r\n");
-    let bad = |line: usize, reason: String| CurationError::BadInput { path: path.clone(), line, reason };
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes.as_slice());
+    let bad = |line: usize, reason: String| CurationError::BadInput {
+        path: path.clone(),
+        line,
+        reason,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes.as_slice());
     let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let column = |name: &str| {
-        header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name).ok_or_else(|| {
-            bad(1, format!("no `{name}` column (found: {})", header.iter().collect::<Vec<_>>().join(",")))
-        })
+        header
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+            .ok_or_else(|| {
+                bad(
+                    1,
+                    format!(
+                        "no `{name}` column (found: {})",
+                        header.iter().collect::<Vec<_>>().join(",")
+                    ),
+                )
+            })
     };
     let (gender_col, age_col, path_col) = (column("gender")?, column("age")?, column("path")?);
     let mut rows = vec![header.iter().map(str::to_string).collect::<Vec<_>>()];
@@ -134,7 +176,9 @@ pub fn photo_labels_csv(dataset: &Dataset, curation: &Curation) -> String {
     .map(str::to_string)
     .to_vec()];
     for r in dataset.photo_refs() {
-        let Some(photo) = dataset.photo(r) else { continue };
+        let Some(photo) = dataset.photo(r) else {
+            continue;
+        };
         let class = curation.class_of(r.person, r.slot);
         let rel = photo.rel_path.to_string_lossy().replace('\\', "/");
         rows.push(vec![
@@ -208,9 +252,17 @@ pub fn net_changes_csv(curation: &Curation) -> String {
             latest_reason.insert((e.target.clone(), e.field), r);
         }
     }
-    let mut rows = vec![["target", "field", "given", "current", "time", "annotator", "reason"]
-        .map(str::to_string)
-        .to_vec()];
+    let mut rows = vec![[
+        "target",
+        "field",
+        "given",
+        "current",
+        "time",
+        "annotator",
+        "reason",
+    ]
+    .map(str::to_string)
+    .to_vec()];
     for ((target, field), entry) in &latest {
         let given = given_value(curation, target, *field);
         let current = current_value(curation, target, *field);
@@ -224,7 +276,9 @@ pub fn net_changes_csv(curation: &Curation) -> String {
             current.map_or(String::new(), Value::token),
             entry.time.clone(),
             entry.annotator.clone(),
-            latest_reason.get(&(target.clone(), *field)).map_or(String::new(), |r| r.to_string()),
+            latest_reason
+                .get(&(target.clone(), *field))
+                .map_or(String::new(), |r| r.to_string()),
         ]);
     }
     csv_text(rows, false)
@@ -233,23 +287,31 @@ pub fn net_changes_csv(curation: &Curation) -> String {
 fn given_value(curation: &Curation, target: &Target, field: JournalField) -> Option<Value> {
     match (target, field) {
         (Target::Photo { slot, .. }, JournalField::Mask) => Some(Value::Mask(slot.mask())),
-        (Target::Person { person }, JournalField::Gender) => {
-            curation.person_index(person).map(|p| Value::Gender(curation.given_gender(p)))
-        }
-        (Target::Person { person }, JournalField::Age) => {
-            curation.person_index(person).map(|p| Value::Age(curation.given_age_years(p)))
-        }
+        (Target::Person { person }, JournalField::Gender) => curation
+            .person_index(person)
+            .map(|p| Value::Gender(curation.given_gender(p))),
+        (Target::Person { person }, JournalField::Age) => curation
+            .person_index(person)
+            .map(|p| Value::Age(curation.given_age_years(p))),
         (_, JournalField::Review) => Some(Value::Review(None)),
         _ => None,
     }
 }
 
 fn current_value(curation: &Curation, target: &Target, field: JournalField) -> Option<Value> {
-    let person = target.person_folder().and_then(|f| curation.person_index(f));
+    let person = target
+        .person_folder()
+        .and_then(|f| curation.person_index(f));
     match (target, field, person) {
-        (Target::Photo { slot, .. }, JournalField::Mask, Some(p)) => Some(Value::Mask(curation.mask(p, *slot))),
-        (Target::Person { .. }, JournalField::Gender, Some(p)) => Some(Value::Gender(curation.gender(p))),
-        (Target::Person { .. }, JournalField::Age, Some(p)) => Some(Value::Age(curation.age_years(p))),
+        (Target::Photo { slot, .. }, JournalField::Mask, Some(p)) => {
+            Some(Value::Mask(curation.mask(p, *slot)))
+        }
+        (Target::Person { .. }, JournalField::Gender, Some(p)) => {
+            Some(Value::Gender(curation.gender(p)))
+        }
+        (Target::Person { .. }, JournalField::Age, Some(p)) => {
+            Some(Value::Age(curation.age_years(p)))
+        }
         (_, JournalField::Review, _) => Some(Value::Review(curation.review(target))),
         _ => None,
     }

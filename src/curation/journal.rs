@@ -89,15 +89,22 @@ impl Value {
     }
 
     fn from_json(field: JournalField, v: &serde_json::Value) -> Result<Value, String> {
-        let text = || v.as_str().ok_or_else(|| format!("{} value {v} is not a string", field.name()));
+        let text = || {
+            v.as_str()
+                .ok_or_else(|| format!("{} value {v} is not a string", field.name()))
+        };
         match field {
             JournalField::Mask => {
                 let s = text()?;
-                parse_mask_token(s).map(Value::Mask).ok_or_else(|| format!("unknown mask value {s:?}"))
+                parse_mask_token(s)
+                    .map(Value::Mask)
+                    .ok_or_else(|| format!("unknown mask value {s:?}"))
             }
             JournalField::Gender => {
                 let s = text()?;
-                Gender::parse(s).map(Value::Gender).ok_or_else(|| format!("unknown gender value {s:?}"))
+                Gender::parse(s)
+                    .map(Value::Gender)
+                    .ok_or_else(|| format!("unknown gender value {s:?}"))
             }
             JournalField::Age => v
                 .as_u64()
@@ -208,11 +215,15 @@ impl JournalEntry {
 
     /// Parses one journal line; the error says what is wrong with it.
     pub fn parse_line(text: &str) -> Result<JournalEntry, String> {
-        let line: Line = serde_json::from_str(text).map_err(|e| format!("not a journal entry: {e}"))?;
+        let line: Line =
+            serde_json::from_str(text).map_err(|e| format!("not a journal entry: {e}"))?;
         let target: Target = line.target.parse()?;
         let old = Value::from_json(line.field, &line.old)?;
         let new = Value::from_json(line.field, &line.new)?;
-        if line.step_len == 0 || line.step > line.seq || line.seq - line.step >= u64::from(line.step_len) {
+        if line.step_len == 0
+            || line.step > line.seq
+            || line.seq - line.step >= u64::from(line.step_len)
+        {
             return Err(format!(
                 "seq {} does not fit step {} of {} lines",
                 line.seq, line.step, line.step_len
@@ -300,7 +311,9 @@ impl JournalWriter {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(CurationError::JournalBusy { path: path.to_path_buf() })
+                return Err(CurationError::JournalBusy {
+                    path: path.to_path_buf(),
+                })
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(CurationError::io(path, e)),
         }
@@ -309,7 +322,12 @@ impl JournalWriter {
             // whole journal along with its first confirmed edit.
             sync_dir(dir).map_err(|e| CurationError::io(dir, e))?;
         }
-        Ok(JournalWriter { file, path: path.to_path_buf(), needs_newline: false, failed: None })
+        Ok(JournalWriter {
+            file,
+            path: path.to_path_buf(),
+            needs_newline: false,
+            failed: None,
+        })
     }
 
     /// Tells the writer the file ends inside a line, so the next append starts a new one
@@ -322,7 +340,10 @@ impl JournalWriter {
     /// durable.
     pub fn append(&mut self, entries: &[JournalEntry]) -> Result<(), CurationError> {
         if let Some(reason) = &self.failed {
-            return Err(CurationError::JournalFailed { path: self.path.clone(), reason: reason.clone() });
+            return Err(CurationError::JournalFailed {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            });
         }
         let mut buf = String::new();
         if self.needs_newline {
@@ -332,7 +353,10 @@ impl JournalWriter {
             buf.push_str(&e.to_line());
             buf.push('\n');
         }
-        let result = self.file.write_all(buf.as_bytes()).and_then(|()| self.file.sync_data());
+        let result = self
+            .file
+            .write_all(buf.as_bytes())
+            .and_then(|()| self.file.sync_data());
         match result {
             Ok(()) => {
                 self.needs_newline = false;

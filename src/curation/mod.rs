@@ -38,10 +38,15 @@ pub enum Target {
 
 impl Target {
     pub fn photo(person: impl Into<String>, slot: Slot) -> Target {
-        Target::Photo { person: person.into(), slot }
+        Target::Photo {
+            person: person.into(),
+            slot,
+        }
     }
     pub fn person(person: impl Into<String>) -> Target {
-        Target::Person { person: person.into() }
+        Target::Person {
+            person: person.into(),
+        }
     }
     pub fn issue(id: impl Into<String>) -> Target {
         Target::Issue { id: id.into() }
@@ -70,15 +75,19 @@ impl fmt::Display for Target {
 impl FromStr for Target {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, rest) = s.split_once(':').ok_or_else(|| format!("target {s:?} has no kind prefix"))?;
+        let (kind, rest) = s
+            .split_once(':')
+            .ok_or_else(|| format!("target {s:?} has no kind prefix"))?;
         if rest.is_empty() {
             return Err(format!("target {s:?} names nothing"));
         }
         match kind {
             "photo" => {
-                let (person, stem) =
-                    rest.rsplit_once('/').ok_or_else(|| format!("photo target {s:?} has no slot"))?;
-                let slot = Slot::from_stem(stem).ok_or_else(|| format!("unknown photo slot {stem:?} in {s:?}"))?;
+                let (person, stem) = rest
+                    .rsplit_once('/')
+                    .ok_or_else(|| format!("photo target {s:?} has no slot"))?;
+                let slot = Slot::from_stem(stem)
+                    .ok_or_else(|| format!("unknown photo slot {stem:?} in {s:?}"))?;
                 if person.is_empty() {
                     return Err(format!("photo target {s:?} names no person"));
                 }
@@ -103,7 +112,11 @@ pub enum ReviewDecision {
 }
 
 impl ReviewDecision {
-    pub const ALL: [ReviewDecision; 3] = [ReviewDecision::Keep, ReviewDecision::Accepted, ReviewDecision::NeedsReview];
+    pub const ALL: [ReviewDecision; 3] = [
+        ReviewDecision::Keep,
+        ReviewDecision::Accepted,
+        ReviewDecision::NeedsReview,
+    ];
     pub fn token(self) -> &'static str {
         match self {
             ReviewDecision::Keep => "keep",
@@ -137,7 +150,11 @@ pub struct Edit {
 
 impl Edit {
     pub fn new(target: Target, change: Change) -> Edit {
-        Edit { target, change, reason: None }
+        Edit {
+            target,
+            change,
+            reason: None,
+        }
     }
     pub fn with_reason(mut self, reason: impl Into<String>) -> Edit {
         self.reason = Some(reason.into());
@@ -177,9 +194,16 @@ impl ReplayReport {
     pub fn summary(&self) -> String {
         let mut s = format!("replayed {} journal entries", self.entries);
         if !self.skipped.is_empty() {
-            let lines: Vec<String> =
-                self.skipped.iter().map(|l| format!("line {}: {}", l.line, l.reason)).collect();
-            s.push_str(&format!(", skipped {} ({})", self.skipped.len(), lines.join("; ")));
+            let lines: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|l| format!("line {}: {}", l.line, l.reason))
+                .collect();
+            s.push_str(&format!(
+                ", skipped {} ({})",
+                self.skipped.len(),
+                lines.join("; ")
+            ));
         }
         if !self.notes.is_empty() {
             s.push_str(&format!(", {} note(s)", self.notes.len()));
@@ -191,7 +215,10 @@ impl ReplayReport {
 #[derive(Debug, thiserror::Error)]
 pub enum CurationError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is open in another mask-curator process; close it there first")]
     JournalBusy { path: PathBuf },
     #[error(
@@ -207,12 +234,19 @@ pub enum CurationError {
     #[error("invalid edit: {0}")]
     InvalidEdit(String),
     #[error("{path} line {line}: {reason}")]
-    BadInput { path: PathBuf, line: usize, reason: String },
+    BadInput {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 impl CurationError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> CurationError {
-        CurationError::Io { path: path.to_path_buf(), source }
+        CurationError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -320,8 +354,16 @@ impl Curation {
         Self::replayed(dataset, &workspace.journal_path(), "")
     }
 
-    fn replayed(dataset: &Dataset, path: &Path, annotator: &str) -> Result<(Curation, ReplayReport), CurationError> {
-        let annotator = if annotator.trim().is_empty() { default_annotator() } else { annotator.trim().to_string() };
+    fn replayed(
+        dataset: &Dataset,
+        path: &Path,
+        annotator: &str,
+    ) -> Result<(Curation, ReplayReport), CurationError> {
+        let annotator = if annotator.trim().is_empty() {
+            default_annotator()
+        } else {
+            annotator.trim().to_string()
+        };
         let mut cur = Curation::fresh(dataset, path, annotator);
         let (lines, torn) = journal::read_lines(path)?;
         let mut report = cur.replay(lines);
@@ -333,8 +375,15 @@ impl Curation {
         let people = &dataset.people;
         Curation {
             folders: people.iter().map(|p| p.folder.clone()).collect(),
-            index: people.iter().enumerate().map(|(i, p)| (p.folder.clone(), i)).collect(),
-            present: people.iter().map(|p| std::array::from_fn(|s| p.photos[s].is_some())).collect(),
+            index: people
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.folder.clone(), i))
+                .collect(),
+            present: people
+                .iter()
+                .map(|p| std::array::from_fn(|s| p.photos[s].is_some()))
+                .collect(),
             given_gender: people.iter().map(|p| p.gender).collect(),
             given_age: people.iter().map(|p| p.age).collect(),
             gender: people.iter().map(|p| p.gender).collect(),
@@ -362,7 +411,10 @@ impl Curation {
             let text = match raw.text {
                 Ok(t) => t,
                 Err(reason) => {
-                    report.skipped.push(SkippedLine { line: raw.number, reason: torn_or(raw.unterminated, reason) });
+                    report.skipped.push(SkippedLine {
+                        line: raw.number,
+                        reason: torn_or(raw.unterminated, reason),
+                    });
                     continue;
                 }
             };
@@ -372,7 +424,10 @@ impl Curation {
             let entry = match JournalEntry::parse_line(&text) {
                 Ok(e) => e,
                 Err(reason) => {
-                    report.skipped.push(SkippedLine { line: raw.number, reason: torn_or(raw.unterminated, reason) });
+                    report.skipped.push(SkippedLine {
+                        line: raw.number,
+                        reason: torn_or(raw.unterminated, reason),
+                    });
                     continue;
                 }
             };
@@ -397,8 +452,11 @@ impl Curation {
     }
 
     fn replay_step(&mut self, group: Vec<(usize, JournalEntry)>, report: &mut ReplayReport) {
-        let Some((_, first)) = group.first() else { return };
-        let (step, step_len, op, label) = (first.step, first.step_len, first.op, first.batch.clone());
+        let Some((_, first)) = group.first() else {
+            return;
+        };
+        let (step, step_len, op, label) =
+            (first.step, first.step_len, first.op, first.batch.clone());
         if group.len() != step_len as usize || first.seq != step {
             for (line, _) in &group {
                 report.skipped.push(SkippedLine {
@@ -417,14 +475,21 @@ impl Curation {
             let key = match self.resolve(&entry.target) {
                 Ok(k) => k,
                 Err(e) => {
-                    report.skipped.push(SkippedLine { line, reason: e.to_string() });
+                    report.skipped.push(SkippedLine {
+                        line,
+                        reason: e.to_string(),
+                    });
                     continue;
                 }
             };
             if !field_fits(&key, entry.field) {
                 report.skipped.push(SkippedLine {
                     line,
-                    reason: format!("field {} does not apply to {}", entry.field.name(), entry.target),
+                    reason: format!(
+                        "field {} does not apply to {}",
+                        entry.field.name(),
+                        entry.target
+                    ),
                 });
                 continue;
             }
@@ -454,7 +519,12 @@ impl Curation {
             Op::Edit => {
                 let changes = applied
                     .iter()
-                    .map(|e| StepChange { seq: e.seq, target: e.target.clone(), old: e.old, new: e.new })
+                    .map(|e| StepChange {
+                        seq: e.seq,
+                        target: e.target.clone(),
+                        old: e.old,
+                        new: e.new,
+                    })
                     .collect();
                 self.undo.push(Step { label, changes });
                 self.redo.clear();
@@ -467,14 +537,18 @@ impl Curation {
                         if !on_top {
                             report.notes.push(SkippedLine {
                                 line: first_line,
-                                reason: format!("undo step {first_seq} did not take back the latest step"),
+                                reason: format!(
+                                    "undo step {first_seq} did not take back the latest step"
+                                ),
                             });
                         }
                         self.redo.push(s);
                     }
                     None => report.notes.push(SkippedLine {
                         line: first_line,
-                        reason: format!("undo step {first_seq} refers to changes not in the undo history"),
+                        reason: format!(
+                            "undo step {first_seq} refers to changes not in the undo history"
+                        ),
                     }),
                 }
             }
@@ -492,7 +566,9 @@ impl Curation {
                     }
                     None => report.notes.push(SkippedLine {
                         line: first_line,
-                        reason: format!("redo step {first_seq} refers to changes not in the redo history"),
+                        reason: format!(
+                            "redo step {first_seq} refers to changes not in the redo history"
+                        ),
                     }),
                 }
             }
@@ -503,7 +579,10 @@ impl Curation {
     // ----- targets and values ----------------------------------------------------------
 
     fn person_idx(&self, folder: &str) -> Result<usize, CurationError> {
-        self.index.get(folder).copied().ok_or_else(|| CurationError::UnknownPerson(folder.to_string()))
+        self.index
+            .get(folder)
+            .copied()
+            .ok_or_else(|| CurationError::UnknownPerson(folder.to_string()))
     }
 
     fn resolve(&self, target: &Target) -> Result<Key, CurationError> {
@@ -511,14 +590,19 @@ impl Curation {
             Target::Photo { person, slot } => {
                 let p = self.person_idx(person)?;
                 if !self.present[p][slot.index()] {
-                    return Err(CurationError::MissingPhoto { person: person.clone(), slot: slot.stem() });
+                    return Err(CurationError::MissingPhoto {
+                        person: person.clone(),
+                        slot: slot.stem(),
+                    });
                 }
                 Ok(Key::Photo(p, *slot))
             }
             Target::Person { person } => Ok(Key::Person(self.person_idx(person)?)),
             Target::Issue { id } => {
                 if id.is_empty() {
-                    return Err(CurationError::InvalidEdit("an issue target needs an id".into()));
+                    return Err(CurationError::InvalidEdit(
+                        "an issue target needs an id".into(),
+                    ));
                 }
                 Ok(Key::Issue)
             }
@@ -554,15 +638,19 @@ impl Curation {
     /// at a photo are moved to its person.
     fn normalize(&self, edit: &Edit) -> Result<(Target, Key, Value), CurationError> {
         let person_target = |t: &Target| match t {
-            Target::Photo { person, .. } | Target::Person { person } => Ok(Target::person(person.clone())),
-            Target::Issue { id } => {
-                Err(CurationError::InvalidEdit(format!("issue {id}: only review decisions apply to an issue")))
+            Target::Photo { person, .. } | Target::Person { person } => {
+                Ok(Target::person(person.clone()))
             }
+            Target::Issue { id } => Err(CurationError::InvalidEdit(format!(
+                "issue {id}: only review decisions apply to an issue"
+            ))),
         };
         let (target, value) = match (&edit.target, edit.change) {
             (Target::Photo { .. }, Change::Mask(m)) => (edit.target.clone(), Value::Mask(m)),
             (t, Change::Mask(_)) => {
-                return Err(CurationError::InvalidEdit(format!("{t}: a mask label belongs to a photo")))
+                return Err(CurationError::InvalidEdit(format!(
+                    "{t}: a mask label belongs to a photo"
+                )))
             }
             (t, Change::Gender(g)) => (person_target(t)?, Value::Gender(g)),
             (t, Change::AgeYears(a)) => {
@@ -610,7 +698,15 @@ impl Curation {
                 continue;
             }
             self.set_value(&target, &key, new);
-            planned.push(Planned { target, key, old, new, reason, reverts: None, reapplies: None });
+            planned.push(Planned {
+                target,
+                key,
+                old,
+                new,
+                reason,
+                reverts: None,
+                reapplies: None,
+            });
         }
         if planned.is_empty() {
             return Ok(());
@@ -619,7 +715,12 @@ impl Curation {
         let entries = self.commit(Op::Edit, label.clone(), planned)?;
         let changes = entries
             .iter()
-            .map(|e| StepChange { seq: e.seq, target: e.target.clone(), old: e.old, new: e.new })
+            .map(|e| StepChange {
+                seq: e.seq,
+                target: e.target.clone(),
+                old: e.old,
+                new: e.new,
+            })
             .collect();
         self.undo.push(Step { label, changes });
         self.redo.clear();
@@ -629,7 +730,12 @@ impl Curation {
 
     /// Journals planned changes that are already set in memory. On failure, takes them back
     /// out of memory so the state shows only what is on disk.
-    fn commit(&mut self, op: Op, label: Option<String>, planned: Vec<Planned>) -> Result<Vec<JournalEntry>, CurationError> {
+    fn commit(
+        &mut self,
+        op: Op,
+        label: Option<String>,
+        planned: Vec<Planned>,
+    ) -> Result<Vec<JournalEntry>, CurationError> {
         let time = journal::now_rfc3339();
         let step = self.next_seq;
         let step_len = planned.len() as u32;
@@ -673,7 +779,9 @@ impl Curation {
         if self.writer.is_none() {
             return Err(CurationError::ReadOnly);
         }
-        let Some(step) = self.undo.pop() else { return Ok(false) };
+        let Some(step) = self.undo.pop() else {
+            return Ok(false);
+        };
         let result = self.plan_and_commit(&step, Op::Undo);
         match result {
             Ok(_) => {
@@ -692,7 +800,9 @@ impl Curation {
         if self.writer.is_none() {
             return Err(CurationError::ReadOnly);
         }
-        let Some(mut step) = self.redo.pop() else { return Ok(false) };
+        let Some(mut step) = self.redo.pop() else {
+            return Ok(false);
+        };
         match self.plan_and_commit(&step, Op::Redo) {
             Ok(entries) => {
                 for (c, e) in step.changes.iter_mut().zip(&entries) {
@@ -729,8 +839,20 @@ impl Curation {
             let old = self.value(&c.target, &key, c.new.field());
             let new = if op == Op::Undo { c.old } else { c.new };
             self.set_value(&c.target, &key, new);
-            let (reverts, reapplies) = if op == Op::Undo { (Some(c.seq), None) } else { (None, Some(c.seq)) };
-            planned.push(Planned { target: c.target.clone(), key, old, new, reason: None, reverts, reapplies });
+            let (reverts, reapplies) = if op == Op::Undo {
+                (Some(c.seq), None)
+            } else {
+                (None, Some(c.seq))
+            };
+            planned.push(Planned {
+                target: c.target.clone(),
+                key,
+                old,
+                new,
+                reason: None,
+                reverts,
+                reapplies,
+            });
         }
         self.commit(op, step.label.clone(), planned)
     }
@@ -766,7 +888,11 @@ impl Curation {
         AgeBin::from_years(self.age[person])
     }
     pub fn class_of(&self, person: usize, slot: Slot) -> ClassCode {
-        ClassCode::new(self.mask(person, slot), self.gender(person), self.age_bin(person))
+        ClassCode::new(
+            self.mask(person, slot),
+            self.gender(person),
+            self.age_bin(person),
+        )
     }
     /// The label as given in the dataset (before any curation).
     pub fn given_mask(&self, slot: Slot) -> Mask {
@@ -807,7 +933,9 @@ impl Curation {
     pub fn is_edited_person(&self, person: usize) -> bool {
         self.gender[person] != self.given_gender[person]
             || self.age[person] != self.given_age[person]
-            || Slot::ALL.iter().any(|s| self.masks[person][s.index()] != s.mask())
+            || Slot::ALL
+                .iter()
+                .any(|s| self.masks[person][s.index()] != s.mask())
     }
     /// True when this photo's curated class differs from its given class.
     pub fn is_edited_photo(&self, person: usize, slot: Slot) -> bool {
@@ -827,14 +955,22 @@ impl Curation {
             .map(|p| {
                 usize::from(self.gender[p] != self.given_gender[p])
                     + usize::from(self.age[p] != self.given_age[p])
-                    + Slot::ALL.iter().filter(|s| self.present[p][s.index()] && self.masks[p][s.index()] != s.mask()).count()
+                    + Slot::ALL
+                        .iter()
+                        .filter(|s| {
+                            self.present[p][s.index()] && self.masks[p][s.index()] != s.mask()
+                        })
+                        .count()
             })
             .sum()
     }
 
     /// The curated class of every photo, in [`Dataset::photo_refs`] order.
     pub fn curated_class_labels(&self, dataset: &Dataset) -> Vec<ClassCode> {
-        dataset.photo_refs().map(|r| self.class_of(r.person, r.slot)).collect()
+        dataset
+            .photo_refs()
+            .map(|r| self.class_of(r.person, r.slot))
+            .collect()
     }
 
     /// Every journal entry applied, oldest first (replayed ones, then this session's).
@@ -844,7 +980,9 @@ impl Curation {
     /// The entries about one person (their photos and the person), oldest first.
     pub fn person_history(&self, person: usize) -> impl Iterator<Item = &JournalEntry> {
         let folder = self.folders[person].as_str();
-        self.history.iter().filter(move |e| e.target.person_folder() == Some(folder))
+        self.history
+            .iter()
+            .filter(move |e| e.target.person_folder() == Some(folder))
     }
 
     pub fn annotator(&self) -> &str {
@@ -859,7 +997,13 @@ impl Curation {
 
     /// The edits that swap the current mask labels of two photos of a person (for
     /// [`Curation::apply_batch`]; e.g. incorrect_mask and normal files that were swapped).
-    pub fn swap_masks_edits(&self, person: usize, a: Slot, b: Slot, reason: Option<&str>) -> Vec<Edit> {
+    pub fn swap_masks_edits(
+        &self,
+        person: usize,
+        a: Slot,
+        b: Slot,
+        reason: Option<&str>,
+    ) -> Vec<Edit> {
         let folder = &self.folders[person];
         let (ma, mb) = (self.mask(person, a), self.mask(person, b));
         [(a, mb), (b, ma)]
@@ -903,7 +1047,13 @@ fn describe_step(step: &Step) -> String {
         return label.clone();
     }
     match step.changes.as_slice() {
-        [c] => format!("{} {}: {} -> {}", c.target, c.new.field().name(), c.old.token(), c.new.token()),
+        [c] => format!(
+            "{} {}: {} -> {}",
+            c.target,
+            c.new.field().name(),
+            c.old.token(),
+            c.new.token()
+        ),
         cs => format!("{} changes", cs.len()),
     }
 }

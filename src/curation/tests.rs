@@ -7,7 +7,11 @@ use std::io::Write;
 fn dataset(root: &Path, n: usize) -> Dataset {
     let people = (0..n)
         .map(|i| {
-            let gender = if i % 2 == 0 { Gender::Female } else { Gender::Male };
+            let gender = if i % 2 == 0 {
+                Gender::Female
+            } else {
+                Gender::Male
+            };
             let age = 20 + 10 * i as u32;
             let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
             let photos = std::array::from_fn(|s| {
@@ -17,10 +21,22 @@ fn dataset(root: &Path, n: usize) -> Dataset {
                     rel_path: PathBuf::from(format!("train/images/{folder}/{}.jpg", slot.stem())),
                 })
             });
-            Person { folder, id: format!("{:06}", i + 1), gender, age, race: "Asian".into(), photos }
+            Person {
+                folder,
+                id: format!("{:06}", i + 1),
+                gender,
+                age,
+                race: "Asian".into(),
+                photos,
+            }
         })
         .collect();
-    Dataset { root: root.to_path_buf(), people, eval: None, problems: Vec::new() }
+    Dataset {
+        root: root.to_path_buf(),
+        people,
+        eval: None,
+        problems: Vec::new(),
+    }
 }
 
 struct Fixture {
@@ -59,9 +75,15 @@ fn edits_are_journaled_and_survive_reopen() {
         let (mut c, report) = f.open();
         assert!(report.is_clean());
         assert_eq!(report.entries, 0);
-        c.apply(gender_edit(&f, 0, Gender::Male).with_reason("issue gender:x")).unwrap();
-        c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(61))).unwrap();
-        c.apply(Edit::new(Target::photo(f.folder(3), Slot::Normal), Change::Mask(Mask::Incorrect))).unwrap();
+        c.apply(gender_edit(&f, 0, Gender::Male).with_reason("issue gender:x"))
+            .unwrap();
+        c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(61)))
+            .unwrap();
+        c.apply(Edit::new(
+            Target::photo(f.folder(3), Slot::Normal),
+            Change::Mask(Mask::Incorrect),
+        ))
+        .unwrap();
         assert_eq!(c.edits_this_session(), 3);
         assert_eq!(f.journal().lines().count(), 3);
     }
@@ -75,7 +97,12 @@ fn edits_are_journaled_and_survive_reopen() {
     assert_eq!(c.mask(3, Slot::Incorrect), Mask::Incorrect);
     assert_eq!(c.edits_this_session(), 0);
     assert_eq!(c.total_changes(), 3);
-    assert!(c.is_edited_person(0) && c.is_edited_person(1) && !c.is_edited_person(2) && c.is_edited_person(3));
+    assert!(
+        c.is_edited_person(0)
+            && c.is_edited_person(1)
+            && !c.is_edited_person(2)
+            && c.is_edited_person(3)
+    );
     assert_eq!(c.history()[0].reason.as_deref(), Some("issue gender:x"));
     assert_eq!(c.history()[0].annotator, "tester");
     assert_eq!(c.history()[0].old, Value::Gender(Gender::Female));
@@ -85,8 +112,10 @@ fn edits_are_journaled_and_survive_reopen() {
 fn journal_lines_carry_the_documented_fields() {
     let f = fixture(2);
     let (mut c, _) = f.open();
-    c.apply(gender_edit(&f, 0, Gender::Male).with_reason("why")).unwrap();
-    let line: serde_json::Value = serde_json::from_str(f.journal().lines().next().unwrap()).unwrap();
+    c.apply(gender_edit(&f, 0, Gender::Male).with_reason("why"))
+        .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(f.journal().lines().next().unwrap()).unwrap();
     assert_eq!(line["seq"], 1);
     assert_eq!(line["annotator"], "tester");
     assert_eq!(line["op"], "edit");
@@ -104,7 +133,11 @@ fn no_op_edits_are_not_journaled() {
     let f = fixture(2);
     let (mut c, _) = f.open();
     c.apply(gender_edit(&f, 0, Gender::Female)).unwrap();
-    c.apply(Edit::new(Target::photo(f.folder(1), Slot::Mask1), Change::Mask(Mask::Wear))).unwrap();
+    c.apply(Edit::new(
+        Target::photo(f.folder(1), Slot::Mask1),
+        Change::Mask(Mask::Wear),
+    ))
+    .unwrap();
     assert!(!c.can_undo());
     assert_eq!(c.edits_this_session(), 0);
     assert!(!f.ws.journal_path().exists() || f.journal().is_empty());
@@ -115,15 +148,26 @@ fn gender_and_age_apply_to_every_photo_of_the_person() {
     let f = fixture(2);
     let (mut c, _) = f.open();
     // Aimed at a photo, recorded against the person.
-    c.apply(Edit::new(Target::photo(f.folder(0), Slot::Mask3), Change::Gender(Gender::Male))).unwrap();
-    c.apply(Edit::new(Target::photo(f.folder(0), Slot::Normal), Change::AgeYears(35))).unwrap();
+    c.apply(Edit::new(
+        Target::photo(f.folder(0), Slot::Mask3),
+        Change::Gender(Gender::Male),
+    ))
+    .unwrap();
+    c.apply(Edit::new(
+        Target::photo(f.folder(0), Slot::Normal),
+        Change::AgeYears(35),
+    ))
+    .unwrap();
     for slot in Slot::ALL {
         let class = c.class_of(0, slot);
         assert_eq!(class.gender(), Gender::Male);
         assert_eq!(class.age(), AgeBin::Middle);
         assert_eq!(class.mask(), slot.mask());
     }
-    assert!(c.history().iter().all(|e| e.target == Target::person(f.folder(0))));
+    assert!(c
+        .history()
+        .iter()
+        .all(|e| e.target == Target::person(f.folder(0))));
 }
 
 #[test]
@@ -134,15 +178,24 @@ fn invalid_edits_are_refused_and_change_nothing() {
         Edit::new(Target::person(f.folder(0)), Change::Mask(Mask::NotWear)),
         Edit::new(Target::person(f.folder(0)), Change::AgeYears(0)),
         Edit::new(Target::person("nobody"), Change::Gender(Gender::Male)),
-        Edit::new(Target::photo(f.folder(2), Slot::Mask5), Change::Mask(Mask::NotWear)),
+        Edit::new(
+            Target::photo(f.folder(2), Slot::Mask5),
+            Change::Mask(Mask::NotWear),
+        ),
         Edit::new(Target::issue("x"), Change::Gender(Gender::Male)),
     ];
     for e in bad {
         assert!(c.apply(e.clone()).is_err(), "{e:?} was accepted");
     }
     // A batch with one bad edit applies none of it.
-    let batch = vec![gender_edit(&f, 1, Gender::Female), Edit::new(Target::person("nobody"), Change::AgeYears(30))];
-    assert!(matches!(c.apply_batch(batch, "mixed"), Err(CurationError::UnknownPerson(_))));
+    let batch = vec![
+        gender_edit(&f, 1, Gender::Female),
+        Edit::new(Target::person("nobody"), Change::AgeYears(30)),
+    ];
+    assert!(matches!(
+        c.apply_batch(batch, "mixed"),
+        Err(CurationError::UnknownPerson(_))
+    ));
     assert_eq!(c.gender(1), Gender::Male);
     assert_eq!(c.total_changes(), 0);
     assert!(!c.can_undo());
@@ -155,7 +208,8 @@ fn undo_and_redo_restore_values_and_survive_reopen() {
         let (mut c, _) = f.open();
         assert!(!c.undo().unwrap());
         c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
-        c.apply(Edit::new(Target::person(f.folder(0)), Change::AgeYears(59))).unwrap();
+        c.apply(Edit::new(Target::person(f.folder(0)), Change::AgeYears(59)))
+            .unwrap();
         assert!(c.undo().unwrap());
         assert_eq!(c.age_years(0), 20);
         assert!(c.undo().unwrap());
@@ -213,9 +267,16 @@ fn a_batch_is_one_undo_step() {
     c.apply_batch(swap, "swap incorrect/normal").unwrap();
     assert_eq!(c.mask(1, Slot::Incorrect), Mask::NotWear);
     assert_eq!(c.mask(1, Slot::Normal), Mask::Incorrect);
-    assert_eq!(c.undo_description().as_deref(), Some("swap incorrect/normal"));
+    assert_eq!(
+        c.undo_description().as_deref(),
+        Some("swap incorrect/normal")
+    );
     assert_eq!(c.edits_this_session(), 1);
-    let lines: Vec<JournalEntry> = f.journal().lines().map(|l| JournalEntry::parse_line(l).unwrap()).collect();
+    let lines: Vec<JournalEntry> = f
+        .journal()
+        .lines()
+        .map(|l| JournalEntry::parse_line(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert!(lines.iter().all(|e| e.step == 1 && e.step_len == 2));
     assert!(c.undo().unwrap());
@@ -238,7 +299,10 @@ fn a_batch_touching_one_field_twice_undoes_to_the_start() {
     let (mut c, _) = f.open();
     let t = Target::person(f.folder(0));
     c.apply_batch(
-        vec![Edit::new(t.clone(), Change::AgeYears(40)), Edit::new(t.clone(), Change::AgeYears(50))],
+        vec![
+            Edit::new(t.clone(), Change::AgeYears(40)),
+            Edit::new(t.clone(), Change::AgeYears(50)),
+        ],
         "two steps",
     )
     .unwrap();
@@ -253,13 +317,28 @@ fn reviews_of_issues_are_recorded_and_undoable() {
     let (mut c, _) = f.open();
     let issue = format!("gender:{}", f.folder(0));
     assert_eq!(c.issue_decision(&issue), None);
-    c.apply(Edit::new(Target::issue(&issue), Change::Review(ReviewDecision::Keep))).unwrap();
-    c.apply(Edit::new(Target::person(f.folder(1)), Change::Review(ReviewDecision::NeedsReview))).unwrap();
+    c.apply(Edit::new(
+        Target::issue(&issue),
+        Change::Review(ReviewDecision::Keep),
+    ))
+    .unwrap();
+    c.apply(Edit::new(
+        Target::person(f.folder(1)),
+        Change::Review(ReviewDecision::NeedsReview),
+    ))
+    .unwrap();
     assert_eq!(c.issue_decision(&issue), Some(ReviewDecision::Keep));
-    assert_eq!(c.review(&Target::person(f.folder(1))), Some(ReviewDecision::NeedsReview));
+    assert_eq!(
+        c.review(&Target::person(f.folder(1))),
+        Some(ReviewDecision::NeedsReview)
+    );
     // Reviews are decisions, not label changes.
     assert_eq!(c.total_changes(), 0);
-    c.apply(Edit::new(Target::issue(&issue), Change::Review(ReviewDecision::Accepted))).unwrap();
+    c.apply(Edit::new(
+        Target::issue(&issue),
+        Change::Review(ReviewDecision::Accepted),
+    ))
+    .unwrap();
     drop(c);
     let (mut c, _) = f.open();
     assert_eq!(c.issue_decision(&issue), Some(ReviewDecision::Accepted));
@@ -276,7 +355,11 @@ fn curated_class_labels_follow_photo_refs_order() {
     let f = fixture(3);
     let (mut c, _) = f.open();
     c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
-    c.apply(Edit::new(Target::photo(f.folder(2), Slot::Normal), Change::Mask(Mask::Wear))).unwrap();
+    c.apply(Edit::new(
+        Target::photo(f.folder(2), Slot::Normal),
+        Change::Mask(Mask::Wear),
+    ))
+    .unwrap();
     let labels = c.curated_class_labels(&f.ds);
     let refs: Vec<_> = f.ds.photo_refs().collect();
     assert_eq!(labels.len(), refs.len());
@@ -286,12 +369,21 @@ fn curated_class_labels_follow_photo_refs_order() {
         let expect_changed = r.person == 1 || (r.person == 2 && r.slot == Slot::Normal);
         assert_eq!(given != *class, expect_changed, "{r:?}");
     }
-    let normal_of_2 = refs.iter().position(|r| r.person == 2 && r.slot == Slot::Normal).unwrap();
-    assert_eq!(labels[normal_of_2], ClassCode::new(Mask::Wear, Gender::Female, AgeBin::Middle));
+    let normal_of_2 = refs
+        .iter()
+        .position(|r| r.person == 2 && r.slot == Slot::Normal)
+        .unwrap();
+    assert_eq!(
+        labels[normal_of_2],
+        ClassCode::new(Mask::Wear, Gender::Female, AgeBin::Middle)
+    );
 }
 
 fn append_raw(f: &Fixture, bytes: &[u8]) {
-    let mut file = std::fs::OpenOptions::new().append(true).open(f.ws.journal_path()).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(f.ws.journal_path())
+        .unwrap();
     file.write_all(bytes).unwrap();
 }
 
@@ -315,16 +407,27 @@ fn a_torn_last_line_is_skipped_and_the_next_append_starts_a_new_line() {
     assert_eq!(report.entries, 2);
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(report.skipped[0].line, 3);
-    assert!(report.skipped[0].reason.contains("torn"), "{}", report.skipped[0].reason);
-    assert_eq!((c.gender(0), c.gender(1), c.gender(2)), (Gender::Male, Gender::Female, Gender::Female));
+    assert!(
+        report.skipped[0].reason.contains("torn"),
+        "{}",
+        report.skipped[0].reason
+    );
+    assert_eq!(
+        (c.gender(0), c.gender(1), c.gender(2)),
+        (Gender::Male, Gender::Female, Gender::Female)
+    );
     // Undo history of the surviving edits is intact.
     assert!(c.can_undo());
-    c.apply(Edit::new(Target::person(f.folder(2)), Change::AgeYears(44))).unwrap();
+    c.apply(Edit::new(Target::person(f.folder(2)), Change::AgeYears(44)))
+        .unwrap();
     drop(c);
 
     let text = f.journal();
     let last = text.lines().last().unwrap();
-    assert!(JournalEntry::parse_line(last).is_ok(), "the new entry was glued onto the torn bytes: {last}");
+    assert!(
+        JournalEntry::parse_line(last).is_ok(),
+        "the new entry was glued onto the torn bytes: {last}"
+    );
     let (c, report) = f.open();
     assert!(!report.torn_tail);
     assert_eq!(report.entries, 3);
@@ -413,7 +516,11 @@ fn a_batch_cut_short_is_dropped_whole() {
     let (c, report) = f.open();
     assert_eq!(report.entries, 1);
     assert_eq!(report.skipped.len(), 1);
-    assert!(report.skipped[0].reason.contains("incomplete"), "{}", report.skipped[0].reason);
+    assert!(
+        report.skipped[0].reason.contains("incomplete"),
+        "{}",
+        report.skipped[0].reason
+    );
     assert_eq!(c.mask(1, Slot::Incorrect), Mask::Incorrect);
     assert_eq!(c.mask(1, Slot::Normal), Mask::NotWear);
     assert_eq!(c.gender(0), Gender::Male);
@@ -424,12 +531,18 @@ fn a_second_writer_is_refused_but_a_reader_is_not() {
     let f = fixture(2);
     let (mut c, _) = f.open();
     c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
-    assert!(matches!(Curation::open(&f.ds, &f.ws, "other"), Err(CurationError::JournalBusy { .. })));
+    assert!(matches!(
+        Curation::open(&f.ds, &f.ws, "other"),
+        Err(CurationError::JournalBusy { .. })
+    ));
     let (mut reader, report) = Curation::open_read_only(&f.ds, &f.ws).unwrap();
     assert_eq!(report.entries, 1);
     assert_eq!(reader.gender(0), Gender::Male);
     assert!(reader.is_read_only());
-    assert!(matches!(reader.apply(gender_edit(&f, 1, Gender::Female)), Err(CurationError::ReadOnly)));
+    assert!(matches!(
+        reader.apply(gender_edit(&f, 1, Gender::Female)),
+        Err(CurationError::ReadOnly)
+    ));
     drop(c);
     assert!(Curation::open(&f.ds, &f.ws, "other").is_ok());
 }
@@ -461,7 +574,13 @@ fn annotator_defaults_when_empty() {
 fn write_train_csv(f: &Fixture) -> String {
     let mut text = String::from("id,gender,race,age,path\r\n");
     for p in &f.ds.people {
-        text.push_str(&format!("{},{},Asian,{},{}\r\n", p.id, p.gender.name(), p.age, p.folder));
+        text.push_str(&format!(
+            "{},{},Asian,{},{}\r\n",
+            p.id,
+            p.gender.name(),
+            p.age,
+            p.folder
+        ));
     }
     // A row whose folder is missing passes through unchanged.
     text.push_str("009999,male,Asian,33,009999_male_Asian_33\r\n");
@@ -472,8 +591,13 @@ fn write_train_csv(f: &Fixture) -> String {
 }
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(path).unwrap();
-    r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect()
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect()
 }
 
 #[test]
@@ -481,12 +605,19 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     let f = fixture(3);
     let original = write_train_csv(&f);
     let (mut c, _) = f.open();
-    c.apply(gender_edit(&f, 0, Gender::Male).with_reason("issue gender:a, run 1")).unwrap();
-    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(60))).unwrap();
-    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(58))).unwrap();
+    c.apply(gender_edit(&f, 0, Gender::Male).with_reason("issue gender:a, run 1"))
+        .unwrap();
+    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(60)))
+        .unwrap();
+    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(58)))
+        .unwrap();
     let swap = c.swap_masks_edits(2, Slot::Incorrect, Slot::Normal, None);
     c.apply_batch(swap, "swap incorrect/normal").unwrap();
-    c.apply(Edit::new(Target::issue("age:x"), Change::Review(ReviewDecision::Keep))).unwrap();
+    c.apply(Edit::new(
+        Target::issue("age:x"),
+        Change::Review(ReviewDecision::Keep),
+    ))
+    .unwrap();
     // An edit taken back leaves no net change.
     c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
     c.undo().unwrap();
@@ -505,17 +636,29 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     let want: Vec<String> = original
         .lines()
         .map(|l| {
-            l.replace(&format!("000001,female,Asian,20,{}", f.folder(0)), &format!("000001,male,Asian,20,{}", f.folder(0)))
-                .replace(&format!("000002,male,Asian,30,{}", f.folder(1)), &format!("000002,male,Asian,58,{}", f.folder(1)))
+            l.replace(
+                &format!("000001,female,Asian,20,{}", f.folder(0)),
+                &format!("000001,male,Asian,20,{}", f.folder(0)),
+            )
+            .replace(
+                &format!("000002,male,Asian,30,{}", f.folder(1)),
+                &format!("000002,male,Asian,58,{}", f.folder(1)),
+            )
         })
         .collect();
     assert_eq!(train.lines().collect::<Vec<_>>(), want);
     // The original is untouched.
-    assert_eq!(std::fs::read_to_string(f.dir.path().join("train/train.csv")).unwrap(), original);
+    assert_eq!(
+        std::fs::read_to_string(f.dir.path().join("train/train.csv")).unwrap(),
+        original
+    );
 
     // photo_labels.csv: official codes first.
     let labels = read_csv(&out.join("photo_labels.csv"));
-    assert_eq!(labels[0][..5], ["path", "mask", "gender", "age", "class"].map(String::from));
+    assert_eq!(
+        labels[0][..5],
+        ["path", "mask", "gender", "age", "class"].map(String::from)
+    );
     assert_eq!(labels.len(), 1 + 20);
     let row = |path: &str| labels.iter().find(|r| r[0] == path).unwrap().clone();
     let p0 = row(&format!("train/images/{}/mask1.jpg", f.folder(0)));
@@ -530,21 +673,60 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
 
     // change_log.csv: every entry, with reasons quoted where needed.
     let log = read_csv(&out.join("change_log.csv"));
-    assert_eq!(log[0][..7], ["time", "annotator", "target", "field", "old", "new", "reason"].map(String::from));
+    assert_eq!(
+        log[0][..7],
+        [
+            "time",
+            "annotator",
+            "target",
+            "field",
+            "old",
+            "new",
+            "reason"
+        ]
+        .map(String::from)
+    );
     assert_eq!(log.len(), 1 + c.history().len());
     assert_eq!(log[1][6], "issue gender:a, run 1");
     assert_eq!(log.last().unwrap()[8], "undo");
 
     // net_changes.csv: net effect only.
     let net = read_csv(&out.join("net_changes.csv"));
-    let net_rows: Vec<(String, String, String, String)> =
-        net[1..].iter().map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone())).collect();
+    let net_rows: Vec<(String, String, String, String)> = net[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
+        .collect();
     let expect = vec![
-        (format!("person:{}", f.folder(0)), "gender".to_string(), "female".to_string(), "male".to_string()),
-        (format!("person:{}", f.folder(1)), "age".to_string(), "30".to_string(), "58".to_string()),
-        (format!("photo:{}/incorrect_mask", f.folder(2)), "mask".into(), "incorrect".into(), "not_wear".into()),
-        (format!("photo:{}/normal", f.folder(2)), "mask".into(), "not_wear".into(), "incorrect".into()),
-        ("issue:age:x".to_string(), "review".into(), "".into(), "keep".into()),
+        (
+            format!("person:{}", f.folder(0)),
+            "gender".to_string(),
+            "female".to_string(),
+            "male".to_string(),
+        ),
+        (
+            format!("person:{}", f.folder(1)),
+            "age".to_string(),
+            "30".to_string(),
+            "58".to_string(),
+        ),
+        (
+            format!("photo:{}/incorrect_mask", f.folder(2)),
+            "mask".into(),
+            "incorrect".into(),
+            "not_wear".into(),
+        ),
+        (
+            format!("photo:{}/normal", f.folder(2)),
+            "mask".into(),
+            "not_wear".into(),
+            "incorrect".into(),
+        ),
+        (
+            "issue:age:x".to_string(),
+            "review".into(),
+            "".into(),
+            "keep".into(),
+        ),
     ];
     let mut got = net_rows.clone();
     got.sort();
@@ -560,10 +742,21 @@ fn export_names_the_file_and_line_of_a_bad_train_csv() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, "id,gender,race,age\n000001,female,Asian,20\n").unwrap();
     let (c, _) = f.open();
-    let err = export(&f.ds, &c, &f.dir.path().join("out")).unwrap_err().to_string();
-    assert!(err.contains("train.csv") && err.contains("line 1") && err.contains("path"), "{err}");
-    std::fs::write(&path, "id,gender,race,age,path\n000001,female,Asian,20,a\n000002,male\n").unwrap();
-    let err = export(&f.ds, &c, &f.dir.path().join("out")).unwrap_err().to_string();
+    let err = export(&f.ds, &c, &f.dir.path().join("out"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("train.csv") && err.contains("line 1") && err.contains("path"),
+        "{err}"
+    );
+    std::fs::write(
+        &path,
+        "id,gender,race,age,path\n000001,female,Asian,20,a\n000002,male\n",
+    )
+    .unwrap();
+    let err = export(&f.ds, &c, &f.dir.path().join("out"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("line 3"), "{err}");
     assert!(!f.dir.path().join("out/photo_labels.csv").exists());
 }
