@@ -14,6 +14,16 @@ fn main() {
             "LIBTORCH is not set: run scripts/setup.sh, which links .libtorch to libtorch 2.13.0"
         );
     };
+    // The version of the libtorch linked here, for `mask-curator doctor` (torch-sys exposes
+    // no version getter). At run time doctor prefers the version file next to the library
+    // actually loaded; this is the fallback.
+    let version_file = libtorch.join("version.py");
+    println!("cargo:rerun-if-changed={}", version_file.display());
+    let version = std::fs::read_to_string(&version_file)
+        .ok()
+        .and_then(|text| parse_torch_version(&text))
+        .unwrap_or_else(|| "unknown".to_string());
+    println!("cargo:rustc-env=MASK_CURATOR_BUILD_TORCH_VERSION={version}");
     let lib_dir = libtorch.join("lib");
     if !lib_dir.join("libtorch.so").exists() && !lib_dir.join("libtorch_cpu.so").exists() {
         panic!(
@@ -29,4 +39,12 @@ fn main() {
     println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
     println!("cargo:rustc-link-arg=-ltorch");
     println!("cargo:rustc-link-arg=-Wl,--as-needed");
+}
+
+/// `__version__ = '2.13.0+cu130'` -> `2.13.0+cu130`.
+fn parse_torch_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("__version__")?.trim_start().strip_prefix('=')?;
+        Some(rest.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+    })
 }

@@ -9,10 +9,12 @@ pub mod curation;
 pub mod dataset;
 pub mod demo;
 pub mod issues;
+pub mod metrics;
 pub mod thumbs;
 pub mod workspace;
 
-#[cfg(feature = "torch")]
+/// Training and inference; the pure parts (config, split, run files, ensembling) build
+/// without torch, the model and training code only with the `torch` feature.
 pub mod ml;
 #[cfg(feature = "gui")]
 pub mod ui;

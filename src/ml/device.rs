@@ -2,24 +2,7 @@
 
 use tch::Device;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceChoice {
-    #[default]
-    Auto,
-    Cpu,
-    Cuda,
-}
+pub use super::config::DeviceChoice;
 
 /// The device for a choice: `auto` is CUDA when available, else CPU; `cuda` fails clearly
 /// when CUDA is not available.
@@ -31,16 +14,70 @@ pub fn choose(choice: DeviceChoice) -> anyhow::Result<Device> {
             if tch::Cuda::is_available() {
                 Ok(Device::Cuda(0))
             } else {
-                anyhow::bail!(
-                    "--device cuda was asked for, but CUDA is not available on this machine"
-                )
+                anyhow::bail!("--device cuda was asked for, but CUDA is not available on this machine")
             }
         }
     }
 }
 
-/// The libtorch version the binary runs with (read from the linked library).
+/// The libtorch this binary was linked against (read from `version.py` at build time).
+pub const BUILD_TORCH_VERSION: &str = env!("MASK_CURATOR_BUILD_TORCH_VERSION");
+
+/// The libtorch actually loaded in this process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedTorch {
+    /// Folder of the loaded `libtorch_cpu.so`.
+    pub lib_dir: std::path::PathBuf,
+    /// From `version.py` beside that folder, when present.
+    pub version: Option<String>,
+}
+
+/// Finds the loaded libtorch from the process's memory map (Linux). torch-sys exposes no
+/// version getter, so the version comes from the `version.py` shipped next to the library.
+pub fn loaded_torch() -> Option<LoadedTorch> {
+    // Touch libtorch so that it is surely mapped.
+    let _ = tch::Cuda::is_available();
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let lib = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| path.ends_with("/libtorch_cpu.so"))?;
+    let lib_dir = std::path::Path::new(lib).parent()?.to_path_buf();
+    let version = lib_dir
+        .parent()
+        .and_then(|torch_dir| std::fs::read_to_string(torch_dir.join("version.py")).ok())
+        .and_then(|text| parse_version_py(&text));
+    Some(LoadedTorch { lib_dir, version })
+}
+
+/// The libtorch version the binary runs with: the loaded library's when it can be read,
+/// else the one it was built against.
 pub fn torch_version() -> String {
-    // torch-sys exposes no version getter; the setup pins 2.13.0 and torch-sys checks it at build time.
-    "2.13.0".to_string()
+    loaded_torch().and_then(|t| t.version).unwrap_or_else(|| BUILD_TORCH_VERSION.to_string())
+}
+
+/// `__version__ = '2.13.0+cpu'` -> `2.13.0+cpu`.
+pub fn parse_version_py(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("__version__")?.trim_start().strip_prefix('=')?;
+        Some(rest.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_py_is_parsed() {
+        let text = "__all__ = ['__version__']\n__version__ = '2.13.0+cu130'\ncuda = '13.0'\n";
+        assert_eq!(parse_version_py(text).as_deref(), Some("2.13.0+cu130"));
+        assert_eq!(parse_version_py("nothing here"), None);
+    }
+
+    #[test]
+    fn the_loaded_library_is_the_one_built_against() {
+        let loaded = loaded_torch().expect("libtorch_cpu.so is mapped");
+        assert_eq!(loaded.version.as_deref(), Some(BUILD_TORCH_VERSION));
+    }
 }

@@ -1,0 +1,220 @@
+//! The networks: a small CNN for CPU training, and tch::vision ResNet / EfficientNet
+//! backbones with replaced heads. Three heads (mask 3, gender 2, age 3) are one 8-logit
+//! layer split 3+2+3; their 18-class probability is the product of the three softmaxes.
+
+use super::config::{Backbone, Heads, Loss, TrainConfig};
+use super::MlError;
+use crate::dataset::NUM_CLASSES;
+use std::path::{Path, PathBuf};
+use tch::nn::{self, ModuleT};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// Variable name prefixes of the classifier; never taken from pretrained files.
+const HEAD_PREFIXES: [&str; 3] = ["head.", "fc.", "classifier."];
+
+impl Heads {
+    pub fn outputs(self) -> i64 {
+        match self {
+            Heads::ThreeHeads => 8,
+            Heads::Class18 => NUM_CLASSES as i64,
+        }
+    }
+}
+
+/// A network with its weights.
+pub struct Net {
+    pub vs: nn::VarStore,
+    body: Box<dyn ModuleT>,
+    /// The classifier after the body's features (None: the backbone has its own).
+    head: Option<nn::Linear>,
+    heads: Heads,
+    dropout: f64,
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Net({:?}, {} variables)", self.heads, self.vs.len())
+    }
+}
+
+fn small_cnn(p: &nn::Path) -> (Box<dyn ModuleT>, i64) {
+    let channels = [3i64, 32, 64, 128, 192];
+    let mut seq = nn::seq_t();
+    for i in 0..channels.len() - 1 {
+        let b = p / format!("block{i}");
+        let conv_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        seq = seq
+            .add(nn::conv2d(&b / "conv", channels[i], channels[i + 1], 3, conv_cfg))
+            .add(nn::batch_norm2d(&b / "bn", channels[i + 1], Default::default()))
+            .add_fn(|x| x.relu());
+        if i + 1 < channels.len() - 1 {
+            seq = seq.add_fn(|x| x.max_pool2d_default(2));
+        }
+    }
+    let seq = seq.add_fn(|x| x.adaptive_avg_pool2d([1, 1]).flat_view());
+    (Box::new(seq), channels[channels.len() - 1])
+}
+
+impl Net {
+    pub fn new(config: &TrainConfig, device: Device) -> Result<Net, MlError> {
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let out = config.heads.outputs();
+        let (body, features): (Box<dyn ModuleT>, Option<i64>) = match config.backbone {
+            Backbone::SmallCnn => {
+                let (b, f) = small_cnn(&root);
+                (b, Some(f))
+            }
+            Backbone::Resnet18 => (Box::new(tch::vision::resnet::resnet18_no_final_layer(&root)), Some(512)),
+            Backbone::Resnet34 => (Box::new(tch::vision::resnet::resnet34_no_final_layer(&root)), Some(512)),
+            Backbone::Resnet50 => (Box::new(tch::vision::resnet::resnet50_no_final_layer(&root)), Some(2048)),
+            Backbone::EfficientnetB0 => (Box::new(tch::vision::efficientnet::b0(&root, out)), None),
+            Backbone::EfficientnetB1 => (Box::new(tch::vision::efficientnet::b1(&root, out)), None),
+            Backbone::EfficientnetB2 => (Box::new(tch::vision::efficientnet::b2(&root, out)), None),
+            Backbone::EfficientnetB3 => (Box::new(tch::vision::efficientnet::b3(&root, out)), None),
+            Backbone::EfficientnetB4 => (Box::new(tch::vision::efficientnet::b4(&root, out)), None),
+        };
+        let head = features.map(|f| nn::linear(&root / "head", f, out, Default::default()));
+        Ok(Net { vs, body, head, heads: config.heads, dropout: config.dropout })
+    }
+
+    /// Logits, `N x 8` (three heads) or `N x 18`.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor, MlError> {
+        let features = self.body.forward_t(x, train);
+        match &self.head {
+            Some(head) => Ok(features.f_dropout(self.dropout, train)?.apply(head)),
+            None => Ok(features),
+        }
+    }
+
+    /// 18-class probabilities from logits.
+    pub fn probs18(&self, logits: &Tensor) -> Result<Tensor, MlError> {
+        match self.heads {
+            Heads::Class18 => Ok(logits.f_softmax(-1, Kind::Float)?),
+            Heads::ThreeHeads => {
+                let n = logits.size()[0];
+                let pm = logits.f_narrow(1, 0, 3)?.f_softmax(-1, Kind::Float)?.f_view([n, 3, 1, 1])?;
+                let pg = logits.f_narrow(1, 3, 2)?.f_softmax(-1, Kind::Float)?.f_view([n, 1, 2, 1])?;
+                let pa = logits.f_narrow(1, 5, 3)?.f_softmax(-1, Kind::Float)?.f_view([n, 1, 1, 3])?;
+                Ok(pm.f_mul(&pg)?.f_mul(&pa)?.f_reshape([n, NUM_CLASSES as i64])?)
+            }
+        }
+    }
+
+    /// The training loss for 18-class `labels`; `weights` holds per-head class weights
+    /// (for weighted cross entropy).
+    pub fn loss(&self, logits: &Tensor, labels: &Tensor, loss: Loss, weights: &[Tensor]) -> Result<Tensor, MlError> {
+        match self.heads {
+            Heads::Class18 => head_loss(logits, labels, loss, weights.first()),
+            Heads::ThreeHeads => {
+                let mask = labels.f_div_scalar_mode(6, "floor")?;
+                let gender = labels.f_remainder(6)?.f_div_scalar_mode(3, "floor")?;
+                let age = labels.f_remainder(3)?;
+                let lm = head_loss(&logits.f_narrow(1, 0, 3)?, &mask, loss, weights.first())?;
+                let lg = head_loss(&logits.f_narrow(1, 3, 2)?, &gender, loss, weights.get(1))?;
+                let la = head_loss(&logits.f_narrow(1, 5, 3)?, &age, loss, weights.get(2))?;
+                Ok(lm.f_add(&lg)?.f_add(&la)?)
+            }
+        }
+    }
+
+    /// Inverse-frequency class weights per head from training labels (18-class codes).
+    pub fn class_weights(&self, labels: &[i64], device: Device) -> Result<Vec<Tensor>, MlError> {
+        let inverse = |values: Vec<usize>, n: usize| -> Result<Tensor, MlError> {
+            let mut counts = vec![0f32; n];
+            for v in &values {
+                counts[*v] += 1.0;
+            }
+            let total = values.len() as f32;
+            let w: Vec<f32> = counts.iter().map(|&c| total / (n as f32 * c.max(1.0))).collect();
+            Ok(Tensor::f_from_slice(&w)?.f_to_device(device)?)
+        };
+        let l: Vec<usize> = labels.iter().map(|&c| c as usize).collect();
+        match self.heads {
+            Heads::Class18 => Ok(vec![inverse(l, NUM_CLASSES)?]),
+            Heads::ThreeHeads => Ok(vec![
+                inverse(l.iter().map(|c| c / 6).collect(), 3)?,
+                inverse(l.iter().map(|c| (c % 6) / 3).collect(), 2)?,
+                inverse(l.iter().map(|c| c % 3).collect(), 3)?,
+            ]),
+        }
+    }
+
+    /// Loads pretrained weights from `models/<backbone>.safetensors` (or `.ot`) when such a
+    /// file exists: every variable with the same name and shape, except the classifier.
+    /// Returns the file and how many variables were loaded.
+    pub fn load_pretrained(&mut self, models_dir: &Path, backbone: Backbone) -> Result<Option<(PathBuf, usize)>, MlError> {
+        let candidates = ["safetensors", "ot"].map(|ext| models_dir.join(format!("{}.{ext}", backbone.name())));
+        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else { return Ok(None) };
+        let named = if path.extension().is_some_and(|e| e == "safetensors") {
+            Tensor::read_safetensors(&path)
+        } else {
+            Tensor::load_multi_with_device(&path, Device::Cpu)
+        }
+        .map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))?;
+        let named: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
+        let mut loaded = 0;
+        let variables = self.vs.variables();
+        tch::no_grad(|| -> Result<(), MlError> {
+            for (name, mut var) in variables {
+                if HEAD_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                    continue;
+                }
+                if let Some(src) = named.get(&name) {
+                    if src.size() == var.size() {
+                        var.f_copy_(&src.f_to_kind(var.kind())?.f_to_device(var.device())?)?;
+                        loaded += 1;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if loaded == 0 {
+            return Err(MlError::Config(format!(
+                "{}: no variable matches the {} backbone (names or shapes differ); see models/README.md",
+                path.display(),
+                backbone.name()
+            )));
+        }
+        Ok(Some((path, loaded)))
+    }
+
+    /// Saves the weights (safetensors), atomically.
+    pub fn save(&self, path: &Path) -> Result<(), MlError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(".{}.partial.safetensors", path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()));
+        self.vs.save(&tmp).map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))?;
+        std::fs::rename(&tmp, path).map_err(|e| MlError::Io(format!("{}: {e}", path.display())))
+    }
+
+    pub fn load(&mut self, path: &Path) -> Result<(), MlError> {
+        self.vs.load(path).map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))
+    }
+}
+
+fn head_loss(logits: &Tensor, target: &Tensor, loss: Loss, weight: Option<&Tensor>) -> Result<Tensor, MlError> {
+    let ce = |w: Option<&Tensor>, smoothing: f64| logits.f_cross_entropy_loss(target, w, Reduction::Mean, -100, smoothing);
+    Ok(match loss {
+        Loss::Ce => ce(None, 0.0)?,
+        Loss::WeightedCe => ce(weight, 0.0)?,
+        Loss::LabelSmoothing { epsilon } => ce(None, epsilon)?,
+        Loss::Focal { gamma } => {
+            let logp = logits.f_log_softmax(-1, Kind::Float)?.f_gather(1, &target.f_unsqueeze(1)?, false)?.f_squeeze_dim(1)?;
+            let p = logp.f_exp()?;
+            let factor = p.f_neg()?.f_add_scalar(1.0)?.f_pow_tensor_scalar(gamma)?;
+            factor.f_mul(&logp)?.f_neg()?.f_mean(Kind::Float)?
+        }
+        Loss::F1Mix { ce_weight } => {
+            let n_classes = logits.size()[1];
+            let p = logits.f_softmax(-1, Kind::Float)?;
+            let y = target.f_one_hot(n_classes)?.f_to_kind(Kind::Float)?;
+            let tp = p.f_mul(&y)?.f_sum_dim_intlist(0, false, Kind::Float)?;
+            let predicted = p.f_sum_dim_intlist(0, false, Kind::Float)?;
+            let actual = y.f_sum_dim_intlist(0, false, Kind::Float)?;
+            // Soft F1 = 2 tp / (predicted + actual).
+            let f1 = tp.f_mul_scalar(2.0)?.f_div(&predicted.f_add(&actual)?.f_add_scalar(1e-7)?)?;
+            let f1_loss = f1.f_mean(Kind::Float)?.f_neg()?.f_add_scalar(1.0)?;
+            ce(None, 0.0)?.f_mul_scalar(ce_weight)?.f_add(&f1_loss.f_mul_scalar(1.0 - ce_weight)?)?
+        }
+    })
+}

@@ -1,0 +1,499 @@
+//! K-fold training by person. Each fold trains one model, writes its weights, its
+//! validation probabilities (out of fold) and, when the dataset has an eval set, its eval
+//! probabilities. When every fold is done the out-of-fold files are assembled.
+
+use super::config::{OptimizerKind, Scheduler, TrainConfig};
+use super::loader::{Item, Loader};
+use super::model::Net;
+use super::npy::{self, Matrix};
+use super::run::{self, EpochRecord, FoldSummary, IndexRow, RunDir, RunInfo, RunStatus};
+use super::split::person_folds;
+use super::{catch_torch, device, MlError};
+use crate::dataset::{AgeBin, ClassCode, Dataset, NUM_CLASSES};
+use crossbeam_channel::Sender;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tch::nn::OptimizerConfig;
+use tch::{Device, Kind, Tensor};
+
+/// What training reports while it runs (the CLI draws progress bars from these, the app's
+/// panel polls the same channel).
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    Started { run_dir: PathBuf, folds: Vec<usize>, epochs: u32, batches_per_epoch: usize, device: String },
+    FoldStarted { fold: usize, train_photos: usize, val_photos: usize, pretrained: Option<String> },
+    Batch(BatchProgress),
+    Epoch(EpochRecord),
+    FoldFinished(FoldSummary),
+    Finished { run_dir: PathBuf, status: RunStatus, error: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchProgress {
+    pub fold: usize,
+    /// 1-based.
+    pub epoch: u32,
+    /// 1-based.
+    pub batch: usize,
+    pub batches: usize,
+    pub loss: f64,
+    pub images_per_sec: f64,
+    /// Estimated seconds until the folds of this process are done.
+    pub eta_secs: f64,
+}
+
+/// Where the training labels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelSource {
+    /// The curation journal applied.
+    Curated,
+    /// The labels as given on disk.
+    Given,
+}
+
+impl LabelSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelSource::Curated => "curated",
+            LabelSource::Given => "given",
+        }
+    }
+}
+
+/// A training request.
+pub struct TrainRequest {
+    pub dataset: Arc<Dataset>,
+    /// The 18-class label of each photo, in `Dataset::photo_refs()` order.
+    pub labels: Vec<ClassCode>,
+    pub label_source: LabelSource,
+    pub config: TrainConfig,
+    pub run_dir: RunDir,
+    /// Train only this fold (the others may run elsewhere; see [`assemble`]).
+    pub only_fold: Option<usize>,
+    /// Where `<backbone>.safetensors` / `.ot` pretrained files are looked for.
+    pub models_dir: PathBuf,
+    pub cancel: Arc<AtomicBool>,
+    pub events: Option<Sender<TrainEvent>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub run_dir: RunDir,
+    pub info: RunInfo,
+}
+
+/// One training photo.
+struct Row {
+    path: String,
+    person: String,
+    person_index: usize,
+    /// Label with the official age bins (validation, out-of-fold scores).
+    official: usize,
+    /// Label with the recipe's age boundary (the training target).
+    target: usize,
+}
+
+fn rows_of(dataset: &Dataset, labels: &[ClassCode], age_old_from: u32) -> Result<Vec<Row>, MlError> {
+    let refs: Vec<_> = dataset.photo_refs().collect();
+    if refs.len() != labels.len() {
+        return Err(MlError::Data(format!(
+            "{} labels for {} photos: the labels must follow Dataset::photo_refs() order",
+            labels.len(),
+            refs.len()
+        )));
+    }
+    refs.iter()
+        .zip(labels)
+        .map(|(r, &label)| {
+            let person = &dataset.people[r.person];
+            let photo = dataset.photo(*r).ok_or_else(|| MlError::Data(format!("photo {r:?} vanished")))?;
+            let mut target = label;
+            // Move the old boundary down only where the curated bin agrees with the age.
+            if label.age() == AgeBin::Middle
+                && person.age_bin() == AgeBin::Middle
+                && AgeBin::from_years_with_old_from(person.age, age_old_from) == AgeBin::Old
+            {
+                target = ClassCode::new(label.mask(), label.gender(), AgeBin::Old);
+            }
+            Ok(Row {
+                path: photo.rel_path.to_string_lossy().replace('\\', "/"),
+                person: person.folder.clone(),
+                person_index: r.person,
+                official: label.index(),
+                target: target.index(),
+            })
+        })
+        .collect()
+}
+
+/// The fold of each person of `dataset` under the labels given (gender and age bin of the
+/// curated labels stratify the split).
+pub fn folds_for(dataset: &Dataset, labels: &[ClassCode], k: usize, seed: u64) -> Vec<usize> {
+    let mut strata: Vec<(crate::dataset::Gender, AgeBin)> = dataset.people.iter().map(|p| (p.gender, p.age_bin())).collect();
+    for (r, label) in dataset.photo_refs().zip(labels) {
+        strata[r.person] = (label.gender(), label.age());
+    }
+    person_folds(&strata, k, seed)
+}
+
+struct Ctx<'a> {
+    req: &'a TrainRequest,
+    rows: Vec<Row>,
+    person_fold: Vec<usize>,
+    loader: Loader,
+    eval: Option<(Vec<String>, Loader)>,
+    device: Device,
+    started: Instant,
+    batches_done: usize,
+    batches_total: usize,
+}
+
+impl Ctx<'_> {
+    fn send(&self, e: TrainEvent) {
+        if let Some(tx) = &self.req.events {
+            let _ = tx.send(e);
+        }
+    }
+}
+
+/// Trains the folds of `req` into its run folder. Cancelling (the `cancel` flag) stops
+/// within a batch and leaves the run marked cancelled with the folds and epochs completed.
+/// Errors inside torch mark the run failed and are returned.
+pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
+    let config = &req.config;
+    config.validate().map_err(MlError::Config)?;
+    let run = &req.run_dir;
+    std::fs::create_dir_all(&run.dir).map_err(|e| MlError::Io(format!("{}: {e}", run.dir.display())))?;
+    let rows = rows_of(&req.dataset, &req.labels, config.age_old_from)?;
+    if rows.is_empty() {
+        return Err(MlError::Data(format!("{}: no training photos", req.dataset.root.display())));
+    }
+    let folds_to_run: Vec<usize> = match req.only_fold {
+        Some(f) if f >= config.folds => {
+            return Err(MlError::Config(format!("--fold {f}: the run has folds 0..{}", config.folds - 1)))
+        }
+        Some(f) => vec![f],
+        None => (0..config.folds).collect(),
+    };
+    let device = device::choose(config.device).map_err(|e| MlError::Config(e.to_string()))?;
+    let person_fold = folds_for(&req.dataset, &req.labels, config.folds, config.seed);
+
+    // Run files shared by all folds (identical whichever process writes them).
+    run.write_json(&run.config(), config)?;
+    let split: Vec<(String, usize)> =
+        req.dataset.people.iter().zip(&person_fold).map(|(p, &f)| (p.folder.clone(), f)).collect();
+    run::write_split(&run.split_csv(), &split)?;
+    if !run.run_json().exists() {
+        let info = RunInfo {
+            id: run.id(),
+            status: RunStatus::Running,
+            created: run::now(),
+            updated: run::now(),
+            dataset_root: req.dataset.root.clone(),
+            num_photos: rows.len(),
+            num_people: req.dataset.people.len(),
+            labels: req.label_source.name().to_string(),
+            config: config.clone(),
+            folds: Vec::new(),
+            summary: None,
+            error: None,
+        };
+        run.write_json(&run.run_json(), &info)?;
+    }
+    for &k in &folds_to_run {
+        // A fold trained again starts from a clean slate.
+        for p in [run.fold_json(k), run.fold_metrics(k), run.val_probs(k), run.val_index(k), run.eval_probs(k, false), run.eval_probs(k, true)] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    run::refresh_info(run, None, None)?;
+
+    let items: Vec<Item> =
+        rows.iter().map(|r| Item { path: req.dataset.root.join(&r.path), label: r.target as i64 }).collect();
+    let loader = Loader::new(items, config.crop, config.image_size, config.workers, config.prefetch);
+    let eval = match (&req.dataset.eval, config.predict_eval) {
+        (Some(e), true) if !e.image_ids.is_empty() => {
+            let items = e
+                .image_ids
+                .iter()
+                .map(|id| Item { path: req.dataset.root.join("eval").join("images").join(id), label: 0 })
+                .collect();
+            Some((e.image_ids.clone(), Loader::new(items, config.crop, config.image_size, config.workers, config.prefetch)))
+        }
+        _ => None,
+    };
+    let train_batches = |k: usize| {
+        let n = rows.iter().filter(|r| person_fold[r.person_index] != k).count();
+        n.div_ceil(config.batch_size)
+    };
+    let batches_total: usize = folds_to_run.iter().map(|&k| train_batches(k) * config.epochs as usize).sum();
+    let first_fold_batches = train_batches(folds_to_run[0]);
+    let mut ctx = Ctx {
+        rows,
+        person_fold,
+        loader,
+        eval,
+        device,
+        started: Instant::now(),
+        batches_done: 0,
+        batches_total,
+        req: &req,
+    };
+    ctx.send(TrainEvent::Started {
+        run_dir: run.dir.clone(),
+        folds: folds_to_run.clone(),
+        epochs: config.epochs,
+        batches_per_epoch: first_fold_batches,
+        device: format!("{device:?}"),
+    });
+
+    let mut failure: Option<MlError> = None;
+    for &k in &folds_to_run {
+        let result = catch_torch(|| train_fold(&mut ctx, k));
+        let summary = match result {
+            Ok(s) => s,
+            Err(e) => {
+                let s = FoldSummary {
+                    fold: k,
+                    status: RunStatus::Failed,
+                    epochs_completed: 0,
+                    epochs: config.epochs,
+                    last: None,
+                    error: Some(e.to_string()),
+                };
+                failure = Some(e);
+                s
+            }
+        };
+        run.write_json(&run.fold_json(k), &summary)?;
+        let stop = summary.status != RunStatus::Finished;
+        ctx.send(TrainEvent::FoldFinished(summary));
+        if stop {
+            break;
+        }
+    }
+
+    let all_done = run.fold_summaries(config.folds)?.iter().filter(|s| s.status == RunStatus::Finished).count()
+        == config.folds;
+    let summary = if all_done && failure.is_none() {
+        Some(run::assemble_oof(run, config.folds, ctx.rows.len())?)
+    } else {
+        None
+    };
+    let info = run::refresh_info(run, summary, None)?;
+    ctx.send(TrainEvent::Finished {
+        run_dir: run.dir.clone(),
+        status: info.status,
+        error: failure.as_ref().map(|e| e.to_string()),
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(TrainOutcome { run_dir: run.clone(), info }),
+    }
+}
+
+/// Builds the out-of-fold files of a run whose folds were trained separately (e.g. one
+/// `train --fold I` per machine) and marks it finished.
+pub fn assemble(run: &RunDir) -> Result<RunInfo, MlError> {
+    let info = run.read_info()?;
+    let folds = run.fold_summaries(info.config.folds)?;
+    for k in 0..info.config.folds {
+        match folds.iter().find(|s| s.fold == k) {
+            Some(s) if s.status == RunStatus::Finished => {}
+            Some(s) => {
+                return Err(MlError::Config(format!("fold {k} is {} ({}): train it again with --fold {k}", s.status.name(), s.error.as_deref().unwrap_or("no error recorded"))))
+            }
+            None => return Err(MlError::Config(format!("fold {k} has not been trained (train it with --fold {k})"))),
+        }
+    }
+    let summary = run::assemble_oof(run, info.config.folds, info.num_photos)?;
+    Ok(run::refresh_info(run, Some(summary), None)?)
+}
+
+fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
+    let req = ctx.req;
+    let config = &req.config;
+    let run = &req.run_dir;
+    tch::manual_seed(config.seed as i64 + k as i64);
+    let train_idx: Vec<usize> = (0..ctx.rows.len()).filter(|&i| ctx.person_fold[ctx.rows[i].person_index] != k).collect();
+    let val_idx: Vec<usize> = (0..ctx.rows.len()).filter(|&i| ctx.person_fold[ctx.rows[i].person_index] == k).collect();
+    if train_idx.is_empty() || val_idx.is_empty() {
+        return Err(MlError::Data(format!("fold {k} has {} training and {} validation photos: too few people for {} folds", train_idx.len(), val_idx.len(), config.folds)));
+    }
+    let mut net = Net::new(config, ctx.device)?;
+    let pretrained = net.load_pretrained(&req.models_dir, config.backbone)?;
+    ctx.send(TrainEvent::FoldStarted {
+        fold: k,
+        train_photos: train_idx.len(),
+        val_photos: val_idx.len(),
+        pretrained: pretrained.map(|(p, n)| format!("{} ({n} tensors)", p.display())),
+    });
+    let mut opt = match config.optimizer {
+        OptimizerKind::Adamw => tch::nn::adamw(0.9, 0.999, config.weight_decay).build(&net.vs, config.lr)?,
+        OptimizerKind::Adam => tch::nn::adam(0.9, 0.999, config.weight_decay).build(&net.vs, config.lr)?,
+        OptimizerKind::Sgd => tch::nn::sgd(0.9, 0.0, config.weight_decay, true).build(&net.vs, config.lr)?,
+    };
+    let train_targets: Vec<i64> = train_idx.iter().map(|&i| ctx.rows[i].target as i64).collect();
+    let weights = net.class_weights(&train_targets, ctx.device)?;
+    let (w, h) = (i64::from(config.image_size.width), i64::from(config.image_size.height));
+    let batches = train_idx.len().div_ceil(config.batch_size);
+    let mut plateau_lr = config.lr;
+    let mut best_val_loss = f64::INFINITY;
+    let mut epochs_since_best = 0u32;
+    let mut last: Option<EpochRecord> = None;
+    let mut val_probs: Vec<f32> = Vec::new();
+
+    for epoch in 1..=config.epochs {
+        let mut order = train_idx.clone();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed ^ ((k as u64) << 40) ^ u64::from(epoch)));
+        let epoch_seed = config.seed.wrapping_mul(31).wrapping_add((k as u64) << 20 | u64::from(epoch));
+        let epoch_start = Instant::now();
+        let (mut loss_sum, mut seen) = (0f64, 0usize);
+        let mut lr = plateau_lr;
+        for (b, batch) in ctx.loader.batches(order, config.batch_size, config.augment, epoch_seed).enumerate() {
+            if req.cancel.load(Ordering::Relaxed) {
+                return Ok(FoldSummary { fold: k, status: RunStatus::Cancelled, epochs_completed: epoch - 1, epochs: config.epochs, last, error: None });
+            }
+            let batch = batch?;
+            let n = batch.labels.len() as i64;
+            if !matches!(config.scheduler, Scheduler::Plateau { .. }) {
+                lr = config.scheduler.lr_at(config.lr, f64::from(epoch - 1) + b as f64 / batches as f64);
+                opt.set_lr(lr);
+            }
+            let x = Tensor::f_from_slice(&batch.pixels)?.f_view([n, 3, h, w])?.f_to_device(ctx.device)?;
+            let y = Tensor::f_from_slice(&batch.labels)?.f_to_device(ctx.device)?;
+            let logits = net.forward(&x, true)?;
+            let loss = net.loss(&logits, &y, config.loss, &weights)?;
+            opt.zero_grad();
+            loss.f_backward()?;
+            opt.step();
+            let loss_value = f64::try_from(&loss)?;
+            if !loss_value.is_finite() {
+                return Err(MlError::Torch(format!("fold {k} epoch {epoch}: the loss became {loss_value} (lower the learning rate)")));
+            }
+            loss_sum += loss_value * n as f64;
+            seen += n as usize;
+            ctx.batches_done += 1;
+            let elapsed = ctx.started.elapsed().as_secs_f64();
+            let eta = elapsed / ctx.batches_done as f64 * (ctx.batches_total - ctx.batches_done) as f64;
+            ctx.send(TrainEvent::Batch(BatchProgress {
+                fold: k,
+                epoch,
+                batch: b + 1,
+                batches,
+                loss: loss_value,
+                images_per_sec: seen as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9),
+                eta_secs: eta,
+            }));
+        }
+        let train_secs = epoch_start.elapsed().as_secs_f64();
+        // Validation on the held-out people, official labels.
+        let probs = predict_rows(&net, &ctx.loader, &val_idx, config.batch_size, ctx.device, false, w, h, &req.cancel)?;
+        let Some(probs) = probs else {
+            return Ok(FoldSummary { fold: k, status: RunStatus::Cancelled, epochs_completed: epoch - 1, epochs: config.epochs, last, error: None });
+        };
+        let truth: Vec<usize> = val_idx.iter().map(|&i| ctx.rows[i].official).collect();
+        let predicted = crate::metrics::argmax_rows(&probs, NUM_CLASSES);
+        let val_loss = truth.iter().enumerate().map(|(r, &t)| -f64::from(probs[r * NUM_CLASSES + t].max(1e-7)).ln()).sum::<f64>()
+            / truth.len() as f64;
+        let (m, fields) = run::score(&truth, &predicted);
+        let record = EpochRecord {
+            fold: k,
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            val_loss,
+            lr,
+            macro_f1: m.macro_f1,
+            accuracy: m.accuracy,
+            f1_mask: fields[0],
+            f1_gender: fields[1],
+            f1_age: fields[2],
+            images_per_sec: seen as f64 / train_secs.max(1e-9),
+            elapsed_secs: ctx.started.elapsed().as_secs_f64(),
+        };
+        run.append_epoch(&record)?;
+        ctx.send(TrainEvent::Epoch(record.clone()));
+        last = Some(record);
+        if let Scheduler::Plateau { patience, factor } = config.scheduler {
+            if val_loss < best_val_loss - 1e-4 {
+                best_val_loss = val_loss;
+                epochs_since_best = 0;
+            } else {
+                epochs_since_best += 1;
+                if epochs_since_best > patience {
+                    plateau_lr *= factor;
+                    opt.set_lr(plateau_lr);
+                    epochs_since_best = 0;
+                }
+            }
+        }
+        val_probs = probs;
+    }
+
+    // The last epoch's model and its held-out probabilities.
+    net.save(&run.weights(k))?;
+    npy::write(&run.val_probs(k), &Matrix::new(val_idx.len(), NUM_CLASSES, val_probs))
+        .map_err(|e| MlError::Io(format!("{}: {e}", run.val_probs(k).display())))?;
+    let index: Vec<IndexRow> = val_idx
+        .iter()
+        .map(|&i| {
+            let r = &ctx.rows[i];
+            IndexRow { row: i, path: r.path.clone(), person: r.person.clone(), fold: k, label: Some(r.official) }
+        })
+        .collect();
+    run::write_index(&run.val_index(k), &index)?;
+    if let Some((_, eval_loader)) = &ctx.eval {
+        let all: Vec<usize> = (0..eval_loader.len()).collect();
+        match predict_rows(&net, eval_loader, &all, config.batch_size, ctx.device, false, w, h, &req.cancel)? {
+            Some(p) => npy::write(&run.eval_probs(k, false), &Matrix::new(all.len(), NUM_CLASSES, p))
+                .map_err(|e| MlError::Io(format!("{}: {e}", run.eval_probs(k, false).display())))?,
+            None => {
+                return Ok(FoldSummary { fold: k, status: RunStatus::Cancelled, epochs_completed: config.epochs, epochs: config.epochs, last, error: None })
+            }
+        }
+    }
+    Ok(FoldSummary { fold: k, status: RunStatus::Finished, epochs_completed: config.epochs, epochs: config.epochs, last, error: None })
+}
+
+/// 18-class probabilities of `rows` of `loader` (in that order), optionally averaged with
+/// the horizontal mirror. `None` when cancelled.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_rows(
+    net: &Net,
+    loader: &Loader,
+    rows: &[usize],
+    batch_size: usize,
+    device: Device,
+    tta: bool,
+    w: i64,
+    h: i64,
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<f32>>, MlError> {
+    let _guard = tch::no_grad_guard();
+    let mut out = Vec::with_capacity(rows.len() * NUM_CLASSES);
+    for batch in loader.batches(rows.to_vec(), batch_size, super::config::Augment::OFF, 0) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let batch = batch?;
+        let n = batch.labels.len() as i64;
+        let run_on = |pixels: &[f32]| -> Result<Tensor, MlError> {
+            let x = Tensor::f_from_slice(pixels)?.f_view([n, 3, h, w])?.f_to_device(device)?;
+            net.probs18(&net.forward(&x, false)?)
+        };
+        let mut p = run_on(&batch.pixels)?;
+        if tta {
+            let flipped = super::loader::hflip_batch(&batch.pixels, w as usize);
+            p = p.f_add(&run_on(&flipped)?)?.f_mul_scalar(0.5)?;
+        }
+        let p = p.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?;
+        let values = Vec::<f32>::try_from(&p)?;
+        out.extend_from_slice(&values);
+    }
+    Ok(Some(out))
+}
