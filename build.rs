@@ -44,7 +44,15 @@ fn main() {
 /// `__version__ = '2.13.0+cu130'` -> `2.13.0+cu130`.
 fn parse_torch_version(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("__version__")?.trim_start().strip_prefix('=')?;
-        Some(rest.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+        let rest = line
+            .trim()
+            .strip_prefix("__version__")?
+            .trim_start()
+            .strip_prefix('=')?;
+        Some(
+            rest.trim()
+                .trim_matches(|c| c == '\'' || c == '"')
+                .to_string(),
+        )
     })
 }

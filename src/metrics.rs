@@ -50,15 +50,27 @@ pub fn per_class_f1(confusion: &[Vec<u64>]) -> Vec<f64> {
 
 /// All metrics at once. `truth` and `predicted` must have the same length.
 pub fn evaluate(truth: &[usize], predicted: &[usize], num_classes: usize) -> ClassMetrics {
-    assert_eq!(truth.len(), predicted.len(), "truth and predictions differ in length");
+    assert_eq!(
+        truth.len(),
+        predicted.len(),
+        "truth and predictions differ in length"
+    );
     let confusion = confusion_matrix(truth, predicted, num_classes);
     let f1 = per_class_f1(&confusion);
     let correct = truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
     let n = truth.len();
     ClassMetrics {
         num_samples: n,
-        accuracy: if n == 0 { 0.0 } else { correct as f64 / n as f64 },
-        macro_f1: if num_classes == 0 { 0.0 } else { f1.iter().sum::<f64>() / num_classes as f64 },
+        accuracy: if n == 0 {
+            0.0
+        } else {
+            correct as f64 / n as f64
+        },
+        macro_f1: if num_classes == 0 {
+            0.0
+        } else {
+            f1.iter().sum::<f64>() / num_classes as f64
+        },
         support: confusion.iter().map(|row| row.iter().sum()).collect(),
         per_class_f1: f1,
         confusion,
@@ -108,7 +120,10 @@ mod tests {
         let truth = [0, 0, 1, 1, 2];
         let pred = [0, 1, 1, 0, 0];
         let m = evaluate(&truth, &pred, 3);
-        assert_eq!(m.confusion, vec![vec![1, 1, 0], vec![1, 1, 0], vec![1, 0, 0]]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![1, 1, 0], vec![1, 1, 0], vec![1, 0, 0]]
+        );
         // Class 0: tp 1, predicted 3, actual 2 -> 2/5.
         assert!((m.per_class_f1[0] - 0.4).abs() < 1e-12);
         assert!((m.per_class_f1[1] - 0.5).abs() < 1e-12);
@@ -120,6 +135,9 @@ mod tests {
 
     #[test]
     fn argmax_takes_first_maximum_and_skips_nan() {
-        assert_eq!(argmax_rows(&[0.1, 0.7, 0.7, f32::NAN, 0.2, 0.1], 3), vec![1, 1]);
+        assert_eq!(
+            argmax_rows(&[0.1, 0.7, 0.7, f32::NAN, 0.2, 0.1], 3),
+            vec![1, 1]
+        );
     }
 }

@@ -9,20 +9,33 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
     let loaded = device::loaded_torch();
     match &loaded {
         Some(t) => {
-            let version = t.version.as_deref().unwrap_or("unknown (no version.py beside it)");
-            println!("torch       {version} (loaded from {})", t.lib_dir.display());
+            let version = t
+                .version
+                .as_deref()
+                .unwrap_or("unknown (no version.py beside it)");
+            println!(
+                "torch       {version} (loaded from {})",
+                t.lib_dir.display()
+            );
         }
-        None => println!("torch       {} (built against; loaded library not found)", device::BUILD_TORCH_VERSION),
+        None => println!(
+            "torch       {} (built against; loaded library not found)",
+            device::BUILD_TORCH_VERSION
+        ),
     }
     if let Some(v) = loaded.as_ref().and_then(|t| t.version.as_deref()) {
         if v != device::BUILD_TORCH_VERSION {
-            println!("warning     built against torch {}, running with {v}", device::BUILD_TORCH_VERSION);
+            println!(
+                "warning     built against torch {}, running with {v}",
+                device::BUILD_TORCH_VERSION
+            );
         }
     }
     let cuda = if tch::Cuda::is_available() {
         format!("available ({} device(s))", tch::Cuda::device_count())
-    } else if tch::utils::has_cuda() {
-        "not available (libtorch has CUDA support, but no usable GPU or driver)".to_string()
+    } else if loaded.as_ref().is_some_and(|t| t.cuda_library_loaded) {
+        "not available (libtorch_cuda.so is loaded, but no usable GPU or CUDA driver was found)"
+            .to_string()
     } else {
         "not available (CPU-only libtorch)".to_string()
     };

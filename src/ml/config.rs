@@ -80,7 +80,10 @@ pub struct ImageSize {
 
 impl Default for ImageSize {
     fn default() -> Self {
-        ImageSize { width: 72, height: 96 }
+        ImageSize {
+            width: 72,
+            height: 96,
+        }
     }
 }
 
@@ -98,7 +101,9 @@ impl FromStr for ImageSize {
         let width: u32 = w.trim().parse().map_err(|_| bad())?;
         let height: u32 = h.trim().parse().map_err(|_| bad())?;
         if !(8..=2048).contains(&width) || !(8..=2048).contains(&height) {
-            return Err(format!("image size `{s}`: each side must be 8..2048 pixels"));
+            return Err(format!(
+                "image size `{s}`: each side must be 8..2048 pixels"
+            ));
         }
         Ok(ImageSize { width, height })
     }
@@ -116,18 +121,31 @@ pub struct CropBox {
 impl Default for CropBox {
     /// Around the face of a 384x512 photo: about 307x410 pixels, ratio 3:4.
     fn default() -> Self {
-        CropBox { left: 0.1, top: 0.1, right: 0.9, bottom: 0.9 }
+        CropBox {
+            left: 0.1,
+            top: 0.1,
+            right: 0.9,
+            bottom: 0.9,
+        }
     }
 }
 
 impl CropBox {
-    pub const FULL: CropBox = CropBox { left: 0.0, top: 0.0, right: 1.0, bottom: 1.0 };
+    pub const FULL: CropBox = CropBox {
+        left: 0.0,
+        top: 0.0,
+        right: 1.0,
+        bottom: 1.0,
+    };
     pub fn validate(&self) -> Result<(), String> {
-        let ok = |a: f32, b: f32| (0.0..=1.0).contains(&a) && (0.0..=1.0).contains(&b) && b - a >= 0.05;
+        let ok =
+            |a: f32, b: f32| (0.0..=1.0).contains(&a) && (0.0..=1.0).contains(&b) && b - a >= 0.05;
         if ok(self.left, self.right) && ok(self.top, self.bottom) {
             Ok(())
         } else {
-            Err(format!("crop box {self:?}: fractions must be in 0..1 with left < right and top < bottom"))
+            Err(format!(
+                "crop box {self:?}: fractions must be in 0..1 with left < right and top < bottom"
+            ))
         }
     }
 }
@@ -148,34 +166,46 @@ pub struct Augment {
 
 impl Default for Augment {
     fn default() -> Self {
-        Augment { hflip: true, rotate_degrees: 10.0, brightness_contrast: 0.2, hue_degrees: 5.0, saturation: 0.2 }
+        Augment {
+            hflip: true,
+            rotate_degrees: 10.0,
+            brightness_contrast: 0.2,
+            hue_degrees: 5.0,
+            saturation: 0.2,
+        }
     }
 }
 
 impl Augment {
-    pub const OFF: Augment =
-        Augment { hflip: false, rotate_degrees: 0.0, brightness_contrast: 0.0, hue_degrees: 0.0, saturation: 0.0 };
+    pub const OFF: Augment = Augment {
+        hflip: false,
+        rotate_degrees: 0.0,
+        brightness_contrast: 0.0,
+        hue_degrees: 0.0,
+        saturation: 0.0,
+    };
     pub fn is_off(&self) -> bool {
         *self == Self::OFF
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Loss {
+    #[default]
     Ce,
     /// Cross entropy with inverse-frequency class weights (from the training fold).
     WeightedCe,
-    Focal { gamma: f64 },
+    Focal {
+        gamma: f64,
+    },
     /// `ce_weight * CE + (1 - ce_weight) * (1 - soft macro F1)`.
-    F1Mix { ce_weight: f64 },
-    LabelSmoothing { epsilon: f64 },
-}
-
-impl Default for Loss {
-    fn default() -> Self {
-        Loss::Ce
-    }
+    F1Mix {
+        ce_weight: f64,
+    },
+    LabelSmoothing {
+        epsilon: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -187,9 +217,10 @@ pub enum OptimizerKind {
     Sgd,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scheduler {
+    #[default]
     None,
     /// Cosine annealing with warm restarts every `t0` epochs (SGDR, period fixed).
     CosineWarmRestarts { t0: u32 },
@@ -197,12 +228,6 @@ pub enum Scheduler {
     Step { step: u32, gamma: f64 },
     /// lr * factor when the validation loss has not improved for `patience` epochs.
     Plateau { patience: u32, factor: f64 },
-}
-
-impl Default for Scheduler {
-    fn default() -> Self {
-        Scheduler::None
-    }
 }
 
 impl Scheduler {
@@ -216,7 +241,9 @@ impl Scheduler {
                 let phase = (t % t0) / t0;
                 0.5 * base_lr * (1.0 + (std::f64::consts::PI * phase).cos())
             }
-            Scheduler::Step { step, gamma } => base_lr * gamma.powi((t.floor() as i32) / (step.max(1) as i32)),
+            Scheduler::Step { step, gamma } => {
+                base_lr * gamma.powi((t.floor() as i32) / (step.max(1) as i32))
+            }
         }
     }
 }
@@ -288,7 +315,10 @@ impl TrainConfig {
     /// Checks ranges; the message names the bad field.
     pub fn validate(&self) -> Result<(), String> {
         if self.folds < 2 {
-            return Err(format!("folds = {}: need at least 2 (k-fold by person)", self.folds));
+            return Err(format!(
+                "folds = {}: need at least 2 (k-fold by person)",
+                self.folds
+            ));
         }
         if self.epochs == 0 {
             return Err("epochs = 0: need at least 1".into());
@@ -303,10 +333,16 @@ impl TrainConfig {
             return Err(format!("dropout = {}: must be in 0..1", self.dropout));
         }
         if !(31..=60).contains(&self.age_old_from) {
-            return Err(format!("age_old_from = {}: must be in 31..60", self.age_old_from));
+            return Err(format!(
+                "age_old_from = {}: must be in 31..60",
+                self.age_old_from
+            ));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(format!("weight_decay = {}: must be >= 0", self.weight_decay));
+            return Err(format!(
+                "weight_decay = {}: must be >= 0",
+                self.weight_decay
+            ));
         }
         match self.loss {
             Loss::Focal { gamma } if !(0.0..=10.0).contains(&gamma) => {
@@ -316,7 +352,9 @@ impl TrainConfig {
                 return Err(format!("f1_mix ce_weight = {ce_weight}: must be in 0..1"))
             }
             Loss::LabelSmoothing { epsilon } if !(0.0..1.0).contains(&epsilon) => {
-                return Err(format!("label smoothing epsilon = {epsilon}: must be in 0..1"))
+                return Err(format!(
+                    "label smoothing epsilon = {epsilon}: must be in 0..1"
+                ))
             }
             _ => {}
         }
@@ -328,7 +366,9 @@ impl TrainConfig {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let config: TrainConfig =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        config.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        config
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(config)
     }
 }
@@ -347,7 +387,8 @@ mod tests {
         assert!(text.contains("\"efficientnet_b3\""), "{text}");
         let back: TrainConfig = serde_json::from_str(&text).unwrap();
         assert_eq!(back, c);
-        let partial: TrainConfig = serde_json::from_str(r#"{"epochs": 2, "heads": "class18"}"#).unwrap();
+        let partial: TrainConfig =
+            serde_json::from_str(r#"{"epochs": 2, "heads": "class18"}"#).unwrap();
         assert_eq!(partial.epochs, 2);
         assert_eq!(partial.heads, Heads::Class18);
         assert_eq!(partial.seed, 777);
@@ -355,16 +396,28 @@ mod tests {
 
     #[test]
     fn image_size_parses_and_rejects_garbage() {
-        assert_eq!("96x72".parse::<ImageSize>(), Ok(ImageSize { width: 96, height: 72 }));
+        assert_eq!(
+            "96x72".parse::<ImageSize>(),
+            Ok(ImageSize {
+                width: 96,
+                height: 72
+            })
+        );
         assert!("96".parse::<ImageSize>().is_err());
         assert!("4x4".parse::<ImageSize>().is_err());
     }
 
     #[test]
     fn validation_names_the_bad_field() {
-        let c = TrainConfig { folds: 1, ..Default::default() };
+        let c = TrainConfig {
+            folds: 1,
+            ..Default::default()
+        };
         assert!(c.validate().unwrap_err().contains("folds"));
-        let c = TrainConfig { age_old_from: 70, ..Default::default() };
+        let c = TrainConfig {
+            age_old_from: 70,
+            ..Default::default()
+        };
         assert!(c.validate().unwrap_err().contains("age_old_from"));
         assert!(TrainConfig::default().validate().is_ok());
     }
@@ -375,7 +428,10 @@ mod tests {
         assert!((cos.lr_at(1.0, 0.0) - 1.0).abs() < 1e-12);
         assert!((cos.lr_at(1.0, 1.0) - 0.5).abs() < 1e-12);
         assert!((cos.lr_at(1.0, 2.0) - 1.0).abs() < 1e-12, "restarts at t0");
-        let step = Scheduler::Step { step: 2, gamma: 0.1 };
+        let step = Scheduler::Step {
+            step: 2,
+            gamma: 0.1,
+        };
         assert!((step.lr_at(1.0, 3.5) - 0.1).abs() < 1e-12);
         assert!((step.lr_at(1.0, 4.0) - 0.01).abs() < 1e-12);
     }

@@ -14,7 +14,9 @@ pub fn choose(choice: DeviceChoice) -> anyhow::Result<Device> {
             if tch::Cuda::is_available() {
                 Ok(Device::Cuda(0))
             } else {
-                anyhow::bail!("--device cuda was asked for, but CUDA is not available on this machine")
+                anyhow::bail!(
+                    "--device cuda was asked for, but CUDA is not available on this machine"
+                )
             }
         }
     }
@@ -30,6 +32,8 @@ pub struct LoadedTorch {
     pub lib_dir: std::path::PathBuf,
     /// From `version.py` beside that folder, when present.
     pub version: Option<String>,
+    /// Whether `libtorch_cuda.so` is loaded too (a CUDA build of libtorch).
+    pub cuda_library_loaded: bool,
 }
 
 /// Finds the loaded libtorch from the process's memory map (Linux). torch-sys exposes no
@@ -47,20 +51,35 @@ pub fn loaded_torch() -> Option<LoadedTorch> {
         .parent()
         .and_then(|torch_dir| std::fs::read_to_string(torch_dir.join("version.py")).ok())
         .and_then(|text| parse_version_py(&text));
-    Some(LoadedTorch { lib_dir, version })
+    let cuda_library_loaded = maps.contains("/libtorch_cuda.so");
+    Some(LoadedTorch {
+        lib_dir,
+        version,
+        cuda_library_loaded,
+    })
 }
 
 /// The libtorch version the binary runs with: the loaded library's when it can be read,
 /// else the one it was built against.
 pub fn torch_version() -> String {
-    loaded_torch().and_then(|t| t.version).unwrap_or_else(|| BUILD_TORCH_VERSION.to_string())
+    loaded_torch()
+        .and_then(|t| t.version)
+        .unwrap_or_else(|| BUILD_TORCH_VERSION.to_string())
 }
 
 /// `__version__ = '2.13.0+cpu'` -> `2.13.0+cpu`.
 pub fn parse_version_py(text: &str) -> Option<String> {
     text.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("__version__")?.trim_start().strip_prefix('=')?;
-        Some(rest.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+        let rest = line
+            .trim()
+            .strip_prefix("__version__")?
+            .trim_start()
+            .strip_prefix('=')?;
+        Some(
+            rest.trim()
+                .trim_matches(|c| c == '\'' || c == '"')
+                .to_string(),
+        )
     })
 }
 
@@ -79,5 +98,10 @@ mod tests {
     fn the_loaded_library_is_the_one_built_against() {
         let loaded = loaded_torch().expect("libtorch_cpu.so is mapped");
         assert_eq!(loaded.version.as_deref(), Some(BUILD_TORCH_VERSION));
+        // build.rs links libtorch.so on purpose, so a CUDA build loads its CUDA library.
+        assert_eq!(
+            loaded.cuda_library_loaded,
+            loaded.lib_dir.join("libtorch_cuda.so").exists()
+        );
     }
 }

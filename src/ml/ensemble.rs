@@ -5,27 +5,42 @@ use crate::dataset::NUM_CLASSES;
 
 /// Weighted mean of `members` (all the same shape); weights are normalised to sum 1.
 pub fn soft_vote(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
-    let Some((_, first)) = members.first() else { return Err("nothing to ensemble".into()) };
+    let Some((_, first)) = members.first() else {
+        return Err("nothing to ensemble".into());
+    };
     let total: f64 = members.iter().map(|(w, _)| *w).sum();
-    if !(total.is_finite() && total > 0.0) || members.iter().any(|(w, _)| !(w.is_finite() && *w >= 0.0)) {
+    if !(total.is_finite() && total > 0.0)
+        || members.iter().any(|(w, _)| !(w.is_finite() && *w >= 0.0))
+    {
         return Err("ensemble weights must be finite, >= 0 and not all 0".into());
     }
     let mut out = vec![0f64; first.data.len()];
     for (w, m) in members {
         if (m.rows, m.cols) != (first.rows, first.cols) {
-            return Err(format!("shape ({}, {}) differs from ({}, {})", m.rows, m.cols, first.rows, first.cols));
+            return Err(format!(
+                "shape ({}, {}) differs from ({}, {})",
+                m.rows, m.cols, first.rows, first.cols
+            ));
         }
         for (o, &v) in out.iter_mut().zip(&m.data) {
             *o += w / total * f64::from(v);
         }
     }
-    Ok(Matrix::new(first.rows, first.cols, out.into_iter().map(|v| v as f32).collect()))
+    Ok(Matrix::new(
+        first.rows,
+        first.cols,
+        out.into_iter().map(|v| v as f32).collect(),
+    ))
 }
 
 /// `ImageID,ans` CSV in the given row order.
 pub fn submission_csv(image_ids: &[String], classes: &[usize]) -> Result<String, String> {
     if image_ids.len() != classes.len() {
-        return Err(format!("{} image ids but {} predictions", image_ids.len(), classes.len()));
+        return Err(format!(
+            "{} image ids but {} predictions",
+            image_ids.len(),
+            classes.len()
+        ));
     }
     let mut out = String::from("ImageID,ans\n");
     for (id, &c) in image_ids.iter().zip(classes) {
@@ -54,7 +69,10 @@ mod tests {
     #[test]
     fn submission_keeps_row_order_and_checks_range() {
         let ids = vec!["b.jpg".to_string(), "a.jpg".to_string()];
-        assert_eq!(submission_csv(&ids, &[17, 0]).unwrap(), "ImageID,ans\nb.jpg,17\na.jpg,0\n");
+        assert_eq!(
+            submission_csv(&ids, &[17, 0]).unwrap(),
+            "ImageID,ans\nb.jpg,17\na.jpg,0\n"
+        );
         assert!(submission_csv(&ids, &[18, 0]).is_err());
         assert!(submission_csv(&ids, &[1]).is_err());
     }

@@ -55,8 +55,17 @@ pub struct EnsembleResult {
 }
 
 /// Eval probabilities of one fold model, from disk when saved, else computed and saved.
-pub fn fold_eval_probs(run: &RunDir, fold: usize, dataset: &Dataset, device: Device, tta: bool) -> Result<(Matrix, bool), MlError> {
-    let eval = dataset.eval.as_ref().ok_or_else(|| MlError::Data(format!("{}: no eval/info.csv", dataset.root.display())))?;
+pub fn fold_eval_probs(
+    run: &RunDir,
+    fold: usize,
+    dataset: &Dataset,
+    device: Device,
+    tta: bool,
+) -> Result<(Matrix, bool), MlError> {
+    let eval = dataset
+        .eval
+        .as_ref()
+        .ok_or_else(|| MlError::Data(format!("{}: no eval/info.csv", dataset.root.display())))?;
     let path = run.eval_probs(fold, tta);
     if path.exists() {
         let m = npy::read(&path).map_err(MlError::Data)?;
@@ -70,15 +79,37 @@ pub fn fold_eval_probs(run: &RunDir, fold: usize, dataset: &Dataset, device: Dev
     let items: Vec<Item> = eval
         .image_ids
         .iter()
-        .map(|id| Item { path: dataset.root.join("eval").join("images").join(id), label: 0 })
+        .map(|id| Item {
+            path: dataset.root.join("eval").join("images").join(id),
+            label: 0,
+        })
         .collect();
-    let loader = Loader::new(items, config.crop, config.image_size, config.workers, config.prefetch);
+    let loader = Loader::new(
+        items,
+        config.crop,
+        config.image_size,
+        config.workers,
+        config.prefetch,
+    );
     let rows: Vec<usize> = (0..loader.len()).collect();
     let probs = catch_torch(|| {
         let mut net = Net::new(&config, device)?;
         net.load(&weights)?;
-        let (w, h) = (i64::from(config.image_size.width), i64::from(config.image_size.height));
-        predict_rows(&net, &loader, &rows, config.batch_size, device, tta, w, h, &AtomicBool::new(false))
+        let (w, h) = (
+            i64::from(config.image_size.width),
+            i64::from(config.image_size.height),
+        );
+        predict_rows(
+            &net,
+            &loader,
+            &rows,
+            config.batch_size,
+            device,
+            tta,
+            w,
+            h,
+            &AtomicBool::new(false),
+        )
     })?
     .ok_or_else(|| MlError::Data("cancelled".into()))?;
     let m = Matrix::new(rows.len(), NUM_CLASSES, probs);
@@ -88,10 +119,22 @@ pub fn fold_eval_probs(run: &RunDir, fold: usize, dataset: &Dataset, device: Dev
 
 /// Probabilities of arbitrary photos with one saved fold model (used to check that a
 /// reloaded checkpoint reproduces its outputs).
-pub fn predict_photos(run: &RunDir, fold: usize, photos: &[PathBuf], device: Device, tta: bool) -> Result<Matrix, MlError> {
+pub fn predict_photos(
+    run: &RunDir,
+    fold: usize,
+    photos: &[PathBuf],
+    device: Device,
+    tta: bool,
+) -> Result<Matrix, MlError> {
     let config = run.read_config()?;
     let loader = Loader::new(
-        photos.iter().map(|p| Item { path: p.clone(), label: 0 }).collect(),
+        photos
+            .iter()
+            .map(|p| Item {
+                path: p.clone(),
+                label: 0,
+            })
+            .collect(),
         config.crop,
         config.image_size,
         config.workers,
@@ -101,8 +144,21 @@ pub fn predict_photos(run: &RunDir, fold: usize, photos: &[PathBuf], device: Dev
     let probs = catch_torch(|| {
         let mut net = Net::new(&config, device)?;
         net.load(&run.weights(fold))?;
-        let (w, h) = (i64::from(config.image_size.width), i64::from(config.image_size.height));
-        predict_rows(&net, &loader, &rows, config.batch_size, device, tta, w, h, &AtomicBool::new(false))
+        let (w, h) = (
+            i64::from(config.image_size.width),
+            i64::from(config.image_size.height),
+        );
+        predict_rows(
+            &net,
+            &loader,
+            &rows,
+            config.batch_size,
+            device,
+            tta,
+            w,
+            h,
+            &AtomicBool::new(false),
+        )
     })?
     .ok_or_else(|| MlError::Data("cancelled".into()))?;
     Ok(Matrix::new(rows.len(), NUM_CLASSES, probs))
@@ -124,9 +180,16 @@ pub fn ensemble(
         let run = RunDir::new(dir);
         let info = run.read_info()?;
         let folds = run.fold_summaries(info.config.folds)?;
-        let finished: Vec<_> = folds.iter().filter(|f| f.status == RunStatus::Finished && run.weights(f.fold).exists()).collect();
+        let finished: Vec<_> = folds
+            .iter()
+            .filter(|f| f.status == RunStatus::Finished && run.weights(f.fold).exists())
+            .collect();
         if finished.is_empty() {
-            return Err(MlError::Config(format!("{}: no finished fold model (status {})", dir.display(), info.status.name())));
+            return Err(MlError::Config(format!(
+                "{}: no finished fold model (status {})",
+                dir.display(),
+                info.status.name()
+            )));
         }
         for f in finished {
             let (m, reused) = fold_eval_probs(&run, f.fold, dataset, device, tta)?;
@@ -139,19 +202,47 @@ pub fn ensemble(
                 "{} fold {}: {} (weight {weight:.4})",
                 run.id(),
                 f.fold,
-                if reused { "saved probabilities" } else { "computed and saved" }
+                if reused {
+                    "saved probabilities"
+                } else {
+                    "computed and saved"
+                }
             ));
-            members.push(Member { run: dir.clone(), fold: f.fold, weight, val_macro_f1: val_f1, reused });
+            members.push(Member {
+                run: dir.clone(),
+                fold: f.fold,
+                weight,
+                val_macro_f1: val_f1,
+                reused,
+            });
             matrices.push(m);
         }
     }
-    let weighted: Vec<(f64, &Matrix)> = members.iter().map(|m| m.weight).zip(matrices.iter()).collect();
+    let weighted: Vec<(f64, &Matrix)> = members
+        .iter()
+        .map(|m| m.weight)
+        .zip(matrices.iter())
+        .collect();
     let probs = ensemble::soft_vote(&weighted).map_err(MlError::Data)?;
     let classes = metrics::argmax_rows(&probs.data, NUM_CLASSES);
-    let scores = dataset.eval.as_ref().and_then(|e| e.ground_truth.as_ref()).map(|gt| {
-        let truth: Vec<usize> = gt.iter().map(|c| c.index()).collect();
-        let (m, fields) = super::run::score(&truth, &classes);
-        EvalScores { metrics: m, f1_mask: fields[0], f1_gender: fields[1], f1_age: fields[2] }
-    });
-    Ok(EnsembleResult { probs, classes, members, scores })
+    let scores = dataset
+        .eval
+        .as_ref()
+        .and_then(|e| e.ground_truth.as_ref())
+        .map(|gt| {
+            let truth: Vec<usize> = gt.iter().map(|c| c.index()).collect();
+            let (m, fields) = super::run::score(&truth, &classes);
+            EvalScores {
+                metrics: m,
+                f1_mask: fields[0],
+                f1_gender: fields[1],
+                f1_age: fields[2],
+            }
+        });
+    Ok(EnsembleResult {
+        probs,
+        classes,
+        members,
+        scores,
+    })
 }

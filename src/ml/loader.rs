@@ -29,12 +29,17 @@ pub type Prepared = Arc<[u8]>;
 /// Decodes `path`, crops `crop` and resizes to `size`. JPEGs are decoded at the smallest
 /// DCT scale that still covers the target, which is much faster than a full decode.
 pub fn prepare_photo(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<u8>, LoadError> {
-    let err = |reason: String| LoadError { path: path.to_path_buf(), reason };
+    let err = |reason: String| LoadError {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
     let rgb = if bytes.starts_with(&[0xFF, 0xD8]) {
         decode_jpeg_scaled(&bytes, crop, size).map_err(err)?
     } else {
-        image::load_from_memory(&bytes).map_err(|e| err(e.to_string()))?.to_rgb8()
+        image::load_from_memory(&bytes)
+            .map_err(|e| err(e.to_string()))?
+            .to_rgb8()
     };
     let (w, h) = rgb.dimensions();
     if w < 2 || h < 2 {
@@ -45,12 +50,20 @@ pub fn prepare_photo(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<
     let x1 = ((crop.right * w as f32).ceil() as u32).clamp(x0 + 1, w);
     let y1 = ((crop.bottom * h as f32).ceil() as u32).clamp(y0 + 1, h);
     let cropped = image::imageops::crop_imm(&rgb, x0, y0, x1 - x0, y1 - y0).to_image();
-    let resized =
-        image::imageops::resize(&cropped, size.width, size.height, image::imageops::FilterType::Triangle);
+    let resized = image::imageops::resize(
+        &cropped,
+        size.width,
+        size.height,
+        image::imageops::FilterType::Triangle,
+    );
     Ok(resized.into_raw())
 }
 
-fn decode_jpeg_scaled(bytes: &[u8], crop: CropBox, size: ImageSize) -> Result<image::RgbImage, String> {
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    crop: CropBox,
+    size: ImageSize,
+) -> Result<image::RgbImage, String> {
     let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
     decoder.read_info().map_err(|e| e.to_string())?;
     let info = decoder.info().ok_or("JPEG without a frame header")?;
@@ -65,7 +78,9 @@ fn decode_jpeg_scaled(bytes: &[u8], crop: CropBox, size: ImageSize) -> Result<im
     let n = (w * h) as usize;
     let rgb: Vec<u8> = match decoder.info().map(|i| i.pixel_format) {
         Some(jpeg_decoder::PixelFormat::RGB24) if pixels.len() == n * 3 => pixels,
-        Some(jpeg_decoder::PixelFormat::L8) if pixels.len() == n => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+        Some(jpeg_decoder::PixelFormat::L8) if pixels.len() == n => {
+            pixels.iter().flat_map(|&v| [v, v, v]).collect()
+        }
         Some(jpeg_decoder::PixelFormat::CMYK32) if pixels.len() == n * 4 => pixels
             .chunks_exact(4)
             .flat_map(|p| {
@@ -75,7 +90,8 @@ fn decode_jpeg_scaled(bytes: &[u8], crop: CropBox, size: ImageSize) -> Result<im
             .collect(),
         other => return Err(format!("unsupported JPEG pixel format {other:?}")),
     };
-    image::RgbImage::from_raw(w, h, rgb).ok_or_else(|| "JPEG data does not match its size".to_string())
+    image::RgbImage::from_raw(w, h, rgb)
+        .ok_or_else(|| "JPEG data does not match its size".to_string())
 }
 
 /// One photo to load.
@@ -110,14 +126,29 @@ pub struct Loader {
 
 impl Loader {
     /// `workers` 0 means one per core.
-    pub fn new(items: Vec<Item>, crop: CropBox, size: ImageSize, workers: usize, prefetch: usize) -> Self {
+    pub fn new(
+        items: Vec<Item>,
+        crop: CropBox,
+        size: ImageSize,
+        workers: usize,
+        prefetch: usize,
+    ) -> Self {
         let workers = if workers == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         } else {
             workers
         };
         let cache = Arc::new((0..items.len()).map(|_| OnceLock::new()).collect());
-        Loader { items: Arc::new(items), cache, crop, size, workers, prefetch: prefetch.max(1) }
+        Loader {
+            items: Arc::new(items),
+            cache,
+            crop,
+            size,
+            workers,
+            prefetch: prefetch.max(1),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -136,7 +167,13 @@ impl Loader {
 
     /// Batches of `order` (item indices) of `batch_size`, augmented with `augment` seeded by
     /// `seed` (the same seed gives the same pixels whatever the thread timing).
-    pub fn batches(&self, order: Vec<usize>, batch_size: usize, augment: Augment, seed: u64) -> Batches {
+    pub fn batches(
+        &self,
+        order: Vec<usize>,
+        batch_size: usize,
+        augment: Augment,
+        seed: u64,
+    ) -> Batches {
         let batch_size = batch_size.max(1);
         let jobs: Vec<Vec<usize>> = order.chunks(batch_size).map(<[usize]>::to_vec).collect();
         let total = jobs.len();
@@ -195,7 +232,9 @@ impl WorkerContext {
         let plane = w * h;
         let mut pixels = vec![0f32; members.len() * 3 * plane];
         let mut labels = Vec::with_capacity(members.len());
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         for (slot, &i) in members.iter().enumerate() {
             let item = &self.items[i];
             let photo = match self.cache[i].get() {
@@ -206,10 +245,20 @@ impl WorkerContext {
                 }
             };
             let params = AugmentParams::draw(&self.augment, &mut rng);
-            params.apply(&photo, w, h, &mut pixels[slot * 3 * plane..(slot + 1) * 3 * plane]);
+            params.apply(
+                &photo,
+                w,
+                h,
+                &mut pixels[slot * 3 * plane..(slot + 1) * 3 * plane],
+            );
             labels.push(item.label);
         }
-        Ok(Batch { index, items: members, pixels, labels })
+        Ok(Batch {
+            index,
+            items: members,
+            pixels,
+            labels,
+        })
     }
 }
 
@@ -291,18 +340,37 @@ pub struct AugmentParams {
 }
 
 impl AugmentParams {
-    pub const IDENTITY: AugmentParams =
-        AugmentParams { flip: false, angle_rad: 0.0, brightness: 1.0, contrast: 1.0, hue_rad: 0.0, saturation: 1.0 };
+    pub const IDENTITY: AugmentParams = AugmentParams {
+        flip: false,
+        angle_rad: 0.0,
+        brightness: 1.0,
+        contrast: 1.0,
+        hue_rad: 0.0,
+        saturation: 1.0,
+    };
 
     pub fn draw(a: &Augment, rng: &mut impl Rng) -> Self {
-        let mut sym = |r: f32| if r > 0.0 { rng.random_range(-r..=r) } else { 0.0 };
+        let mut sym = |r: f32| {
+            if r > 0.0 {
+                rng.random_range(-r..=r)
+            } else {
+                0.0
+            }
+        };
         let angle = sym(a.rotate_degrees).to_radians();
         let brightness = 1.0 + sym(a.brightness_contrast);
         let contrast = 1.0 + sym(a.brightness_contrast);
         let hue = sym(a.hue_degrees).to_radians();
         let saturation = 1.0 + sym(a.saturation);
         let flip = a.hflip && rng.random_bool(0.5);
-        AugmentParams { flip, angle_rad: angle, brightness, contrast, hue_rad: hue, saturation }
+        AugmentParams {
+            flip,
+            angle_rad: angle,
+            brightness,
+            contrast,
+            hue_rad: hue,
+            saturation,
+        }
     }
 
     /// Writes the augmented, normalised photo (`h x w x 3` u8) into `out` (`3 x h x w`).
@@ -315,18 +383,33 @@ impl AugmentParams {
         for y in 0..h {
             for x in 0..w {
                 let rgb = if geometric {
-                    let xf = if self.flip { (w - 1 - x) as f32 } else { x as f32 };
+                    let xf = if self.flip {
+                        (w - 1 - x) as f32
+                    } else {
+                        x as f32
+                    };
                     // Inverse rotation: where in the source this output pixel comes from.
                     let (dx, dy) = (xf - cx, y as f32 - cy);
-                    sample_bilinear(photo, w, h, cx + cos * dx + sin * dy, cy - sin * dx + cos * dy)
+                    sample_bilinear(
+                        photo,
+                        w,
+                        h,
+                        cx + cos * dx + sin * dy,
+                        cy - sin * dx + cos * dy,
+                    )
                 } else {
                     let o = (y * w + x) * 3;
-                    [f32::from(photo[o]), f32::from(photo[o + 1]), f32::from(photo[o + 2])]
+                    [
+                        f32::from(photo[o]),
+                        f32::from(photo[o + 1]),
+                        f32::from(photo[o + 2]),
+                    ]
                 };
                 let rgb = rgb.map(|v| v / 255.0);
                 for c in 0..3 {
                     let m = &color.0[c];
-                    let v = (m[0] * rgb[0] + m[1] * rgb[1] + m[2] * rgb[2] + color.1[c]).clamp(0.0, 1.0);
+                    let v = (m[0] * rgb[0] + m[1] * rgb[1] + m[2] * rgb[2] + color.1[c])
+                        .clamp(0.0, 1.0);
                     out[c * plane + y * w + x] = (v - MEAN[c]) / STD[c];
                 }
             }
@@ -335,13 +418,31 @@ impl AugmentParams {
 
     /// Brightness, contrast, saturation and hue as one affine map of RGB in 0..1.
     fn color_matrix(&self, photo: &[u8]) -> ([[f32; 3]; 3], [f32; 3]) {
-        if self.brightness == 1.0 && self.contrast == 1.0 && self.saturation == 1.0 && self.hue_rad == 0.0 {
-            return ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [0.0; 3]);
+        if self.brightness == 1.0
+            && self.contrast == 1.0
+            && self.saturation == 1.0
+            && self.hue_rad == 0.0
+        {
+            return (
+                [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+                [0.0; 3],
+            );
         }
         // Hue rotation in YIQ space, saturation scales I and Q.
-        const TO_YIQ: [[f32; 3]; 3] = [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]];
-        const FROM_YIQ: [[f32; 3]; 3] = [[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]];
-        let (c, s) = (self.hue_rad.cos() * self.saturation, self.hue_rad.sin() * self.saturation);
+        const TO_YIQ: [[f32; 3]; 3] = [
+            [0.299, 0.587, 0.114],
+            [0.596, -0.274, -0.322],
+            [0.211, -0.523, 0.312],
+        ];
+        const FROM_YIQ: [[f32; 3]; 3] = [
+            [1.0, 0.956, 0.621],
+            [1.0, -0.272, -0.647],
+            [1.0, -1.106, 1.703],
+        ];
+        let (c, s) = (
+            self.hue_rad.cos() * self.saturation,
+            self.hue_rad.sin() * self.saturation,
+        );
         let rot = [[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]];
         let m = matmul(&FROM_YIQ, &matmul(&rot, &TO_YIQ));
         // Contrast around the photo's mean grey, then brightness.
@@ -385,7 +486,10 @@ fn sample_bilinear(photo: &[u8], w: usize, h: usize, x: f32, y: f32) -> [f32; 3]
 
 /// The horizontal mirror of a normalised `N x 3 x H x W` batch (test-time augmentation).
 pub fn hflip_batch(pixels: &[f32], w: usize) -> Vec<f32> {
-    pixels.chunks_exact(w).flat_map(|row| row.iter().rev().copied()).collect()
+    pixels
+        .chunks_exact(w)
+        .flat_map(|row| row.iter().rev().copied())
+        .collect()
 }
 
 #[cfg(test)]
@@ -393,7 +497,9 @@ mod tests {
     use super::*;
 
     fn write_jpeg(path: &Path, w: u32, h: u32) {
-        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 128]));
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 128])
+        });
         img.save(path).unwrap();
     }
 
@@ -407,17 +513,29 @@ mod tests {
                 Item { path: p, label: i }
             })
             .collect();
-        let size = ImageSize { width: 12, height: 16 };
+        let size = ImageSize {
+            width: 12,
+            height: 16,
+        };
         let loader = Loader::new(items, CropBox::default(), size, 2, 2);
-        let batches: Vec<Batch> = loader.batches(vec![4, 3, 2, 1, 0], 2, Augment::OFF, 1).map(Result::unwrap).collect();
+        let batches: Vec<Batch> = loader
+            .batches(vec![4, 3, 2, 1, 0], 2, Augment::OFF, 1)
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(batches.len(), 3);
         assert_eq!(batches[0].labels, vec![4, 3]);
         assert_eq!(batches[2].items, vec![0]);
         assert_eq!(batches[0].pixels.len(), 2 * 3 * 12 * 16);
         assert_eq!(loader.cached(), 5);
         // The same order and seed give the same pixels, with augmentation too.
-        let a: Vec<Vec<f32>> = loader.batches(vec![0, 1, 2], 2, Augment::default(), 9).map(|b| b.unwrap().pixels).collect();
-        let b: Vec<Vec<f32>> = loader.batches(vec![0, 1, 2], 2, Augment::default(), 9).map(|b| b.unwrap().pixels).collect();
+        let a: Vec<Vec<f32>> = loader
+            .batches(vec![0, 1, 2], 2, Augment::default(), 9)
+            .map(|b| b.unwrap().pixels)
+            .collect();
+        let b: Vec<Vec<f32>> = loader
+            .batches(vec![0, 1, 2], 2, Augment::default(), 9)
+            .map(|b| b.unwrap().pixels)
+            .collect();
         assert_eq!(a, b);
     }
 
@@ -426,8 +544,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.jpg");
         std::fs::write(&p, [0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3]).unwrap();
-        let loader = Loader::new(vec![Item { path: p.clone(), label: 0 }], CropBox::default(), ImageSize::default(), 1, 1);
-        let err = loader.batches(vec![0], 1, Augment::OFF, 0).next().unwrap().unwrap_err();
+        let loader = Loader::new(
+            vec![Item {
+                path: p.clone(),
+                label: 0,
+            }],
+            CropBox::default(),
+            ImageSize::default(),
+            1,
+            1,
+        );
+        let err = loader
+            .batches(vec![0], 1, Augment::OFF, 0)
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.path, p);
     }
 
@@ -439,7 +570,11 @@ mod tests {
         assert!((out[0] - (0.0 - MEAN[0]) / STD[0]).abs() < 1e-6);
         assert!((out[4] - (20.0 / 255.0 - MEAN[1]) / STD[1]).abs() < 1e-6);
         let mut flipped = vec![0f32; 12];
-        AugmentParams { flip: true, ..AugmentParams::IDENTITY }.apply(&photo, 2, 2, &mut flipped);
+        AugmentParams {
+            flip: true,
+            ..AugmentParams::IDENTITY
+        }
+        .apply(&photo, 2, 2, &mut flipped);
         assert_eq!(flipped, hflip_batch(&out, 2));
     }
 }

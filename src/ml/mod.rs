@@ -60,7 +60,9 @@ pub fn catch_torch<T>(f: impl FnOnce() -> Result<T, MlError>) -> Result<T, MlErr
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(MlError::Torch(msg.lines().next().unwrap_or_default().to_string()))
+            Err(MlError::Torch(
+                msg.lines().next().unwrap_or_default().to_string(),
+            ))
         }
     }
 }

@@ -42,10 +42,24 @@ fn small_cnn(p: &nn::Path) -> (Box<dyn ModuleT>, i64) {
     let mut seq = nn::seq_t();
     for i in 0..channels.len() - 1 {
         let b = p / format!("block{i}");
-        let conv_cfg = nn::ConvConfig { padding: 1, bias: false, ..Default::default() };
+        let conv_cfg = nn::ConvConfig {
+            padding: 1,
+            bias: false,
+            ..Default::default()
+        };
         seq = seq
-            .add(nn::conv2d(&b / "conv", channels[i], channels[i + 1], 3, conv_cfg))
-            .add(nn::batch_norm2d(&b / "bn", channels[i + 1], Default::default()))
+            .add(nn::conv2d(
+                &b / "conv",
+                channels[i],
+                channels[i + 1],
+                3,
+                conv_cfg,
+            ))
+            .add(nn::batch_norm2d(
+                &b / "bn",
+                channels[i + 1],
+                Default::default(),
+            ))
             .add_fn(|x| x.relu());
         if i + 1 < channels.len() - 1 {
             seq = seq.add_fn(|x| x.max_pool2d_default(2));
@@ -65,9 +79,18 @@ impl Net {
                 let (b, f) = small_cnn(&root);
                 (b, Some(f))
             }
-            Backbone::Resnet18 => (Box::new(tch::vision::resnet::resnet18_no_final_layer(&root)), Some(512)),
-            Backbone::Resnet34 => (Box::new(tch::vision::resnet::resnet34_no_final_layer(&root)), Some(512)),
-            Backbone::Resnet50 => (Box::new(tch::vision::resnet::resnet50_no_final_layer(&root)), Some(2048)),
+            Backbone::Resnet18 => (
+                Box::new(tch::vision::resnet::resnet18_no_final_layer(&root)),
+                Some(512),
+            ),
+            Backbone::Resnet34 => (
+                Box::new(tch::vision::resnet::resnet34_no_final_layer(&root)),
+                Some(512),
+            ),
+            Backbone::Resnet50 => (
+                Box::new(tch::vision::resnet::resnet50_no_final_layer(&root)),
+                Some(2048),
+            ),
             Backbone::EfficientnetB0 => (Box::new(tch::vision::efficientnet::b0(&root, out)), None),
             Backbone::EfficientnetB1 => (Box::new(tch::vision::efficientnet::b1(&root, out)), None),
             Backbone::EfficientnetB2 => (Box::new(tch::vision::efficientnet::b2(&root, out)), None),
@@ -75,7 +98,13 @@ impl Net {
             Backbone::EfficientnetB4 => (Box::new(tch::vision::efficientnet::b4(&root, out)), None),
         };
         let head = features.map(|f| nn::linear(&root / "head", f, out, Default::default()));
-        Ok(Net { vs, body, head, heads: config.heads, dropout: config.dropout })
+        Ok(Net {
+            vs,
+            body,
+            head,
+            heads: config.heads,
+            dropout: config.dropout,
+        })
     }
 
     /// Logits, `N x 8` (three heads) or `N x 18`.
@@ -93,17 +122,35 @@ impl Net {
             Heads::Class18 => Ok(logits.f_softmax(-1, Kind::Float)?),
             Heads::ThreeHeads => {
                 let n = logits.size()[0];
-                let pm = logits.f_narrow(1, 0, 3)?.f_softmax(-1, Kind::Float)?.f_view([n, 3, 1, 1])?;
-                let pg = logits.f_narrow(1, 3, 2)?.f_softmax(-1, Kind::Float)?.f_view([n, 1, 2, 1])?;
-                let pa = logits.f_narrow(1, 5, 3)?.f_softmax(-1, Kind::Float)?.f_view([n, 1, 1, 3])?;
-                Ok(pm.f_mul(&pg)?.f_mul(&pa)?.f_reshape([n, NUM_CLASSES as i64])?)
+                let pm = logits
+                    .f_narrow(1, 0, 3)?
+                    .f_softmax(-1, Kind::Float)?
+                    .f_view([n, 3, 1, 1])?;
+                let pg = logits
+                    .f_narrow(1, 3, 2)?
+                    .f_softmax(-1, Kind::Float)?
+                    .f_view([n, 1, 2, 1])?;
+                let pa = logits
+                    .f_narrow(1, 5, 3)?
+                    .f_softmax(-1, Kind::Float)?
+                    .f_view([n, 1, 1, 3])?;
+                Ok(pm
+                    .f_mul(&pg)?
+                    .f_mul(&pa)?
+                    .f_reshape([n, NUM_CLASSES as i64])?)
             }
         }
     }
 
     /// The training loss for 18-class `labels`; `weights` holds per-head class weights
     /// (for weighted cross entropy).
-    pub fn loss(&self, logits: &Tensor, labels: &Tensor, loss: Loss, weights: &[Tensor]) -> Result<Tensor, MlError> {
+    pub fn loss(
+        &self,
+        logits: &Tensor,
+        labels: &Tensor,
+        loss: Loss,
+        weights: &[Tensor],
+    ) -> Result<Tensor, MlError> {
         match self.heads {
             Heads::Class18 => head_loss(logits, labels, loss, weights.first()),
             Heads::ThreeHeads => {
@@ -126,7 +173,10 @@ impl Net {
                 counts[*v] += 1.0;
             }
             let total = values.len() as f32;
-            let w: Vec<f32> = counts.iter().map(|&c| total / (n as f32 * c.max(1.0))).collect();
+            let w: Vec<f32> = counts
+                .iter()
+                .map(|&c| total / (n as f32 * c.max(1.0)))
+                .collect();
             Ok(Tensor::f_from_slice(&w)?.f_to_device(device)?)
         };
         let l: Vec<usize> = labels.iter().map(|&c| c as usize).collect();
@@ -143,9 +193,16 @@ impl Net {
     /// Loads pretrained weights from `models/<backbone>.safetensors` (or `.ot`) when such a
     /// file exists: every variable with the same name and shape, except the classifier.
     /// Returns the file and how many variables were loaded.
-    pub fn load_pretrained(&mut self, models_dir: &Path, backbone: Backbone) -> Result<Option<(PathBuf, usize)>, MlError> {
-        let candidates = ["safetensors", "ot"].map(|ext| models_dir.join(format!("{}.{ext}", backbone.name())));
-        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else { return Ok(None) };
+    pub fn load_pretrained(
+        &mut self,
+        models_dir: &Path,
+        backbone: Backbone,
+    ) -> Result<Option<(PathBuf, usize)>, MlError> {
+        let candidates =
+            ["safetensors", "ot"].map(|ext| models_dir.join(format!("{}.{ext}", backbone.name())));
+        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
+            return Ok(None);
+        };
         let named = if path.extension().is_some_and(|e| e == "safetensors") {
             Tensor::read_safetensors(&path)
         } else {
@@ -182,24 +239,43 @@ impl Net {
     /// Saves the weights (safetensors), atomically.
     pub fn save(&self, path: &Path) -> Result<(), MlError> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(".{}.partial.safetensors", path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()));
-        self.vs.save(&tmp).map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))?;
+        let tmp = dir.join(format!(
+            ".{}.partial.safetensors",
+            path.file_stem()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        self.vs
+            .save(&tmp)
+            .map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))?;
         std::fs::rename(&tmp, path).map_err(|e| MlError::Io(format!("{}: {e}", path.display())))
     }
 
     pub fn load(&mut self, path: &Path) -> Result<(), MlError> {
-        self.vs.load(path).map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))
+        self.vs
+            .load(path)
+            .map_err(|e| MlError::Torch(format!("{}: {e}", path.display())))
     }
 }
 
-fn head_loss(logits: &Tensor, target: &Tensor, loss: Loss, weight: Option<&Tensor>) -> Result<Tensor, MlError> {
-    let ce = |w: Option<&Tensor>, smoothing: f64| logits.f_cross_entropy_loss(target, w, Reduction::Mean, -100, smoothing);
+fn head_loss(
+    logits: &Tensor,
+    target: &Tensor,
+    loss: Loss,
+    weight: Option<&Tensor>,
+) -> Result<Tensor, MlError> {
+    let ce = |w: Option<&Tensor>, smoothing: f64| {
+        logits.f_cross_entropy_loss(target, w, Reduction::Mean, -100, smoothing)
+    };
     Ok(match loss {
         Loss::Ce => ce(None, 0.0)?,
         Loss::WeightedCe => ce(weight, 0.0)?,
         Loss::LabelSmoothing { epsilon } => ce(None, epsilon)?,
         Loss::Focal { gamma } => {
-            let logp = logits.f_log_softmax(-1, Kind::Float)?.f_gather(1, &target.f_unsqueeze(1)?, false)?.f_squeeze_dim(1)?;
+            let logp = logits
+                .f_log_softmax(-1, Kind::Float)?
+                .f_gather(1, &target.f_unsqueeze(1)?, false)?
+                .f_squeeze_dim(1)?;
             let p = logp.f_exp()?;
             let factor = p.f_neg()?.f_add_scalar(1.0)?.f_pow_tensor_scalar(gamma)?;
             factor.f_mul(&logp)?.f_neg()?.f_mean(Kind::Float)?
@@ -212,9 +288,13 @@ fn head_loss(logits: &Tensor, target: &Tensor, loss: Loss, weight: Option<&Tenso
             let predicted = p.f_sum_dim_intlist(0, false, Kind::Float)?;
             let actual = y.f_sum_dim_intlist(0, false, Kind::Float)?;
             // Soft F1 = 2 tp / (predicted + actual).
-            let f1 = tp.f_mul_scalar(2.0)?.f_div(&predicted.f_add(&actual)?.f_add_scalar(1e-7)?)?;
+            let f1 = tp
+                .f_mul_scalar(2.0)?
+                .f_div(&predicted.f_add(&actual)?.f_add_scalar(1e-7)?)?;
             let f1_loss = f1.f_mean(Kind::Float)?.f_neg()?.f_add_scalar(1.0)?;
-            ce(None, 0.0)?.f_mul_scalar(ce_weight)?.f_add(&f1_loss.f_mul_scalar(1.0 - ce_weight)?)?
+            ce(None, 0.0)?
+                .f_mul_scalar(ce_weight)?
+                .f_add(&f1_loss.f_mul_scalar(1.0 - ce_weight)?)?
         }
     })
 }

@@ -15,7 +15,11 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(rows * cols, data.len(), "matrix data does not match its shape");
+        assert_eq!(
+            rows * cols,
+            data.len(),
+            "matrix data does not match its shape"
+        );
         Matrix { rows, cols, data }
     }
     pub fn row(&self, r: usize) -> &[f32] {
@@ -25,7 +29,10 @@ impl Matrix {
 
 /// The bytes of an `.npy` file holding `m`.
 pub fn to_bytes(m: &Matrix) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", m.rows, m.cols);
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+        m.rows, m.cols
+    );
     // Magic (6) + version (2) + header length (2) + header must be a multiple of 64.
     let unpadded = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
@@ -53,9 +60,10 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Matrix, String> {
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => {
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
-        }
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(format!("unsupported .npy version {v}")),
     };
     let header = bytes
@@ -63,7 +71,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Matrix, String> {
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or("truncated or non-text .npy header")?;
     if !header.contains("'descr': '<f4'") {
-        return Err(format!("expected little-endian float32 ('<f4'), header is {header}"));
+        return Err(format!(
+            "expected little-endian float32 ('<f4'), header is {header}"
+        ));
     }
     if header.contains("'fortran_order': True") {
         return Err("Fortran-order arrays are not supported".into());
@@ -77,16 +87,26 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Matrix, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape `{shape}`")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad shape `{shape}`"))
+        })
         .collect::<Result<_, _>>()?;
     let [rows, cols] = dims[..] else {
         return Err(format!("expected a 2-D array, shape is ({shape})"));
     };
     let payload = &bytes[start + header_len..];
     if payload.len() != rows * cols * 4 {
-        return Err(format!("shape ({rows}, {cols}) needs {} data bytes, file has {}", rows * cols * 4, payload.len()));
+        return Err(format!(
+            "shape ({rows}, {cols}) needs {} data bytes, file has {}",
+            rows * cols * 4,
+            payload.len()
+        ));
     }
-    let data = payload.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let data = payload
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Ok(Matrix { rows, cols, data })
 }
 

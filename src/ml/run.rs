@@ -117,17 +117,26 @@ pub struct IndexRow {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Bad { path: PathBuf, message: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io { path: path.to_path_buf(), source }
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn bad(path: &Path, message: impl Into<String>) -> RunError {
-    RunError::Bad { path: path.to_path_buf(), message: message.into() }
+    RunError::Bad {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// Paths of the files in a run folder.
@@ -153,7 +162,10 @@ impl RunDir {
         RunDir { dir }
     }
     pub fn id(&self) -> String {
-        self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
     pub fn config(&self) -> PathBuf {
         self.dir.join("config.json")
@@ -183,7 +195,11 @@ impl RunDir {
         self.dir.join(format!("val_index_fold{fold}.csv"))
     }
     pub fn eval_probs(&self, fold: usize, tta: bool) -> PathBuf {
-        self.dir.join(if tta { format!("eval_probs_fold{fold}_tta.npy") } else { format!("eval_probs_fold{fold}.npy") })
+        self.dir.join(if tta {
+            format!("eval_probs_fold{fold}_tta.npy")
+        } else {
+            format!("eval_probs_fold{fold}.npy")
+        })
     }
     pub fn oof_probs(&self) -> PathBuf {
         self.dir.join("oof_probs.npy")
@@ -222,7 +238,10 @@ impl RunDir {
         let mut out = Vec::new();
         for k in 0..folds {
             if let Ok(text) = std::fs::read_to_string(self.fold_metrics(k)) {
-                out.extend(text.lines().filter_map(|l| serde_json::from_str::<EpochRecord>(l).ok()));
+                out.extend(
+                    text.lines()
+                        .filter_map(|l| serde_json::from_str::<EpochRecord>(l).ok()),
+                );
             }
         }
         out
@@ -231,7 +250,11 @@ impl RunDir {
         use std::io::Write;
         let path = self.fold_metrics(record.fold);
         let line = serde_json::to_string(record).map_err(|e| bad(&path, e.to_string()))?;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
         writeln!(f, "{line}").map_err(io(&path))
     }
 }
@@ -270,7 +293,11 @@ pub fn score(truth: &[usize], predicted: &[usize]) -> (ClassMetrics, [f64; 3]) {
         let p: Vec<usize> = predicted.iter().map(|&c| f(c)).collect();
         metrics::macro_f1(&t, &p, n)
     };
-    let fields = [field(|c| c / 6, 3), field(|c| (c % 6) / 3, 2), field(|c| c % 3, 3)];
+    let fields = [
+        field(|c| c / 6, 3),
+        field(|c| (c % 6) / 3, 2),
+        field(|c| c % 3, 3),
+    ];
     (all, fields)
 }
 
@@ -283,17 +310,33 @@ pub fn assemble_oof(run: &RunDir, folds: usize, num_photos: usize) -> Result<Run
     for k in 0..folds {
         let (pp, ip) = (run.val_probs(k), run.val_index(k));
         if !pp.exists() || !ip.exists() {
-            return Err(bad(&pp, format!("fold {k} has no validation output yet (train it with --fold {k})")));
+            return Err(bad(
+                &pp,
+                format!("fold {k} has no validation output yet (train it with --fold {k})"),
+            ));
         }
         let m = npy::read(&pp).map_err(|e| bad(&pp, e))?;
         let index = read_index(&ip)?;
         if m.rows != index.len() || m.cols != NUM_CLASSES {
-            return Err(bad(&pp, format!("shape ({}, {}) does not match {} index rows x {NUM_CLASSES}", m.rows, m.cols, index.len())));
+            return Err(bad(
+                &pp,
+                format!(
+                    "shape ({}, {}) does not match {} index rows x {NUM_CLASSES}",
+                    m.rows,
+                    m.cols,
+                    index.len()
+                ),
+            ));
         }
         for (i, r) in index.into_iter().enumerate() {
-            let slot = rows.get_mut(r.row).ok_or_else(|| bad(&ip, format!("row {} beyond {num_photos} photos", r.row)))?;
+            let slot = rows
+                .get_mut(r.row)
+                .ok_or_else(|| bad(&ip, format!("row {} beyond {num_photos} photos", r.row)))?;
             if slot.is_some() {
-                return Err(bad(&ip, format!("photo row {} ({}) is in two folds", r.row, r.path)));
+                return Err(bad(
+                    &ip,
+                    format!("photo row {} ({}) is in two folds", r.row, r.path),
+                ));
             }
             probs[r.row * NUM_CLASSES..(r.row + 1) * NUM_CLASSES].copy_from_slice(m.row(i));
             *slot = Some(r);
@@ -302,12 +345,26 @@ pub fn assemble_oof(run: &RunDir, folds: usize, num_photos: usize) -> Result<Run
     let rows: Vec<IndexRow> = rows
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.ok_or_else(|| bad(&run.dir, format!("photo row {i} is in no fold's validation set"))))
+        .map(|(i, r)| {
+            r.ok_or_else(|| {
+                bad(
+                    &run.dir,
+                    format!("photo row {i} is in no fold's validation set"),
+                )
+            })
+        })
         .collect::<Result<_, _>>()?;
     let truth: Vec<usize> = rows.iter().map(|r| r.label.unwrap_or(usize::MAX)).collect();
     let predicted = metrics::argmax_rows(&probs, NUM_CLASSES);
-    let public: Vec<IndexRow> = rows.into_iter().map(|r| IndexRow { label: None, ..r }).collect();
-    npy::write(&run.oof_probs(), &Matrix::new(num_photos, NUM_CLASSES, probs)).map_err(io(&run.oof_probs()))?;
+    let public: Vec<IndexRow> = rows
+        .into_iter()
+        .map(|r| IndexRow { label: None, ..r })
+        .collect();
+    npy::write(
+        &run.oof_probs(),
+        &Matrix::new(num_photos, NUM_CLASSES, probs),
+    )
+    .map_err(io(&run.oof_probs()))?;
     write_index(&run.oof_index(), &public)?;
     // All epochs of all folds in one file, for tools that want a single log.
     let mut all = String::new();
@@ -330,7 +387,11 @@ pub fn assemble_oof(run: &RunDir, folds: usize, num_photos: usize) -> Result<Run
 
 /// Rewrites `run.json` from the fold files on disk: status is cancelled or failed when a
 /// fold says so, finished when every fold finished and `summary` is given, else running.
-pub fn refresh_info(run: &RunDir, summary: Option<RunSummary>, error: Option<String>) -> Result<RunInfo, RunError> {
+pub fn refresh_info(
+    run: &RunDir,
+    summary: Option<RunSummary>,
+    error: Option<String>,
+) -> Result<RunInfo, RunError> {
     let mut info = run.read_info()?;
     let folds = run.fold_summaries(info.config.folds)?;
     let any = |s: RunStatus| folds.iter().any(|f| f.status == s);
@@ -354,18 +415,22 @@ pub fn refresh_info(run: &RunDir, summary: Option<RunSummary>, error: Option<Str
 }
 
 pub fn now() -> String {
-    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%z").to_string()
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
 }
 
 /// All run folders under `runs_dir` that have a readable `run.json`, newest first.
 pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunInfo)> {
-    let Ok(entries) = std::fs::read_dir(runs_dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
     let mut runs: Vec<(RunDir, RunInfo)> = entries
         .flatten()
         .map(|e| RunDir::new(e.path()))
         .filter_map(|r| r.read_info().ok().map(|i| (r, i)))
         .collect();
-    runs.sort_by(|a, b| b.0.id().cmp(&a.0.id()));
+    runs.sort_by_key(|r| std::cmp::Reverse(r.0.id()));
     runs
 }
 
@@ -374,11 +439,32 @@ mod tests {
     use super::*;
 
     fn fold_files(run: &RunDir, fold: usize, rows: &[usize]) {
-        let probs: Vec<f32> = rows.iter().flat_map(|&r| (0..NUM_CLASSES).map(move |c| if c == r % NUM_CLASSES { 0.9 } else { 0.1 / 17.0 })).collect();
-        npy::write(&run.val_probs(fold), &Matrix::new(rows.len(), NUM_CLASSES, probs)).unwrap();
+        let probs: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| {
+                (0..NUM_CLASSES).map(move |c| {
+                    if c == r % NUM_CLASSES {
+                        0.9
+                    } else {
+                        0.1 / 17.0
+                    }
+                })
+            })
+            .collect();
+        npy::write(
+            &run.val_probs(fold),
+            &Matrix::new(rows.len(), NUM_CLASSES, probs),
+        )
+        .unwrap();
         let index: Vec<IndexRow> = rows
             .iter()
-            .map(|&r| IndexRow { row: r, path: format!("p{r}.jpg"), person: format!("person{}", r / 7), fold, label: Some(r % NUM_CLASSES) })
+            .map(|&r| IndexRow {
+                row: r,
+                path: format!("p{r}.jpg"),
+                person: format!("person{}", r / 7),
+                fold,
+                label: Some(r % NUM_CLASSES),
+            })
             .collect();
         write_index(&run.val_index(fold), &index).unwrap();
     }
@@ -392,7 +478,10 @@ mod tests {
         let summary = assemble_oof(&run, 2, 5).unwrap();
         assert_eq!(summary.oof_accuracy, 1.0);
         let index = read_index(&run.oof_index()).unwrap();
-        assert_eq!(index.iter().map(|r| r.row).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            index.iter().map(|r| r.row).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
         assert_eq!(index[3].fold, 0);
         assert_eq!(index[2].fold, 1);
         let header = std::fs::read_to_string(run.oof_index()).unwrap();
@@ -408,9 +497,18 @@ mod tests {
         let run = RunDir::new(dir.path());
         fold_files(&run, 0, &[0, 1]);
         fold_files(&run, 1, &[1, 2]);
-        assert!(assemble_oof(&run, 2, 3).unwrap_err().to_string().contains("two folds"));
+        assert!(assemble_oof(&run, 2, 3)
+            .unwrap_err()
+            .to_string()
+            .contains("two folds"));
         fold_files(&run, 1, &[2]);
-        assert!(assemble_oof(&run, 2, 4).unwrap_err().to_string().contains("row 3"));
-        assert!(assemble_oof(&run, 3, 3).unwrap_err().to_string().contains("--fold 2"));
+        assert!(assemble_oof(&run, 2, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("row 3"));
+        assert!(assemble_oof(&run, 3, 3)
+            .unwrap_err()
+            .to_string()
+            .contains("--fold 2"));
     }
 }

@@ -16,8 +16,9 @@ pub fn person_folds(strata: &[(Gender, AgeBin)], k: usize, seed: u64) -> Vec<usi
     let mut next = 0usize;
     for gender in Gender::ALL {
         for age in AgeBin::ALL {
-            let mut members: Vec<usize> =
-                (0..strata.len()).filter(|&i| strata[i] == (gender, age)).collect();
+            let mut members: Vec<usize> = (0..strata.len())
+                .filter(|&i| strata[i] == (gender, age))
+                .collect();
             members.shuffle(&mut rng);
             for person in members {
                 folds[person] = next % k;
@@ -33,7 +34,9 @@ mod tests {
     use super::*;
 
     fn strata(n: usize) -> Vec<(Gender, AgeBin)> {
-        (0..n).map(|i| (Gender::ALL[i % 2], AgeBin::ALL[(i / 2) % 3])).collect()
+        (0..n)
+            .map(|i| (Gender::ALL[i % 2], AgeBin::ALL[(i / 2) % 3]))
+            .collect()
     }
 
     #[test]
@@ -45,7 +48,9 @@ mod tests {
             assert_eq!(size, 120);
             for g in Gender::ALL {
                 for a in AgeBin::ALL {
-                    let n = (0..600).filter(|&i| folds[i] == f && s[i] == (g, a)).count();
+                    let n = (0..600)
+                        .filter(|&i| folds[i] == f && s[i] == (g, a))
+                        .count();
                     assert_eq!(n, 20, "fold {f} stratum {g:?}/{a:?}");
                 }
             }
@@ -58,7 +63,12 @@ mod tests {
         assert_eq!(person_folds(&s, 5, 777), person_folds(&s, 5, 777));
         assert_ne!(person_folds(&s, 5, 777), person_folds(&s, 5, 1));
         let folds = person_folds(&s, 5, 777);
-        let sizes: Vec<usize> = (0..5).map(|f| folds.iter().filter(|&&x| x == f).count()).collect();
-        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
+        let sizes: Vec<usize> = (0..5)
+            .map(|f| folds.iter().filter(|&&x| x == f).count())
+            .collect();
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
     }
 }

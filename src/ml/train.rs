@@ -25,12 +25,27 @@ use tch::{Device, Kind, Tensor};
 /// panel polls the same channel).
 #[derive(Debug, Clone)]
 pub enum TrainEvent {
-    Started { run_dir: PathBuf, folds: Vec<usize>, epochs: u32, batches_per_epoch: usize, device: String },
-    FoldStarted { fold: usize, train_photos: usize, val_photos: usize, pretrained: Option<String> },
+    Started {
+        run_dir: PathBuf,
+        folds: Vec<usize>,
+        epochs: u32,
+        batches_per_epoch: usize,
+        device: String,
+    },
+    FoldStarted {
+        fold: usize,
+        train_photos: usize,
+        val_photos: usize,
+        pretrained: Option<String>,
+    },
     Batch(BatchProgress),
     Epoch(EpochRecord),
     FoldFinished(FoldSummary),
-    Finished { run_dir: PathBuf, status: RunStatus, error: Option<String> },
+    Finished {
+        run_dir: PathBuf,
+        status: RunStatus,
+        error: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,7 +113,11 @@ struct Row {
     target: usize,
 }
 
-fn rows_of(dataset: &Dataset, labels: &[ClassCode], age_old_from: u32) -> Result<Vec<Row>, MlError> {
+fn rows_of(
+    dataset: &Dataset,
+    labels: &[ClassCode],
+    age_old_from: u32,
+) -> Result<Vec<Row>, MlError> {
     let refs: Vec<_> = dataset.photo_refs().collect();
     if refs.len() != labels.len() {
         return Err(MlError::Data(format!(
@@ -111,7 +130,9 @@ fn rows_of(dataset: &Dataset, labels: &[ClassCode], age_old_from: u32) -> Result
         .zip(labels)
         .map(|(r, &label)| {
             let person = &dataset.people[r.person];
-            let photo = dataset.photo(*r).ok_or_else(|| MlError::Data(format!("photo {r:?} vanished")))?;
+            let photo = dataset
+                .photo(*r)
+                .ok_or_else(|| MlError::Data(format!("photo {r:?} vanished")))?;
             let mut target = label;
             // Move the old boundary down only where the curated bin agrees with the age.
             if label.age() == AgeBin::Middle
@@ -134,7 +155,11 @@ fn rows_of(dataset: &Dataset, labels: &[ClassCode], age_old_from: u32) -> Result
 /// The fold of each person of `dataset` under the labels given (gender and age bin of the
 /// curated labels stratify the split).
 pub fn folds_for(dataset: &Dataset, labels: &[ClassCode], k: usize, seed: u64) -> Vec<usize> {
-    let mut strata: Vec<(crate::dataset::Gender, AgeBin)> = dataset.people.iter().map(|p| (p.gender, p.age_bin())).collect();
+    let mut strata: Vec<(crate::dataset::Gender, AgeBin)> = dataset
+        .people
+        .iter()
+        .map(|p| (p.gender, p.age_bin()))
+        .collect();
     for (r, label) in dataset.photo_refs().zip(labels) {
         strata[r.person] = (label.gender(), label.age());
     }
@@ -168,14 +193,21 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
     let config = &req.config;
     config.validate().map_err(MlError::Config)?;
     let run = &req.run_dir;
-    std::fs::create_dir_all(&run.dir).map_err(|e| MlError::Io(format!("{}: {e}", run.dir.display())))?;
+    std::fs::create_dir_all(&run.dir)
+        .map_err(|e| MlError::Io(format!("{}: {e}", run.dir.display())))?;
     let rows = rows_of(&req.dataset, &req.labels, config.age_old_from)?;
     if rows.is_empty() {
-        return Err(MlError::Data(format!("{}: no training photos", req.dataset.root.display())));
+        return Err(MlError::Data(format!(
+            "{}: no training photos",
+            req.dataset.root.display()
+        )));
     }
     let folds_to_run: Vec<usize> = match req.only_fold {
         Some(f) if f >= config.folds => {
-            return Err(MlError::Config(format!("--fold {f}: the run has folds 0..{}", config.folds - 1)))
+            return Err(MlError::Config(format!(
+                "--fold {f}: the run has folds 0..{}",
+                config.folds - 1
+            )))
         }
         Some(f) => vec![f],
         None => (0..config.folds).collect(),
@@ -185,8 +217,13 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
 
     // Run files shared by all folds (identical whichever process writes them).
     run.write_json(&run.config(), config)?;
-    let split: Vec<(String, usize)> =
-        req.dataset.people.iter().zip(&person_fold).map(|(p, &f)| (p.folder.clone(), f)).collect();
+    let split: Vec<(String, usize)> = req
+        .dataset
+        .people
+        .iter()
+        .zip(&person_fold)
+        .map(|(p, &f)| (p.folder.clone(), f))
+        .collect();
     run::write_split(&run.split_csv(), &split)?;
     if !run.run_json().exists() {
         let info = RunInfo {
@@ -207,31 +244,67 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
     }
     for &k in &folds_to_run {
         // A fold trained again starts from a clean slate.
-        for p in [run.fold_json(k), run.fold_metrics(k), run.val_probs(k), run.val_index(k), run.eval_probs(k, false), run.eval_probs(k, true)] {
+        for p in [
+            run.fold_json(k),
+            run.fold_metrics(k),
+            run.val_probs(k),
+            run.val_index(k),
+            run.eval_probs(k, false),
+            run.eval_probs(k, true),
+        ] {
             let _ = std::fs::remove_file(p);
         }
     }
     run::refresh_info(run, None, None)?;
 
-    let items: Vec<Item> =
-        rows.iter().map(|r| Item { path: req.dataset.root.join(&r.path), label: r.target as i64 }).collect();
-    let loader = Loader::new(items, config.crop, config.image_size, config.workers, config.prefetch);
+    let items: Vec<Item> = rows
+        .iter()
+        .map(|r| Item {
+            path: req.dataset.root.join(&r.path),
+            label: r.target as i64,
+        })
+        .collect();
+    let loader = Loader::new(
+        items,
+        config.crop,
+        config.image_size,
+        config.workers,
+        config.prefetch,
+    );
     let eval = match (&req.dataset.eval, config.predict_eval) {
         (Some(e), true) if !e.image_ids.is_empty() => {
             let items = e
                 .image_ids
                 .iter()
-                .map(|id| Item { path: req.dataset.root.join("eval").join("images").join(id), label: 0 })
+                .map(|id| Item {
+                    path: req.dataset.root.join("eval").join("images").join(id),
+                    label: 0,
+                })
                 .collect();
-            Some((e.image_ids.clone(), Loader::new(items, config.crop, config.image_size, config.workers, config.prefetch)))
+            Some((
+                e.image_ids.clone(),
+                Loader::new(
+                    items,
+                    config.crop,
+                    config.image_size,
+                    config.workers,
+                    config.prefetch,
+                ),
+            ))
         }
         _ => None,
     };
     let train_batches = |k: usize| {
-        let n = rows.iter().filter(|r| person_fold[r.person_index] != k).count();
+        let n = rows
+            .iter()
+            .filter(|r| person_fold[r.person_index] != k)
+            .count();
         n.div_ceil(config.batch_size)
     };
-    let batches_total: usize = folds_to_run.iter().map(|&k| train_batches(k) * config.epochs as usize).sum();
+    let batches_total: usize = folds_to_run
+        .iter()
+        .map(|&k| train_batches(k) * config.epochs as usize)
+        .sum();
     let first_fold_batches = train_batches(folds_to_run[0]);
     let mut ctx = Ctx {
         rows,
@@ -278,7 +351,11 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         }
     }
 
-    let all_done = run.fold_summaries(config.folds)?.iter().filter(|s| s.status == RunStatus::Finished).count()
+    let all_done = run
+        .fold_summaries(config.folds)?
+        .iter()
+        .filter(|s| s.status == RunStatus::Finished)
+        .count()
         == config.folds;
     let summary = if all_done && failure.is_none() {
         Some(run::assemble_oof(run, config.folds, ctx.rows.len())?)
@@ -293,7 +370,10 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
     });
     match failure {
         Some(e) => Err(e),
-        None => Ok(TrainOutcome { run_dir: run.clone(), info }),
+        None => Ok(TrainOutcome {
+            run_dir: run.clone(),
+            info,
+        }),
     }
 }
 
@@ -306,9 +386,17 @@ pub fn assemble(run: &RunDir) -> Result<RunInfo, MlError> {
         match folds.iter().find(|s| s.fold == k) {
             Some(s) if s.status == RunStatus::Finished => {}
             Some(s) => {
-                return Err(MlError::Config(format!("fold {k} is {} ({}): train it again with --fold {k}", s.status.name(), s.error.as_deref().unwrap_or("no error recorded"))))
+                return Err(MlError::Config(format!(
+                    "fold {k} is {} ({}): train it again with --fold {k}",
+                    s.status.name(),
+                    s.error.as_deref().unwrap_or("no error recorded")
+                )))
             }
-            None => return Err(MlError::Config(format!("fold {k} has not been trained (train it with --fold {k})"))),
+            None => {
+                return Err(MlError::Config(format!(
+                    "fold {k} has not been trained (train it with --fold {k})"
+                )))
+            }
         }
     }
     let summary = run::assemble_oof(run, info.config.folds, info.num_photos)?;
@@ -320,10 +408,19 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
     let config = &req.config;
     let run = &req.run_dir;
     tch::manual_seed(config.seed as i64 + k as i64);
-    let train_idx: Vec<usize> = (0..ctx.rows.len()).filter(|&i| ctx.person_fold[ctx.rows[i].person_index] != k).collect();
-    let val_idx: Vec<usize> = (0..ctx.rows.len()).filter(|&i| ctx.person_fold[ctx.rows[i].person_index] == k).collect();
+    let train_idx: Vec<usize> = (0..ctx.rows.len())
+        .filter(|&i| ctx.person_fold[ctx.rows[i].person_index] != k)
+        .collect();
+    let val_idx: Vec<usize> = (0..ctx.rows.len())
+        .filter(|&i| ctx.person_fold[ctx.rows[i].person_index] == k)
+        .collect();
     if train_idx.is_empty() || val_idx.is_empty() {
-        return Err(MlError::Data(format!("fold {k} has {} training and {} validation photos: too few people for {} folds", train_idx.len(), val_idx.len(), config.folds)));
+        return Err(MlError::Data(format!(
+            "fold {k} has {} training and {} validation photos: too few people for {} folds",
+            train_idx.len(),
+            val_idx.len(),
+            config.folds
+        )));
     }
     let mut net = Net::new(config, ctx.device)?;
     let pretrained = net.load_pretrained(&req.models_dir, config.backbone)?;
@@ -334,13 +431,25 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         pretrained: pretrained.map(|(p, n)| format!("{} ({n} tensors)", p.display())),
     });
     let mut opt = match config.optimizer {
-        OptimizerKind::Adamw => tch::nn::adamw(0.9, 0.999, config.weight_decay).build(&net.vs, config.lr)?,
-        OptimizerKind::Adam => tch::nn::adam(0.9, 0.999, config.weight_decay).build(&net.vs, config.lr)?,
-        OptimizerKind::Sgd => tch::nn::sgd(0.9, 0.0, config.weight_decay, true).build(&net.vs, config.lr)?,
+        OptimizerKind::Adamw => {
+            tch::nn::adamw(0.9, 0.999, config.weight_decay).build(&net.vs, config.lr)?
+        }
+        OptimizerKind::Adam => {
+            tch::nn::adam(0.9, 0.999, config.weight_decay).build(&net.vs, config.lr)?
+        }
+        OptimizerKind::Sgd => {
+            tch::nn::sgd(0.9, 0.0, config.weight_decay, true).build(&net.vs, config.lr)?
+        }
     };
-    let train_targets: Vec<i64> = train_idx.iter().map(|&i| ctx.rows[i].target as i64).collect();
+    let train_targets: Vec<i64> = train_idx
+        .iter()
+        .map(|&i| ctx.rows[i].target as i64)
+        .collect();
     let weights = net.class_weights(&train_targets, ctx.device)?;
-    let (w, h) = (i64::from(config.image_size.width), i64::from(config.image_size.height));
+    let (w, h) = (
+        i64::from(config.image_size.width),
+        i64::from(config.image_size.height),
+    );
     let batches = train_idx.len().div_ceil(config.batch_size);
     let mut plateau_lr = config.lr;
     let mut best_val_loss = f64::INFINITY;
@@ -350,22 +459,42 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
 
     for epoch in 1..=config.epochs {
         let mut order = train_idx.clone();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed ^ ((k as u64) << 40) ^ u64::from(epoch)));
-        let epoch_seed = config.seed.wrapping_mul(31).wrapping_add((k as u64) << 20 | u64::from(epoch));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            config.seed ^ ((k as u64) << 40) ^ u64::from(epoch),
+        ));
+        let epoch_seed = config
+            .seed
+            .wrapping_mul(31)
+            .wrapping_add((k as u64) << 20 | u64::from(epoch));
         let epoch_start = Instant::now();
         let (mut loss_sum, mut seen) = (0f64, 0usize);
         let mut lr = plateau_lr;
-        for (b, batch) in ctx.loader.batches(order, config.batch_size, config.augment, epoch_seed).enumerate() {
+        for (b, batch) in ctx
+            .loader
+            .batches(order, config.batch_size, config.augment, epoch_seed)
+            .enumerate()
+        {
             if req.cancel.load(Ordering::Relaxed) {
-                return Ok(FoldSummary { fold: k, status: RunStatus::Cancelled, epochs_completed: epoch - 1, epochs: config.epochs, last, error: None });
+                return Ok(FoldSummary {
+                    fold: k,
+                    status: RunStatus::Cancelled,
+                    epochs_completed: epoch - 1,
+                    epochs: config.epochs,
+                    last,
+                    error: None,
+                });
             }
             let batch = batch?;
             let n = batch.labels.len() as i64;
             if !matches!(config.scheduler, Scheduler::Plateau { .. }) {
-                lr = config.scheduler.lr_at(config.lr, f64::from(epoch - 1) + b as f64 / batches as f64);
+                lr = config
+                    .scheduler
+                    .lr_at(config.lr, f64::from(epoch - 1) + b as f64 / batches as f64);
                 opt.set_lr(lr);
             }
-            let x = Tensor::f_from_slice(&batch.pixels)?.f_view([n, 3, h, w])?.f_to_device(ctx.device)?;
+            let x = Tensor::f_from_slice(&batch.pixels)?
+                .f_view([n, 3, h, w])?
+                .f_to_device(ctx.device)?;
             let y = Tensor::f_from_slice(&batch.labels)?.f_to_device(ctx.device)?;
             let logits = net.forward(&x, true)?;
             let loss = net.loss(&logits, &y, config.loss, &weights)?;
@@ -380,7 +509,8 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             seen += n as usize;
             ctx.batches_done += 1;
             let elapsed = ctx.started.elapsed().as_secs_f64();
-            let eta = elapsed / ctx.batches_done as f64 * (ctx.batches_total - ctx.batches_done) as f64;
+            let eta =
+                elapsed / ctx.batches_done as f64 * (ctx.batches_total - ctx.batches_done) as f64;
             ctx.send(TrainEvent::Batch(BatchProgress {
                 fold: k,
                 epoch,
@@ -393,13 +523,34 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         }
         let train_secs = epoch_start.elapsed().as_secs_f64();
         // Validation on the held-out people, official labels.
-        let probs = predict_rows(&net, &ctx.loader, &val_idx, config.batch_size, ctx.device, false, w, h, &req.cancel)?;
+        let probs = predict_rows(
+            &net,
+            &ctx.loader,
+            &val_idx,
+            config.batch_size,
+            ctx.device,
+            false,
+            w,
+            h,
+            &req.cancel,
+        )?;
         let Some(probs) = probs else {
-            return Ok(FoldSummary { fold: k, status: RunStatus::Cancelled, epochs_completed: epoch - 1, epochs: config.epochs, last, error: None });
+            return Ok(FoldSummary {
+                fold: k,
+                status: RunStatus::Cancelled,
+                epochs_completed: epoch - 1,
+                epochs: config.epochs,
+                last,
+                error: None,
+            });
         };
         let truth: Vec<usize> = val_idx.iter().map(|&i| ctx.rows[i].official).collect();
         let predicted = crate::metrics::argmax_rows(&probs, NUM_CLASSES);
-        let val_loss = truth.iter().enumerate().map(|(r, &t)| -f64::from(probs[r * NUM_CLASSES + t].max(1e-7)).ln()).sum::<f64>()
+        let val_loss = truth
+            .iter()
+            .enumerate()
+            .map(|(r, &t)| -f64::from(probs[r * NUM_CLASSES + t].max(1e-7)).ln())
+            .sum::<f64>()
             / truth.len() as f64;
         let (m, fields) = run::score(&truth, &predicted);
         let record = EpochRecord {
@@ -437,27 +588,63 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
 
     // The last epoch's model and its held-out probabilities.
     net.save(&run.weights(k))?;
-    npy::write(&run.val_probs(k), &Matrix::new(val_idx.len(), NUM_CLASSES, val_probs))
-        .map_err(|e| MlError::Io(format!("{}: {e}", run.val_probs(k).display())))?;
+    npy::write(
+        &run.val_probs(k),
+        &Matrix::new(val_idx.len(), NUM_CLASSES, val_probs),
+    )
+    .map_err(|e| MlError::Io(format!("{}: {e}", run.val_probs(k).display())))?;
     let index: Vec<IndexRow> = val_idx
         .iter()
         .map(|&i| {
             let r = &ctx.rows[i];
-            IndexRow { row: i, path: r.path.clone(), person: r.person.clone(), fold: k, label: Some(r.official) }
+            IndexRow {
+                row: i,
+                path: r.path.clone(),
+                person: r.person.clone(),
+                fold: k,
+                label: Some(r.official),
+            }
         })
         .collect();
     run::write_index(&run.val_index(k), &index)?;
     if let Some((_, eval_loader)) = &ctx.eval {
         let all: Vec<usize> = (0..eval_loader.len()).collect();
-        match predict_rows(&net, eval_loader, &all, config.batch_size, ctx.device, false, w, h, &req.cancel)? {
-            Some(p) => npy::write(&run.eval_probs(k, false), &Matrix::new(all.len(), NUM_CLASSES, p))
-                .map_err(|e| MlError::Io(format!("{}: {e}", run.eval_probs(k, false).display())))?,
+        match predict_rows(
+            &net,
+            eval_loader,
+            &all,
+            config.batch_size,
+            ctx.device,
+            false,
+            w,
+            h,
+            &req.cancel,
+        )? {
+            Some(p) => npy::write(
+                &run.eval_probs(k, false),
+                &Matrix::new(all.len(), NUM_CLASSES, p),
+            )
+            .map_err(|e| MlError::Io(format!("{}: {e}", run.eval_probs(k, false).display())))?,
             None => {
-                return Ok(FoldSummary { fold: k, status: RunStatus::Cancelled, epochs_completed: config.epochs, epochs: config.epochs, last, error: None })
+                return Ok(FoldSummary {
+                    fold: k,
+                    status: RunStatus::Cancelled,
+                    epochs_completed: config.epochs,
+                    epochs: config.epochs,
+                    last,
+                    error: None,
+                })
             }
         }
     }
-    Ok(FoldSummary { fold: k, status: RunStatus::Finished, epochs_completed: config.epochs, epochs: config.epochs, last, error: None })
+    Ok(FoldSummary {
+        fold: k,
+        status: RunStatus::Finished,
+        epochs_completed: config.epochs,
+        epochs: config.epochs,
+        last,
+        error: None,
+    })
 }
 
 /// 18-class probabilities of `rows` of `loader` (in that order), optionally averaged with
@@ -483,7 +670,9 @@ pub fn predict_rows(
         let batch = batch?;
         let n = batch.labels.len() as i64;
         let run_on = |pixels: &[f32]| -> Result<Tensor, MlError> {
-            let x = Tensor::f_from_slice(pixels)?.f_view([n, 3, h, w])?.f_to_device(device)?;
+            let x = Tensor::f_from_slice(pixels)?
+                .f_view([n, 3, h, w])?
+                .f_to_device(device)?;
             net.probs18(&net.forward(&x, false)?)
         };
         let mut p = run_on(&batch.pixels)?;
@@ -491,7 +680,11 @@ pub fn predict_rows(
             let flipped = super::loader::hflip_batch(&batch.pixels, w as usize);
             p = p.f_add(&run_on(&flipped)?)?.f_mul_scalar(0.5)?;
         }
-        let p = p.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?.f_contiguous()?.f_view([-1])?;
+        let p = p
+            .f_to_kind(Kind::Float)?
+            .f_to_device(Device::Cpu)?
+            .f_contiguous()?
+            .f_view([-1])?;
         let values = Vec::<f32>::try_from(&p)?;
         out.extend_from_slice(&values);
     }
