@@ -2,12 +2,77 @@
 //! seven photos, eval/info.csv), label types, and the problems a scan collects.
 //! Pure: no GUI, no torch.
 
+pub mod image_check;
 pub mod labels;
+pub(crate) mod parallel;
+mod scan;
+mod summary;
 
+pub use image_check::{ImageFormat, ImageInfo};
 pub use labels::{AgeBin, ClassCode, Field, Gender, Mask, NUM_CLASSES};
+pub use scan::{scan, scan_with, ScanOptions, ScanProgress, ScanReport, ScanStats, Verify};
+pub use summary::{DatasetSummary, GivenLabels};
 
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The dataset root itself is unusable (a scan cannot even start). Everything smaller is
+/// a [`Problem`] instead.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("{0}: no such folder")]
+    NoRoot(PathBuf),
+    #[error("{path}: {reason}")]
+    Layout { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("scan cancelled")]
+    Cancelled,
+}
+
+/// Photo extensions of the real layout (compared case-insensitively).
+pub const PHOTO_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+
+/// macOS and Windows metadata files that sit next to photos and are skipped silently.
+pub fn is_junk_file(name: &str) -> bool {
+    name.starts_with("._") || name == ".DS_Store" || name == "Thumbs.db" || name == "desktop.ini"
+}
+
+/// The parts of a person folder name `{id}_{gender}_{race}_{age}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderName {
+    pub id: String,
+    pub gender: Gender,
+    pub race: String,
+    pub age: u32,
+}
+
+impl FolderName {
+    /// Parses `000001_female_Asian_45` or `001498-1_male_Asian_19`.
+    pub fn parse(folder: &str) -> Option<Self> {
+        let mut parts = folder.rsplitn(4, '_');
+        let age = parts.next()?.parse().ok()?;
+        let race = parts.next()?.to_string();
+        let gender = Gender::parse(parts.next()?)?;
+        let id = parts.next()?.to_string();
+        if id.is_empty() || race.is_empty() {
+            return None;
+        }
+        Some(FolderName {
+            id,
+            gender,
+            race,
+            age,
+        })
+    }
+    /// The folder name for these labels.
+    pub fn format(id: &str, gender: Gender, race: &str, age: u32) -> String {
+        format!("{id}_{}_{race}_{age}", gender.name())
+    }
+}
 
 /// The seven photo slots of a person, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,7 +187,7 @@ pub struct Problem {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ProblemKind {
     MissingPhoto,
     CorruptImage,
@@ -134,6 +199,61 @@ pub enum ProblemKind {
     DuplicatePhoto,
     BadEvalRow,
     MissingEvalImage,
+}
+
+impl ProblemKind {
+    pub const ALL: [ProblemKind; 10] = [
+        ProblemKind::MissingPhoto,
+        ProblemKind::CorruptImage,
+        ProblemKind::UnknownFile,
+        ProblemKind::FolderMismatch,
+        ProblemKind::MissingFolder,
+        ProblemKind::FolderWithoutRow,
+        ProblemKind::BadRow,
+        ProblemKind::DuplicatePhoto,
+        ProblemKind::BadEvalRow,
+        ProblemKind::MissingEvalImage,
+    ];
+    /// Short heading for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemKind::MissingPhoto => "missing photo",
+            ProblemKind::CorruptImage => "unreadable or corrupt image",
+            ProblemKind::UnknownFile => "unknown file",
+            ProblemKind::FolderMismatch => "folder name disagrees with train.csv",
+            ProblemKind::MissingFolder => "train.csv row without a folder",
+            ProblemKind::FolderWithoutRow => "folder without a train.csv row",
+            ProblemKind::BadRow => "bad train.csv row",
+            ProblemKind::DuplicatePhoto => "duplicate photo of one slot",
+            ProblemKind::BadEvalRow => "bad eval row",
+            ProblemKind::MissingEvalImage => "missing eval image",
+        }
+    }
+    /// What the scan did about it.
+    pub fn consequence(self) -> &'static str {
+        match self {
+            ProblemKind::MissingPhoto => "the slot stays empty",
+            ProblemKind::CorruptImage => "the photo is left out",
+            ProblemKind::UnknownFile => "ignored",
+            ProblemKind::FolderMismatch => "train.csv labels are used",
+            ProblemKind::MissingFolder => "the person is left out",
+            ProblemKind::FolderWithoutRow => "the folder is left out",
+            ProblemKind::BadRow => "the row is left out unless its folder name supplies the value",
+            ProblemKind::DuplicatePhoto => "the first file in name order is used",
+            ProblemKind::BadEvalRow => "the row is left out",
+            ProblemKind::MissingEvalImage => "the row is kept; it has no photo",
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
 }
 
 /// A scanned dataset.
@@ -161,5 +281,29 @@ impl Dataset {
     }
     pub fn person_index(&self, folder: &str) -> Option<usize> {
         self.people.iter().position(|p| p.folder == folder)
+    }
+    /// The photo at `rel_path` (relative to the root, `/`-separated as in CSVs).
+    pub fn find_photo(&self, rel_path: &Path) -> Option<PhotoRef> {
+        let folder = rel_path.parent()?.file_name()?.to_str()?;
+        let stem = rel_path.file_stem()?.to_str()?;
+        let person = self.person_index(folder)?;
+        let slot = Slot::from_stem(stem)?;
+        let photo = self.people[person].photos[slot.index()].as_ref()?;
+        (photo.rel_path == rel_path).then_some(PhotoRef { person, slot })
+    }
+    /// Absolute (root-joined) path of a photo.
+    pub fn abs_path(&self, r: PhotoRef) -> Option<PathBuf> {
+        self.photo(r).map(|p| self.root.join(&p.rel_path))
+    }
+    /// Number of existing training photos.
+    pub fn photo_count(&self) -> usize {
+        self.people
+            .iter()
+            .map(|p| p.photos.iter().flatten().count())
+            .sum()
+    }
+    /// Path of an eval image (`eval/images/<ImageID>`).
+    pub fn eval_image_path(&self, image_id: &str) -> PathBuf {
+        self.root.join("eval").join("images").join(image_id)
     }
 }
