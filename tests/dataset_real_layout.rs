@@ -8,19 +8,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn shared_layout() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-layout");
-    if dir.join("train.csv").is_file()
-        && dir.join("train_images.csv").is_file()
-        && dir.join("eval_info.csv").is_file()
-    {
-        Some(dir)
-    } else {
+    // `<repo>/../shared`, or `shared/` beside any ancestor (worktrees sit one level deeper).
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = manifest
+        .ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/real-layout"))
+        .find(|d| {
+            d.join("train.csv").is_file()
+                && d.join("train_images.csv").is_file()
+                && d.join("eval_info.csv").is_file()
+        });
+    if found.is_none() {
         eprintln!(
-            "SKIPPED: {} not found (the real CSVs live beside the repository)",
-            dir.display()
+            "SKIPPED: no shared/real-layout beside {} or its parents",
+            manifest.display()
         );
-        None
     }
+    found
 }
 
 fn tiny_jpeg() -> Vec<u8> {

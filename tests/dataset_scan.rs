@@ -177,12 +177,12 @@ fn missing_photo_and_duplicate_photo() {
         got,
         vec![
             (
-                ProblemKind::MissingPhoto,
-                format!("train/images/{A}/mask3.jpg")
-            ),
-            (
                 ProblemKind::DuplicatePhoto,
                 format!("train/images/{A}/mask1.png")
+            ),
+            (
+                ProblemKind::MissingPhoto,
+                format!("train/images/{A}/mask3.jpg")
             ),
         ]
     );
@@ -419,12 +419,12 @@ fn eval_rows_images_and_ground_truth() {
     assert!(got.contains(&(
         ProblemKind::MissingEvalImage,
         "eval/images/d4.jpg".into(),
-        None
+        Some(7)
     )));
     assert!(got.contains(&(
         ProblemKind::CorruptImage,
         "eval/images/c3.jpg".into(),
-        Some(5)
+        Some(6)
     )));
     assert!(got.contains(&(ProblemKind::UnknownFile, "eval/images/zz.jpg".into(), None)));
     let eval = ds.eval.unwrap();

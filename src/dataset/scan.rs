@@ -593,7 +593,7 @@ fn scan_eval(
             return Ok(None);
         }
     };
-    let (image_ids, mut row_problems) = match parse_info_csv(&bytes, &info_rel) {
+    let (rows, mut row_problems) = match parse_info_csv(&bytes, &info_rel) {
         Ok(v) => v,
         Err(reason) => {
             problems.push(eval_problem(
@@ -604,6 +604,7 @@ fn scan_eval(
         }
     };
     problems.append(&mut row_problems);
+    let (image_ids, lines): (Vec<String>, Vec<usize>) = rows.into_iter().unzip();
 
     let images_dir = eval_dir.join("images");
     if !images_dir.is_dir() {
@@ -671,30 +672,29 @@ fn scan_eval(
         })
         .ok_or(DatasetError::Cancelled)?;
         stats.eval_images_checked += checks.len();
-        let mut checked_iter = to_check.iter().zip(checks).peekable();
-        for (i, id) in image_ids.iter().enumerate() {
-            let line = Some(i + 2);
-            match checked_iter.peek() {
-                Some(((j, _), _)) if *j == i => {
-                    let (_, result) = checked_iter.next().expect("peeked");
-                    match result {
-                        Ok(info) => {
-                            *stats
-                                .sizes
-                                .entry(format!("{}x{}", info.width, info.height))
-                                .or_default() += 1;
-                        }
-                        Err(reason) => problems.push(Problem {
-                            path: Path::new("eval/images").join(id),
-                            line,
-                            kind: ProblemKind::CorruptImage,
-                            reason,
-                        }),
-                    }
+        let mut result_of: Vec<Option<Result<ImageInfo, String>>> = vec![None; image_ids.len()];
+        for ((i, _), result) in to_check.iter().zip(checks) {
+            result_of[*i] = Some(result);
+        }
+        for ((id, line), result) in image_ids.iter().zip(&lines).zip(result_of) {
+            let path = Path::new("eval/images").join(id);
+            let line = Some(*line);
+            match result {
+                Some(Ok(info)) => {
+                    *stats
+                        .sizes
+                        .entry(format!("{}x{}", info.width, info.height))
+                        .or_default() += 1;
                 }
-                _ => problems.push(Problem {
-                    path: Path::new("eval/images").join(id),
-                    line: None,
+                Some(Err(reason)) => problems.push(Problem {
+                    path,
+                    line,
+                    kind: ProblemKind::CorruptImage,
+                    reason,
+                }),
+                None => problems.push(Problem {
+                    path,
+                    line,
                     kind: ProblemKind::MissingEvalImage,
                     reason: "listed in eval/info.csv but missing".into(),
                 }),
@@ -708,11 +708,12 @@ fn scan_eval(
     }))
 }
 
-/// Parses eval/info.csv: the ImageID column in file order. Bad rows become problems.
+/// Parses eval/info.csv: the ImageID column in file order, with CSV line numbers. Bad
+/// rows become problems.
 pub(crate) fn parse_info_csv(
     bytes: &[u8],
     rel: &Path,
-) -> Result<(Vec<String>, Vec<Problem>), String> {
+) -> Result<(Vec<(String, usize)>, Vec<Problem>), String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers = reader
         .headers()
@@ -774,7 +775,7 @@ pub(crate) fn parse_info_csv(
             continue;
         }
         seen.insert(id.to_string(), line);
-        ids.push(id.to_string());
+        ids.push((id.to_string(), line));
     }
     Ok((ids, problems))
 }
