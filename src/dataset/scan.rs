@@ -708,12 +708,15 @@ fn scan_eval(
     }))
 }
 
+/// An eval/info.csv ImageID with its CSV line.
+pub(crate) type InfoRow = (String, usize);
+
 /// Parses eval/info.csv: the ImageID column in file order, with CSV line numbers. Bad
 /// rows become problems.
 pub(crate) fn parse_info_csv(
     bytes: &[u8],
     rel: &Path,
-) -> Result<(Vec<(String, usize)>, Vec<Problem>), String> {
+) -> Result<(Vec<InfoRow>, Vec<Problem>), String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers = reader
         .headers()
