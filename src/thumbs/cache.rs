@@ -81,10 +81,11 @@ impl DiskCache {
     /// Any unreadable, foreign or stale entry is a miss.
     pub fn load(&self, source: &Path, stamp: SourceStamp) -> Option<Thumb> {
         let bytes = std::fs::read(self.entry_path(source)).ok()?;
-        self.parse(source, stamp, &bytes)
+        self.parse_entry(source, stamp, &bytes)
     }
 
-    fn parse(&self, source: &Path, stamp: SourceStamp, bytes: &[u8]) -> Option<Thumb> {
+    /// [`DiskCache::load`] on entry bytes already read.
+    pub fn parse_entry(&self, source: &Path, stamp: SourceStamp, bytes: &[u8]) -> Option<Thumb> {
         let mut r = Reader(bytes);
         if r.take(4)? != MAGIC {
             return None;
@@ -116,20 +117,14 @@ impl DiskCache {
         let rgba = match kind {
             KIND_RAW_RGBA if payload.len() == count * 4 => payload.to_vec(),
             KIND_JPEG_RGB => {
-                let mut dec = jpeg_decoder::Decoder::new(payload);
-                let rgb = dec.decode().ok()?;
-                let info = dec.info()?;
-                if (u32::from(info.width), u32::from(info.height)) != (width, height)
-                    || info.pixel_format != jpeg_decoder::PixelFormat::RGB24
-                    || rgb.len() < count * 3
-                {
+                // zune-jpeg (through `image`) decodes these small full-size JPEGs faster
+                // than jpeg-decoder, which only wins when it can scale.
+                let img =
+                    image::load_from_memory_with_format(payload, image::ImageFormat::Jpeg).ok()?;
+                if (img.width(), img.height()) != (width, height) {
                     return None;
                 }
-                let mut rgba = Vec::with_capacity(count * 4);
-                for p in rgb[..count * 3].chunks_exact(3) {
-                    rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
-                }
-                rgba
+                img.into_rgba8().into_raw()
             }
             _ => return None,
         };
@@ -203,6 +198,28 @@ pub fn load_or_decode(
     max_h: u32,
     cache: Option<&DiskCache>,
 ) -> Result<Loaded, super::ThumbError> {
+    let (thumb, to_store) = lookup_or_decode(source, max_w, max_h, cache)?;
+    // A cache that cannot be written only costs speed next time.
+    let store_error = match (cache, to_store) {
+        (Some(cache), Some(stamp)) => cache.store(source, stamp, &thumb).err(),
+        _ => None,
+    };
+    Ok(Loaded {
+        thumb,
+        from_cache: to_store.is_none() && cache.is_some(),
+        store_error,
+    })
+}
+
+/// The thumbnail from the cache when fresh, else decoded. A freshly decoded one comes with
+/// the stamp to [`DiskCache::store`] it under, so the caller can hand the pixels out first
+/// and write the cache afterwards.
+pub fn lookup_or_decode(
+    source: &Path,
+    max_w: u32,
+    max_h: u32,
+    cache: Option<&DiskCache>,
+) -> Result<(Thumb, Option<SourceStamp>), super::ThumbError> {
     let meta = std::fs::metadata(source).map_err(|e| super::ThumbError::io(source, &e))?;
     if !meta.is_file() {
         return Err(super::ThumbError::unsupported(source, "not a file"));
@@ -210,21 +227,10 @@ pub fn load_or_decode(
     let stamp = SourceStamp::of(&meta);
     if let Some(cache) = cache {
         if let Some(thumb) = cache.load(source, stamp) {
-            return Ok(Loaded {
-                thumb,
-                from_cache: true,
-                store_error: None,
-            });
+            return Ok((thumb, None));
         }
     }
-    let thumb = decode::decode_file(source, max_w, max_h)?;
-    // A cache that cannot be written only costs speed next time.
-    let store_error = cache.and_then(|c| c.store(source, stamp, &thumb).err());
-    Ok(Loaded {
-        thumb,
-        from_cache: false,
-        store_error,
-    })
+    Ok((decode::decode_file(source, max_w, max_h)?, Some(stamp)))
 }
 
 struct Reader<'a>(&'a [u8]);

@@ -43,7 +43,7 @@ pub mod cache;
 pub mod decode;
 mod pool;
 
-pub use cache::{load_or_decode, DiskCache, Loaded, SourceStamp};
+pub use cache::{load_or_decode, lookup_or_decode, DiskCache, Loaded, SourceStamp};
 pub use pool::{ThumbStats, Thumbnailer};
 
 use std::path::{Path, PathBuf};

@@ -225,25 +225,27 @@ fn worker_loop(shared: &Shared) {
 
         let started = Instant::now();
         let result =
-            cache::load_or_decode(&path, shared.max_w, shared.max_h, shared.cache.as_ref());
+            cache::lookup_or_decode(&path, shared.max_w, shared.max_h, shared.cache.as_ref());
         let nanos = started.elapsed().as_nanos() as u64;
 
+        // Hand the pixels out first; the cache write happens after the UI has them.
+        let mut to_store = None;
         {
             let mut st = shared.state.lock();
             st.in_flight.remove(&path);
             let result = match result {
-                Ok(loaded) => {
-                    if loaded.from_cache {
-                        st.stats.cache_hits += 1;
-                        st.stats.cache_read_nanos += nanos;
-                    } else {
-                        st.stats.decoded += 1;
-                        st.stats.decode_nanos += nanos;
+                Ok((thumb, None)) => {
+                    st.stats.cache_hits += 1;
+                    st.stats.cache_read_nanos += nanos;
+                    Ok(thumb)
+                }
+                Ok((thumb, Some(stamp))) => {
+                    st.stats.decoded += 1;
+                    st.stats.decode_nanos += nanos;
+                    if shared.cache.is_some() {
+                        to_store = Some((stamp, thumb.clone()));
                     }
-                    if loaded.store_error.is_some() {
-                        st.stats.cache_write_errors += 1;
-                    }
-                    Ok(loaded.thumb)
+                    Ok(thumb)
                 }
                 Err(e) => {
                     st.stats.failed += 1;
@@ -251,10 +253,15 @@ fn worker_loop(shared: &Shared) {
                 }
             };
             st.ready_paths.insert(path.clone());
-            st.ready.push_back((path, result));
+            st.ready.push_back((path.clone(), result));
         }
         if let Some(wake) = shared.on_ready.read().as_ref() {
             wake();
+        }
+        if let (Some(cache), Some((stamp, thumb))) = (&shared.cache, to_store) {
+            if cache.store(&path, stamp, &thumb).is_err() {
+                shared.state.lock().stats.cache_write_errors += 1;
+            }
         }
     }
 }
