@@ -4,7 +4,7 @@
 //! The file name is a stable hash of the source path and the thumbnail box; the header
 //! repeats the full path, the source file's size and mtime and the box, so a changed or
 //! replaced photo (or a hash collision) is a miss and gets decoded again. The pixels are
-//! stored as a small JPEG (about 5 KB for 96x128, so 31,500 photos take ~150 MB instead of
+//! stored as a small JPEG (about 3 KB for 96x128, so 31,500 photos take ~90 MB instead of
 //! 1.5 GB raw), or raw RGBA when the thumbnail has transparency.
 //!
 //! Entries are written to a temp file and renamed into place, so a reader never sees a
