@@ -8,6 +8,7 @@ pub mod demo_data;
 pub mod evaluate_issues;
 pub mod export;
 pub mod find_issues;
+pub mod journal_stress;
 pub mod open;
 pub mod scan;
 
@@ -44,6 +45,9 @@ pub enum Command {
     EvaluateIssues(evaluate_issues::Args),
     /// Export the corrected labels as CSV.
     Export(export::Args),
+    /// Apply edits one by one and print each confirmed seq (for crash tests).
+    #[command(hide = true)]
+    JournalStress(journal_stress::Args),
     /// Print the torch version, CUDA availability, device and threads.
     #[cfg(feature = "torch")]
     Doctor(doctor::Args),
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::FindIssues(a)) => find_issues::run(a),
         Some(Command::EvaluateIssues(a)) => evaluate_issues::run(a),
         Some(Command::Export(a)) => export::run(a),
+        Some(Command::JournalStress(a)) => journal_stress::run(a),
         #[cfg(feature = "torch")]
         Some(Command::Doctor(a)) => doctor::run(a),
         #[cfg(feature = "torch")]

@@ -116,14 +116,21 @@ pub fn corrected_train_csv(
         line,
         reason,
     };
+    // Flexible: a row with a wrong number of cells passes through as it is (the scan
+    // reports it); only unreadable bytes stop the export.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
+        .flexible(true)
         .from_reader(bytes.as_slice());
     let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let column = |name: &str| {
         header
             .iter()
-            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+            .position(|h| {
+                h.trim()
+                    .trim_start_matches('\u{feff}')
+                    .eq_ignore_ascii_case(name)
+            })
             .ok_or_else(|| {
                 bad(
                     1,

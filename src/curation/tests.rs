@@ -749,14 +749,15 @@ fn export_names_the_file_and_line_of_a_bad_train_csv() {
         err.contains("train.csv") && err.contains("line 1") && err.contains("path"),
         "{err}"
     );
+    // A short row passes through; bytes that are not UTF-8 stop the export at their line.
     std::fs::write(
         &path,
-        "id,gender,race,age,path\n000001,female,Asian,20,a\n000002,male\n",
+        b"ID,Gender,race,age,path\n000001,female,Asian,20,a\n000002,male\n000003,\xff\xfe,Asian,20,b\n",
     )
     .unwrap();
     let err = export(&f.ds, &c, &f.dir.path().join("out"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("line 4"), "{err}");
     assert!(!f.dir.path().join("out/photo_labels.csv").exists());
 }
