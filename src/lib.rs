@@ -4,6 +4,7 @@
 //! Behind features: [`ml`] (libtorch training and inference), [`ui`] (the egui app).
 //! See docs/architecture.md.
 
+pub mod arrays;
 pub mod cli;
 pub mod curation;
 pub mod dataset;

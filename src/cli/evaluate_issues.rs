@@ -1,8 +1,38 @@
+//! `mask-curator evaluate-issues`: how well the issue finder recovers a demo dataset's
+//! injected noise (noise.csv), image level against person level.
+
+use crate::cli::find_issues::{load_dataset, load_table};
+use crate::issues::evaluate::{evaluate, read_noise_csv, scores_csv};
+use crate::issues::{find_dataset_issues, DatasetIssueOptions, DatasetLabels};
 use clap::Args as ClapArgs;
+use std::path::PathBuf;
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+pub struct Args {
+    /// Demo dataset folder (with noise.csv).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// An 18-class probability file (.npy + index CSV, or CSV path,p0..p17).
+    #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+    pub probs: Option<PathBuf>,
+    /// A run folder holding oof_probs.npy and oof_index.csv.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Write the CSV here (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let noise = read_noise_csv(&args.data.join("noise.csv"))?;
+    let dataset = load_dataset(&args.data)?;
+    let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
+    let report = find_dataset_issues(
+        &dataset,
+        &DatasetLabels::given(&dataset),
+        &table,
+        &DatasetIssueOptions::default(),
+    )?;
+    let scores = evaluate(&report, &noise);
+    crate::cli::find_issues::emit(args.out.as_ref(), &scores_csv(&scores))
 }

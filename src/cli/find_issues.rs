@@ -1,8 +1,318 @@
+//! `mask-curator find-issues`: confident learning on cleanlab-style arrays, or on a
+//! dataset with a model run's probabilities.
+
+use crate::issues::cleanlab::{
+    find_label_issues_ranked, FilterBy, FindOptions, MultiConfidentRule, RankBy, RankOptions,
+};
+use crate::issues::io::{read_labels, read_probs, ProbArray};
+use crate::issues::probs::{labels_from_i64, Prob, ProbView};
+use anyhow::Context;
 use clap::Args as ClapArgs;
+use std::path::PathBuf;
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["labels", "data"])))]
+pub struct Args {
+    /// Given labels: .npy (int64/int32, N) or CSV (one integer per line).
+    #[arg(long, requires = "pred_probs")]
+    pub labels: Option<PathBuf>,
+    /// Out-of-fold predicted probabilities: .npy (float32/float64, N x K) or CSV.
+    #[arg(long)]
+    pub pred_probs: Option<PathBuf>,
+    /// Dataset folder (with train/); lists this dataset's photo- and person-level issues.
+    #[arg(long, conflicts_with_all = ["labels", "pred_probs"])]
+    pub data: Option<PathBuf>,
+    /// With --data: an 18-class probability file (.npy + index CSV, or CSV path,p0..p17).
+    #[arg(long, requires = "data")]
+    pub probs: Option<PathBuf>,
+    /// With --data: a run folder holding oof_probs.npy and oof_index.csv.
+    #[arg(long, requires = "data", conflicts_with = "probs")]
+    pub run: Option<PathBuf>,
+    /// prune_by_noise_rate (default), prune_by_class, both, confident_learning,
+    /// predicted_neq_given, low_normalized_margin, low_self_confidence.
+    #[arg(long, default_value = "prune_by_noise_rate")]
+    pub filter_by: String,
+    /// self_confidence (default), normalized_margin, confidence_weighted_entropy.
+    #[arg(long, default_value = "self_confidence")]
+    pub rank_by: String,
+    /// Subtract per-class thresholds before scoring (not with confidence_weighted_entropy).
+    #[arg(long)]
+    pub adjust_pred_probs: bool,
+    /// Keep this fraction of the estimated noise (prune modes).
+    #[arg(long, default_value_t = 1.0)]
+    pub frac_noise: f64,
+    /// Classes with at most this many examples are not pruned.
+    #[arg(long, default_value_t = 1)]
+    pub min_examples_per_class: usize,
+    /// Comma-separated number of issues per class (prune modes).
+    #[arg(long, value_delimiter = ',')]
+    pub num_to_remove_per_class: Option<Vec<usize>>,
+    /// argmax_all (cleanlab 2.9, default) or argmax_among_confident (the paper's rule).
+    #[arg(long, default_value = "argmax_all")]
+    pub multi_confident_rule: String,
+    /// Worker threads (0 = all cores, at most 2 used).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Write the CSV here (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub fn parse_filter_by(s: &str) -> anyhow::Result<FilterBy> {
+    FilterBy::parse(s).with_context(|| {
+        let all: Vec<&str> = FilterBy::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown --filter-by {s:?}; one of {}", all.join(", "))
+    })
+}
+
+pub fn parse_rank_by(s: &str) -> anyhow::Result<RankBy> {
+    RankBy::parse(s).with_context(|| {
+        format!("unknown --rank-by {s:?}; one of self_confidence, normalized_margin, confidence_weighted_entropy")
+    })
+}
+
+fn parse_rule(s: &str) -> anyhow::Result<MultiConfidentRule> {
+    match s {
+        "argmax_all" => Ok(MultiConfidentRule::ArgmaxAll),
+        "argmax_among_confident" => Ok(MultiConfidentRule::ArgmaxAmongConfident),
+        _ => anyhow::bail!(
+            "unknown --multi-confident-rule {s:?}; argmax_all or argmax_among_confident"
+        ),
+    }
+}
+
+impl Args {
+    pub fn find_options(&self) -> anyhow::Result<FindOptions> {
+        Ok(FindOptions {
+            filter_by: parse_filter_by(&self.filter_by)?,
+            frac_noise: self.frac_noise,
+            num_to_remove_per_class: self.num_to_remove_per_class.clone(),
+            min_examples_per_class: self.min_examples_per_class,
+            confident_joint: None,
+            multi_confident_rule: parse_rule(&self.multi_confident_rule)?,
+            threads: self.threads,
+        })
+    }
+    pub fn rank_options(&self) -> anyhow::Result<RankOptions> {
+        Ok(RankOptions {
+            method: parse_rank_by(&self.rank_by)?,
+            adjust_pred_probs: self.adjust_pred_probs,
+        })
+    }
+}
+
+/// Writes `bytes` to `out` atomically, or to stdout.
+pub fn emit(out: Option<&PathBuf>, bytes: &[u8]) -> anyhow::Result<()> {
+    match out {
+        Some(p) => crate::workspace::write_atomic(p, bytes)
+            .with_context(|| format!("writing {}", p.display())),
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes).context("writing to stdout")?;
+            Ok(())
+        }
+    }
+}
+
+/// The ranked issues as CSV: `index,given,suggested,score,p_given,p_suggested`.
+/// `suggested` is the most probable class other than the given one.
+pub fn issues_csv<T: Prob>(
+    labels: &[usize],
+    probs: ProbView<'_, T>,
+    ranked: &[(usize, f64)],
+) -> Vec<u8> {
+    let mut out = String::from("index,given,suggested,score,p_given,p_suggested\n");
+    for &(i, score) in ranked {
+        let row = probs.row(i);
+        let y = labels[i];
+        let mut best = if y == 0 { 1 } else { 0 };
+        for (j, &v) in row.iter().enumerate() {
+            if j != y && v > row[best] {
+                best = j;
+            }
+        }
+        out.push_str(&format!(
+            "{i},{y},{best},{score},{},{}\n",
+            row[y].to_f64(),
+            row[best].to_f64()
+        ));
+    }
+    out.into_bytes()
+}
+
+fn run_arrays<T: Prob>(
+    args: &Args,
+    labels: &[usize],
+    data: &[T],
+    k: usize,
+    probs_path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let probs = ProbView::new(data, k).with_context(|| probs_path.display().to_string())?;
+    let opts = args.find_options()?;
+    let (issues, ranked) = find_label_issues_ranked(labels, probs, &opts, args.rank_options()?)
+        .with_context(|| {
+            format!(
+                "{} / {}",
+                args.labels
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                probs_path.display()
+            )
+        })?;
+    for w in &issues.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "{} label issues among {} examples ({})",
+        ranked.len(),
+        labels.len(),
+        opts.filter_by.name()
+    );
+    emit(args.out.as_ref(), &issues_csv(labels, probs, &ranked))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(data) = &args.data {
+        return run_dataset(&args, data);
+    }
+    let (Some(labels_path), Some(probs_path)) = (&args.labels, &args.pred_probs) else {
+        anyhow::bail!("give --labels and --pred-probs, or --data with --probs or --run");
+    };
+    let raw_labels = read_labels(labels_path)?;
+    let probs = read_probs(probs_path)?;
+    let k = probs.k();
+    if raw_labels.len() != probs.rows() {
+        anyhow::bail!(
+            "shape mismatch: {} has {} labels but {} has {} rows",
+            labels_path.display(),
+            raw_labels.len(),
+            probs_path.display(),
+            probs.rows()
+        );
+    }
+    let labels =
+        labels_from_i64(&raw_labels, k).with_context(|| labels_path.display().to_string())?;
+    match &probs {
+        ProbArray::F32 { data, k } => run_arrays(&args, &labels, data, *k, probs_path),
+        ProbArray::F64 { data, k } => run_arrays(&args, &labels, data, *k, probs_path),
+    }
+}
+
+/// Loads the dataset folder (train.csv and the photo folders).
+pub fn load_dataset(root: &std::path::Path) -> anyhow::Result<crate::dataset::Dataset> {
+    use crate::dataset::{Dataset, Gender, Person, Photo, Slot};
+    let csv_path = root.join("train").join("train.csv");
+    let text = std::fs::read_to_string(&csv_path)
+        .with_context(|| format!("reading {}", csv_path.display()))?;
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = lines
+        .next()
+        .map(|(_, h)| h.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let col = |name: &str| header.iter().position(|c| *c == name);
+    let (Some(ci), Some(cg), Some(cr), Some(ca), Some(cp)) = (
+        col("id"),
+        col("gender"),
+        col("race"),
+        col("age"),
+        col("path"),
+    ) else {
+        anyhow::bail!(
+            "{}, line 1: header must have id,gender,race,age,path",
+            csv_path.display()
+        );
+    };
+    let mut people = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let get = |c: usize| f.get(c).copied().unwrap_or("");
+        let where_ = || format!("{}, line {}", csv_path.display(), i + 1);
+        let gender = Gender::parse(get(cg))
+            .with_context(|| format!("{}: gender {:?}", where_(), get(cg)))?;
+        let age: u32 = get(ca)
+            .parse()
+            .with_context(|| format!("{}: age {:?}", where_(), get(ca)))?;
+        let folder = get(cp).to_string();
+        let dir = root.join("train").join("images").join(&folder);
+        let mut photos: [Option<Photo>; 7] = Default::default();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("._") {
+                    continue;
+                }
+                let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name);
+                if let Some(slot) = Slot::from_stem(stem) {
+                    let rel = std::path::PathBuf::from("train/images")
+                        .join(&folder)
+                        .join(&name);
+                    photos[slot.index()] = Some(Photo {
+                        slot,
+                        rel_path: rel,
+                    });
+                }
+            }
+        }
+        people.push(Person {
+            folder,
+            id: get(ci).to_string(),
+            gender,
+            age,
+            race: get(cr).to_string(),
+            photos,
+        });
+    }
+    Ok(Dataset {
+        root: root.to_path_buf(),
+        people,
+        eval: None,
+        problems: Vec::new(),
+    })
+}
+
+/// Loads the probability table named by --probs or --run.
+pub fn load_table(
+    dataset: &crate::dataset::Dataset,
+    probs: Option<&PathBuf>,
+    run: Option<&PathBuf>,
+) -> anyhow::Result<crate::issues::ProbTable> {
+    use crate::issues::ProbTable;
+    Ok(match (probs, run) {
+        (Some(p), _) => ProbTable::load_file(dataset, p)?,
+        (None, Some(r)) => ProbTable::load_run(dataset, r)?,
+        (None, None) => anyhow::bail!("give --probs FILE or --run RUN_DIR with --data"),
+    })
+}
+
+fn run_dataset(args: &Args, data: &std::path::Path) -> anyhow::Result<()> {
+    use crate::issues::{find_dataset_issues, DatasetIssueOptions, DatasetLabels};
+    let dataset = load_dataset(data)?;
+    let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
+    let opts = DatasetIssueOptions {
+        find: args.find_options()?,
+        rank: args.rank_options()?,
+        ..Default::default()
+    };
+    let report = find_dataset_issues(&dataset, &DatasetLabels::given(&dataset), &table, &opts)?;
+    for r in &report.runs {
+        eprintln!(
+            "{:<14} {:>6} examples  {:>5} flagged  estimated issues {:>5} (off-diagonal) / {:>5} (calibrated), noise rate {:.3}",
+            r.detector.name(),
+            r.examples,
+            r.flagged,
+            r.num_issues_off_diagonal,
+            r.num_issues_calibrated,
+            r.noise_rate
+        );
+    }
+    eprintln!("{} issues (run {})", report.issues.len(), report.run_id);
+    emit(
+        args.out.as_ref(),
+        &crate::issues::person::issues_csv(&report),
+    )
 }

@@ -1,0 +1,228 @@
+//! Scores found issues against a demo dataset's noise manifest (`<root>/noise.csv`,
+//! `path,field,true_value,given_value,kind`): recall per noise kind and precision per
+//! field, for image-level (cleanlab per photo) and structure-aware (person level, swaps)
+//! detection side by side.
+
+use super::person::{Detector, IssueReport};
+use crate::dataset::Field;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NoiseFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: {reason}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+}
+
+/// One injected error: `path` is a photo path (mask) or a person folder (gender, age).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoiseEntry {
+    pub path: String,
+    pub field: Field,
+    pub kind: String,
+}
+
+pub fn read_noise_csv(path: &Path) -> Result<Vec<NoiseEntry>, NoiseFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| NoiseFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    let mut lines = text.lines().enumerate();
+    let header = lines.next().map(|(_, h)| h.trim()).unwrap_or("");
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let col = |name: &str| cols.iter().position(|c| *c == name);
+    let (Some(pc), Some(fc), Some(kc)) = (col("path"), col("field"), col("kind")) else {
+        return Err(NoiseFileError::Line {
+            path: path.to_path_buf(),
+            line: 1,
+            reason: "header must have path, field and kind columns".into(),
+        });
+    };
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| NoiseFileError::Line {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason,
+        };
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let (Some(p), Some(field), Some(kind)) = (f.get(pc), f.get(fc), f.get(kc)) else {
+            return Err(bad(format!("{} columns, expected {}", f.len(), cols.len())));
+        };
+        let field = Field::parse(field).ok_or_else(|| bad(format!("unknown field {field:?}")))?;
+        out.push(NoiseEntry {
+            path: p.replace('\\', "/"),
+            field,
+            kind: kind.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Detection quality of one approach on one noise kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindScore {
+    pub approach: &'static str,
+    pub kind: String,
+    pub field: Field,
+    pub entries: usize,
+    pub found: usize,
+    pub recall: f64,
+    /// Units (people for gender/age, photos for mask) this approach flagged on the field.
+    pub flagged: usize,
+    pub true_flags: usize,
+    pub precision: f64,
+}
+
+fn person_of(photo: &str) -> String {
+    let parts: Vec<&str> = photo.split('/').collect();
+    if parts.len() >= 2 {
+        parts[parts.len() - 2].to_string()
+    } else {
+        photo.to_string()
+    }
+}
+
+/// The last path component (person folders may be given as `train/images/<folder>`).
+fn leaf(p: &str) -> &str {
+    p.trim_end_matches('/').rsplit('/').next().unwrap_or(p)
+}
+
+/// Compares a report with the manifest. Image level: a person-level entry counts as found
+/// when any of the person's photos is flagged on that field by the per-photo run.
+pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
+    let photos = |d: Detector| -> BTreeSet<String> {
+        report
+            .photo_flags
+            .get(&d)
+            .map(|v| v.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    // Flagged units per approach and field.
+    let image_units = |field: Field| -> BTreeSet<String> {
+        match field {
+            Field::Mask => photos(Detector::PhotoMask),
+            Field::Gender => photos(Detector::PhotoGender)
+                .iter()
+                .map(|p| person_of(p))
+                .collect(),
+            Field::Age => photos(Detector::PhotoAge)
+                .iter()
+                .map(|p| person_of(p))
+                .collect(),
+        }
+    };
+    let structured_units = |field: Field| -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for i in report.issues.iter().filter(|i| i.field == field) {
+            match field {
+                Field::Mask => {
+                    if i.found_by
+                        .iter()
+                        .any(|d| matches!(d, Detector::MaskSwap | Detector::PhotoMask))
+                    {
+                        out.extend(i.photos.iter().cloned());
+                    }
+                }
+                _ => {
+                    if i.found_by
+                        .iter()
+                        .any(|d| matches!(d, Detector::PersonGender | Detector::PersonAge))
+                    {
+                        out.insert(i.person.clone());
+                    }
+                }
+            }
+        }
+        out
+    };
+    let unit_of = |e: &NoiseEntry| -> String {
+        match e.field {
+            Field::Mask => e.path.clone(),
+            _ => leaf(&e.path).to_string(),
+        }
+    };
+    let mut kinds: Vec<(String, Field)> = noise.iter().map(|e| (e.kind.clone(), e.field)).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut out = Vec::new();
+    for (approach, units_for) in [
+        (
+            "image_level",
+            &image_units as &dyn Fn(Field) -> BTreeSet<String>,
+        ),
+        (
+            "person_level",
+            &structured_units as &dyn Fn(Field) -> BTreeSet<String>,
+        ),
+    ] {
+        for (kind, field) in &kinds {
+            let units = units_for(*field);
+            let truth: BTreeSet<String> = noise
+                .iter()
+                .filter(|e| e.field == *field)
+                .map(unit_of)
+                .collect();
+            let entries: Vec<String> = noise
+                .iter()
+                .filter(|e| &e.kind == kind && e.field == *field)
+                .map(unit_of)
+                .collect();
+            let found = entries.iter().filter(|u| units.contains(*u)).count();
+            let true_flags = units.iter().filter(|u| truth.contains(*u)).count();
+            out.push(KindScore {
+                approach,
+                kind: kind.clone(),
+                field: *field,
+                entries: entries.len(),
+                found,
+                recall: if entries.is_empty() {
+                    0.0
+                } else {
+                    found as f64 / entries.len() as f64
+                },
+                flagged: units.len(),
+                true_flags,
+                precision: if units.is_empty() {
+                    0.0
+                } else {
+                    true_flags as f64 / units.len() as f64
+                },
+            });
+        }
+    }
+    out
+}
+
+pub fn scores_csv(scores: &[KindScore]) -> Vec<u8> {
+    let mut s =
+        String::from("approach,kind,field,entries,found,recall,flagged,true_flags,precision\n");
+    for k in scores {
+        s.push_str(&format!(
+            "{},{},{},{},{},{:.4},{},{},{:.4}\n",
+            k.approach,
+            k.kind,
+            k.field.name(),
+            k.entries,
+            k.found,
+            k.recall,
+            k.flagged,
+            k.true_flags,
+            k.precision
+        ));
+    }
+    s.into_bytes()
+}

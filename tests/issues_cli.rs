@@ -1,0 +1,413 @@
+//! End-to-end tests of `find-issues` and `evaluate-issues` driving the real binary.
+
+use mask_curator::arrays::write_npy;
+use mask_curator::issues::cleanlab::{find_label_issues_ranked, FindOptions, RankOptions};
+use mask_curator::issues::ProbView;
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mask-curator"))
+}
+
+/// N examples, K classes, softmax of noisy logits, 10% of labels flipped.
+fn arrays(n: usize, k: usize, seed: u64) -> (Vec<i64>, Vec<f32>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut labels = Vec::new();
+    let mut probs = Vec::new();
+    for _ in 0..n {
+        let truth = rng.random_range(0..k);
+        let logits: Vec<f64> = (0..k)
+            .map(|j| rng.random::<f64>() * 2.0 + if j == truth { 2.5 } else { 0.0 })
+            .collect();
+        let s: f64 = logits.iter().map(|l| l.exp()).sum();
+        probs.extend(logits.iter().map(|l| (l.exp() / s) as f32));
+        labels.push(if rng.random::<f64>() < 0.1 {
+            rng.random_range(0..k)
+        } else {
+            truth
+        } as i64);
+    }
+    (labels, probs)
+}
+
+#[test]
+fn find_issues_on_npy_arrays_matches_the_library_and_ranks_ascending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (labels, probs) = arrays(600, 3, 1);
+    write_npy(&dir.path().join("l.npy"), &[600], &labels).unwrap();
+    write_npy(&dir.path().join("p.npy"), &[600, 3], &probs).unwrap();
+    let out = bin()
+        .args(["find-issues", "--labels"])
+        .arg(dir.path().join("l.npy"))
+        .arg("--pred-probs")
+        .arg(dir.path().join("p.npy"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("index,given,suggested,score"));
+    let rows: Vec<(usize, usize, usize, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    let ul: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
+    let (_, ranked) = find_label_issues_ranked(
+        &ul,
+        ProbView::new(&probs, 3).unwrap(),
+        &FindOptions::default(),
+        RankOptions::default(),
+    )
+    .unwrap();
+    assert!(ranked.len() > 20);
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ranked.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    for w in rows.windows(2) {
+        assert!(w[0].3 <= w[1].3);
+    }
+    for r in &rows {
+        assert_eq!(r.1, ul[r.0]);
+        assert_ne!(r.2, r.1);
+    }
+}
+
+#[test]
+fn find_issues_reads_csv_and_writes_out_file_with_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (labels, probs) = arrays(300, 2, 2);
+    let lp = dir.path().join("labels.csv");
+    let pp = dir.path().join("probs.csv");
+    std::fs::write(
+        &lp,
+        labels.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let mut s = String::from("p0,p1\n");
+    for r in probs.chunks(2) {
+        s.push_str(&format!("{},{}\n", r[0], r[1]));
+    }
+    std::fs::write(&pp, s).unwrap();
+    let out_path = dir.path().join("out/issues.csv");
+    for filter in [
+        "prune_by_class",
+        "both",
+        "confident_learning",
+        "predicted_neq_given",
+        "low_self_confidence",
+        "low_normalized_margin",
+    ] {
+        let st = bin()
+            .args(["find-issues", "--labels"])
+            .arg(&lp)
+            .arg("--pred-probs")
+            .arg(&pp)
+            .args([
+                "--filter-by",
+                filter,
+                "--rank-by",
+                "normalized_margin",
+                "--out",
+            ])
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{filter}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let text = std::fs::read_to_string(&out_path).unwrap();
+        assert!(text.lines().count() > 5, "{filter}: {text}");
+    }
+    let st = bin()
+        .args(["find-issues", "--labels"])
+        .arg(&lp)
+        .arg("--pred-probs")
+        .arg(&pp)
+        .args(["--frac-noise", "0.5", "--min-examples-per-class", "3"])
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+}
+
+fn fails_with(args: &[&std::ffi::OsStr], needles: &[&str]) {
+    let out = bin().arg("find-issues").args(args).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_inputs_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let l = d.join("l.npy");
+    let p = d.join("p.npy");
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let run = |needles: &[&str]| {
+        fails_with(
+            &[
+                os(Path::new("--labels")).as_os_str(),
+                os(&l).as_os_str(),
+                os(Path::new("--pred-probs")).as_os_str(),
+                os(&p).as_os_str(),
+            ],
+            needles,
+        )
+    };
+    write_npy(&l, &[3], &[0i64, 1, 1]).unwrap();
+    write_npy(&p, &[3, 2], &[0.5f32, 0.5, f32::NAN, 0.5, 0.1, 0.9]).unwrap();
+    run(&["p.npy", "row 1, column 0", "not finite"]);
+    write_npy(&p, &[3, 2], &[0.5f32, 0.5, 1.5, 0.5, 0.1, 0.9]).unwrap();
+    run(&["row 1, column 0", "outside [0, 1]"]);
+    write_npy(&p, &[3, 2], &[0.5f32, 0.5, 0.5, 0.5, 0.1, 0.9]).unwrap();
+    write_npy(&l, &[3], &[0i64, 2, 1]).unwrap();
+    run(&["l.npy", "row 1", "label 2"]);
+    write_npy(&l, &[2], &[0i64, 1]).unwrap();
+    run(&["shape mismatch", "2 labels", "3 rows"]);
+    write_npy(&l, &[3], &[1i64, 1, 1]).unwrap();
+    run(&["1 distinct class"]);
+    write_npy(&l, &[3], &[0i64, 0, 0]).unwrap();
+    write_npy(&p, &[3, 1], &[0.5f32, 0.5, 0.5]).unwrap();
+    run(&["at least 2 classes"]);
+    write_npy(&l, &[0], &[0i64; 0]).unwrap();
+    write_npy(&p, &[0, 2], &[0f32; 0]).unwrap();
+    run(&["empty"]);
+    std::fs::write(&p, b"not numpy").unwrap();
+    run(&["p.npy", "magic"]);
+}
+
+// ---- dataset mode -------------------------------------------------------------------
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    run: std::path::PathBuf,
+}
+
+const STEMS: [&str; 7] = [
+    "mask1",
+    "mask2",
+    "mask3",
+    "mask4",
+    "mask5",
+    "incorrect_mask",
+    "normal",
+];
+
+/// A small tree in the real layout with injected noise, and 18-class probabilities that
+/// are right on average per person but noisy per photo.
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+    let people = 240;
+    let mut train = String::from("id,gender,race,age,path\n");
+    let mut noise = String::from("path,field,true_value,given_value,kind\n");
+    let mut index = String::from("row,path,person,fold\n");
+    let mut probs: Vec<f32> = Vec::new();
+    let mut row = 0;
+    for i in 0..people {
+        let true_gender = rng.random_range(0..2usize);
+        let true_age: u32 = [22, 25, 40, 45, 50, 60][rng.random_range(0..6)];
+        let (mut gender, mut age) = (true_gender, true_age);
+        let folder_of =
+            |g: usize, a: u32| format!("{:06}_{}_Asian_{a}", i + 1, ["male", "female"][g]);
+        let mut kind_note = None;
+        match i % 12 {
+            0 => {
+                gender = 1 - true_gender;
+                kind_note = Some(("gender", "gender_flip"));
+            }
+            1 if true_age < 30 => {
+                age = 55;
+                kind_note = Some(("age", "age_gross"));
+            }
+            _ => {}
+        }
+        let swap = i % 12 == 5;
+        let folder = folder_of(gender, age);
+        if let Some((field, kind)) = kind_note {
+            noise.push_str(&format!("train/images/{folder},{field},x,y,{kind}\n"));
+        }
+        train.push_str(&format!(
+            "{:06},{},Asian,{age},{folder}\n",
+            i + 1,
+            ["male", "female"][gender]
+        ));
+        let pdir = root.join("train/images").join(&folder);
+        std::fs::create_dir_all(&pdir).unwrap();
+        let true_age_bin = if true_age < 30 {
+            0
+        } else if true_age < 60 {
+            1
+        } else {
+            2
+        };
+        for (slot, stem) in STEMS.iter().enumerate() {
+            std::fs::write(pdir.join(format!("{stem}.jpg")), b"").unwrap();
+            let mut true_mask = match slot {
+                5 => 1,
+                6 => 2,
+                _ => 0,
+            };
+            if swap && slot >= 5 {
+                true_mask = 3 - true_mask;
+                noise.push_str(&format!(
+                    "train/images/{folder}/{stem}.jpg,mask,x,y,mask_swap\n"
+                ));
+            }
+            // Per-photo evidence: the true value usually leads, but often not by much, and
+            // a third of the photos point the wrong way for gender and age.
+            let mut pm = [0.05f64; 3];
+            pm[true_mask] = 0.9;
+            let mut pg = [0f64; 2];
+            let g_conf = if rng.random::<f64>() < 0.3 {
+                0.3
+            } else {
+                0.62 + rng.random::<f64>() * 0.3
+            };
+            pg[true_gender] = g_conf;
+            pg[1 - true_gender] = 1.0 - g_conf;
+            let mut pa = [0f64; 3];
+            let a_conf = if rng.random::<f64>() < 0.3 {
+                0.2
+            } else {
+                0.55 + rng.random::<f64>() * 0.35
+            };
+            pa[true_age_bin] = a_conf;
+            let wrong = (true_age_bin + 1 + rng.random_range(0..2)) % 3;
+            pa[wrong] = 1.0 - a_conf - 0.02;
+            pa[3 - true_age_bin - wrong] = 0.02;
+            for c in 0..18 {
+                let (m, g, a) = (c / 6, (c % 6) / 3, c % 3);
+                probs.push((pm[m] * pg[g] * pa[a]) as f32);
+            }
+            index.push_str(&format!(
+                "{row},train/images/{folder}/{stem}.jpg,{folder},{}\n",
+                i % 5
+            ));
+            row += 1;
+        }
+    }
+    std::fs::write(root.join("train/train.csv"), train).unwrap();
+    std::fs::write(root.join("noise.csv"), noise).unwrap();
+    let run = root.join(".mask-curator/runs/test-run");
+    std::fs::create_dir_all(&run).unwrap();
+    write_npy(&run.join("oof_probs.npy"), &[row, 18], &probs).unwrap();
+    std::fs::write(run.join("oof_index.csv"), index).unwrap();
+    Demo {
+        _dir: dir,
+        root,
+        run,
+    }
+}
+
+#[test]
+fn dataset_mode_lists_person_swap_and_photo_issues() {
+    let d = demo();
+    let out = bin()
+        .arg("find-issues")
+        .arg("--data")
+        .arg(&d.root)
+        .arg("--run")
+        .arg(&d.run)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("id,kind,field,person,photos,given,suggested,score"));
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let swaps: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == "mask_swap").collect();
+    assert_eq!(swaps.len(), 20, "one swap issue per swapped person");
+    assert!(swaps
+        .iter()
+        .all(|r| r[4].contains("incorrect_mask") && r[4].contains("normal")));
+    let genders: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[1] == "gender" && r[9].contains("person_gender"))
+        .collect();
+    assert!(genders.len() >= 15, "{}", genders.len());
+    assert!(rows.iter().all(|r| r[10] == "test-run"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("person_gender") && stderr.contains("noise rate"),
+        "{stderr}"
+    );
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+#[test]
+fn evaluate_issues_person_level_beats_image_level_on_noisy_photos() {
+    let d = demo();
+    let out = bin()
+        .arg("evaluate-issues")
+        .arg("--data")
+        .arg(&d.root)
+        .arg("--run")
+        .arg(&d.run)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut scores = std::collections::HashMap::new();
+    for l in text.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let recall: f64 = f[5].parse().unwrap();
+        let precision: f64 = f[8].parse().unwrap();
+        scores.insert((f[0].to_string(), f[1].to_string()), (precision, recall));
+    }
+    for kind in ["gender_flip", "age_gross"] {
+        let (pi, ri) = scores[&("image_level".to_string(), kind.to_string())];
+        let (pp, rp) = scores[&("person_level".to_string(), kind.to_string())];
+        assert!(
+            f1(pp, rp) > f1(pi, ri),
+            "{kind}: person level P={pp:.2} R={rp:.2} vs image level P={pi:.2} R={ri:.2}\n{text}"
+        );
+        assert!(rp >= 0.8, "{kind}: person-level recall {rp}\n{text}");
+    }
+    let (_, swap_recall) = scores[&("person_level".to_string(), "mask_swap".to_string())];
+    assert_eq!(swap_recall, 1.0, "{text}");
+}
