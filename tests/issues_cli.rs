@@ -240,8 +240,8 @@ fn demo() -> Demo {
                 gender = 1 - true_gender;
                 kind_note = Some(("gender", "gender_flip"));
             }
-            1 if true_age < 30 => {
-                age = 55;
+            1 => {
+                age = if true_age < 30 { 55 } else { 22 };
                 kind_note = Some(("age", "age_gross"));
             }
             _ => {}

@@ -129,7 +129,7 @@ impl<'a, T: Prob> ProbView<'a, T> {
         if data.is_empty() {
             return Err(InputError::Empty);
         }
-        if data.len() % k != 0 {
+        if !data.len().is_multiple_of(k) {
             return Err(InputError::RaggedMatrix {
                 values: data.len(),
                 rows: data.len() / k,

@@ -1,6 +1,9 @@
 //! Per-class thresholds, the confident joint, its calibration and the latent noise
 //! estimates (cleanlab `count.py` and `internal/latent_algebra.py`).
 
+// Matrix algebra over small K x K arrays reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use super::{parallel_chunks, MultiConfidentRule, SquareMatrix};
 use crate::issues::probs::{argmax, pairwise_sum, InputError, Prob, ProbView};
 

@@ -25,6 +25,9 @@ use crate::issues::probs::{
 };
 use select::TopK;
 
+/// One optional bounded selection per (given, true) pair or per class.
+type Heaps<T> = Vec<Option<TopK<T>>>;
+
 /// A K x K matrix of f64, row-major.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SquareMatrix {
@@ -500,6 +503,7 @@ pub fn find_label_issues_ranked<T: Prob>(
     Ok((issues, ranked))
 }
 
+#[allow(clippy::needless_range_loop)] // rows index labels and probabilities alike
 /// The prune selections: one pass over the rows, bounded top-m per (given, true) pair and
 /// bottom-m per class, split between threads and merged.
 fn prune<T: Prob>(
@@ -566,7 +570,7 @@ fn prune<T: Prob>(
         }
         (pair_heaps, class_heaps)
     });
-    let mut merged: Option<(Vec<Option<TopK<T>>>, Vec<Option<TopK<T>>>)> = None;
+    let mut merged: Option<(Heaps<T>, Heaps<T>)> = None;
     for (ph, ch) in parts {
         match &mut merged {
             None => merged = Some((ph, ch)),
