@@ -1,8 +1,88 @@
+use crate::ml::config::DeviceChoice;
+use crate::ml::ensemble;
+use crate::ml::infer::{self, Weighting};
+use anyhow::{bail, Context};
 use clap::Args as ClapArgs;
+use std::path::PathBuf;
 
+/// Ensemble inference on eval/info.csv; writes `ImageID,ans` in info.csv row order.
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+pub struct Args {
+    /// Dataset folder (holding eval/info.csv and eval/images/).
+    pub dir: PathBuf,
+    /// Run folders whose fold models vote (soft voting over all of them).
+    #[arg(long, num_args = 1.., required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Average each model's probabilities with those of the mirrored photo.
+    #[arg(long)]
+    pub tta: bool,
+    #[arg(long, value_enum, default_value_t = Weighting::Uniform)]
+    pub weights: Weighting,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// The submission CSV to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let device = crate::ml::device::choose(args.device)?;
+    let dataset = crate::ml::labels::load_dataset(&args.dir)
+        .with_context(|| format!("scanning {}", args.dir.display()))?;
+    let Some(eval) = dataset.eval.as_ref() else {
+        bail!("{}: no eval/info.csv to predict", args.dir.display());
+    };
+    let result = infer::ensemble(
+        &dataset,
+        &args.runs,
+        args.tta,
+        args.weights,
+        device,
+        &|line| eprintln!("{line}"),
+    )?;
+    let csv =
+        ensemble::submission_csv(&eval.image_ids, &result.classes).map_err(anyhow::Error::msg)?;
+    crate::workspace::write_atomic(&args.out, csv.as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!(
+        "{} fold model(s), {} rows",
+        result.members.len(),
+        result.classes.len()
+    );
+    if let Some(scores) = &result.scores {
+        let m = &scores.metrics;
+        println!("macro F1   {:.4}", m.macro_f1);
+        println!("accuracy   {:.4}", m.accuracy);
+        println!(
+            "field F1   mask {:.4}  gender {:.4}  age {:.4}",
+            scores.f1_mask, scores.f1_gender, scores.f1_age
+        );
+        println!("class  support     F1  name");
+        for (c, f1) in m.per_class_f1.iter().enumerate() {
+            let name = crate::dataset::ClassCode::from_index(c)
+                .map(|c| c.describe())
+                .unwrap_or_default();
+            println!("{c:>5} {:>8} {f1:>6.3}  {name}", m.support[c]);
+        }
+        println!("confusion (rows: true class, columns: predicted)");
+        for (c, row) in m.confusion.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:>4}")).collect();
+            println!("{c:>5} {}", cells.join(""));
+        }
+        let stem = args
+            .out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "submission".into());
+        let metrics_path = args.out.with_file_name(format!("{stem}.metrics.json"));
+        let report = serde_json::json!({ "scores": scores, "members": result.members, "tta": args.tta, "weights": args.weights });
+        crate::workspace::write_atomic(
+            &metrics_path,
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )
+        .with_context(|| format!("writing {}", metrics_path.display()))?;
+        eprintln!("metrics written to {}", metrics_path.display());
+    }
+    println!("{}", args.out.display());
+    Ok(())
 }

@@ -13,6 +13,8 @@ pub mod device;
 #[cfg(feature = "torch")]
 pub mod infer;
 #[cfg(feature = "torch")]
+pub mod labels;
+#[cfg(feature = "torch")]
 pub mod loader;
 #[cfg(feature = "torch")]
 pub mod model;

@@ -1,0 +1,694 @@
+//! The training side panel: recipe form, Start / Cancel, live progress and curves, past
+//! runs to compare (per-class F1, confusion heat map), and the ensemble form. Training and
+//! inference run on background threads; the panel only polls their channels.
+
+use crate::dataset::{ClassCode, Dataset, NUM_CLASSES};
+use crate::ml::config::{
+    Augment, Backbone, DeviceChoice, Heads, Loss, OptimizerKind, Scheduler, TrainConfig,
+};
+use crate::ml::infer::Weighting;
+use crate::ml::run::{self, EpochRecord, RunDir, RunInfo, RunStatus};
+use crate::ml::train::{self, BatchProgress, LabelSource, TrainEvent, TrainRequest};
+use crossbeam_channel::Receiver;
+use egui::{Color32, RichText, Ui};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What the panel tells the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrainPanelEvent {
+    /// A run finished; its out-of-fold probabilities can refresh the issue list.
+    RunFinished(PathBuf),
+}
+
+/// Supplies the curated labels (in `Dataset::photo_refs()` order) at Start.
+pub type LabelsFn = Box<dyn Fn(&Dataset) -> Vec<ClassCode> + Send + Sync>;
+
+struct TrainJob {
+    events: Receiver<TrainEvent>,
+    cancel: Arc<AtomicBool>,
+    handle: Option<JoinHandle<Result<PathBuf, String>>>,
+    run_dir: Option<PathBuf>,
+    last_batch: Option<BatchProgress>,
+    epochs: Vec<EpochRecord>,
+    log: Vec<String>,
+    folds: usize,
+    epochs_per_fold: u32,
+}
+
+struct PredictJob {
+    handle: JoinHandle<Result<String, String>>,
+}
+
+pub struct TrainPanel {
+    root: PathBuf,
+    dataset: Option<Arc<Dataset>>,
+    labels: Option<Arc<LabelsFn>>,
+    config: TrainConfig,
+    image_size_text: String,
+    job: Option<TrainJob>,
+    status: Option<String>,
+    runs: Vec<(RunDir, RunInfo)>,
+    selected_run: Option<PathBuf>,
+    ensemble_runs: BTreeSet<PathBuf>,
+    tta: bool,
+    weighting: Weighting,
+    out_path: String,
+    predict: Option<PredictJob>,
+    predict_result: Option<String>,
+}
+
+impl TrainPanel {
+    pub fn new(dataset_root: PathBuf) -> Self {
+        let config = TrainConfig::default();
+        let out_path = crate::workspace::Workspace::for_dataset(&dataset_root)
+            .exports_dir()
+            .join("submission.csv")
+            .display()
+            .to_string();
+        let mut panel = TrainPanel {
+            runs: Vec::new(),
+            image_size_text: config.image_size.to_string(),
+            config,
+            root: dataset_root,
+            dataset: None,
+            labels: None,
+            job: None,
+            status: None,
+            selected_run: None,
+            ensemble_runs: BTreeSet::new(),
+            tta: false,
+            weighting: Weighting::Uniform,
+            out_path,
+            predict: None,
+            predict_result: None,
+        };
+        panel.refresh_runs();
+        panel
+    }
+
+    /// The app's scanned dataset and its curated labels; without them Start scans the
+    /// folder and replays the journal itself.
+    pub fn set_data(&mut self, dataset: Arc<Dataset>, curated_labels: LabelsFn) {
+        self.dataset = Some(dataset);
+        self.labels = Some(Arc::new(curated_labels));
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.job.is_some()
+    }
+
+    fn refresh_runs(&mut self) {
+        self.runs =
+            run::list_runs(&crate::workspace::Workspace::for_dataset(&self.root).runs_dir());
+    }
+
+    /// Starts training with the current form on a background thread.
+    pub fn start(&mut self) {
+        if self.job.is_some() {
+            return;
+        }
+        if let Err(e) = self.config.validate() {
+            self.status = Some(format!("cannot start: {e}"));
+            return;
+        }
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let config = self.config.clone();
+        let root = self.root.clone();
+        let dataset = self.dataset.clone();
+        let labels_fn = self.labels.clone();
+        let thread_cancel = Arc::clone(&cancel);
+        let handle = std::thread::spawn(move || -> Result<PathBuf, String> {
+            let dataset = match dataset {
+                Some(d) => d,
+                None => {
+                    Arc::new(crate::ml::labels::load_dataset(&root).map_err(|e| format!("{e:#}"))?)
+                }
+            };
+            let (labels, source) = match (&labels_fn, config.use_curated_labels) {
+                (Some(f), true) => (f(&dataset), LabelSource::Curated),
+                _ => crate::ml::labels::training_labels(&dataset, config.use_curated_labels)
+                    .map_err(|e| format!("{e:#}"))?,
+            };
+            let run_dir = RunDir::fresh(
+                &crate::workspace::Workspace::for_dataset(&root).runs_dir(),
+                config.backbone.name(),
+            );
+            let request = TrainRequest {
+                dataset,
+                labels,
+                label_source: source,
+                config,
+                run_dir,
+                only_fold: None,
+                models_dir: PathBuf::from("models"),
+                cancel: thread_cancel,
+                events: Some(tx),
+            };
+            train::train(request)
+                .map(|o| o.run_dir.dir)
+                .map_err(|e| e.to_string())
+        });
+        self.job = Some(TrainJob {
+            events: rx,
+            cancel,
+            handle: Some(handle),
+            run_dir: None,
+            last_batch: None,
+            epochs: Vec::new(),
+            log: Vec::new(),
+            folds: self.config.folds,
+            epochs_per_fold: self.config.epochs,
+        });
+        self.status = Some("starting…".into());
+    }
+
+    /// Asks the running training to stop (within a batch).
+    pub fn cancel(&mut self) {
+        if let Some(job) = &self.job {
+            job.cancel.store(true, Ordering::Relaxed);
+            self.status = Some("cancelling…".into());
+        }
+    }
+
+    /// Drains the training events; returns the finished run folder when training ended.
+    fn poll(&mut self) -> Option<TrainPanelEvent> {
+        let job = self.job.as_mut()?;
+        for event in job.events.try_iter() {
+            match event {
+                TrainEvent::Started {
+                    run_dir,
+                    device,
+                    folds,
+                    ..
+                } => {
+                    job.log.push(format!(
+                        "run {} on {device}, folds {folds:?}",
+                        run_dir.display()
+                    ));
+                    job.folds = folds.len();
+                    job.run_dir = Some(run_dir);
+                }
+                TrainEvent::FoldStarted {
+                    fold,
+                    train_photos,
+                    val_photos,
+                    pretrained,
+                } => job.log.push(format!(
+                    "fold {fold}: {train_photos} train / {val_photos} val{}",
+                    pretrained
+                        .map(|p| format!(", pretrained {p}"))
+                        .unwrap_or_default()
+                )),
+                TrainEvent::Batch(b) => job.last_batch = Some(b),
+                TrainEvent::Epoch(r) => job.epochs.push(r),
+                TrainEvent::FoldFinished(s) => job.log.push(match &s.error {
+                    Some(e) => format!("fold {} failed: {e}", s.fold),
+                    None => format!(
+                        "fold {} {} ({} epochs)",
+                        s.fold,
+                        s.status.name(),
+                        s.epochs_completed
+                    ),
+                }),
+                TrainEvent::Finished { status, error, .. } => {
+                    self.status = Some(match error {
+                        Some(e) => format!("run {}: {e}", status.name()),
+                        None => format!("run {}", status.name()),
+                    });
+                }
+            }
+        }
+        if !job.handle.as_ref().is_some_and(|h| h.is_finished()) {
+            return None;
+        }
+        let result = job.handle.take().map(|h| h.join());
+        let job = self.job.take()?;
+        self.refresh_runs();
+        match result {
+            Some(Ok(Ok(dir))) => {
+                let finished = run::RunDir::new(&dir)
+                    .read_info()
+                    .map(|i| i.status == RunStatus::Finished)
+                    .unwrap_or(false);
+                self.selected_run = Some(dir.clone());
+                finished.then_some(TrainPanelEvent::RunFinished(dir))
+            }
+            Some(Ok(Err(e))) => {
+                self.status = Some(format!("training failed: {e}"));
+                let _ = job.run_dir;
+                None
+            }
+            _ => {
+                self.status = Some("the training thread crashed".into());
+                None
+            }
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui) -> Option<TrainPanelEvent> {
+        let event = self.poll();
+        if self.job.is_some() || self.predict.is_some() {
+            ui.ctx().request_repaint_after(Duration::from_millis(150));
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("train_panel_scroll")
+            .show(ui, |ui| {
+                ui.heading("Train");
+                ui.add_enabled_ui(self.job.is_none(), |ui| self.config_form(ui));
+                ui.horizontal(|ui| {
+                    if self.job.is_none() {
+                        if ui.button("Start").clicked() {
+                            self.start();
+                        }
+                    } else if ui.button("Cancel").clicked() {
+                        self.cancel();
+                    }
+                    if let Some(s) = &self.status {
+                        ui.label(s.as_str());
+                    }
+                });
+                self.progress_ui(ui);
+                ui.separator();
+                self.runs_ui(ui);
+                ui.separator();
+                self.ensemble_ui(ui);
+            });
+        event
+    }
+
+    fn config_form(&mut self, ui: &mut Ui) {
+        let c = &mut self.config;
+        egui::Grid::new("train_config")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                ui.label("backbone");
+                egui::ComboBox::from_id_salt("backbone")
+                    .selected_text(c.backbone.name())
+                    .show_ui(ui, |ui| {
+                        for b in Backbone::ALL {
+                            ui.selectable_value(&mut c.backbone, b, b.name());
+                        }
+                    });
+                ui.end_row();
+                ui.label("heads");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut c.heads, Heads::ThreeHeads, "3 heads");
+                    ui.radio_value(&mut c.heads, Heads::Class18, "18 classes");
+                });
+                ui.end_row();
+                ui.label("image size (WxH)");
+                if ui.text_edit_singleline(&mut self.image_size_text).changed() {
+                    if let Ok(s) = self.image_size_text.parse() {
+                        c.image_size = s;
+                    }
+                }
+                ui.end_row();
+                ui.label("folds / epochs");
+                ui.horizontal(|ui| {
+                    ui.add(egui::DragValue::new(&mut c.folds).range(2..=10));
+                    ui.add(egui::DragValue::new(&mut c.epochs).range(1..=200));
+                });
+                ui.end_row();
+                ui.label("batch size");
+                ui.add(egui::DragValue::new(&mut c.batch_size).range(1..=512));
+                ui.end_row();
+                ui.label("learning rate");
+                ui.add(
+                    egui::DragValue::new(&mut c.lr)
+                        .speed(1e-5)
+                        .range(1e-6..=1.0),
+                );
+                ui.end_row();
+                ui.label("optimizer");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut c.optimizer, OptimizerKind::Adamw, "AdamW");
+                    ui.radio_value(&mut c.optimizer, OptimizerKind::Adam, "Adam");
+                    ui.radio_value(&mut c.optimizer, OptimizerKind::Sgd, "SGD");
+                });
+                ui.end_row();
+                ui.label("loss");
+                egui::ComboBox::from_id_salt("loss")
+                    .selected_text(loss_name(c.loss))
+                    .show_ui(ui, |ui| {
+                        for l in [
+                            Loss::Ce,
+                            Loss::WeightedCe,
+                            Loss::Focal { gamma: 2.0 },
+                            Loss::F1Mix { ce_weight: 0.3 },
+                            Loss::LabelSmoothing { epsilon: 0.1 },
+                        ] {
+                            ui.selectable_value(&mut c.loss, l, loss_name(l));
+                        }
+                    });
+                ui.end_row();
+                ui.label("scheduler");
+                egui::ComboBox::from_id_salt("scheduler")
+                    .selected_text(scheduler_name(c.scheduler))
+                    .show_ui(ui, |ui| {
+                        for s in [
+                            Scheduler::None,
+                            Scheduler::CosineWarmRestarts { t0: 3 },
+                            Scheduler::Step {
+                                step: 3,
+                                gamma: 0.5,
+                            },
+                            Scheduler::Plateau {
+                                patience: 1,
+                                factor: 0.5,
+                            },
+                        ] {
+                            ui.selectable_value(&mut c.scheduler, s, scheduler_name(s));
+                        }
+                    });
+                ui.end_row();
+                ui.label("dropout");
+                ui.add(egui::Slider::new(&mut c.dropout, 0.0..=0.8));
+                ui.end_row();
+                ui.label("age old from");
+                ui.horizontal(|ui| {
+                    for a in [58, 59, 60] {
+                        ui.radio_value(&mut c.age_old_from, a, a.to_string());
+                    }
+                });
+                ui.end_row();
+                ui.label("augmentation");
+                let mut on = !c.augment.is_off();
+                if ui
+                    .checkbox(&mut on, "mild (flip, rotate, colour)")
+                    .changed()
+                {
+                    c.augment = if on { Augment::default() } else { Augment::OFF };
+                }
+                ui.end_row();
+                ui.label("labels");
+                ui.checkbox(&mut c.use_curated_labels, "curated (journal applied)");
+                ui.end_row();
+                ui.label("device");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut c.device, DeviceChoice::Auto, "auto");
+                    ui.radio_value(&mut c.device, DeviceChoice::Cpu, "CPU");
+                    ui.radio_value(&mut c.device, DeviceChoice::Cuda, "CUDA");
+                });
+                ui.end_row();
+                ui.label("seed");
+                ui.add(egui::DragValue::new(&mut c.seed));
+                ui.end_row();
+            });
+    }
+
+    fn progress_ui(&self, ui: &mut Ui) {
+        let Some(job) = &self.job else { return };
+        if let Some(b) = &job.last_batch {
+            let done_epochs = job.epochs.len() as f32;
+            let total_epochs = (job.folds as f32 * job.epochs_per_fold as f32).max(1.0);
+            ui.add(
+                egui::ProgressBar::new(done_epochs / total_epochs).text(format!(
+                    "fold {} epoch {}/{}",
+                    b.fold, b.epoch, job.epochs_per_fold
+                )),
+            );
+            ui.add(
+                egui::ProgressBar::new(b.batch as f32 / b.batches.max(1) as f32).text(format!(
+                    "batch {}/{}  loss {:.4}  {:.0} img/s  ETA {:.0}s",
+                    b.batch, b.batches, b.loss, b.images_per_sec, b.eta_secs
+                )),
+            );
+        }
+        curves(ui, "live", &job.epochs);
+        for line in job.log.iter().rev().take(4) {
+            ui.weak(line.as_str());
+        }
+    }
+
+    fn runs_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Runs");
+            if ui.small_button("Refresh").clicked() {
+                self.refresh_runs();
+            }
+        });
+        if self.runs.is_empty() {
+            ui.weak("no runs yet");
+            return;
+        }
+        egui::Grid::new("runs_table")
+            .num_columns(6)
+            .striped(true)
+            .show(ui, |ui| {
+                for h in ["", "run", "status", "labels", "OOF F1", "acc"] {
+                    ui.label(RichText::new(h).strong());
+                }
+                ui.end_row();
+                for (dir, info) in &self.runs {
+                    let mut chosen = self.ensemble_runs.contains(&dir.dir);
+                    if ui
+                        .checkbox(&mut chosen, "")
+                        .on_hover_text("use in the ensemble")
+                        .changed()
+                    {
+                        if chosen {
+                            self.ensemble_runs.insert(dir.dir.clone());
+                        } else {
+                            self.ensemble_runs.remove(&dir.dir);
+                        }
+                    }
+                    let selected = self.selected_run.as_ref() == Some(&dir.dir);
+                    if ui.selectable_label(selected, info.id.as_str()).clicked() {
+                        self.selected_run = Some(dir.dir.clone());
+                    }
+                    ui.label(info.status.name());
+                    ui.label(info.labels.as_str());
+                    let s = info.summary.as_ref();
+                    ui.label(s.map_or("-".into(), |s| format!("{:.4}", s.oof_macro_f1)));
+                    ui.label(s.map_or("-".into(), |s| format!("{:.4}", s.oof_accuracy)));
+                    ui.end_row();
+                }
+            });
+        let Some(sel) = self.selected_run.clone() else {
+            return;
+        };
+        let Some((dir, info)) = self.runs.iter().find(|(d, _)| d.dir == sel) else {
+            return;
+        };
+        ui.label(format!(
+            "{}: {} {}, {}x{}, {} folds x {} epochs, lr {}",
+            info.id,
+            info.config.backbone.name(),
+            match info.config.heads {
+                Heads::ThreeHeads => "3 heads",
+                Heads::Class18 => "18 classes",
+            },
+            info.config.image_size.width,
+            info.config.image_size.height,
+            info.config.folds,
+            info.config.epochs,
+            info.config.lr
+        ));
+        curves(ui, "selected", &dir.epoch_records(info.config.folds));
+        if let Some(s) = &info.summary {
+            ui.label(format!(
+                "out of fold: mask F1 {:.3}  gender F1 {:.3}  age F1 {:.3}",
+                s.oof_f1_mask, s.oof_f1_gender, s.oof_f1_age
+            ));
+            ui.collapsing("per-class F1", |ui| {
+                egui::Grid::new("per_class").num_columns(3).show(ui, |ui| {
+                    for (c, f1) in s.per_class_f1.iter().enumerate() {
+                        ui.label(c.to_string());
+                        ui.label(
+                            ClassCode::from_index(c)
+                                .map(|c| c.describe())
+                                .unwrap_or_default(),
+                        );
+                        ui.add(
+                            egui::ProgressBar::new(*f1 as f32)
+                                .text(format!("{f1:.3}"))
+                                .desired_width(120.0),
+                        );
+                        ui.end_row();
+                    }
+                });
+            });
+            ui.collapsing("confusion matrix (rows: label, columns: predicted)", |ui| {
+                confusion_heatmap(ui, &s.confusion)
+            });
+        }
+    }
+
+    fn ensemble_ui(&mut self, ui: &mut Ui) {
+        ui.heading("Ensemble");
+        if let Some(p) = &self.predict {
+            if p.handle.is_finished() {
+                if let Some(p) = self.predict.take() {
+                    self.predict_result = Some(match p.handle.join() {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => format!("failed: {e}"),
+                        Err(_) => "the inference thread crashed".into(),
+                    });
+                    self.refresh_runs();
+                }
+            }
+        }
+        ui.label(format!(
+            "{} run(s) ticked in the table",
+            self.ensemble_runs.len()
+        ));
+        ui.checkbox(&mut self.tta, "horizontal-flip TTA");
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut self.weighting, Weighting::Uniform, "uniform");
+            ui.radio_value(
+                &mut self.weighting,
+                Weighting::F1,
+                "weighted by validation F1",
+            );
+        });
+        ui.horizontal(|ui| {
+            ui.label("output");
+            ui.text_edit_singleline(&mut self.out_path);
+        });
+        let can_run = self.predict.is_none() && !self.ensemble_runs.is_empty();
+        if ui
+            .add_enabled(can_run, egui::Button::new("Predict"))
+            .clicked()
+        {
+            let runs: Vec<PathBuf> = self.ensemble_runs.iter().cloned().collect();
+            let (root, dataset, tta, weighting, out) = (
+                self.root.clone(),
+                self.dataset.clone(),
+                self.tta,
+                self.weighting,
+                PathBuf::from(&self.out_path),
+            );
+            let device = self.config.device;
+            let handle = std::thread::spawn(move || -> Result<String, String> {
+                let dataset = match dataset {
+                    Some(d) => d,
+                    None => Arc::new(
+                        crate::ml::labels::load_dataset(&root).map_err(|e| format!("{e:#}"))?,
+                    ),
+                };
+                let eval = dataset
+                    .eval
+                    .as_ref()
+                    .ok_or("the dataset has no eval/info.csv")?;
+                let device = crate::ml::device::choose(device).map_err(|e| e.to_string())?;
+                let r =
+                    crate::ml::infer::ensemble(&dataset, &runs, tta, weighting, device, &|_| {})
+                        .map_err(|e| e.to_string())?;
+                let csv = crate::ml::ensemble::submission_csv(&eval.image_ids, &r.classes)?;
+                crate::workspace::write_atomic(&out, csv.as_bytes())
+                    .map_err(|e| format!("{}: {e}", out.display()))?;
+                let reused = r.members.iter().filter(|m| m.reused).count();
+                let mut text = format!(
+                    "wrote {} ({} models, {reused} from saved probabilities)",
+                    out.display(),
+                    r.members.len()
+                );
+                if let Some(s) = r.scores {
+                    text.push_str(&format!(
+                        "\neval macro F1 {:.4}, accuracy {:.4}",
+                        s.metrics.macro_f1, s.metrics.accuracy
+                    ));
+                }
+                Ok(text)
+            });
+            self.predict = Some(PredictJob { handle });
+            self.predict_result = Some("predicting…".into());
+        }
+        if let Some(r) = &self.predict_result {
+            ui.label(r.as_str());
+        }
+    }
+}
+
+fn loss_name(l: Loss) -> String {
+    match l {
+        Loss::Ce => "cross entropy".into(),
+        Loss::WeightedCe => "weighted CE".into(),
+        Loss::Focal { gamma } => format!("focal (gamma {gamma})"),
+        Loss::F1Mix { ce_weight } => format!("{ce_weight} CE + {} F1", 1.0 - ce_weight),
+        Loss::LabelSmoothing { epsilon } => format!("label smoothing {epsilon}"),
+    }
+}
+
+fn scheduler_name(s: Scheduler) -> String {
+    match s {
+        Scheduler::None => "constant".into(),
+        Scheduler::CosineWarmRestarts { t0 } => format!("cosine restarts (t0 {t0})"),
+        Scheduler::Step { step, gamma } => format!("step {step} x{gamma}"),
+        Scheduler::Plateau { patience, factor } => format!("plateau ({patience}, x{factor})"),
+    }
+}
+
+/// Loss and macro F1 per epoch, one line per fold.
+fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let folds: BTreeSet<usize> = records.iter().map(|r| r.fold).collect();
+    egui_plot::Plot::new(format!("{id}_curves"))
+        .height(140.0)
+        .legend(egui_plot::Legend::default())
+        .show(ui, |plot| {
+            for &f in &folds {
+                let of_fold: Vec<&EpochRecord> = records.iter().filter(|r| r.fold == f).collect();
+                let pts = |g: fn(&EpochRecord) -> f64| -> Vec<[f64; 2]> {
+                    of_fold.iter().map(|r| [f64::from(r.epoch), g(r)]).collect()
+                };
+                plot.line(egui_plot::Line::new(
+                    format!("val loss f{f}"),
+                    pts(|r| r.val_loss),
+                ));
+                plot.line(egui_plot::Line::new(
+                    format!("train loss f{f}"),
+                    pts(|r| r.train_loss),
+                ));
+                plot.line(egui_plot::Line::new(
+                    format!("macro F1 f{f}"),
+                    pts(|r| r.macro_f1),
+                ));
+            }
+        });
+}
+
+/// The confusion matrix as a heat map, row-normalised so that rare classes show too.
+fn confusion_heatmap(ui: &mut Ui, confusion: &[Vec<u64>]) {
+    let cell = 14.0;
+    let n = confusion.len().min(NUM_CLASSES);
+    let (rect, response) = ui.allocate_exact_size(
+        egui::vec2(cell * n as f32, cell * n as f32),
+        egui::Sense::hover(),
+    );
+    let painter = ui.painter_at(rect);
+    for (t, row) in confusion.iter().enumerate().take(n) {
+        let total: u64 = row.iter().sum::<u64>().max(1);
+        for (p, &v) in row.iter().enumerate().take(n) {
+            let strength = v as f32 / total as f32;
+            let base = if t == p {
+                Color32::from_rgb(40, 160, 90)
+            } else {
+                Color32::from_rgb(210, 70, 50)
+            };
+            let color = Color32::from_gray(30).lerp_to_gamma(base, strength.sqrt());
+            let min = rect.min + egui::vec2(p as f32 * cell, t as f32 * cell);
+            painter.rect_filled(
+                egui::Rect::from_min_size(min, egui::vec2(cell - 1.0, cell - 1.0)),
+                0.0,
+                color,
+            );
+        }
+    }
+    if let Some(pos) = response.hover_pos() {
+        let p = ((pos.x - rect.min.x) / cell) as usize;
+        let t = ((pos.y - rect.min.y) / cell) as usize;
+        if let Some(v) = confusion.get(t).and_then(|r| r.get(p)) {
+            response.on_hover_text(format!("label {t} predicted {p}: {v} photo(s)"));
+        }
+    }
+}
