@@ -379,10 +379,12 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json_and_fills_defaults() {
-        let mut c = TrainConfig::default();
-        c.loss = Loss::Focal { gamma: 2.0 };
-        c.scheduler = Scheduler::CosineWarmRestarts { t0: 3 };
-        c.backbone = Backbone::EfficientnetB3;
+        let c = TrainConfig {
+            loss: Loss::Focal { gamma: 2.0 },
+            scheduler: Scheduler::CosineWarmRestarts { t0: 3 },
+            backbone: Backbone::EfficientnetB3,
+            ..Default::default()
+        };
         let text = serde_json::to_string_pretty(&c).unwrap();
         assert!(text.contains("\"efficientnet_b3\""), "{text}");
         let back: TrainConfig = serde_json::from_str(&text).unwrap();
