@@ -189,6 +189,14 @@ fn label_source_name(s: &str) -> &str {
 /// Draws the training events as progress bars on stderr until the channel closes.
 fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
     let multi = MultiProgress::new();
+    // Without a terminal the bars are hidden; the log lines still go to stderr.
+    let say = |line: String| {
+        if multi.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            let _ = multi.println(line);
+        }
+    };
     let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
@@ -203,7 +211,7 @@ fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
                 device,
                 ..
             } => {
-                let _ = multi.println(format!(
+                say(format!(
                     "run {} on {device}, folds {folds:?}, {epochs} epochs",
                     run_dir.display()
                 ));
@@ -221,7 +229,7 @@ fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
                 let from = pretrained
                     .map(|p| format!(", pretrained from {p}"))
                     .unwrap_or_default();
-                let _ = multi.println(format!(
+                say(format!(
                     "fold {fold}: {train_photos} training / {val_photos} validation photos{from}"
                 ));
             }
@@ -248,16 +256,16 @@ fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
                 if let Some(bar) = &overall {
                     bar.inc(1);
                 }
-                let _ = multi.println(format!(
+                say(format!(
                     "fold {} epoch {}: train loss {:.4}  val loss {:.4}  macro F1 {:.4} (mask {:.3} gender {:.3} age {:.3})  acc {:.4}  {:.0} img/s",
                     r.fold, r.epoch, r.train_loss, r.val_loss, r.macro_f1, r.f1_mask, r.f1_gender, r.f1_age, r.accuracy, r.images_per_sec
                 ));
             }
             TrainEvent::FoldFinished(s) => {
                 if let Some(e) = &s.error {
-                    let _ = multi.println(format!("fold {} failed: {e}", s.fold));
+                    say(format!("fold {} failed: {e}", s.fold));
                 } else {
-                    let _ = multi.println(format!(
+                    say(format!(
                         "fold {} {} after {} epoch(s)",
                         s.fold,
                         s.status.name(),
