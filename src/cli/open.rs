@@ -1,5 +1,16 @@
+//! `mask-curator open [DIR] [--demo]`: the app. Without a display (or when the window
+//! cannot start) it prints a text summary of the dataset instead and still succeeds.
+//!
+//! Also home of the run-probability loading shared by the app and the summary: find the
+//! newest finished run under `<root>/.mask-curator/runs/` and read its out-of-fold
+//! probabilities (`oof_probs.npy` + `oof_index.csv`).
+
+use crate::dataset::{Dataset, Field, PhotoRef, NUM_CLASSES};
+use crate::workspace::Workspace;
+use anyhow::{bail, Context};
 use clap::Args as ClapArgs;
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, ClapArgs)]
 pub struct Args {
@@ -11,8 +22,318 @@ pub struct Args {
     /// Where the demo dataset lives.
     #[arg(long, default_value = "demo-data")]
     pub demo_dir: PathBuf,
+    /// Print the text summary instead of opening a window.
+    #[arg(long)]
+    pub summary: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let demo_dir = if args.demo_dir.as_os_str().is_empty() { PathBuf::from("demo-data") } else { args.demo_dir };
+    let dir = if args.demo {
+        ensure_demo(&demo_dir)?;
+        Some(demo_dir.clone())
+    } else {
+        args.dir
+    };
+    if args.summary || !display_available() {
+        return print_summary_or_hint(dir.as_deref());
+    }
+    #[cfg(feature = "gui")]
+    {
+        let options = crate::ui::AppOptions { open: dir.clone(), demo_dir, ..Default::default() };
+        match crate::ui::run_native(options) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                eprintln!("the window could not start ({e}); printing a summary instead");
+                print_summary_or_hint(dir.as_deref())
+            }
+        }
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = demo_dir;
+        eprintln!("built without the `gui` feature; printing a summary instead");
+        print_summary_or_hint(dir.as_deref())
+    }
+}
+
+/// Whether a window can be shown at all (on Linux: an X11 or Wayland display is set).
+pub fn display_available() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
+            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
+    } else {
+        true
+    }
+}
+
+fn print_summary_or_hint(dir: Option<&Path>) -> anyhow::Result<()> {
+    let Some(dir) = dir else {
+        println!("No display, and no dataset given. Try `mask-curator open DIR` or `mask-curator open --demo`.");
+        return Ok(());
+    };
+    let dataset = crate::dataset::scan(dir).with_context(|| format!("cannot scan {}", dir.display()))?;
+    print!("{}", summary_text(&dataset));
+    Ok(())
+}
+
+/// Generates the demo dataset into `dir` unless a dataset is already there.
+pub fn ensure_demo(dir: &Path) -> anyhow::Result<()> {
+    if dir.join("train").join("train.csv").is_file() {
+        return Ok(());
+    }
+    crate::demo::generate(&crate::demo::DemoConfig::default(), dir)
+        .with_context(|| format!("cannot generate the demo dataset in {}", dir.display()))?;
+    Ok(())
+}
+
+/// A plain-text summary: counts, problems, and issues when a finished run exists.
+pub fn summary_text(dataset: &Dataset) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let photos = dataset.photo_refs().count();
+    let _ = writeln!(s, "Dataset {}", dataset.root.display());
+    let _ = writeln!(s, "  people: {}   photos: {}", dataset.people.len(), photos);
+    if let Some(eval) = &dataset.eval {
+        let _ = writeln!(s, "  eval images: {}", eval.image_ids.len());
+    }
+    let mut per_class = [0usize; NUM_CLASSES];
+    for r in dataset.photo_refs() {
+        per_class[dataset.people[r.person].class_of(r.slot).index()] += 1;
+    }
+    let _ = writeln!(s, "  photos per class (0..17): {per_class:?}");
+    for field in Field::ALL {
+        let mut counts = vec![0usize; field.num_classes()];
+        for (class, n) in per_class.iter().enumerate() {
+            if let Some(c) = crate::dataset::ClassCode::from_index(class) {
+                counts[c.field_index(field)] += n;
+            }
+        }
+        let parts: Vec<String> =
+            counts.iter().enumerate().map(|(i, n)| format!("{} {n}", field.class_name(i))).collect();
+        let _ = writeln!(s, "  {} (photos): {}", field.name(), parts.join(", "));
+    }
+    let _ = writeln!(s, "Problems: {}", dataset.problems.len());
+    for p in dataset.problems.iter().take(20) {
+        let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let _ = writeln!(s, "  {}{line}: {:?}: {}", p.path.display(), p.kind, p.reason);
+    }
+    if dataset.problems.len() > 20 {
+        let _ = writeln!(s, "  … and {} more", dataset.problems.len() - 20);
+    }
+    let ws = Workspace::for_dataset(&dataset.root);
+    match load_run_probs(dataset, &ws) {
+        Ok(Some(probs)) => {
+            let _ = write!(s, "{}", crate::issues::summary_for_run(dataset, &probs));
+        }
+        Ok(None) => {
+            let _ = writeln!(s, "Issues: no finished training run yet (train one to find label issues).");
+        }
+        Err(e) => {
+            let _ = writeln!(s, "Issues: cannot read the newest run: {e:#}");
+        }
+    }
+    s
+}
+
+// --- runs and their probabilities ------------------------------------------------------
+
+/// A finished run's out-of-fold probabilities, keyed by photo.
+#[derive(Debug, Clone, Default)]
+pub struct RunProbs {
+    pub run_id: String,
+    pub dir: PathBuf,
+    pub rows: HashMap<PhotoRef, [f32; NUM_CLASSES]>,
+}
+
+impl RunProbs {
+    pub fn class_probs(&self, r: PhotoRef) -> Option<&[f32; NUM_CLASSES]> {
+        self.rows.get(&r)
+    }
+
+    /// Probability of each value of `field` (marginal of the 18-class probabilities).
+    pub fn marginal(&self, field: Field, r: PhotoRef) -> Option<Vec<f32>> {
+        let p = self.rows.get(&r)?;
+        let mut out = vec![0.0f32; field.num_classes()];
+        for (class, v) in p.iter().enumerate() {
+            if let Some(c) = crate::dataset::ClassCode::from_index(class) {
+                out[c.field_index(field)] += v;
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The newest run dir whose `run.json` says finished (or, without run.json, that holds
+/// both probability files). Newest = latest `created`, then name.
+pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
+    let entries = std::fs::read_dir(ws.runs_dir()).ok()?;
+    let mut best: Option<(String, String, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if !dir.join("oof_probs.npy").is_file() || !dir.join("oof_index.csv").is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let (finished, created) = match std::fs::read_to_string(dir.join("run.json")) {
+            Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => (
+                    v.get("status").and_then(|s| s.as_str()) == Some("finished"),
+                    v.get("created").map(|c| c.to_string()).unwrap_or_default(),
+                ),
+                Err(_) => (false, String::new()),
+            },
+            Err(_) => (true, String::new()),
+        };
+        if !finished {
+            continue;
+        }
+        let key = (created, name.clone());
+        if best.as_ref().is_none_or(|(c, n, _)| (c.clone(), n.clone()) < key) {
+            best = Some((key.0, key.1, dir));
+        }
+    }
+    best.map(|(_, name, dir)| {
+        let id = std::fs::read_to_string(dir.join("run.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
+            .unwrap_or(name);
+        (id, dir)
+    })
+}
+
+/// Loads the newest finished run's probabilities, or `None` when there is no run.
+pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Option<RunProbs>> {
+    let Some((run_id, dir)) = latest_finished_run(ws) else { return Ok(None) };
+    let probs_path = dir.join("oof_probs.npy");
+    let index_path = dir.join("oof_index.csv");
+    let (shape, values) = read_npy_f32(&probs_path)?;
+    if shape.len() != 2 || shape[1] != NUM_CLASSES {
+        bail!("{}: expected shape (N, {NUM_CLASSES}), found {shape:?}", probs_path.display());
+    }
+    let by_path: HashMap<PathBuf, PhotoRef> = dataset
+        .photo_refs()
+        .filter_map(|r| dataset.photo(r).map(|ph| (ph.rel_path.clone(), r)))
+        .collect();
+    let mut reader = csv::Reader::from_path(&index_path)
+        .with_context(|| format!("cannot read {}", index_path.display()))?;
+    let mut rows = HashMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.with_context(|| format!("{}:{line}: malformed row", index_path.display()))?;
+        let row: usize = rec
+            .get(0)
+            .and_then(|v| v.trim().parse().ok())
+            .with_context(|| format!("{}:{line}: bad row number", index_path.display()))?;
+        let path = rec.get(1).unwrap_or_default();
+        if row >= shape[0] {
+            bail!("{}:{line}: row {row} is past the {} rows of {}", index_path.display(), shape[0], probs_path.display());
+        }
+        let Some(&r) = by_path.get(Path::new(path)) else { continue };
+        let mut p = [0f32; NUM_CLASSES];
+        p.copy_from_slice(&values[row * NUM_CLASSES..(row + 1) * NUM_CLASSES]);
+        if p.iter().any(|v| !v.is_finite()) {
+            bail!("{}: row {row} ({path}) holds NaN or infinite probabilities", probs_path.display());
+        }
+        rows.insert(r, p);
+    }
+    Ok(Some(RunProbs { run_id, dir, rows }))
+}
+
+/// Reads a little-endian f32 C-order `.npy` file: (shape, values).
+pub fn read_npy_f32(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bad = |why: &str| anyhow::anyhow!("{}: not a float32 .npy file ({why})", path.display());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("missing magic"));
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        _ => return Err(bad("unknown version")),
+    };
+    let header = bytes.get(start..start + header_len).ok_or_else(|| bad("short header"))?;
+    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
+    if !header.contains("'<f4'") {
+        return Err(bad("dtype is not '<f4'"));
+    }
+    if header.contains("'fortran_order': True") {
+        return Err(bad("Fortran order"));
+    }
+    let shape_text = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|t| t.split('(').nth(1))
+        .and_then(|t| t.split(')').next())
+        .ok_or_else(|| bad("no shape"))?;
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().map_err(|_| bad("bad shape")))
+        .collect::<Result<_, _>>()?;
+    let count: usize = shape.iter().product();
+    let data = &bytes[start + header_len..];
+    if data.len() != count * 4 {
+        return Err(bad(&format!("{} data bytes for shape {shape:?}", data.len())));
+    }
+    let values = data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok((shape, values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
+        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn npy_round_trip_and_bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        write_npy(&p, 2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
+        let (shape, values) = read_npy_f32(&p).unwrap();
+        assert_eq!(shape, vec![2, 3]);
+        assert_eq!(values[5], 6.5);
+        let bad = dir.path().join("b.npy");
+        std::fs::write(&bad, b"not numpy").unwrap();
+        let err = read_npy_f32(&bad).unwrap_err().to_string();
+        assert!(err.contains("b.npy"), "{err}");
+    }
+
+    #[test]
+    fn newest_finished_run_wins_and_unfinished_runs_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::for_dataset(dir.path());
+        for (name, status, created) in
+            [("a", "finished", "2026-01-01T00:00:00Z"), ("b", "finished", "2026-02-01T00:00:00Z"), ("c", "running", "2026-03-01T00:00:00Z")]
+        {
+            let run = ws.runs_dir().join(name);
+            std::fs::create_dir_all(&run).unwrap();
+            std::fs::write(run.join("oof_probs.npy"), b"").unwrap();
+            std::fs::write(run.join("oof_index.csv"), b"row,path,person,fold\n").unwrap();
+            std::fs::write(
+                run.join("run.json"),
+                format!(r#"{{"id":"run-{name}","status":"{status}","created":"{created}"}}"#),
+            )
+            .unwrap();
+        }
+        let (id, path) = latest_finished_run(&ws).unwrap();
+        assert_eq!(id, "run-b");
+        assert!(path.ends_with("b"));
+    }
 }

@@ -1,0 +1,99 @@
+//! Everything the views ask for, as values. The views only read state and push commands;
+//! [`MaskCuratorApp::apply`] runs them after the frame is drawn, in one place.
+
+use super::app::MaskCuratorApp;
+use super::keys::KeyAction;
+use super::state::View;
+use crate::curation::ReviewDecision;
+use crate::dataset::{AgeBin, Gender, Mask, Slot};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    OpenDataset(PathBuf),
+    OpenDemo,
+    Browse,
+    CloseDataset,
+    ForgetRecent(PathBuf),
+    Show(View),
+    /// Select a person (index into the dataset) without changing the view.
+    SelectPerson(usize),
+    /// Select a person and show the person view.
+    OpenPerson(usize),
+    SelectPhoto(Slot),
+    /// Move through the people list as filtered in the grid.
+    StepPerson(i32),
+    StepPhoto(i32),
+    /// Go to a position of the (filtered) review queue.
+    QueueGo(usize),
+    QueueStep(i32),
+    SetMask { person: usize, slot: Slot, mask: Mask },
+    SetGender { person: usize, gender: Gender },
+    SetAgeYears { person: usize, years: u32 },
+    SetAgeBin { person: usize, bin: AgeBin },
+    /// Decide on the current queue item; `Accepted` applies the suggestion.
+    Decide(ReviewDecision),
+    Undo,
+    Redo,
+    Export,
+    ToggleHelp,
+    ToggleTrainPanel,
+    /// Load the newest finished run again (a training run finished).
+    ReloadRun,
+    Zoom(f32),
+    FocusSearch,
+    FocusAgeField,
+    Escape,
+}
+
+/// The command a key press means on the current screen (`None`: nothing to do there).
+pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Command> {
+    let view = app.state.view;
+    let on_labels = matches!(view, View::Person | View::Review) && app.rt.session.is_some();
+    let person = app.rt.current_person();
+    let slot = app.rt.selected_slot;
+    Some(match action {
+        KeyAction::Undo => Command::Undo,
+        KeyAction::Redo => Command::Redo,
+        KeyAction::Export => Command::Export,
+        KeyAction::Help => Command::ToggleHelp,
+        KeyAction::Escape => Command::Escape,
+        KeyAction::ShowOverview => Command::Show(View::Overview),
+        KeyAction::ShowPeople => Command::Show(View::People),
+        KeyAction::ShowPerson => Command::Show(View::Person),
+        KeyAction::ShowReview => Command::Show(View::Review),
+        KeyAction::ToggleTrainPanel => Command::ToggleTrainPanel,
+        KeyAction::ZoomIn => Command::Zoom(1.15),
+        KeyAction::ZoomOut => Command::Zoom(1.0 / 1.15),
+        KeyAction::Search => Command::FocusSearch,
+        KeyAction::Next | KeyAction::Previous => {
+            let step = if action == KeyAction::Next { 1 } else { -1 };
+            match view {
+                View::Review => Command::QueueStep(step),
+                View::People | View::Person => Command::StepPerson(step),
+                View::Overview => return None,
+            }
+        }
+        KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),
+        KeyAction::PreviousPhoto if on_labels || view == View::People => Command::StepPhoto(-1),
+        KeyAction::OpenPerson => Command::OpenPerson(person?),
+        KeyAction::MaskWear | KeyAction::MaskIncorrect | KeyAction::MaskNotWear if on_labels => {
+            let mask = match action {
+                KeyAction::MaskWear => Mask::Wear,
+                KeyAction::MaskIncorrect => Mask::Incorrect,
+                _ => Mask::NotWear,
+            };
+            Command::SetMask { person: person?, slot, mask }
+        }
+        KeyAction::GenderMale if on_labels => Command::SetGender { person: person?, gender: Gender::Male },
+        KeyAction::GenderFemale if on_labels => Command::SetGender { person: person?, gender: Gender::Female },
+        KeyAction::AgeYoung if on_labels => Command::SetAgeBin { person: person?, bin: AgeBin::Young },
+        KeyAction::AgeMiddle if on_labels => Command::SetAgeBin { person: person?, bin: AgeBin::Middle },
+        KeyAction::AgeOld if on_labels => Command::SetAgeBin { person: person?, bin: AgeBin::Old },
+        KeyAction::EditAgeYears if on_labels => Command::FocusAgeField,
+        KeyAction::AcceptSuggestion if view == View::Review => Command::Decide(ReviewDecision::Accepted),
+        KeyAction::Keep if view == View::Review => Command::Decide(ReviewDecision::Keep),
+        KeyAction::NeedsReview if view == View::Review => Command::Decide(ReviewDecision::NeedsReview),
+        _ => return None,
+    })
+}

@@ -1,0 +1,126 @@
+//! Background work: opening a dataset (demo generation, scan, journal replay, issues),
+//! the folder picker, reloading a run. Each job runs on its own thread and reports once
+//! through a channel that the app polls every frame; the UI never waits on it.
+
+use super::session::Session;
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub enum JobOutput {
+    Opened { dir: PathBuf, result: Result<Box<Session>, String> },
+    Browsed(Option<PathBuf>),
+    RunReloaded(Result<(Option<crate::cli::open::RunProbs>, Option<super::session::IssueSet>), String>),
+}
+
+/// Running jobs and their latest stage text.
+pub struct Jobs {
+    tx: Sender<JobOutput>,
+    rx: Receiver<JobOutput>,
+    running: usize,
+    stage: Arc<Mutex<String>>,
+    ctx: Option<egui::Context>,
+}
+
+impl Jobs {
+    pub fn new(ctx: Option<egui::Context>) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Jobs { tx, rx, running: 0, stage: Arc::new(Mutex::new(String::new())), ctx }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.running > 0
+    }
+
+    /// What the running job is doing, e.g. "Scanning…".
+    pub fn stage(&self) -> String {
+        self.stage.lock().clone()
+    }
+
+    /// Results that arrived since the last poll.
+    pub fn poll(&mut self) -> Vec<JobOutput> {
+        let out: Vec<JobOutput> = self.rx.try_iter().collect();
+        self.running = self.running.saturating_sub(out.len());
+        out
+    }
+
+    fn spawn(&mut self, name: &str, work: impl FnOnce(&dyn Fn(&str)) -> JobOutput + Send + 'static) {
+        self.running += 1;
+        let tx = self.tx.clone();
+        let stage = self.stage.clone();
+        let ctx = self.ctx.clone();
+        *stage.lock() = name.to_string();
+        let spawned = std::thread::Builder::new().name(format!("job: {name}")).spawn(move || {
+            let set_stage = |s: &str| {
+                *stage.lock() = s.to_string();
+                if let Some(ctx) = &ctx {
+                    ctx.request_repaint();
+                }
+            };
+            let out = work(&set_stage);
+            // The receiver lives as long as the app; a send error only means it is closing.
+            let _ = tx.send(out);
+            if let Some(ctx) = &ctx {
+                ctx.request_repaint();
+            }
+        });
+        if spawned.is_err() {
+            self.running -= 1;
+        }
+    }
+
+    /// Scan `dir` (generating the demo dataset first when `demo`), open its journal, load
+    /// the newest run and its issues.
+    pub fn open(&mut self, dir: PathBuf, demo: bool) {
+        self.spawn("Opening…", move |stage| {
+            let result = (|| {
+                if demo && !dir.join("train").join("train.csv").is_file() {
+                    stage("Generating the demo dataset…");
+                    crate::cli::open::ensure_demo(&dir).map_err(|e| format!("{e:#}"))?;
+                }
+                if !dir.is_dir() {
+                    return Err(format!("{} is not a folder", dir.display()));
+                }
+                stage("Scanning photos and train.csv…");
+                let dataset = crate::dataset::scan(&dir).map_err(|e| e.to_string())?;
+                if dataset.people.is_empty() {
+                    return Err(format!(
+                        "{} holds no people: expected train/train.csv and train/images/<folder>/",
+                        dir.display()
+                    ));
+                }
+                stage("Replaying the edit journal and loading the newest run…");
+                Session::open(dataset).map(Box::new)
+            })();
+            JobOutput::Opened { dir, result }
+        });
+    }
+
+    /// The native folder picker, off the UI thread.
+    pub fn browse(&mut self, start: Option<PathBuf>) {
+        self.spawn("Choosing a folder…", move |_| {
+            let mut dialog = rfd::FileDialog::new().set_title("Open a dataset folder");
+            if let Some(start) = start.filter(|p| p.is_dir()) {
+                dialog = dialog.set_directory(start);
+            }
+            JobOutput::Browsed(dialog.pick_folder())
+        });
+    }
+
+    /// Reloads the newest run's probabilities and issues (after a training run finished).
+    pub fn reload_run(&mut self, dataset: Arc<crate::dataset::Dataset>) {
+        self.spawn("Loading the newest run…", move |_| {
+            let ws = crate::workspace::Workspace::for_dataset(&dataset.root);
+            let result = match crate::cli::open::load_run_probs(&dataset, &ws) {
+                Ok(Some(probs)) => {
+                    let issues = super::session::find_issues(&dataset, &probs);
+                    Ok((Some(probs), Some(issues)))
+                }
+                Ok(None) => Ok((None, None)),
+                Err(e) => Err(format!("{e:#}")),
+            };
+            JobOutput::RunReloaded(result)
+        });
+    }
+}

@@ -1,0 +1,338 @@
+//! An open dataset: the scan, the curated labels (journal-backed), the newest run's
+//! probabilities and the issues found with them. The only place the app talks to the
+//! curation and issue engines, so the views only see plain labels.
+
+use crate::cli::open::{load_run_probs, RunProbs};
+use crate::curation::{Change, Curation, Edit, ReviewDecision, Target};
+use crate::dataset::{AgeBin, ClassCode, Dataset, Field, Gender, Mask, PhotoRef, Slot};
+use crate::workspace::Workspace;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One entry of the review queue, flattened from the issue engine's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueItem {
+    pub issue_id: String,
+    pub kind: String,
+    pub field: Field,
+    pub person: usize,
+    /// The photo for photo-level (mask) issues; `None` for person-level ones.
+    pub slot: Option<Slot>,
+    /// Label value index in `field` as given in the data.
+    pub given: usize,
+    pub suggested: usize,
+    pub score: f32,
+    /// Model probability of each value of `field`.
+    pub probabilities: Vec<f32>,
+}
+
+/// Where an item stands, from the curated labels and the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemStatus {
+    Open,
+    Kept,
+    Accepted,
+    NeedsReview,
+    /// The label was changed by hand.
+    Fixed,
+}
+
+impl ItemStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemStatus::Open => "open",
+            ItemStatus::Kept => "kept",
+            ItemStatus::Accepted => "accepted",
+            ItemStatus::NeedsReview => "needs review",
+            ItemStatus::Fixed => "fixed",
+        }
+    }
+}
+
+/// The issues of one run, indexed for the views.
+#[derive(Debug, Clone, Default)]
+pub struct IssueSet {
+    pub run_id: String,
+    /// Highest score first.
+    pub items: Vec<QueueItem>,
+    /// Item indices per person.
+    pub by_person: HashMap<usize, Vec<usize>>,
+    /// Estimated fraction of wrong labels per field.
+    pub noise: Vec<(Field, f64)>,
+    /// Distinct kind names, sorted.
+    pub kinds: Vec<String>,
+}
+
+impl IssueSet {
+    pub fn new(run_id: String, mut items: Vec<QueueItem>, noise: Vec<(Field, f64)>) -> Self {
+        items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
+        let mut by_person: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            by_person.entry(it.person).or_default().push(i);
+        }
+        let mut kinds: Vec<String> = items.iter().map(|i| i.kind.clone()).collect();
+        kinds.sort();
+        kinds.dedup();
+        IssueSet { run_id, items, by_person, noise, kinds }
+    }
+
+    /// The highest issue score of a person (0 when not flagged).
+    pub fn person_score(&self, person: usize) -> f32 {
+        self.by_person
+            .get(&person)
+            .into_iter()
+            .flatten()
+            .map(|&i| self.items[i].score)
+            .fold(0.0, f32::max)
+    }
+}
+
+/// The loaded dataset and everything derived from it.
+pub struct Session {
+    pub dataset: Arc<Dataset>,
+    pub workspace: Workspace,
+    curation: Curation,
+    /// What replaying the journal at open found (e.g. a torn last line), shown once.
+    pub replay_note: Option<String>,
+    pub probs: Option<RunProbs>,
+    pub issues: Option<IssueSet>,
+    /// Bumped on every change of labels, so caches keyed on it refresh.
+    pub generation: u64,
+}
+
+impl Session {
+    /// Opens the curation journal of a scanned dataset and loads the newest finished run.
+    /// Runs on a worker thread.
+    pub fn open(dataset: Dataset) -> Result<Session, String> {
+        let workspace = Workspace::for_dataset(&dataset.root);
+        let (curation, report) =
+            Curation::open(&dataset, &workspace, "").map_err(|e| format!("cannot open the edit journal: {e}"))?;
+        let replay_note = (!report.is_clean()).then(|| report.summary());
+        let dataset = Arc::new(dataset);
+        let mut session =
+            Session { dataset, workspace, curation, replay_note, probs: None, issues: None, generation: 0 };
+        session.reload_run()?;
+        Ok(session)
+    }
+
+    /// Loads the newest finished run's probabilities and finds issues with them.
+    pub fn reload_run(&mut self) -> Result<(), String> {
+        match load_run_probs(&self.dataset, &self.workspace) {
+            Ok(Some(probs)) => {
+                self.issues = Some(find_issues(&self.dataset, &probs));
+                self.probs = Some(probs);
+            }
+            Ok(None) => {
+                self.probs = None;
+                self.issues = None;
+            }
+            Err(e) => return Err(format!("{e:#}")),
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        &self.dataset.root
+    }
+
+    pub fn folder(&self, person: usize) -> &str {
+        self.dataset.people.get(person).map_or("", |p| p.folder.as_str())
+    }
+
+    // --- curated labels -------------------------------------------------------------
+
+    pub fn mask(&self, person: usize, slot: Slot) -> Mask {
+        self.curation.mask(person, slot)
+    }
+    pub fn gender(&self, person: usize) -> Gender {
+        self.curation.gender(person)
+    }
+    pub fn age_years(&self, person: usize) -> u32 {
+        self.curation.age_years(person)
+    }
+    pub fn age_bin(&self, person: usize) -> AgeBin {
+        self.curation.age_bin(person)
+    }
+    pub fn class_of(&self, person: usize, slot: Slot) -> ClassCode {
+        self.curation.class_of(person, slot)
+    }
+    pub fn is_edited(&self, person: usize) -> bool {
+        self.curation.is_edited_person(person)
+    }
+    /// The curated value of `field` for a photo, as an index.
+    pub fn value(&self, field: Field, person: usize, slot: Slot) -> usize {
+        match field {
+            Field::Mask => self.mask(person, slot).index(),
+            Field::Gender => self.gender(person).index(),
+            Field::Age => self.age_bin(person).index(),
+        }
+    }
+    pub fn edits_this_session(&self) -> usize {
+        self.curation.edits_this_session()
+    }
+    pub fn can_undo(&self) -> bool {
+        self.curation.can_undo()
+    }
+    pub fn can_redo(&self) -> bool {
+        self.curation.can_redo()
+    }
+
+    pub fn item_status(&self, item: &QueueItem) -> ItemStatus {
+        match self.curation.issue_decision(&item.issue_id) {
+            Some(ReviewDecision::Keep) => return ItemStatus::Kept,
+            Some(ReviewDecision::Accepted) => return ItemStatus::Accepted,
+            Some(ReviewDecision::NeedsReview) => return ItemStatus::NeedsReview,
+            None => {}
+        }
+        let slot = item.slot.unwrap_or(Slot::Mask1);
+        if self.value(item.field, item.person, slot) != item.given {
+            ItemStatus::Fixed
+        } else {
+            ItemStatus::Open
+        }
+    }
+
+    /// The review state of a person: the "worst" of its items (open beats decided).
+    pub fn person_status(&self, person: usize) -> Option<ItemStatus> {
+        let issues = self.issues.as_ref()?;
+        let items = issues.by_person.get(&person)?;
+        let statuses: Vec<ItemStatus> = items.iter().map(|&i| self.item_status(&issues.items[i])).collect();
+        [ItemStatus::NeedsReview, ItemStatus::Open]
+            .into_iter()
+            .find(|s| statuses.contains(s))
+            .or_else(|| statuses.first().copied())
+    }
+
+    // --- edits (each journaled and flushed by the curation engine before it returns) --
+
+    pub fn set_mask(&mut self, person: usize, slot: Slot, mask: Mask, reason: &str) -> Result<(), String> {
+        let edit = Edit::new(Target::photo(self.folder(person), slot), Change::Mask(mask)).with_reason(reason);
+        self.apply(vec![edit])
+    }
+
+    pub fn set_gender(&mut self, person: usize, gender: Gender, reason: &str) -> Result<(), String> {
+        let edit = Edit::new(Target::person(self.folder(person)), Change::Gender(gender)).with_reason(reason);
+        self.apply(vec![edit])
+    }
+
+    pub fn set_age_years(&mut self, person: usize, years: u32, reason: &str) -> Result<(), String> {
+        let edit = Edit::new(Target::person(self.folder(person)), Change::AgeYears(years)).with_reason(reason);
+        self.apply(vec![edit])
+    }
+
+    /// Records a decision on an issue; with `Accepted`, also applies the suggestion.
+    pub fn decide(&mut self, item: &QueueItem, decision: ReviewDecision) -> Result<(), String> {
+        let mut edits = Vec::new();
+        if decision == ReviewDecision::Accepted {
+            edits.push(self.suggestion_edit(item));
+        }
+        edits.push(
+            Edit::new(Target::issue(item.issue_id.clone()), Change::Review(decision))
+                .with_reason(format!("{} issue {}, score {:.3}", item.kind, item.issue_id, item.score)),
+        );
+        self.apply(edits)
+    }
+
+    fn suggestion_edit(&self, item: &QueueItem) -> Edit {
+        let folder = self.folder(item.person).to_string();
+        let reason = format!("accepted suggestion ({} issue, score {:.3})", item.kind, item.score);
+        let (target, change) = match item.field {
+            Field::Mask => (
+                Target::photo(folder, item.slot.unwrap_or(Slot::Mask1)),
+                Change::Mask(Mask::from_index(item.suggested).unwrap_or(Mask::Wear)),
+            ),
+            Field::Gender => {
+                (Target::person(folder), Change::Gender(Gender::from_index(item.suggested).unwrap_or(Gender::Male)))
+            }
+            Field::Age => {
+                let bin = AgeBin::from_index(item.suggested).unwrap_or(AgeBin::Middle);
+                (Target::person(folder), Change::AgeYears(nearest_age_in_bin(self.age_years(item.person), bin)))
+            }
+        };
+        Edit::new(target, change).with_reason(reason)
+    }
+
+    fn apply(&mut self, edits: Vec<Edit>) -> Result<(), String> {
+        let result = if edits.len() == 1 {
+            let mut edits = edits;
+            self.curation.apply(edits.remove(0))
+        } else {
+            self.curation.apply_batch(edits, "review decision")
+        };
+        self.generation += 1;
+        result.map_err(|e| format!("edit not saved: {e}"))
+    }
+
+    pub fn undo(&mut self) -> Result<bool, String> {
+        let r = self.curation.undo().map_err(|e| format!("undo failed: {e}"));
+        self.generation += 1;
+        r
+    }
+
+    pub fn redo(&mut self) -> Result<bool, String> {
+        let r = self.curation.redo().map_err(|e| format!("redo failed: {e}"));
+        self.generation += 1;
+        r
+    }
+
+    /// Writes the corrected CSVs to `<workspace>/exports/<timestamp>/`.
+    pub fn export(&self) -> Result<PathBuf, String> {
+        let dir = self.workspace.exports_dir().join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
+        crate::curation::export(&self.dataset, &self.curation, &dir).map_err(|e| format!("export failed: {e}"))?;
+        Ok(dir)
+    }
+
+    /// Model probabilities of each value of `field` for one photo, when a run exists.
+    pub fn photo_probs(&self, field: Field, r: PhotoRef) -> Option<Vec<f32>> {
+        self.probs.as_ref()?.marginal(field, r)
+    }
+}
+
+/// The age closest to `years` inside `bin` (a gross error keeps the most plausible age).
+pub fn nearest_age_in_bin(years: u32, bin: AgeBin) -> u32 {
+    match bin {
+        AgeBin::Young => years.clamp(18, 29),
+        AgeBin::Middle => years.clamp(30, 59),
+        AgeBin::Old => years.max(60),
+    }
+}
+
+/// Runs the issue engine on the given labels and the run's probabilities.
+pub(crate) fn find_issues(dataset: &Dataset, probs: &RunProbs) -> IssueSet {
+    let report = crate::issues::find_dataset_issues_for_run(dataset, probs);
+    IssueSet::new(probs.run_id.clone(), report.items, report.noise)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_age_stays_close_to_the_given_age() {
+        assert_eq!(nearest_age_in_bin(59, AgeBin::Old), 60);
+        assert_eq!(nearest_age_in_bin(31, AgeBin::Young), 29);
+        assert_eq!(nearest_age_in_bin(20, AgeBin::Middle), 30);
+        assert_eq!(nearest_age_in_bin(45, AgeBin::Middle), 45);
+    }
+
+    #[test]
+    fn issue_set_sorts_by_score_and_indexes_people() {
+        let item = |person, score| QueueItem {
+            issue_id: format!("i{person}"),
+            kind: "gender".into(),
+            field: Field::Gender,
+            person,
+            slot: None,
+            given: 0,
+            suggested: 1,
+            score,
+            probabilities: vec![0.2, 0.8],
+        };
+        let set = IssueSet::new("r".into(), vec![item(3, 0.2), item(1, 0.9), item(3, 0.5)], vec![]);
+        assert_eq!(set.items[0].person, 1);
+        assert_eq!(set.by_person[&3].len(), 2);
+        assert!((set.person_score(3) - 0.5).abs() < 1e-6);
+        assert_eq!(set.person_score(7), 0.0);
+    }
+}

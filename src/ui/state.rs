@@ -1,0 +1,168 @@
+//! What the app remembers between runs (eframe persistence): recent datasets, the last
+//! view, filters, sort and zoom. Runtime resources (the open dataset, threads, textures)
+//! live elsewhere.
+
+use crate::dataset::{AgeBin, Field, Gender, Mask};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How many recent datasets the open screen lists.
+pub const MAX_RECENT: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum View {
+    #[default]
+    Overview,
+    People,
+    Person,
+    Review,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [View::Overview, View::People, View::Person, View::Review];
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::People => "People",
+            View::Person => "Person",
+            View::Review => "Review",
+        }
+    }
+}
+
+/// Which review state the people grid shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ReviewedFilter {
+    #[default]
+    Any,
+    /// Flagged people with no decision yet.
+    Open,
+    /// People with a decision (keep / accepted) or an edit.
+    Reviewed,
+    NeedsReview,
+}
+
+impl ReviewedFilter {
+    pub const ALL: [ReviewedFilter; 4] =
+        [ReviewedFilter::Any, ReviewedFilter::Open, ReviewedFilter::Reviewed, ReviewedFilter::NeedsReview];
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewedFilter::Any => "any",
+            ReviewedFilter::Open => "open",
+            ReviewedFilter::Reviewed => "reviewed",
+            ReviewedFilter::NeedsReview => "needs review",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SortBy {
+    #[default]
+    Id,
+    IssueScore,
+}
+
+/// People-grid filters. `None` means "any".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PeopleFilter {
+    pub gender: Option<Gender>,
+    pub age: Option<AgeBin>,
+    /// Person has at least one photo with this (curated) mask label.
+    pub mask: Option<Mask>,
+    /// Person has at least one photo of this class (0..18).
+    pub class: Option<usize>,
+    pub flagged_only: bool,
+    pub edited_only: bool,
+    pub reviewed: ReviewedFilter,
+    /// Substring of the id or folder, case-insensitive.
+    pub text: String,
+    pub sort: SortBy,
+}
+
+impl PeopleFilter {
+    pub fn is_default(&self) -> bool {
+        *self == PeopleFilter::default()
+    }
+}
+
+/// Review-queue filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct QueueFilter {
+    pub field: Option<Field>,
+    /// Issue kind name as the issue engine reports it; `None` = all kinds.
+    pub kind: Option<String>,
+    /// Hide issues that already have a decision or a fix.
+    pub open_only: bool,
+}
+
+/// Everything persisted between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PersistentState {
+    /// Most recent first.
+    pub recent: Vec<PathBuf>,
+    pub view: View,
+    pub people_filter: PeopleFilter,
+    pub queue_filter: QueueFilter,
+    /// Photo height in the person and review views, points.
+    pub photo_height: f32,
+    /// Thumbnail height in the people grid, points.
+    pub thumb_height: f32,
+    pub show_train_panel: bool,
+}
+
+impl Default for PersistentState {
+    fn default() -> Self {
+        PersistentState {
+            recent: Vec::new(),
+            view: View::Overview,
+            people_filter: PeopleFilter::default(),
+            queue_filter: QueueFilter { open_only: false, ..Default::default() },
+            photo_height: 220.0,
+            thumb_height: 72.0,
+            show_train_panel: false,
+        }
+    }
+}
+
+impl PersistentState {
+    /// Puts `dir` first in the recent list (deduplicated, bounded).
+    pub fn remember(&mut self, dir: &Path) {
+        self.recent.retain(|p| p != dir);
+        self.recent.insert(0, dir.to_path_buf());
+        self.recent.truncate(MAX_RECENT);
+    }
+
+    pub fn zoom(&mut self, factor: f32) {
+        self.photo_height = (self.photo_height * factor).clamp(96.0, 640.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_list_is_most_recent_first_without_duplicates() {
+        let mut s = PersistentState::default();
+        for i in 0..10 {
+            s.remember(Path::new(&format!("/data/{i}")));
+        }
+        s.remember(Path::new("/data/5"));
+        assert_eq!(s.recent.len(), MAX_RECENT);
+        assert_eq!(s.recent[0], Path::new("/data/5"));
+        assert_eq!(s.recent.iter().filter(|p| p.ends_with("5")).count(), 1);
+    }
+
+    #[test]
+    fn state_round_trips_through_json_and_tolerates_missing_fields() {
+        let mut s = PersistentState::default();
+        s.view = View::Review;
+        s.people_filter.gender = Some(Gender::Female);
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<PersistentState>(&text).unwrap(), s);
+        let partial: PersistentState = serde_json::from_str(r#"{"view":"People"}"#).unwrap();
+        assert_eq!(partial.view, View::People);
+        assert_eq!(partial.photo_height, PersistentState::default().photo_height);
+    }
+}

@@ -1,0 +1,118 @@
+//! The screens. Each `*_ui` function draws from state and pushes [`Command`]s; only view-
+//! local settings (filters, zoom) are changed in place.
+
+mod help;
+mod open;
+mod overview;
+mod people;
+mod person;
+mod review;
+mod status;
+
+pub use overview::Counts;
+
+use super::app::Runtime;
+use super::commands::Command;
+use super::state::{PersistentState, View};
+
+/// The whole window: top bar, status bar, optional training panel, and the current screen.
+pub fn frame_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+    egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, state, rt, commands));
+    egui::Panel::bottom("status_bar").show(ui, |ui| status::status_bar_ui(ui, state, rt));
+    if state.show_train_panel && rt.session.is_some() {
+        egui::Panel::right("train_panel").resizable(true).default_size(340.0).show(ui, |ui| {
+            train_panel_ui(ui, rt, commands);
+        });
+    }
+    egui::CentralPanel::default().show(ui, |ui| {
+        if rt.session.is_none() {
+            open::open_ui(ui, state, rt, commands);
+            return;
+        }
+        match state.view {
+            View::Overview => overview::overview_ui(ui, state, rt, commands),
+            View::People => people::people_ui(ui, state, rt, commands),
+            View::Person => person::person_ui(ui, state, rt, commands),
+            View::Review => review::review_ui(ui, state, rt, commands),
+        }
+    });
+    if rt.show_help {
+        help::help_ui(ui.ctx(), commands);
+    }
+}
+
+fn top_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &Runtime, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.heading("mask-curator");
+        ui.separator();
+        if let Some(session) = &rt.session {
+            for view in View::ALL {
+                let label = match (view, &session.issues) {
+                    (View::Review, Some(issues)) => format!("{} ({})", view.title(), issues.items.len()),
+                    _ => view.title().to_string(),
+                };
+                if ui.selectable_label(state.view == view, label).clicked() {
+                    commands.push(Command::Show(view));
+                }
+            }
+            ui.separator();
+            if ui.add_enabled(session.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+                commands.push(Command::Undo);
+            }
+            if ui.add_enabled(session.can_redo(), egui::Button::new("Redo")).on_hover_text("Ctrl+Shift+Z / Ctrl+Y").clicked() {
+                commands.push(Command::Redo);
+            }
+            if ui.button("Export").on_hover_text("Corrected train.csv, per-photo labels and change log (Ctrl+E)").clicked() {
+                commands.push(Command::Export);
+            }
+            if ui.button("Close dataset").clicked() {
+                commands.push(Command::CloseDataset);
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("?").on_hover_text("Keys (? or F1)").clicked() {
+                commands.push(Command::ToggleHelp);
+            }
+            if rt.session.is_some()
+                && ui.selectable_label(state.show_train_panel, "Train").on_hover_text("Training panel (F9)").clicked()
+            {
+                commands.push(Command::ToggleTrainPanel);
+            }
+            theme_ui(ui);
+        });
+    });
+}
+
+/// Mount point of the training panel (`crate::ui::train_panel::TrainPanel`, feature
+/// `torch`). When a run finishes the panel's event becomes [`Command::ReloadRun`].
+fn train_panel_ui(ui: &mut egui::Ui, rt: &Runtime, commands: &mut Vec<Command>) {
+    ui.heading("Training");
+    ui.label("Training runs write their out-of-fold probabilities to:");
+    if let Some(s) = &rt.session {
+        ui.monospace(s.workspace.runs_dir().display().to_string());
+    }
+    ui.label("Train from the command line (`mask-curator train DIR`), then reload here.");
+    if ui.button("Reload newest run").clicked() {
+        commands.push(Command::ReloadRun);
+    }
+}
+
+/// Dark / light / follow the system (the default).
+fn theme_ui(ui: &mut egui::Ui) {
+    let mut pref = ui.ctx().options(|o| o.theme_preference);
+    let before = pref;
+    egui::ComboBox::from_label("Theme")
+        .selected_text(match pref {
+            egui::ThemePreference::System => "system",
+            egui::ThemePreference::Dark => "dark",
+            egui::ThemePreference::Light => "light",
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut pref, egui::ThemePreference::System, "system");
+            ui.selectable_value(&mut pref, egui::ThemePreference::Dark, "dark");
+            ui.selectable_value(&mut pref, egui::ThemePreference::Light, "light");
+        });
+    if pref != before {
+        ui.ctx().set_theme(pref);
+    }
+}

@@ -1,0 +1,199 @@
+//! Overview: sizes, counts per field and per class (curated labels, with the given ones for
+//! comparison), the scan's problems, and the estimated noise per field when issues exist.
+
+use crate::dataset::{Field, NUM_CLASSES};
+use crate::ui::app::Runtime;
+use crate::ui::commands::Command;
+use crate::ui::session::Session;
+use crate::ui::state::{PersistentState, View};
+use crate::ui::widgets::{class_color, value_color};
+use egui::{Color32, Sense, Vec2};
+
+/// Label counts, given (from the files) and curated (after edits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counts {
+    pub generation: u64,
+    pub people: usize,
+    pub photos: usize,
+    pub class_given: [usize; NUM_CLASSES],
+    pub class_curated: [usize; NUM_CLASSES],
+    /// Per field: (given, curated) count of each value; gender and age count people.
+    pub fields: Vec<(Field, Vec<usize>, Vec<usize>)>,
+}
+
+pub fn counts(session: &Session) -> Counts {
+    let ds = &session.dataset;
+    let mut class_given = [0; NUM_CLASSES];
+    let mut class_curated = [0; NUM_CLASSES];
+    let mut photos = 0;
+    let mut mask = (vec![0; 3], vec![0; 3]);
+    let mut gender = (vec![0; 2], vec![0; 2]);
+    let mut age = (vec![0; 3], vec![0; 3]);
+    for (p, person) in ds.people.iter().enumerate() {
+        gender.0[person.gender.index()] += 1;
+        gender.1[session.gender(p).index()] += 1;
+        age.0[person.age_bin().index()] += 1;
+        age.1[session.age_bin(p).index()] += 1;
+        for ph in person.photos.iter().flatten() {
+            photos += 1;
+            class_given[person.class_of(ph.slot).index()] += 1;
+            class_curated[session.class_of(p, ph.slot).index()] += 1;
+            mask.0[ph.slot.mask().index()] += 1;
+            mask.1[session.mask(p, ph.slot).index()] += 1;
+        }
+    }
+    Counts {
+        generation: session.generation,
+        people: ds.people.len(),
+        photos,
+        class_given,
+        class_curated,
+        fields: vec![(Field::Mask, mask.0, mask.1), (Field::Gender, gender.0, gender.1), (Field::Age, age.0, age.1)],
+    }
+}
+
+pub fn overview_ui(ui: &mut egui::Ui, _state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+    let Some(session) = &rt.session else { return };
+    let fresh = rt.overview_counts.as_ref().is_some_and(|c| c.generation == session.generation);
+    if !fresh {
+        rt.overview_counts = Some(counts(session));
+    }
+    let Some(counts) = &rt.overview_counts else { return };
+    egui::ScrollArea::vertical().id_salt("overview").show(ui, |ui| {
+        ui.heading(session.root().display().to_string());
+        ui.horizontal(|ui| {
+            ui.label(format!("{} people", counts.people));
+            ui.separator();
+            ui.label(format!("{} photos", counts.photos));
+            if let Some(eval) = &session.dataset.eval {
+                ui.separator();
+                ui.label(format!("{} eval images", eval.image_ids.len()));
+            }
+            ui.separator();
+            ui.label(format!("{} problems", session.dataset.problems.len()));
+        });
+        ui.add_space(8.0);
+        ui.columns(3, |cols| {
+            for (col, (field, given, curated)) in cols.iter_mut().zip(&counts.fields) {
+                let unit = if *field == Field::Mask { "photos" } else { "people" };
+                col.strong(format!("{} ({unit})", field.name()));
+                field_bars_ui(col, *field, given, curated);
+            }
+        });
+        ui.add_space(12.0);
+        ui.strong("Photos per class (curated; outline = as given)");
+        class_chart_ui(ui, &counts.class_given, &counts.class_curated);
+        ui.add_space(12.0);
+        issues_summary_ui(ui, session, commands);
+        ui.add_space(12.0);
+        problems_ui(ui, session);
+    });
+}
+
+fn field_bars_ui(ui: &mut egui::Ui, field: Field, given: &[usize], curated: &[usize]) {
+    let max = given.iter().chain(curated).copied().max().unwrap_or(1).max(1) as f32;
+    for (i, (&g, &c)) in given.iter().zip(curated).enumerate() {
+        ui.horizontal(|ui| {
+            ui.add_sized([64.0, 18.0], egui::Label::new(field.class_name(i)));
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(150.0, 14.0), Sense::hover());
+            let painter = ui.painter();
+            painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
+            let mut bar = rect;
+            bar.set_width(rect.width() * c as f32 / max);
+            painter.rect_filled(bar, 3.0, value_color(field, i));
+            let delta = c as i64 - g as i64;
+            if delta == 0 {
+                ui.label(c.to_string());
+            } else {
+                ui.label(format!("{c} ({delta:+})"));
+            }
+        });
+    }
+}
+
+fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[usize; NUM_CLASSES]) {
+    let height = 140.0;
+    let width = ui.available_width().min(900.0);
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, height + 18.0), Sense::hover());
+    let max = given.iter().chain(curated.iter()).copied().max().unwrap_or(1).max(1) as f32;
+    let slot = width / NUM_CLASSES as f32;
+    let painter = ui.painter_at(rect);
+    let text_color = ui.visuals().text_color();
+    for class in 0..NUM_CLASSES {
+        let x = rect.left() + slot * class as f32 + slot * 0.15;
+        let w = slot * 0.7;
+        let base = rect.top() + height;
+        let h = height * curated[class] as f32 / max;
+        let bar = egui::Rect::from_min_max(egui::pos2(x, base - h), egui::pos2(x + w, base));
+        painter.rect_filled(bar, 2.0, class_color(class));
+        let hg = height * given[class] as f32 / max;
+        let given_rect = egui::Rect::from_min_max(egui::pos2(x, base - hg), egui::pos2(x + w, base));
+        painter.rect_stroke(given_rect, 2.0, egui::Stroke::new(1.0, text_color.gamma_multiply(0.6)), egui::StrokeKind::Inside);
+        painter.text(
+            egui::pos2(x + w / 2.0, base - h - 2.0),
+            egui::Align2::CENTER_BOTTOM,
+            curated[class].to_string(),
+            egui::FontId::proportional(10.0),
+            text_color,
+        );
+        painter.text(
+            egui::pos2(x + w / 2.0, base + 2.0),
+            egui::Align2::CENTER_TOP,
+            class.to_string(),
+            egui::FontId::proportional(11.0),
+            text_color,
+        );
+    }
+    let legend: Vec<String> = (0..NUM_CLASSES)
+        .step_by(6)
+        .map(|c| format!("{}-{}: {}", c, c + 5, crate::dataset::Mask::ALL[c / 6].name()))
+        .collect();
+    ui.weak(format!("class = mask·6 + gender·3 + age.  {}", legend.join(", ")));
+}
+
+fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Command>) {
+    ui.strong("Label issues");
+    let Some(issues) = &session.issues else {
+        ui.label("No finished training run yet: train one to find suspected label errors.");
+        return;
+    };
+    ui.label(format!("Run {}: {} issues", issues.run_id, issues.items.len()));
+    egui::Grid::new("noise").striped(true).show(ui, |ui| {
+        ui.strong("field");
+        ui.strong("issues");
+        ui.strong("estimated noise");
+        ui.end_row();
+        for field in Field::ALL {
+            let n = issues.items.iter().filter(|i| i.field == field).count();
+            ui.colored_label(value_color(field, 0), field.name());
+            ui.label(n.to_string());
+            match issues.noise.iter().find(|(f, _)| *f == field) {
+                Some((_, rate)) => ui.label(format!("{:.1}%", rate * 100.0)),
+                None => ui.weak("–"),
+            };
+            ui.end_row();
+        }
+    });
+    if ui.button("Review the issues").clicked() {
+        commands.push(Command::Show(View::Review));
+    }
+}
+
+fn problems_ui(ui: &mut egui::Ui, session: &Session) {
+    let problems = &session.dataset.problems;
+    ui.strong(format!("Problems found by the scan ({})", problems.len()));
+    if problems.is_empty() {
+        ui.colored_label(Color32::from_rgb(46, 160, 67), "None: every row has its folder and seven readable photos.");
+        return;
+    }
+    egui::ScrollArea::vertical().id_salt("problems").max_height(220.0).show_rows(ui, 18.0, problems.len(), |ui, rows| {
+        for p in &problems[rows] {
+            let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+            ui.horizontal(|ui| {
+                ui.monospace(format!("{:?}", p.kind));
+                ui.label(format!("{}{line}", p.path.display()));
+                ui.weak(&p.reason);
+            });
+        }
+    });
+}

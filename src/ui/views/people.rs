@@ -1,0 +1,192 @@
+//! The people grid: one row per person (seven photo tiles + curated labels), filters,
+//! sort, and virtual scrolling: only the rows on screen are laid out or touch thumbnails.
+
+use crate::dataset::{AgeBin, Field, Gender, Mask, Slot, NUM_CLASSES};
+use crate::ui::app::Runtime;
+use crate::ui::commands::Command;
+use crate::ui::session::{ItemStatus, Session};
+use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
+use crate::ui::widgets::{age_chip_ui, gender_chip_ui, photo_tile_ui, value_color, TileContent};
+use egui::{Color32, Vec2};
+
+pub fn people_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+    filters_ui(ui, &mut state.people_filter, rt);
+    ui.separator();
+    let filter = state.people_filter.clone();
+    let list: Vec<usize> = rt.people(&filter).to_vec();
+    let Some(session) = &rt.session else { return };
+    ui.horizontal(|ui| {
+        ui.label(format!("{} of {} people", list.len(), session.dataset.people.len()));
+        if !filter.is_default() && ui.small_button("Clear filters").clicked() {
+            state.people_filter = PeopleFilter::default();
+        }
+        ui.weak("Click a photo to select it, double-click or O to open the person.");
+    });
+    let thumb_h = state.thumb_height;
+    let thumb_w = (thumb_h * 0.75).round();
+    let row_h = thumb_h + 8.0;
+    let selected = rt.selected_person;
+    let mut scroll = egui::ScrollArea::vertical().id_salt("people_grid").auto_shrink([false, false]);
+    if rt.scroll_to_selected {
+        rt.scroll_to_selected = false;
+        if let Some(pos) = selected.and_then(|s| list.iter().position(|&p| p == s)) {
+            let spacing = ui.spacing().item_spacing.y;
+            let target = pos as f32 * (row_h + spacing);
+            let visible = ui.available_height();
+            let current = egui::scroll_area::State::load(ui.ctx(), ui.make_persistent_id("people_grid"))
+                .map_or(0.0, |s| s.clamped_offset().y);
+            // Scroll only when the row is off screen, keeping it in view with a margin.
+            if target < current || target + row_h > current + visible {
+                scroll = scroll.vertical_scroll_offset((target - visible / 3.0).max(0.0));
+            }
+        }
+    }
+    scroll.show_rows(ui, row_h, list.len(), |ui, rows| {
+        for &p in &list[rows] {
+            person_row_ui(ui, session, p, selected == Some(p), rt.selected_slot, Vec2::new(thumb_w, thumb_h), commands);
+        }
+    });
+}
+
+fn person_row_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    p: usize,
+    is_selected: bool,
+    selected_slot: Slot,
+    thumb: Vec2,
+    commands: &mut Vec<Command>,
+) {
+    let person = &session.dataset.people[p];
+    let issues = session.issues.as_ref();
+    let flagged_slots: Vec<Option<Slot>> = issues
+        .and_then(|i| i.by_person.get(&p))
+        .map(|items| items.iter().map(|&i| issues.map_or(None, |s| s.items[i].slot)).collect())
+        .unwrap_or_default();
+    let person_flagged = flagged_slots.iter().any(Option::is_none);
+    let row = ui.horizontal(|ui| {
+        ui.set_height(thumb.y + 4.0);
+        ui.vertical(|ui| {
+            ui.set_width(230.0);
+            let name = egui::RichText::new(&person.folder).monospace();
+            let name = if is_selected { name.strong().color(ui.visuals().selection.stroke.color) } else { name };
+            if ui.add(egui::Button::new(name).frame(false)).on_hover_text("Open in the person view").clicked() {
+                commands.push(Command::OpenPerson(p));
+            }
+            ui.horizontal(|ui| {
+                let edited = session.is_edited(p);
+                gender_chip_ui(ui, session.gender(p), session.gender(p) != person.gender);
+                age_chip_ui(ui, session.age_years(p), session.age_bin(p), session.age_years(p) != person.age);
+                if edited {
+                    ui.weak("edited");
+                }
+            });
+            if let Some(status) = session.person_status(p) {
+                let score = issues.map_or(0.0, |i| i.person_score(p));
+                let color = match status {
+                    ItemStatus::Open => Color32::from_rgb(219, 143, 0),
+                    ItemStatus::NeedsReview => Color32::from_rgb(207, 34, 46),
+                    _ => Color32::from_rgb(46, 160, 67),
+                };
+                let what = if person_flagged { "person" } else { "photo" };
+                ui.colored_label(color, format!("⚑ {what} issue {:.2} · {}", score, status.name()));
+            }
+        });
+        for slot in Slot::ALL {
+            let has_photo = person.photos[slot.index()].is_some();
+            let mask = session.mask(p, slot);
+            let label = if has_photo { slot.stem() } else { "missing" };
+            let flagged = flagged_slots.contains(&Some(slot));
+            let tile = photo_tile_ui(
+                ui,
+                thumb,
+                TileContent::Placeholder(label),
+                is_selected && selected_slot == slot,
+                flagged,
+                &format!("{} {}", person.folder, slot.stem()),
+            );
+            // The mask label as a coloured strip along the bottom of the tile.
+            let strip = egui::Rect::from_min_max(tile.rect.left_bottom() - Vec2::new(0.0, 14.0), tile.rect.right_bottom());
+            ui.painter().rect_filled(strip, 2.0, value_color(Field::Mask, mask.index()).gamma_multiply(0.9));
+            ui.painter().text(
+                strip.center(),
+                egui::Align2::CENTER_CENTER,
+                mask.name(),
+                egui::FontId::proportional(10.0),
+                Color32::WHITE,
+            );
+            if mask != slot.mask() {
+                ui.painter().rect_stroke(strip, 2.0, egui::Stroke::new(1.5, Color32::WHITE), egui::StrokeKind::Inside);
+            }
+            if tile.double_clicked() {
+                commands.push(Command::OpenPerson(p));
+            } else if tile.clicked() {
+                commands.push(Command::SelectPerson(p));
+                commands.push(Command::SelectPhoto(slot));
+            }
+        }
+    });
+    if is_selected {
+        ui.painter().rect_stroke(
+            row.response.rect.expand(2.0),
+            4.0,
+            egui::Stroke::new(1.0, ui.visuals().selection.stroke.color.gamma_multiply(0.5)),
+            egui::StrokeKind::Outside,
+        );
+    }
+}
+
+fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label("Search:");
+        let search = ui
+            .add(egui::TextEdit::singleline(&mut f.text).hint_text("id or folder (/)").desired_width(160.0))
+            .labelled_by(label.id);
+        if rt.focus_search {
+            rt.focus_search = false;
+            search.request_focus();
+        }
+        option_combo_ui(ui, "Gender", &mut f.gender, &Gender::ALL, |g| g.name().to_string());
+        option_combo_ui(ui, "Age", &mut f.age, &AgeBin::ALL, |a| a.name().to_string());
+        option_combo_ui(ui, "Mask", &mut f.mask, &Mask::ALL, |m| m.name().to_string());
+        let classes: Vec<usize> = (0..NUM_CLASSES).collect();
+        option_combo_ui(ui, "Class", &mut f.class, &classes, |c| {
+            crate::dataset::ClassCode::from_index(*c).map_or(String::new(), |cc| format!("{c}: {}", cc.describe()))
+        });
+        ui.checkbox(&mut f.flagged_only, "Flagged");
+        ui.checkbox(&mut f.edited_only, "Edited");
+        egui::ComboBox::from_label("Review")
+            .selected_text(f.reviewed.name())
+            .show_ui(ui, |ui| {
+                for r in ReviewedFilter::ALL {
+                    ui.selectable_value(&mut f.reviewed, r, r.name());
+                }
+            });
+        egui::ComboBox::from_label("Sort")
+            .selected_text(match f.sort {
+                SortBy::Id => "id",
+                SortBy::IssueScore => "issue score",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.sort, SortBy::Id, "id");
+                ui.selectable_value(&mut f.sort, SortBy::IssueScore, "issue score");
+            });
+    });
+}
+
+fn option_combo_ui<T: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut Option<T>,
+    options: &[T],
+    name: impl Fn(&T) -> String,
+) {
+    egui::ComboBox::from_label(label)
+        .selected_text(value.as_ref().map_or("any".to_string(), &name))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, "any");
+            for o in options {
+                ui.selectable_value(value, Some(*o), name(o));
+            }
+        });
+}

@@ -1,0 +1,181 @@
+//! The person view: the seven photos large with their mask labels, the person's gender
+//! and age, and the model's probabilities when a run exists. Also used by the review queue
+//! to show the whole person around an issue.
+
+use crate::dataset::{AgeBin, Field, Gender, Mask, PhotoRef, Slot};
+use crate::ui::app::Runtime;
+use crate::ui::commands::Command;
+use crate::ui::session::{QueueItem, Session};
+use crate::ui::state::PersistentState;
+use crate::ui::widgets::{age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_tile_ui, probability_bars_ui, TileContent};
+
+pub fn person_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+    let Some(p) = rt.selected_person else {
+        ui.label("Select a person in the People grid.");
+        return;
+    };
+    ui.horizontal(|ui| {
+        if ui.button("◀ Previous person").on_hover_text("K / ↑").clicked() {
+            commands.push(Command::StepPerson(-1));
+        }
+        if ui.button("Next person ▶").on_hover_text("J / ↓").clicked() {
+            commands.push(Command::StepPerson(1));
+        }
+        zoom_ui(ui, state);
+    });
+    ui.separator();
+    egui::ScrollArea::vertical().id_salt("person_view").auto_shrink([false, false]).show(ui, |ui| {
+        person_detail_ui(ui, state, rt, p, None, commands);
+    });
+}
+
+pub fn zoom_ui(ui: &mut egui::Ui, state: &mut PersistentState) {
+    let label = ui.label("Photo size:");
+    ui.add(egui::Slider::new(&mut state.photo_height, 96.0..=640.0).suffix(" pt")).labelled_by(label.id);
+}
+
+/// Labels, then the seven photos; `item` highlights the field and photo under review.
+pub fn person_detail_ui(
+    ui: &mut egui::Ui,
+    state: &PersistentState,
+    rt: &mut Runtime,
+    p: usize,
+    item: Option<&QueueItem>,
+    commands: &mut Vec<Command>,
+) {
+    let selected_slot = rt.selected_slot;
+    let Some(session) = &rt.session else { return };
+    let Some(person) = session.dataset.people.get(p) else { return };
+    ui.horizontal(|ui| {
+        ui.heading(egui::RichText::new(&person.folder).monospace());
+        ui.weak(format!("id {} · given: {}, {} ({})", person.id, person.gender.name(), person.age, person.age_bin().name()));
+        if session.is_edited(p) {
+            ui.colored_label(ui.visuals().warn_fg_color, "edited");
+        }
+    });
+    // Person-level labels.
+    ui.horizontal(|ui| {
+        let gender = session.gender(p);
+        ui.strong("Gender");
+        gender_chip_ui(ui, gender, gender != person.gender);
+        for (g, key) in [(Gender::Male, "M"), (Gender::Female, "F")] {
+            if ui.selectable_label(gender == g, format!("{} ({key})", g.name())).clicked() && gender != g {
+                commands.push(Command::SetGender { person: p, gender: g });
+            }
+        }
+        ui.separator();
+        ui.strong("Age");
+        age_chip_ui(ui, session.age_years(p), session.age_bin(p), session.age_years(p) != person.age);
+        if rt.age_text_person != Some(p) {
+            rt.age_text = session.age_years(p).to_string();
+            rt.age_text_person = Some(p);
+        }
+        let label = ui.label("years (A):");
+        let field = ui
+            .add(egui::TextEdit::singleline(&mut rt.age_text).desired_width(40.0).hint_text("age"))
+            .labelled_by(label.id);
+        if rt.focus_age {
+            rt.focus_age = false;
+            field.request_focus();
+        }
+        if field.lost_focus() {
+            if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                match rt.age_text.trim().parse::<u32>() {
+                    Ok(years) if (1..=120).contains(&years) => {
+                        if years != session.age_years(p) {
+                            commands.push(Command::SetAgeYears { person: p, years });
+                        }
+                    }
+                    _ => rt.age_text = session.age_years(p).to_string(),
+                }
+            } else {
+                rt.age_text = session.age_years(p).to_string();
+            }
+        }
+        for (bin, key) in [(AgeBin::Young, "4"), (AgeBin::Middle, "5"), (AgeBin::Old, "6")] {
+            let current = session.age_bin(p) == bin;
+            if ui.selectable_label(current, format!("{} ({key})", bin.name())).clicked() && !current {
+                commands.push(Command::SetAgeBin { person: p, bin });
+            }
+        }
+    });
+    // The model's view of the person: mean of its photos' marginals.
+    if session.probs.is_some() {
+        ui.horizontal(|ui| {
+            for field in [Field::Gender, Field::Age] {
+                if let Some(mean) = mean_probs(session, p, field) {
+                    ui.vertical(|ui| {
+                        ui.weak(format!("model: {}", field.name()));
+                        let given = Some(session.value(field, p, Slot::Mask1));
+                        let suggested = item.filter(|it| it.field == field).map(|it| it.suggested);
+                        probability_bars_ui(ui, field, &mean, given, suggested);
+                    });
+                }
+            }
+        });
+    }
+    ui.add_space(6.0);
+    let h = state.photo_height;
+    let size = egui::vec2((h * 0.75).round(), h);
+    ui.horizontal_wrapped(|ui| {
+        for slot in Slot::ALL {
+            let r = PhotoRef { person: p, slot };
+            let flagged = item.is_some_and(|it| it.field == Field::Mask && it.slot == Some(slot));
+            ui.vertical(|ui| {
+                ui.set_width(size.x);
+                let has_photo = person.photos[slot.index()].is_some();
+                let text = if has_photo { slot.stem() } else { "missing photo" };
+                let tile = photo_tile_ui(
+                    ui,
+                    size,
+                    TileContent::Placeholder(text),
+                    selected_slot == slot,
+                    flagged,
+                    &format!("photo {}", slot.stem()),
+                );
+                if tile.clicked() {
+                    commands.push(Command::SelectPhoto(slot));
+                }
+                let mask = session.mask(p, slot);
+                ui.horizontal(|ui| {
+                    ui.weak(slot.stem());
+                    mask_chip_ui(ui, mask, mask != slot.mask());
+                });
+                if selected_slot == slot {
+                    ui.horizontal_wrapped(|ui| {
+                        for (m, key) in [(Mask::Wear, "1"), (Mask::Incorrect, "2"), (Mask::NotWear, "3")] {
+                            if ui.selectable_label(mask == m, format!("{key} {}", m.name())).clicked() && mask != m {
+                                commands.push(Command::SetMask { person: p, slot, mask: m });
+                            }
+                        }
+                    });
+                }
+                if let Some(probs) = session.photo_probs(Field::Mask, r) {
+                    if let Some(best) = argmax(&probs) {
+                        ui.horizontal(|ui| {
+                            ui.weak("model");
+                            chip_ui(ui, Field::Mask, best, false);
+                            ui.weak(format!("{:.0}%", probs[best] * 100.0));
+                        });
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn mean_probs(session: &Session, p: usize, field: Field) -> Option<Vec<f32>> {
+    let mut sum = vec![0.0; field.num_classes()];
+    let mut n = 0;
+    for slot in Slot::ALL {
+        if let Some(v) = session.photo_probs(field, PhotoRef { person: p, slot }) {
+            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+            n += 1;
+        }
+    }
+    (n > 0).then(|| sum.into_iter().map(|s| s / n as f32).collect())
+}
+
+fn argmax(v: &[f32]) -> Option<usize> {
+    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i)
+}

@@ -1,0 +1,139 @@
+//! Small drawing helpers shared by the views: label chips coloured per value, probability
+//! bars, and the photo tile.
+
+use crate::dataset::{AgeBin, Field, Gender, Mask};
+use egui::{Color32, CornerRadius, Rect, RichText, Sense, Stroke, StrokeKind, Ui, Vec2};
+
+/// The colour of a label value, readable on dark and light themes.
+pub fn value_color(field: Field, value: usize) -> Color32 {
+    match (field, value) {
+        (Field::Mask, 0) => Color32::from_rgb(46, 160, 67),  // wear: green
+        (Field::Mask, 1) => Color32::from_rgb(219, 143, 0),  // incorrect: amber
+        (Field::Mask, _) => Color32::from_rgb(207, 34, 46),  // not wear: red
+        (Field::Gender, 0) => Color32::from_rgb(31, 111, 235), // male: blue
+        (Field::Gender, _) => Color32::from_rgb(191, 57, 137), // female: magenta
+        (Field::Age, 0) => Color32::from_rgb(26, 158, 160),  // <30: teal
+        (Field::Age, 1) => Color32::from_rgb(130, 80, 223),  // 30-59: violet
+        (Field::Age, _) => Color32::from_rgb(110, 119, 129), // >=60: slate
+    }
+}
+
+/// The colour of one of the 18 classes (its mask hue, shaded by gender and age).
+pub fn class_color(class: usize) -> Color32 {
+    let Some(c) = crate::dataset::ClassCode::from_index(class) else { return Color32::GRAY };
+    let base = value_color(Field::Mask, c.mask().index());
+    let shade = 1.0 - 0.12 * (c.gender().index() * 3 + c.age().index()) as f32;
+    Color32::from_rgb(
+        (base.r() as f32 * shade) as u8,
+        (base.g() as f32 * shade) as u8,
+        (base.b() as f32 * shade) as u8,
+    )
+}
+
+/// A rounded chip with white text on the value colour. `edited` draws an outline.
+pub fn chip_ui(ui: &mut Ui, field: Field, value: usize, edited: bool) -> egui::Response {
+    let text = RichText::new(field.class_name(value)).color(Color32::WHITE).strong().size(12.0);
+    let mut frame = egui::Frame::new()
+        .fill(value_color(field, value))
+        .corner_radius(CornerRadius::same(8))
+        .inner_margin(egui::Margin::symmetric(6, 1));
+    if edited {
+        frame = frame.stroke(Stroke::new(2.0, ui.visuals().strong_text_color()));
+    }
+    frame.show(ui, |ui| ui.label(text)).response
+}
+
+pub fn mask_chip_ui(ui: &mut Ui, mask: Mask, edited: bool) -> egui::Response {
+    chip_ui(ui, Field::Mask, mask.index(), edited)
+}
+
+pub fn gender_chip_ui(ui: &mut Ui, gender: Gender, edited: bool) -> egui::Response {
+    chip_ui(ui, Field::Gender, gender.index(), edited)
+}
+
+pub fn age_chip_ui(ui: &mut Ui, years: u32, bin: AgeBin, edited: bool) -> egui::Response {
+    let text = RichText::new(format!("{years} ({})", bin.name())).color(Color32::WHITE).strong().size(12.0);
+    let mut frame = egui::Frame::new()
+        .fill(value_color(Field::Age, bin.index()))
+        .corner_radius(CornerRadius::same(8))
+        .inner_margin(egui::Margin::symmetric(6, 1));
+    if edited {
+        frame = frame.stroke(Stroke::new(2.0, ui.visuals().strong_text_color()));
+    }
+    frame.show(ui, |ui| ui.label(text)).response
+}
+
+/// Horizontal probability bars for the values of a field; `given` and `suggested` marked.
+pub fn probability_bars_ui(ui: &mut Ui, field: Field, probs: &[f32], given: Option<usize>, suggested: Option<usize>) {
+    for (i, p) in probs.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let marker = match (Some(i) == given, Some(i) == suggested) {
+                (true, _) => "given",
+                (_, true) => "suggested",
+                _ => "",
+            };
+            ui.add_sized([72.0, 16.0], egui::Label::new(field.class_name(i)));
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(120.0, 12.0), Sense::hover());
+            let painter = ui.painter();
+            painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
+            let mut filled = rect;
+            filled.set_width(rect.width() * p.clamp(0.0, 1.0));
+            painter.rect_filled(filled, 3.0, value_color(field, i));
+            ui.label(format!("{:>5.1}% {marker}", p * 100.0));
+        });
+    }
+}
+
+/// What a photo tile shows in place of the picture while no thumbnail texture is ready.
+pub enum TileContent<'a> {
+    Texture(&'a egui::TextureHandle),
+    Placeholder(&'a str),
+}
+
+/// A photo tile of the given size; the selected tile gets a thick accent outline, a
+/// flagged one a warning corner. Returns the click response.
+pub fn photo_tile_ui(
+    ui: &mut Ui,
+    size: Vec2,
+    content: TileContent<'_>,
+    selected: bool,
+    flagged: bool,
+    accessible_name: &str,
+) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, accessible_name));
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.visuals();
+        let painter = ui.painter_at(rect.expand(3.0));
+        match content {
+            TileContent::Texture(tex) => {
+                let uv = Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+                let tex_size = tex.size_vec2();
+                let scale = (rect.width() / tex_size.x).min(rect.height() / tex_size.y);
+                let img = Rect::from_center_size(rect.center(), tex_size * scale);
+                painter.rect_filled(rect, 4.0, visuals.extreme_bg_color);
+                painter.image(tex.id(), img, uv, Color32::WHITE);
+            }
+            TileContent::Placeholder(text) => {
+                painter.rect_filled(rect, 4.0, visuals.faint_bg_color);
+                painter.text(
+                    rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    text,
+                    egui::FontId::proportional(11.0),
+                    visuals.weak_text_color(),
+                );
+            }
+        }
+        if flagged {
+            let corner = [rect.right_top(), rect.right_top() + Vec2::new(-14.0, 0.0), rect.right_top() + Vec2::new(0.0, 14.0)];
+            painter.add(egui::Shape::convex_polygon(corner.to_vec(), Color32::from_rgb(219, 143, 0), Stroke::NONE));
+        }
+        if selected {
+            painter.rect_stroke(rect, 4.0, Stroke::new(3.0, visuals.selection.stroke.color), StrokeKind::Outside);
+        } else if response.hovered() {
+            painter.rect_stroke(rect, 4.0, visuals.widgets.hovered.bg_stroke, StrokeKind::Outside);
+        }
+    }
+    response
+}

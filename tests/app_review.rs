@@ -1,0 +1,259 @@
+//! Drives the real app with egui_kittest on a generated dataset: open it, move through the
+//! review queue with keys, fix a gender and a photo's mask, undo/redo, restart on the same
+//! folder and see the edits, export and read the CSVs back.
+#![cfg(feature = "gui")]
+
+mod app_support;
+
+use app_support::*;
+use egui::{Key, Modifiers};
+use egui_kittest::kittest::Queryable;
+use mask_curator::dataset::{Field, Gender, Mask, Slot};
+use mask_curator::ui::state::View;
+
+fn person_index(h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>, p: usize) -> usize {
+    h.state().session().unwrap().dataset.person_index(&folder(p)).unwrap()
+}
+
+/// Presses J until the current queue item is the one `pick` accepts.
+fn move_to_item(
+    h: &mut egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
+    pick: impl Fn(&mask_curator::ui::session::QueueItem) -> bool,
+) -> mask_curator::ui::session::QueueItem {
+    for _ in 0..200 {
+        if let Some(item) = h.state_mut().current_item() {
+            if pick(&item) {
+                return item;
+            }
+        }
+        let before = h.state().rt.queue_pos;
+        h.key_press(Key::J);
+        h.run();
+        assert_eq!(h.state().rt.queue_pos, before + 1, "J moves one item down the queue");
+    }
+    panic!("item not found in the queue");
+}
+
+#[test]
+fn review_fix_undo_redo_restart_and_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+
+    let mut h = harness(&root);
+    {
+        let app = h.state();
+        let session = app.session().expect("dataset opened");
+        assert_eq!(session.dataset.people.len(), PEOPLE);
+        let issues = session.issues.as_ref().expect("issues from the run");
+        assert_eq!(issues.run_id, "test-run");
+        let flip = person_index(&h, GENDER_FLIP);
+        assert!(
+            issues.items.iter().any(|i| i.person == flip && i.field == Field::Gender),
+            "the flipped gender is flagged: {:?}",
+            issues.items
+        );
+    }
+    // The status bar and tabs are there, named for screen readers and queries.
+    h.get_by_label_contains("Review (").click();
+    h.run();
+    assert_eq!(h.state().state.view, View::Review);
+    h.key_press(Key::F3);
+    h.run();
+    assert_eq!(h.state().state.view, View::People);
+    h.key_press(Key::F5);
+    h.run();
+    assert_eq!(h.state().state.view, View::Review);
+
+    // K at the top stays at the top; J moves down.
+    assert_eq!(h.state().rt.queue_pos, 0);
+    h.key_press(Key::K);
+    h.run();
+    assert_eq!(h.state().rt.queue_pos, 0);
+
+    // Fix the gender: M on the flipped person's gender issue; all seven photos follow.
+    let flip = person_index(&h, GENDER_FLIP);
+    let item = move_to_item(&mut h, |i| i.person == flip && i.field == Field::Gender);
+    assert_eq!(h.state().rt.selected_person, Some(flip));
+    let pos = h.state().rt.queue_pos;
+    h.key_press(Key::M);
+    h.run();
+    {
+        let s = h.state().session().unwrap();
+        assert_eq!(s.gender(flip), Gender::Male);
+        for slot in Slot::ALL {
+            assert_eq!(s.class_of(flip, slot).gender(), Gender::Male, "{slot:?} follows the person");
+        }
+        assert_eq!(s.edits_this_session(), 1);
+        assert_eq!(s.item_status(&item), mask_curator::ui::session::ItemStatus::Fixed);
+    }
+    assert_eq!(h.state().rt.queue_pos, pos + 1, "moves on after the fix");
+
+    // Fix one photo's mask: the swapped person's incorrect_mask photo is really "not wear".
+    h.state_mut().apply(mask_curator::ui::commands::Command::QueueGo(0));
+    h.run();
+    let swap = person_index(&h, MASK_SWAP);
+    let item = move_to_item(&mut h, |i| i.person == swap && i.field == Field::Mask && i.slot == Some(Slot::Incorrect));
+    assert_eq!(h.state().rt.selected_slot, Slot::Incorrect, "the flagged photo is selected");
+    assert_eq!(item.suggested, Mask::NotWear.index());
+    h.key_press(Key::Num3);
+    h.run();
+    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::NotWear);
+    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Normal), Mask::NotWear, "other photos untouched");
+
+    // Undo, redo (both chords).
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::Incorrect);
+    assert_eq!(h.state().session().unwrap().gender(flip), Gender::Male, "only the last edit is undone");
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run();
+    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::NotWear);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
+    h.run();
+    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::NotWear);
+
+    // Typing in the search field never edits labels.
+    h.key_press(Key::Slash);
+    h.run();
+    assert_eq!(h.state().state.view, View::People);
+    h.get_by_label("Search:").type_text("m");
+    h.run();
+    assert_eq!(h.state().state.people_filter.text, "m");
+    assert_eq!(h.state().session().unwrap().gender(flip), Gender::Male);
+    h.key_press(Key::Escape);
+    h.run();
+
+    // Restart: drop the app, open the same folder again; the journal brings the edits back.
+    drop(h);
+    let mut h = harness(&root);
+    {
+        let s = h.state().session().unwrap();
+        assert_eq!(s.gender(flip), Gender::Male);
+        assert_eq!(s.mask(swap, Slot::Incorrect), Mask::NotWear);
+        assert_eq!(s.edits_this_session(), 0);
+        assert!(s.is_edited(flip) && s.is_edited(swap));
+    }
+
+    // Export (Ctrl+E) and read the CSVs.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    h.run();
+    let out = h.state().rt.last_export.clone().expect("exported");
+    let train = std::fs::read_to_string(out.join("train.csv")).unwrap();
+    let mut lines = train.lines();
+    assert_eq!(lines.next(), Some("id,gender,race,age,path"));
+    let row = train.lines().find(|l| l.ends_with(&folder(GENDER_FLIP))).unwrap();
+    assert!(row.contains(",male,"), "corrected gender in train.csv: {row}");
+    assert_eq!(train.lines().count(), PEOPLE + 1);
+    let photos = std::fs::read_to_string(out.join("photo_labels.csv")).unwrap();
+    let photo_row = photos
+        .lines()
+        .find(|l| l.contains(&format!("{}/incorrect_mask.png", folder(MASK_SWAP))))
+        .unwrap();
+    assert!(photo_row.contains("not wear") || photo_row.contains(",2,"), "{photo_row}");
+    let changes = std::fs::read_to_string(out.join("changes.csv")).unwrap();
+    assert!(changes.contains(&folder(GENDER_FLIP)) && changes.contains(&folder(MASK_SWAP)), "{changes}");
+    // The original data is untouched.
+    let original = std::fs::read_to_string(root.join("train/train.csv")).unwrap();
+    assert!(original.contains(&format!("{},female,", "000004")) || original.contains("female,Asian"));
+}
+
+#[test]
+fn keep_and_accept_decisions_move_on_and_survive_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    h.key_press(Key::F5);
+    h.run();
+    let first = h.state_mut().current_item().unwrap();
+    h.key_press(Key::Space);
+    h.run();
+    assert_eq!(h.state().rt.queue_pos, 1);
+    let second = h.state_mut().current_item().unwrap();
+    h.key_press(Key::Enter);
+    h.run();
+    {
+        let s = h.state().session().unwrap();
+        assert_eq!(s.item_status(&first), mask_curator::ui::session::ItemStatus::Kept);
+        assert_eq!(s.item_status(&second), mask_curator::ui::session::ItemStatus::Accepted);
+        let slot = second.slot.unwrap_or(Slot::Mask1);
+        assert_eq!(s.value(second.field, second.person, slot), second.suggested, "suggestion applied");
+    }
+    drop(h);
+    let h = harness(&root);
+    let s = h.state().session().unwrap();
+    assert_eq!(s.item_status(&first), mask_curator::ui::session::ItemStatus::Kept);
+    assert_eq!(s.item_status(&second), mask_curator::ui::session::ItemStatus::Accepted);
+}
+
+#[test]
+fn a_bad_folder_shows_a_clear_message_instead_of_crashing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-dataset");
+    let mut h = harness(&missing);
+    assert!(h.state().session().is_none());
+    let err = h.state().rt.open_error.clone().expect("error shown");
+    assert!(err.contains("no-such-dataset"), "{err}");
+    // The message is on screen.
+    h.get_by_label_contains("no-such-dataset");
+    // An empty folder (no train.csv) is refused with a message too.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    h.get_by_label("Dataset folder:").click();
+    h.state_mut().rt.path_text = empty.display().to_string();
+    h.get_by_label("Open").click();
+    wait_idle(&mut h);
+    assert!(h.state().session().is_none());
+    assert!(h.state().rt.open_error.as_deref().unwrap_or("").contains("empty"));
+}
+
+#[test]
+fn people_grid_filters_and_person_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    h.key_press(Key::F3);
+    h.run();
+    let filter = h.state().state.people_filter.clone();
+    assert_eq!(h.state_mut().rt.people(&filter).len(), PEOPLE);
+    h.state_mut().state.people_filter.gender = Some(Gender::Female);
+    h.run();
+    let filter = h.state().state.people_filter.clone();
+    assert_eq!(h.state_mut().rt.people(&filter).len(), PEOPLE / 2);
+    h.state_mut().state.people_filter.gender = None;
+    h.state_mut().state.people_filter.flagged_only = true;
+    h.run();
+    let filter = h.state().state.people_filter.clone();
+    let flagged = h.state_mut().rt.people(&filter).to_vec();
+    let flip = person_index(&h, GENDER_FLIP);
+    let swap = person_index(&h, MASK_SWAP);
+    assert!(flagged.contains(&flip) && flagged.contains(&swap), "{flagged:?}");
+    // J walks the filtered list, O opens the person, F sets the gender there.
+    h.state_mut().rt.selected_person = Some(flagged[0]);
+    h.key_press(Key::J);
+    h.run();
+    assert_eq!(h.state().rt.selected_person, Some(flagged[1]));
+    h.key_press(Key::O);
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    let p = flagged[1];
+    let before = h.state().session().unwrap().gender(p);
+    h.key_press(if before == Gender::Male { Key::F } else { Key::M });
+    h.run();
+    assert_ne!(h.state().session().unwrap().gender(p), before);
+    assert_eq!(h.state().state.view, View::Person, "no auto-advance outside the queue");
+    // Age by bin key and by typing years.
+    h.key_press(Key::Num6);
+    h.run();
+    assert_eq!(h.state().session().unwrap().age_bin(p), mask_curator::dataset::AgeBin::Old);
+    h.key_press(Key::A);
+    h.run();
+    h.state_mut().rt.age_text = "41".into();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().session().unwrap().age_years(p), 41);
+}

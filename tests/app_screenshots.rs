@@ -1,0 +1,70 @@
+//! Renders the main screens with wgpu and writes them to docs/screenshots/.
+//!
+//! Needs a wgpu adapter (lavapipe is enough), so it is ignored by default:
+//! `cargo test --test app_screenshots -- --ignored` refreshes the PNGs.
+#![cfg(feature = "gui")]
+
+mod app_support;
+
+use app_support::*;
+use egui::Key;
+use egui_kittest::Harness;
+use mask_curator::ui::{AppOptions, MaskCuratorApp};
+use std::path::{Path, PathBuf};
+
+fn out_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+}
+
+fn save(h: &mut Harness<'static, MaskCuratorApp>, name: &str) {
+    h.run();
+    let img = h.render().expect("render with wgpu");
+    // A screen that failed to draw is one flat colour.
+    let first = *img.get_pixel(0, 0);
+    assert!(img.pixels().any(|p| *p != first), "{name} rendered blank");
+    let path = out_dir().join(format!("{name}.png"));
+    img.save(&path).unwrap();
+    println!("wrote {}", path.display());
+}
+
+fn wgpu_harness(opts: AppOptions, theme: egui::Theme) -> Harness<'static, MaskCuratorApp> {
+    let mut h = Harness::builder()
+        .with_size([1400.0, 860.0])
+        .with_max_steps(60)
+        .with_theme(theme)
+        .wgpu()
+        .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
+    wait_idle(&mut h);
+    h
+}
+
+#[test]
+#[ignore = "needs a wgpu adapter; run with --ignored to refresh docs/screenshots"]
+fn screenshots_of_the_main_screens() {
+    std::fs::create_dir_all(out_dir()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("dataset");
+    write_dataset(&root);
+
+    let mut h = wgpu_harness(AppOptions { open: None, use_storage: false, ..Default::default() }, egui::Theme::Dark);
+    h.state_mut().state.remember(&root);
+    save(&mut h, "open");
+    drop(h);
+
+    let mut h = wgpu_harness(options(&root), egui::Theme::Dark);
+    save(&mut h, "overview");
+    h.key_press(Key::F3);
+    save(&mut h, "people");
+    h.key_press(Key::F5);
+    h.run();
+    save(&mut h, "review");
+    h.key_press(Key::F4);
+    save(&mut h, "person");
+    h.key_press(Key::F1);
+    save(&mut h, "keys");
+    drop(h);
+
+    let mut h = wgpu_harness(options(&root), egui::Theme::Light);
+    h.key_press(Key::F5);
+    save(&mut h, "review-light");
+}

@@ -1,0 +1,127 @@
+//! Shared by the app tests: a small dataset in the real layout (tiny PNG photos), a
+//! finished run whose probabilities disagree with a few labels, and harness helpers.
+#![allow(dead_code)]
+
+use egui_kittest::Harness;
+use mask_curator::dataset::{AgeBin, ClassCode, Gender, Mask, Slot, NUM_CLASSES};
+use mask_curator::ui::{AppOptions, MaskCuratorApp};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub const PEOPLE: usize = 30;
+/// Labelled female, the model is sure it is male (all seven photos).
+pub const GENDER_FLIP: usize = 3;
+/// incorrect_mask.png and normal.png hold each other's picture.
+pub const MASK_SWAP: usize = 7;
+
+pub fn folder(p: usize) -> String {
+    let (gender, age) = given(p);
+    format!("{:06}_{}_Asian_{age}", p + 1, gender.name())
+}
+
+/// The labels written to train.csv.
+pub fn given(p: usize) -> (Gender, u32) {
+    let gender = if p % 2 == 0 { Gender::Male } else { Gender::Female };
+    let age = [22, 27, 35, 48, 55, 60][p % 6];
+    (gender, age)
+}
+
+/// What the photos "really" show (the model's belief).
+fn truth(p: usize, slot: Slot) -> ClassCode {
+    let (mut gender, age) = given(p);
+    if p == GENDER_FLIP {
+        gender = gender.flipped();
+    }
+    let mask = match (p, slot) {
+        (MASK_SWAP, Slot::Incorrect) => Mask::NotWear,
+        (MASK_SWAP, Slot::Normal) => Mask::Incorrect,
+        _ => slot.mask(),
+    };
+    ClassCode::new(mask, gender, AgeBin::from_years(age))
+}
+
+/// Writes the dataset (train.csv + 7 tiny PNGs per person) and a finished run.
+pub fn write_dataset(root: &Path) {
+    let images = root.join("train/images");
+    let mut csv = String::from("id,gender,race,age,path\n");
+    for p in 0..PEOPLE {
+        let (gender, age) = given(p);
+        let f = folder(p);
+        csv.push_str(&format!("{:06},{},Asian,{age},{f}\n", p + 1, gender.name()));
+        let dir = images.join(&f);
+        std::fs::create_dir_all(&dir).unwrap();
+        for slot in Slot::ALL {
+            let shade = (20 + 30 * slot.index() + 3 * p) as u8;
+            let img = image::RgbImage::from_pixel(24, 32, image::Rgb([shade, 120, 200 - shade / 2]));
+            img.save(dir.join(format!("{}.png", slot.stem()))).unwrap();
+        }
+    }
+    std::fs::write(root.join("train/train.csv"), csv).unwrap();
+    write_run(root, "test-run");
+}
+
+fn write_run(root: &Path, id: &str) {
+    let run = root.join(".mask-curator/runs").join(id);
+    std::fs::create_dir_all(&run).unwrap();
+    let mut index = String::from("row,path,person,fold\n");
+    let mut values = Vec::new();
+    let mut row = 0;
+    for p in 0..PEOPLE {
+        for slot in Slot::ALL {
+            let t = truth(p, slot).index();
+            let mut probs = [0.01f32; NUM_CLASSES];
+            probs[t] = 1.0 - 0.01 * (NUM_CLASSES as f32 - 1.0);
+            values.extend_from_slice(&probs);
+            index.push_str(&format!("{row},train/images/{}/{}.png,{},{}\n", folder(p), slot.stem(), folder(p), p % 5));
+            row += 1;
+        }
+    }
+    write_npy(&run.join("oof_probs.npy"), row, NUM_CLASSES, &values);
+    std::fs::write(run.join("oof_index.csv"), index).unwrap();
+    std::fs::write(
+        run.join("run.json"),
+        format!(r#"{{"id":"{id}","status":"finished","created":"2026-11-22T00:00:00Z","config":{{}},"metrics":{{}}}}"#),
+    )
+    .unwrap();
+}
+
+/// A float32 C-order .npy (version 1.0).
+pub fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+pub fn options(dir: &Path) -> AppOptions {
+    AppOptions { open: Some(dir.to_path_buf()), use_storage: false, ..Default::default() }
+}
+
+pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
+    let opts = options(dir);
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(40)
+        .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
+    wait_idle(&mut h);
+    h
+}
+
+/// Steps until background jobs are done (the open job scans and loads the run).
+pub fn wait_idle(h: &mut Harness<'static, MaskCuratorApp>) {
+    let start = Instant::now();
+    while h.state().is_busy() {
+        assert!(start.elapsed() < Duration::from_secs(60), "background job did not finish");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run();
+}
