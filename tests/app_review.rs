@@ -166,6 +166,14 @@ fn keep_and_accept_decisions_move_on_and_survive_a_restart() {
     let root = tmp.path().join("data");
     write_dataset(&root);
     let mut h = harness(&root);
+    // The key overlay opens and closes from the keyboard (and every glyph in it draws).
+    h.key_press(Key::F1);
+    h.run();
+    assert!(h.state().rt.show_help);
+    h.get_by_label_contains("Accept the suggested label");
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(!h.state().rt.show_help);
     h.key_press(Key::F5);
     h.run();
     let first = h.state_mut().current_item().unwrap();

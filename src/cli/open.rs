@@ -124,7 +124,25 @@ pub fn summary_text(dataset: &Dataset) -> String {
     let ws = Workspace::for_dataset(&dataset.root);
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {
-            let _ = write!(s, "{}", crate::issues::summary_for_run(dataset, &probs));
+            let report = find_run_issues(dataset, &probs);
+            let _ = writeln!(s, "Issues (run {}): {}", probs.run_id, report.issues.len());
+            for (field, rate) in &report.noise {
+                let n = report.issues.iter().filter(|i| i.field == *field).count();
+                let _ = writeln!(s, "  {}: {n} issues, estimated noise {:.1}%", field.name(), rate * 100.0);
+            }
+            for i in report.issues.iter().take(20) {
+                let photo = i.slot.map(|sl| format!("/{}", sl.stem())).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "  {:.3} {} {}{photo}: given {}, suggested {} ({})",
+                    i.score,
+                    i.field.name(),
+                    dataset.people[i.person].folder,
+                    i.field.class_name(i.given),
+                    i.field.class_name(i.suggested),
+                    i.kind
+                );
+            }
         }
         Ok(None) => {
             let _ = writeln!(s, "Issues: no finished training run yet (train one to find label issues).");
@@ -134,6 +152,133 @@ pub fn summary_text(dataset: &Dataset) -> String {
         }
     }
     s
+}
+
+// --- issues of a run --------------------------------------------------------------------
+
+/// One suspected label error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunIssue {
+    /// Stable across runs (`field:folder` or `field:folder/stem`), so a decision recorded
+    /// in the journal still applies after retraining.
+    pub issue_id: String,
+    pub kind: String,
+    pub field: Field,
+    pub person: usize,
+    /// The photo of a mask issue; `None` for person-level gender and age issues.
+    pub slot: Option<crate::dataset::Slot>,
+    pub given: usize,
+    pub suggested: usize,
+    /// 1 - p(given): higher = more likely wrong.
+    pub score: f32,
+    pub probabilities: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunIssues {
+    /// Highest score first.
+    pub issues: Vec<RunIssue>,
+    /// Estimated fraction of wrong labels per field.
+    pub noise: Vec<(Field, f64)>,
+}
+
+/// Confident-learning selection per field on the given labels: mask per photo, gender and
+/// age per person (the mean of its photos' marginals). An item is an issue when some
+/// other value reaches that value's per-class threshold (the mean probability the model
+/// gives it on items labelled with it) and the most probable such value is not the given
+/// one (an off-diagonal entry of cleanlab's confident joint).
+pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
+    use crate::dataset::Slot;
+    // (field, person, slot, given, probabilities)
+    let mut items: Vec<(Field, usize, Option<Slot>, usize, Vec<f32>)> = Vec::new();
+    for (p, person) in dataset.people.iter().enumerate() {
+        let mut sums = [vec![0f32; 2], vec![0f32; 3]];
+        let mut n = 0;
+        for ph in person.photos.iter().flatten() {
+            let r = PhotoRef { person: p, slot: ph.slot };
+            if let Some(m) = probs.marginal(Field::Mask, r) {
+                items.push((Field::Mask, p, Some(ph.slot), ph.slot.mask().index(), m));
+            }
+            for (sum, field) in sums.iter_mut().zip([Field::Gender, Field::Age]) {
+                if let Some(m) = probs.marginal(field, r) {
+                    sum.iter_mut().zip(&m).for_each(|(s, v)| *s += v);
+                }
+            }
+            n += probs.rows.contains_key(&r) as usize;
+        }
+        if n > 0 {
+            let [g, a] = sums;
+            let mean = |v: Vec<f32>| v.into_iter().map(|x| x / n as f32).collect::<Vec<f32>>();
+            items.push((Field::Gender, p, None, person.gender.index(), mean(g)));
+            items.push((Field::Age, p, None, person.age_bin().index(), mean(a)));
+        }
+    }
+    let mut issues = Vec::new();
+    let mut noise = Vec::new();
+    for field in Field::ALL {
+        let k = field.num_classes();
+        let mut sum = vec![0f64; k];
+        let mut count = vec![0usize; k];
+        for (f, _, _, given, p) in &items {
+            if *f == field {
+                sum[*given] += p[*given] as f64;
+                count[*given] += 1;
+            }
+        }
+        let thresholds: Vec<f32> =
+            (0..k).map(|j| if count[j] > 0 { (sum[j] / count[j] as f64) as f32 } else { f32::INFINITY }).collect();
+        let total: usize = count.iter().sum();
+        let mut flagged = 0;
+        for (f, person, slot, given, p) in &items {
+            if *f != field {
+                continue;
+            }
+            let confident = (0..k)
+                .filter(|&j| p[j] >= thresholds[j] - 1e-6)
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]));
+            let Some(suggested) = confident.filter(|&j| j != *given) else { continue };
+            flagged += 1;
+            let folder = &dataset.people[*person].folder;
+            let issue_id = match slot {
+                Some(s) => format!("{}:{folder}/{}", field.name(), s.stem()),
+                None => format!("{}:{folder}", field.name()),
+            };
+            let age = dataset.people[*person].age;
+            let kind = match field {
+                Field::Gender => "gender_flip",
+                Field::Age if (58..=61).contains(&age) || (28..=31).contains(&age) => "age_boundary",
+                Field::Age => "age",
+                Field::Mask => "mask",
+            };
+            issues.push(RunIssue {
+                issue_id,
+                kind: kind.to_string(),
+                field,
+                person: *person,
+                slot: *slot,
+                given: *given,
+                suggested,
+                score: 1.0 - p[*given],
+                probabilities: p.clone(),
+            });
+        }
+        if total > 0 {
+            noise.push((field, flagged as f64 / total as f64));
+        }
+    }
+    // Two photos of one person whose mask suggestions swap their labels: a swapped pair.
+    let swaps: Vec<(usize, usize, usize)> = issues
+        .iter()
+        .filter(|i| i.field == Field::Mask)
+        .map(|i| (i.person, i.given, i.suggested))
+        .collect();
+    for i in issues.iter_mut().filter(|i| i.field == Field::Mask) {
+        if swaps.contains(&(i.person, i.suggested, i.given)) {
+            i.kind = "mask_swap".into();
+        }
+    }
+    issues.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
+    RunIssues { issues, noise }
 }
 
 // --- runs and their probabilities ------------------------------------------------------

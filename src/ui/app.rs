@@ -7,7 +7,9 @@ use super::session::{ItemStatus, QueueItem, Session};
 use super::state::{PeopleFilter, PersistentState, QueueFilter, ReviewedFilter, SortBy, View};
 use super::{keys, views};
 use crate::curation::ReviewDecision;
+use super::thumb_textures::{TextureBudget, ThumbTextures};
 use crate::dataset::{Field, Slot};
+use crate::thumbs::ThumbConfig;
 use std::path::PathBuf;
 
 /// How the app starts.
@@ -60,6 +62,10 @@ pub struct Runtime {
     pub scroll_to_selected: bool,
     pub last_export: Option<PathBuf>,
     pub overview_counts: Option<super::views::Counts>,
+    /// Grid thumbnails (small, disk-cached) and the large photos of the person view.
+    pub thumbs: Option<ThumbTextures>,
+    pub photos: Option<ThumbTextures>,
+    pub ctx: egui::Context,
     people_cache: Option<(PeopleFilter, u64, Vec<usize>)>,
     queue_cache: Option<(QueueFilter, u64, usize, Vec<usize>)>,
 }
@@ -195,6 +201,9 @@ impl MaskCuratorApp {
                 scroll_to_selected: false,
                 last_export: None,
                 overview_counts: None,
+                thumbs: None,
+                photos: None,
+                ctx: cc.egui_ctx.clone(),
                 people_cache: None,
                 queue_cache: None,
             },
@@ -247,6 +256,19 @@ impl MaskCuratorApp {
                                 ));
                             }
                             self.state.remember(&std::fs::canonicalize(&root).unwrap_or(root));
+                            let ws = session.workspace.clone();
+                            self.rt.thumbs = Some(ThumbTextures::new(
+                                &self.rt.ctx,
+                                ThumbConfig::for_workspace(&ws),
+                                TextureBudget::default(),
+                            ));
+                            // Full-size photos for the person view: few at a time, no disk copy.
+                            let large = ThumbConfig { max_w: 384, max_h: 512, disk_cache: None, workers: 1, queue_cap: 32 };
+                            self.rt.photos = Some(ThumbTextures::new(
+                                &self.rt.ctx,
+                                large,
+                                TextureBudget { max_bytes: 64 << 20, uploads_per_frame: 8 },
+                            ));
                             self.rt.session = Some(session);
                             self.rt.open_error = None;
                             self.rt.selected_person = None;
@@ -326,6 +348,8 @@ impl MaskCuratorApp {
             }
             Command::CloseDataset => {
                 self.rt.session = None;
+                self.rt.thumbs = None;
+                self.rt.photos = None;
                 self.rt.invalidate();
             }
             Command::ForgetRecent(dir) => self.state.recent.retain(|p| *p != dir),
@@ -508,6 +532,9 @@ impl eframe::App for MaskCuratorApp {
         }
         let mut commands = std::mem::take(&mut self.commands);
         views::frame_ui(ui, &mut self.state, &mut self.rt, &mut commands);
+        for textures in [&mut self.rt.thumbs, &mut self.rt.photos].into_iter().flatten() {
+            textures.end_frame(&ctx);
+        }
         if !commands.is_empty() {
             // The frame was drawn before these ran; show their effect right away.
             ctx.request_repaint();

@@ -147,7 +147,7 @@ impl KeyAction {
     }
 }
 
-/// The human name of a binding, e.g. `Ctrl+Shift+Z`, `J`, `↓`.
+/// The human name of a binding, e.g. `Ctrl+Shift+Z`, `J`, `Down`.
 pub fn binding_label(b: &Binding) -> String {
     let mut s = String::new();
     if b.modifiers.command || b.modifiers.ctrl {
@@ -162,10 +162,10 @@ pub fn binding_label(b: &Binding) -> String {
 
 fn key_label(key: Key) -> &'static str {
     match key {
-        Key::ArrowDown => "↓",
-        Key::ArrowUp => "↑",
-        Key::ArrowLeft => "←",
-        Key::ArrowRight => "→",
+        Key::ArrowDown => "Down",
+        Key::ArrowUp => "Up",
+        Key::ArrowLeft => "Left",
+        Key::ArrowRight => "Right",
         Key::Questionmark => "?",
         Key::Slash => "/",
         Key::Plus => "+",
@@ -178,7 +178,7 @@ fn key_label(key: Key) -> &'static str {
     }
 }
 
-/// All actions in overlay order, each with its key names joined (`J / ↓`).
+/// All actions in overlay order, each with its key names joined (`J / Down`).
 pub fn overlay_rows() -> Vec<(String, KeyAction)> {
     let mut rows: Vec<(String, KeyAction)> = Vec::new();
     for b in BINDINGS {

@@ -10,22 +10,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// One entry of the review queue, flattened from the issue engine's report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueItem {
-    pub issue_id: String,
-    pub kind: String,
-    pub field: Field,
-    pub person: usize,
-    /// The photo for photo-level (mask) issues; `None` for person-level ones.
-    pub slot: Option<Slot>,
-    /// Label value index in `field` as given in the data.
-    pub given: usize,
-    pub suggested: usize,
-    pub score: f32,
-    /// Model probability of each value of `field`.
-    pub probabilities: Vec<f32>,
-}
+/// One entry of the review queue.
+pub type QueueItem = crate::cli::open::RunIssue;
 
 /// Where an item stands, from the curated labels and the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,10 +284,10 @@ pub fn nearest_age_in_bin(years: u32, bin: AgeBin) -> u32 {
     }
 }
 
-/// Runs the issue engine on the given labels and the run's probabilities.
+/// Finds the issues of a run on the given labels.
 pub(crate) fn find_issues(dataset: &Dataset, probs: &RunProbs) -> IssueSet {
-    let report = crate::issues::find_dataset_issues_for_run(dataset, probs);
-    IssueSet::new(probs.run_id.clone(), report.items, report.noise)
+    let report = crate::cli::open::find_run_issues(dataset, probs);
+    IssueSet::new(probs.run_id.clone(), report.issues, report.noise)
 }
 
 #[cfg(test)]

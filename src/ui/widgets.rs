@@ -84,10 +84,29 @@ pub fn probability_bars_ui(ui: &mut Ui, field: Field, probs: &[f32], given: Opti
     }
 }
 
-/// What a photo tile shows in place of the picture while no thumbnail texture is ready.
+/// What a photo tile shows: the picture, or a text while it loads or when it failed.
 pub enum TileContent<'a> {
     Texture(&'a egui::TextureHandle),
     Placeholder(&'a str),
+}
+
+/// The tile content of a photo file: its texture when decoded, else `loading` text, or
+/// the reason it cannot be shown.
+pub fn photo_content<'a>(
+    textures: Option<&'a mut super::thumb_textures::ThumbTextures>,
+    path: Option<&std::path::Path>,
+    loading: &'a str,
+) -> TileContent<'a> {
+    use super::thumb_textures::ThumbView;
+    match (textures, path) {
+        (Some(t), Some(path)) => match t.get(path) {
+            ThumbView::Ready(tex) => TileContent::Texture(tex),
+            ThumbView::Loading => TileContent::Placeholder(loading),
+            ThumbView::Failed(reason) => TileContent::Placeholder(reason),
+        },
+        (_, None) => TileContent::Placeholder("missing photo"),
+        (None, Some(_)) => TileContent::Placeholder(loading),
+    }
 }
 
 /// A photo tile of the given size; the selected tile gets a thick accent outline, a
@@ -116,13 +135,13 @@ pub fn photo_tile_ui(
             }
             TileContent::Placeholder(text) => {
                 painter.rect_filled(rect, 4.0, visuals.faint_bg_color);
-                painter.text(
-                    rect.center(),
-                    egui::Align2::CENTER_CENTER,
-                    text,
+                let galley = painter.layout(
+                    text.to_string(),
                     egui::FontId::proportional(11.0),
                     visuals.weak_text_color(),
+                    rect.width() - 6.0,
                 );
+                painter.galley(rect.center() - galley.size() / 2.0, galley, visuals.weak_text_color());
             }
         }
         if flagged {

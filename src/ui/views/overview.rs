@@ -169,7 +169,7 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
             ui.label(n.to_string());
             match issues.noise.iter().find(|(f, _)| *f == field) {
                 Some((_, rate)) => ui.label(format!("{:.1}%", rate * 100.0)),
-                None => ui.weak("–"),
+                None => ui.weak("-"),
             };
             ui.end_row();
         }

@@ -6,7 +6,8 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::{ItemStatus, Session};
 use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
-use crate::ui::widgets::{age_chip_ui, gender_chip_ui, photo_tile_ui, value_color, TileContent};
+use crate::ui::thumb_textures::ThumbTextures;
+use crate::ui::widgets::{age_chip_ui, gender_chip_ui, photo_content, photo_tile_ui, value_color};
 use egui::{Color32, Vec2};
 
 pub fn people_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
@@ -41,9 +42,12 @@ pub fn people_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtim
             }
         }
     }
+    let selected_slot = rt.selected_slot;
+    let mut thumbs = rt.thumbs.as_mut();
     scroll.show_rows(ui, row_h, list.len(), |ui, rows| {
         for &p in &list[rows] {
-            person_row_ui(ui, session, p, selected == Some(p), rt.selected_slot, Vec2::new(thumb_w, thumb_h), commands);
+            let size = Vec2::new(thumb_w, thumb_h);
+            person_row_ui(ui, session, p, selected == Some(p), selected_slot, size, thumbs.as_deref_mut(), commands);
         }
     });
 }
@@ -55,6 +59,7 @@ fn person_row_ui(
     is_selected: bool,
     selected_slot: Slot,
     thumb: Vec2,
+    mut thumbs: Option<&mut ThumbTextures>,
     commands: &mut Vec<Command>,
 ) {
     let person = &session.dataset.people[p];
@@ -89,18 +94,17 @@ fn person_row_ui(
                     _ => Color32::from_rgb(46, 160, 67),
                 };
                 let what = if person_flagged { "person" } else { "photo" };
-                ui.colored_label(color, format!("⚑ {what} issue {:.2} · {}", score, status.name()));
+                ui.colored_label(color, format!("⚠ {what} issue {:.2} · {}", score, status.name()));
             }
         });
         for slot in Slot::ALL {
-            let has_photo = person.photos[slot.index()].is_some();
+            let path = person.photos[slot.index()].as_ref().map(|ph| session.root().join(&ph.rel_path));
             let mask = session.mask(p, slot);
-            let label = if has_photo { slot.stem() } else { "missing" };
             let flagged = flagged_slots.contains(&Some(slot));
             let tile = photo_tile_ui(
                 ui,
                 thumb,
-                TileContent::Placeholder(label),
+                photo_content(thumbs.as_deref_mut(), path.as_deref(), slot.stem()),
                 is_selected && selected_slot == slot,
                 flagged,
                 &format!("{} {}", person.folder, slot.stem()),

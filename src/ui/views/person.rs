@@ -7,7 +7,7 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::{QueueItem, Session};
 use crate::ui::state::PersistentState;
-use crate::ui::widgets::{age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_tile_ui, probability_bars_ui, TileContent};
+use crate::ui::widgets::{age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_content, photo_tile_ui, probability_bars_ui};
 
 pub fn person_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
     let Some(p) = rt.selected_person else {
@@ -15,10 +15,10 @@ pub fn person_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtim
         return;
     };
     ui.horizontal(|ui| {
-        if ui.button("◀ Previous person").on_hover_text("K / ↑").clicked() {
+        if ui.button("Previous person").on_hover_text("K / Up").clicked() {
             commands.push(Command::StepPerson(-1));
         }
-        if ui.button("Next person ▶").on_hover_text("J / ↓").clicked() {
+        if ui.button("Next person").on_hover_text("J / Down").clicked() {
             commands.push(Command::StepPerson(1));
         }
         zoom_ui(ui, state);
@@ -123,12 +123,11 @@ pub fn person_detail_ui(
             let flagged = item.is_some_and(|it| it.field == Field::Mask && it.slot == Some(slot));
             ui.vertical(|ui| {
                 ui.set_width(size.x);
-                let has_photo = person.photos[slot.index()].is_some();
-                let text = if has_photo { slot.stem() } else { "missing photo" };
+                let path = person.photos[slot.index()].as_ref().map(|ph| session.root().join(&ph.rel_path));
                 let tile = photo_tile_ui(
                     ui,
                     size,
-                    TileContent::Placeholder(text),
+                    photo_content(rt.photos.as_mut(), path.as_deref(), slot.stem()),
                     selected_slot == slot,
                     flagged,
                     &format!("photo {}", slot.stem()),

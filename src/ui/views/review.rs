@@ -72,7 +72,7 @@ fn queue_list_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtime, c
             let status = session.item_status(item);
             let photo = item.slot.map(|s| format!(" {}", s.stem())).unwrap_or_default();
             let text = format!(
-                "{:>4}. {:.2} {} {}{}  {}→{}  [{}]",
+                "{:>4}. {:.2} {} {}{}  {}->{}  [{}]",
                 row + 1,
                 item.score,
                 item.field.name(),
@@ -117,10 +117,10 @@ fn current_item_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtime,
             _ => Color32::from_rgb(46, 160, 67),
         };
         ui.colored_label(color, status.name());
-        if ui.button("◀ Previous").on_hover_text("K / ↑").clicked() {
+        if ui.button("Previous").on_hover_text("K / Up").clicked() {
             commands.push(Command::QueueStep(-1));
         }
-        if ui.button("Next ▶").on_hover_text("J / ↓").clicked() {
+        if ui.button("Next").on_hover_text("J / Down").clicked() {
             commands.push(Command::QueueStep(1));
         }
     });
@@ -136,7 +136,7 @@ fn current_item_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtime,
         ui.horizontal(|ui| {
             ui.label("given");
             chip_ui(ui, item.field, item.given, false);
-            ui.label("→ suggested");
+            ui.label("-> suggested");
             chip_ui(ui, item.field, item.suggested, false);
             let now = session.value(item.field, item.person, item.slot.unwrap_or(crate::dataset::Slot::Mask1));
             if now != item.given {
