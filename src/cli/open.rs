@@ -82,7 +82,8 @@ pub fn ensure_demo(dir: &Path) -> anyhow::Result<()> {
     if dir.join("train").join("train.csv").is_file() {
         return Ok(());
     }
-    crate::demo::generate(&crate::demo::DemoConfig::default(), dir)
+    eprintln!("generating the demo dataset in {} …", dir.display());
+    crate::demo::generate(dir, &crate::demo::DemoConfig::default(), None, None)
         .with_context(|| format!("cannot generate the demo dataset in {}", dir.display()))?;
     Ok(())
 }
