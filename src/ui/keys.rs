@@ -261,11 +261,14 @@ mod tests {
     #[test]
     fn docs_keys_md_is_current() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys.md");
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, keys_markdown()).unwrap();
+        }
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
         assert_eq!(
             on_disk,
             keys_markdown(),
-            "docs/keys.md is stale; regenerate it with the `keys_markdown` output"
+            "docs/keys.md is stale; regenerate it: UPDATE_DOCS=1 cargo test --lib keys"
         );
     }
 }
