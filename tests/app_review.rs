@@ -141,19 +141,19 @@ fn review_fix_undo_redo_restart_and_export() {
     h.key_press_modifiers(Modifiers::COMMAND, Key::E);
     h.run();
     let out = h.state().rt.last_export.clone().expect("exported");
-    let train = std::fs::read_to_string(out.join("train.csv")).unwrap();
+    let train = std::fs::read_to_string(out.join(mask_curator::curation::export::TRAIN_CSV)).unwrap();
     let mut lines = train.lines();
     assert_eq!(lines.next(), Some("id,gender,race,age,path"));
     let row = train.lines().find(|l| l.ends_with(&folder(GENDER_FLIP))).unwrap();
     assert!(row.contains(",male,"), "corrected gender in train.csv: {row}");
     assert_eq!(train.lines().count(), PEOPLE + 1);
-    let photos = std::fs::read_to_string(out.join("photo_labels.csv")).unwrap();
+    let photos = std::fs::read_to_string(out.join(mask_curator::curation::export::PHOTO_LABELS_CSV)).unwrap();
     let photo_row = photos
         .lines()
         .find(|l| l.contains(&format!("{}/incorrect_mask.png", folder(MASK_SWAP))))
         .unwrap();
     assert!(photo_row.contains("not wear") || photo_row.contains(",2,"), "{photo_row}");
-    let changes = std::fs::read_to_string(out.join("changes.csv")).unwrap();
+    let changes = std::fs::read_to_string(out.join(mask_curator::curation::export::CHANGE_LOG_CSV)).unwrap();
     assert!(changes.contains(&folder(GENDER_FLIP)) && changes.contains(&folder(MASK_SWAP)), "{changes}");
     // The original data is untouched.
     let original = std::fs::read_to_string(root.join("train/train.csv")).unwrap();
