@@ -120,6 +120,8 @@ pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
 /// Steps until background jobs are done (the open job scans and loads the run).
 pub fn wait_idle(h: &mut Harness<'static, MaskCuratorApp>) {
     let start = Instant::now();
+    // A click or key queued before this call starts its job on the next frame.
+    h.step();
     while h.state().is_busy() {
         assert!(start.elapsed() < Duration::from_secs(60), "background job did not finish");
         h.step();
