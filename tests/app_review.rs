@@ -11,8 +11,16 @@ use egui_kittest::kittest::Queryable;
 use mask_curator::dataset::{Field, Gender, Mask, Slot};
 use mask_curator::ui::state::View;
 
-fn person_index(h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>, p: usize) -> usize {
-    h.state().session().unwrap().dataset.person_index(&folder(p)).unwrap()
+fn person_index(
+    h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
+    p: usize,
+) -> usize {
+    h.state()
+        .session()
+        .unwrap()
+        .dataset
+        .person_index(&folder(p))
+        .unwrap()
 }
 
 /// Presses J until the current queue item is the one `pick` accepts.
@@ -29,7 +37,11 @@ fn move_to_item(
         let before = h.state().rt.queue_pos;
         h.key_press(Key::J);
         h.run();
-        assert_eq!(h.state().rt.queue_pos, before + 1, "J moves one item down the queue");
+        assert_eq!(
+            h.state().rt.queue_pos,
+            before + 1,
+            "J moves one item down the queue"
+        );
     }
     panic!("item not found in the queue");
 }
@@ -49,7 +61,10 @@ fn review_fix_undo_redo_restart_and_export() {
         assert_eq!(issues.run_id, "test-run");
         let flip = person_index(&h, GENDER_FLIP);
         assert!(
-            issues.items.iter().any(|i| i.person == flip && i.field == Field::Gender),
+            issues
+                .items
+                .iter()
+                .any(|i| i.person == flip && i.field == Field::Gender),
             "the flipped gender is flagged: {:?}",
             issues.items
         );
@@ -82,38 +97,72 @@ fn review_fix_undo_redo_restart_and_export() {
         let s = h.state().session().unwrap();
         assert_eq!(s.gender(flip), Gender::Male);
         for slot in Slot::ALL {
-            assert_eq!(s.class_of(flip, slot).gender(), Gender::Male, "{slot:?} follows the person");
+            assert_eq!(
+                s.class_of(flip, slot).gender(),
+                Gender::Male,
+                "{slot:?} follows the person"
+            );
         }
         assert_eq!(s.edits_this_session(), 1);
-        assert_eq!(s.item_status(&item), mask_curator::ui::session::ItemStatus::Fixed);
+        assert_eq!(
+            s.item_status(&item),
+            mask_curator::ui::session::ItemStatus::Fixed
+        );
     }
     assert_eq!(h.state().rt.queue_pos, pos + 1, "moves on after the fix");
 
     // Fix one photo's mask: the swapped person's incorrect_mask photo is really "not wear".
-    h.state_mut().apply(mask_curator::ui::commands::Command::QueueGo(0));
+    h.state_mut()
+        .apply(mask_curator::ui::commands::Command::QueueGo(0));
     h.run();
     let swap = person_index(&h, MASK_SWAP);
-    let item = move_to_item(&mut h, |i| i.person == swap && i.field == Field::Mask && i.slot == Some(Slot::Incorrect));
-    assert_eq!(h.state().rt.selected_slot, Slot::Incorrect, "the flagged photo is selected");
+    let item = move_to_item(&mut h, |i| {
+        i.person == swap && i.field == Field::Mask && i.slot == Some(Slot::Incorrect)
+    });
+    assert_eq!(
+        h.state().rt.selected_slot,
+        Slot::Incorrect,
+        "the flagged photo is selected"
+    );
     assert_eq!(item.suggested, Mask::NotWear.index());
     h.key_press(Key::Num3);
     h.run();
-    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::NotWear);
-    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Normal), Mask::NotWear, "other photos untouched");
+    assert_eq!(
+        h.state().session().unwrap().mask(swap, Slot::Incorrect),
+        Mask::NotWear
+    );
+    assert_eq!(
+        h.state().session().unwrap().mask(swap, Slot::Normal),
+        Mask::NotWear,
+        "other photos untouched"
+    );
 
     // Undo, redo (both chords).
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run();
-    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::Incorrect);
-    assert_eq!(h.state().session().unwrap().gender(flip), Gender::Male, "only the last edit is undone");
+    assert_eq!(
+        h.state().session().unwrap().mask(swap, Slot::Incorrect),
+        Mask::Incorrect
+    );
+    assert_eq!(
+        h.state().session().unwrap().gender(flip),
+        Gender::Male,
+        "only the last edit is undone"
+    );
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
     h.run();
-    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::NotWear);
+    assert_eq!(
+        h.state().session().unwrap().mask(swap, Slot::Incorrect),
+        Mask::NotWear
+    );
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
     h.run();
-    assert_eq!(h.state().session().unwrap().mask(swap, Slot::Incorrect), Mask::NotWear);
+    assert_eq!(
+        h.state().session().unwrap().mask(swap, Slot::Incorrect),
+        Mask::NotWear
+    );
 
     // Typing in the search field never edits labels.
     h.key_press(Key::Slash);
@@ -141,23 +190,41 @@ fn review_fix_undo_redo_restart_and_export() {
     h.key_press_modifiers(Modifiers::COMMAND, Key::E);
     h.run();
     let out = h.state().rt.last_export.clone().expect("exported");
-    let train = std::fs::read_to_string(out.join(mask_curator::curation::export::TRAIN_CSV)).unwrap();
+    let train =
+        std::fs::read_to_string(out.join(mask_curator::curation::export::TRAIN_CSV)).unwrap();
     let mut lines = train.lines();
     assert_eq!(lines.next(), Some("id,gender,race,age,path"));
-    let row = train.lines().find(|l| l.ends_with(&folder(GENDER_FLIP))).unwrap();
-    assert!(row.contains(",male,"), "corrected gender in train.csv: {row}");
+    let row = train
+        .lines()
+        .find(|l| l.ends_with(&folder(GENDER_FLIP)))
+        .unwrap();
+    assert!(
+        row.contains(",male,"),
+        "corrected gender in train.csv: {row}"
+    );
     assert_eq!(train.lines().count(), PEOPLE + 1);
-    let photos = std::fs::read_to_string(out.join(mask_curator::curation::export::PHOTO_LABELS_CSV)).unwrap();
+    let photos =
+        std::fs::read_to_string(out.join(mask_curator::curation::export::PHOTO_LABELS_CSV))
+            .unwrap();
     let photo_row = photos
         .lines()
         .find(|l| l.contains(&format!("{}/incorrect_mask.png", folder(MASK_SWAP))))
         .unwrap();
-    assert!(photo_row.contains("not wear") || photo_row.contains(",2,"), "{photo_row}");
-    let changes = std::fs::read_to_string(out.join(mask_curator::curation::export::CHANGE_LOG_CSV)).unwrap();
-    assert!(changes.contains(&folder(GENDER_FLIP)) && changes.contains(&folder(MASK_SWAP)), "{changes}");
+    assert!(
+        photo_row.contains("not wear") || photo_row.contains(",2,"),
+        "{photo_row}"
+    );
+    let changes =
+        std::fs::read_to_string(out.join(mask_curator::curation::export::CHANGE_LOG_CSV)).unwrap();
+    assert!(
+        changes.contains(&folder(GENDER_FLIP)) && changes.contains(&folder(MASK_SWAP)),
+        "{changes}"
+    );
     // The original data is untouched.
     let original = std::fs::read_to_string(root.join("train/train.csv")).unwrap();
-    assert!(original.contains(&format!("{},female,", "000004")) || original.contains("female,Asian"));
+    assert!(
+        original.contains(&format!("{},female,", "000004")) || original.contains("female,Asian")
+    );
 }
 
 #[test]
@@ -185,16 +252,32 @@ fn keep_and_accept_decisions_move_on_and_survive_a_restart() {
     h.run();
     {
         let s = h.state().session().unwrap();
-        assert_eq!(s.item_status(&first), mask_curator::ui::session::ItemStatus::Kept);
-        assert_eq!(s.item_status(&second), mask_curator::ui::session::ItemStatus::Accepted);
+        assert_eq!(
+            s.item_status(&first),
+            mask_curator::ui::session::ItemStatus::Kept
+        );
+        assert_eq!(
+            s.item_status(&second),
+            mask_curator::ui::session::ItemStatus::Accepted
+        );
         let slot = second.slot.unwrap_or(Slot::Mask1);
-        assert_eq!(s.value(second.field, second.person, slot), second.suggested, "suggestion applied");
+        assert_eq!(
+            s.value(second.field, second.person, slot),
+            second.suggested,
+            "suggestion applied"
+        );
     }
     drop(h);
     let h = harness(&root);
     let s = h.state().session().unwrap();
-    assert_eq!(s.item_status(&first), mask_curator::ui::session::ItemStatus::Kept);
-    assert_eq!(s.item_status(&second), mask_curator::ui::session::ItemStatus::Accepted);
+    assert_eq!(
+        s.item_status(&first),
+        mask_curator::ui::session::ItemStatus::Kept
+    );
+    assert_eq!(
+        s.item_status(&second),
+        mask_curator::ui::session::ItemStatus::Accepted
+    );
 }
 
 #[test]
@@ -215,7 +298,13 @@ fn a_bad_folder_shows_a_clear_message_instead_of_crashing() {
     h.get_by_label("Open").click();
     wait_idle(&mut h);
     assert!(h.state().session().is_none());
-    assert!(h.state().rt.open_error.as_deref().unwrap_or("").contains("empty"));
+    assert!(h
+        .state()
+        .rt
+        .open_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("empty"));
 }
 
 #[test]
@@ -239,7 +328,10 @@ fn people_grid_filters_and_person_keys() {
     let flagged = h.state_mut().rt.people(&filter).to_vec();
     let flip = person_index(&h, GENDER_FLIP);
     let swap = person_index(&h, MASK_SWAP);
-    assert!(flagged.contains(&flip) && flagged.contains(&swap), "{flagged:?}");
+    assert!(
+        flagged.contains(&flip) && flagged.contains(&swap),
+        "{flagged:?}"
+    );
     // J walks the filtered list, O opens the person, F sets the gender there.
     h.state_mut().rt.selected_person = Some(flagged[0]);
     h.key_press(Key::J);
@@ -250,14 +342,25 @@ fn people_grid_filters_and_person_keys() {
     assert_eq!(h.state().state.view, View::Person);
     let p = flagged[1];
     let before = h.state().session().unwrap().gender(p);
-    h.key_press(if before == Gender::Male { Key::F } else { Key::M });
+    h.key_press(if before == Gender::Male {
+        Key::F
+    } else {
+        Key::M
+    });
     h.run();
     assert_ne!(h.state().session().unwrap().gender(p), before);
-    assert_eq!(h.state().state.view, View::Person, "no auto-advance outside the queue");
+    assert_eq!(
+        h.state().state.view,
+        View::Person,
+        "no auto-advance outside the queue"
+    );
     // Age by bin key and by typing years.
     h.key_press(Key::Num6);
     h.run();
-    assert_eq!(h.state().session().unwrap().age_bin(p), mask_curator::dataset::AgeBin::Old);
+    assert_eq!(
+        h.state().session().unwrap().age_bin(p),
+        mask_curator::dataset::AgeBin::Old
+    );
     h.key_press(Key::A);
     h.run();
     h.state_mut().rt.age_text = "41".into();

@@ -46,7 +46,14 @@ fn screenshots_of_the_main_screens() {
     let root = tmp.path().join("dataset");
     write_dataset(&root);
 
-    let mut h = wgpu_harness(AppOptions { open: None, use_storage: false, ..Default::default() }, egui::Theme::Dark);
+    let mut h = wgpu_harness(
+        AppOptions {
+            open: None,
+            use_storage: false,
+            ..Default::default()
+        },
+        egui::Theme::Dark,
+    );
     h.state_mut().state.remember(&root);
     save(&mut h, "open");
     drop(h);

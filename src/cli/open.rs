@@ -28,7 +28,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let demo_dir = if args.demo_dir.as_os_str().is_empty() { PathBuf::from("demo-data") } else { args.demo_dir };
+    let demo_dir = if args.demo_dir.as_os_str().is_empty() {
+        PathBuf::from("demo-data")
+    } else {
+        args.demo_dir
+    };
     let dir = if args.demo {
         ensure_demo(&demo_dir)?;
         Some(demo_dir.clone())
@@ -40,7 +44,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     #[cfg(feature = "gui")]
     {
-        let options = crate::ui::AppOptions { open: dir.clone(), demo_dir, ..Default::default() };
+        let options = crate::ui::AppOptions {
+            open: dir.clone(),
+            demo_dir,
+            ..Default::default()
+        };
         match crate::ui::run_native(options) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -72,7 +80,8 @@ fn print_summary_or_hint(dir: Option<&Path>) -> anyhow::Result<()> {
         println!("No display, and no dataset given. Try `mask-curator open DIR` or `mask-curator open --demo`.");
         return Ok(());
     };
-    let dataset = crate::dataset::scan(dir).with_context(|| format!("cannot scan {}", dir.display()))?;
+    let dataset =
+        crate::dataset::scan(dir).with_context(|| format!("cannot scan {}", dir.display()))?;
     print!("{}", summary_text(&dataset));
     Ok(())
 }
@@ -110,14 +119,23 @@ pub fn summary_text(dataset: &Dataset) -> String {
                 counts[c.field_index(field)] += n;
             }
         }
-        let parts: Vec<String> =
-            counts.iter().enumerate().map(|(i, n)| format!("{} {n}", field.class_name(i))).collect();
+        let parts: Vec<String> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{} {n}", field.class_name(i)))
+            .collect();
         let _ = writeln!(s, "  {} (photos): {}", field.name(), parts.join(", "));
     }
     let _ = writeln!(s, "Problems: {}", dataset.problems.len());
     for p in dataset.problems.iter().take(20) {
         let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-        let _ = writeln!(s, "  {}{line}: {:?}: {}", p.path.display(), p.kind, p.reason);
+        let _ = writeln!(
+            s,
+            "  {}{line}: {:?}: {}",
+            p.path.display(),
+            p.kind,
+            p.reason
+        );
     }
     if dataset.problems.len() > 20 {
         let _ = writeln!(s, "  … and {} more", dataset.problems.len() - 20);
@@ -129,10 +147,18 @@ pub fn summary_text(dataset: &Dataset) -> String {
             let _ = writeln!(s, "Issues (run {}): {}", probs.run_id, report.issues.len());
             for (field, rate) in &report.noise {
                 let n = report.issues.iter().filter(|i| i.field == *field).count();
-                let _ = writeln!(s, "  {}: {n} issues, estimated noise {:.1}%", field.name(), rate * 100.0);
+                let _ = writeln!(
+                    s,
+                    "  {}: {n} issues, estimated noise {:.1}%",
+                    field.name(),
+                    rate * 100.0
+                );
             }
             for i in report.issues.iter().take(20) {
-                let photo = i.slot.map(|sl| format!("/{}", sl.stem())).unwrap_or_default();
+                let photo = i
+                    .slot
+                    .map(|sl| format!("/{}", sl.stem()))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     s,
                     "  {:.3} {} {}{photo}: given {}, suggested {} ({})",
@@ -146,7 +172,10 @@ pub fn summary_text(dataset: &Dataset) -> String {
             }
         }
         Ok(None) => {
-            let _ = writeln!(s, "Issues: no finished training run yet (train one to find label issues).");
+            let _ = writeln!(
+                s,
+                "Issues: no finished training run yet (train one to find label issues)."
+            );
         }
         Err(e) => {
             let _ = writeln!(s, "Issues: cannot read the newest run: {e:#}");
@@ -196,7 +225,10 @@ pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
         let mut sums = [vec![0f32; 2], vec![0f32; 3]];
         let mut n = 0;
         for ph in person.photos.iter().flatten() {
-            let r = PhotoRef { person: p, slot: ph.slot };
+            let r = PhotoRef {
+                person: p,
+                slot: ph.slot,
+            };
             if let Some(m) = probs.marginal(Field::Mask, r) {
                 items.push((Field::Mask, p, Some(ph.slot), ph.slot.mask().index(), m));
             }
@@ -226,8 +258,15 @@ pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
                 count[*given] += 1;
             }
         }
-        let thresholds: Vec<f32> =
-            (0..k).map(|j| if count[j] > 0 { (sum[j] / count[j] as f64) as f32 } else { f32::INFINITY }).collect();
+        let thresholds: Vec<f32> = (0..k)
+            .map(|j| {
+                if count[j] > 0 {
+                    (sum[j] / count[j] as f64) as f32
+                } else {
+                    f32::INFINITY
+                }
+            })
+            .collect();
         let total: usize = count.iter().sum();
         let mut flagged = 0;
         for (f, person, slot, given, p) in &items {
@@ -237,7 +276,9 @@ pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
             let confident = (0..k)
                 .filter(|&j| p[j] >= thresholds[j] - 1e-6)
                 .max_by(|&a, &b| p[a].total_cmp(&p[b]));
-            let Some(suggested) = confident.filter(|&j| j != *given) else { continue };
+            let Some(suggested) = confident.filter(|&j| j != *given) else {
+                continue;
+            };
             flagged += 1;
             let folder = &dataset.people[*person].folder;
             let issue_id = match slot {
@@ -247,7 +288,9 @@ pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
             let age = dataset.people[*person].age;
             let kind = match field {
                 Field::Gender => "gender_flip",
-                Field::Age if (58..=61).contains(&age) || (28..=31).contains(&age) => "age_boundary",
+                Field::Age if (58..=61).contains(&age) || (28..=31).contains(&age) => {
+                    "age_boundary"
+                }
                 Field::Age => "age",
                 Field::Mask => "mask",
             };
@@ -335,7 +378,10 @@ pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
             continue;
         }
         let key = (created, name.clone());
-        if best.as_ref().is_none_or(|(c, n, _)| (c.clone(), n.clone()) < key) {
+        if best
+            .as_ref()
+            .is_none_or(|(c, n, _)| (c.clone(), n.clone()) < key)
+        {
             best = Some((key.0, key.1, dir));
         }
     }
@@ -351,12 +397,17 @@ pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
 
 /// Loads the newest finished run's probabilities, or `None` when there is no run.
 pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Option<RunProbs>> {
-    let Some((run_id, dir)) = latest_finished_run(ws) else { return Ok(None) };
+    let Some((run_id, dir)) = latest_finished_run(ws) else {
+        return Ok(None);
+    };
     let probs_path = dir.join("oof_probs.npy");
     let index_path = dir.join("oof_index.csv");
     let (shape, values) = read_npy_f32(&probs_path)?;
     if shape.len() != 2 || shape[1] != NUM_CLASSES {
-        bail!("{}: expected shape (N, {NUM_CLASSES}), found {shape:?}", probs_path.display());
+        bail!(
+            "{}: expected shape (N, {NUM_CLASSES}), found {shape:?}",
+            probs_path.display()
+        );
     }
     let by_path: HashMap<PathBuf, PhotoRef> = dataset
         .photo_refs()
@@ -374,13 +425,23 @@ pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Optio
             .with_context(|| format!("{}:{line}: bad row number", index_path.display()))?;
         let path = rec.get(1).unwrap_or_default();
         if row >= shape[0] {
-            bail!("{}:{line}: row {row} is past the {} rows of {}", index_path.display(), shape[0], probs_path.display());
+            bail!(
+                "{}:{line}: row {row} is past the {} rows of {}",
+                index_path.display(),
+                shape[0],
+                probs_path.display()
+            );
         }
-        let Some(&r) = by_path.get(Path::new(path)) else { continue };
+        let Some(&r) = by_path.get(Path::new(path)) else {
+            continue;
+        };
         let mut p = [0f32; NUM_CLASSES];
         p.copy_from_slice(&values[row * NUM_CLASSES..(row + 1) * NUM_CLASSES]);
         if p.iter().any(|v| !v.is_finite()) {
-            bail!("{}: row {row} ({path}) holds NaN or infinite probabilities", probs_path.display());
+            bail!(
+                "{}: row {row} ({path}) holds NaN or infinite probabilities",
+                probs_path.display()
+            );
         }
         rows.insert(r, p);
     }
@@ -396,10 +457,15 @@ pub fn read_npy_f32(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         _ => return Err(bad("unknown version")),
     };
-    let header = bytes.get(start..start + header_len).ok_or_else(|| bad("short header"))?;
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or_else(|| bad("short header"))?;
     let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
     if !header.contains("'<f4'") {
         return Err(bad("dtype is not '<f4'"));
@@ -422,9 +488,15 @@ pub fn read_npy_f32(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
     let count: usize = shape.iter().product();
     let data = &bytes[start + header_len..];
     if data.len() != count * 4 {
-        return Err(bad(&format!("{} data bytes for shape {shape:?}", data.len())));
+        return Err(bad(&format!(
+            "{} data bytes for shape {shape:?}",
+            data.len()
+        )));
     }
-    let values = data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let values = data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Ok((shape, values))
 }
 
@@ -433,7 +505,8 @@ mod tests {
     use super::*;
 
     fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
-        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        let mut header =
+            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }
@@ -465,9 +538,11 @@ mod tests {
     fn newest_finished_run_wins_and_unfinished_runs_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::for_dataset(dir.path());
-        for (name, status, created) in
-            [("a", "finished", "2026-01-01T00:00:00Z"), ("b", "finished", "2026-02-01T00:00:00Z"), ("c", "running", "2026-03-01T00:00:00Z")]
-        {
+        for (name, status, created) in [
+            ("a", "finished", "2026-01-01T00:00:00Z"),
+            ("b", "finished", "2026-02-01T00:00:00Z"),
+            ("c", "running", "2026-03-01T00:00:00Z"),
+        ] {
             let run = ws.runs_dir().join(name);
             std::fs::create_dir_all(&run).unwrap();
             std::fs::write(run.join("oof_probs.npy"), b"").unwrap();

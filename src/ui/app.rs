@@ -5,9 +5,9 @@ use super::commands::{command_for_key, Command};
 use super::jobs::{JobOutput, Jobs};
 use super::session::{ItemStatus, QueueItem, Session};
 use super::state::{PeopleFilter, PersistentState, QueueFilter, ReviewedFilter, SortBy, View};
+use super::thumb_textures::{TextureBudget, ThumbTextures};
 use super::{keys, views};
 use crate::curation::ReviewDecision;
-use super::thumb_textures::{TextureBudget, ThumbTextures};
 use crate::dataset::{Field, Slot};
 use crate::thumbs::ThumbConfig;
 use std::path::PathBuf;
@@ -25,7 +25,11 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
-        AppOptions { open: None, demo_dir: PathBuf::from("demo-data"), use_storage: true }
+        AppOptions {
+            open: None,
+            demo_dir: PathBuf::from("demo-data"),
+            use_storage: true,
+        }
     }
 }
 
@@ -78,19 +82,27 @@ impl Runtime {
 
     /// People indices passing the filter, in the chosen order (cached per label generation).
     pub fn people(&mut self, filter: &PeopleFilter) -> &[usize] {
-        let Some(session) = &self.session else { return &[] };
+        let Some(session) = &self.session else {
+            return &[];
+        };
         let fresh = matches!(&self.people_cache, Some((f, g, _)) if f == filter && *g == session.generation);
         if !fresh {
             let list = filter_people(session, filter);
             self.people_cache = Some((filter.clone(), session.generation, list));
         }
-        self.people_cache.as_ref().map_or(&[], |(_, _, l)| l.as_slice())
+        self.people_cache
+            .as_ref()
+            .map_or(&[], |(_, _, l)| l.as_slice())
     }
 
     /// Queue item indices passing the filter (cached per label generation).
     pub fn queue(&mut self, filter: &QueueFilter) -> &[usize] {
-        let Some(session) = &self.session else { return &[] };
-        let Some(issues) = &session.issues else { return &[] };
+        let Some(session) = &self.session else {
+            return &[];
+        };
+        let Some(issues) = &session.issues else {
+            return &[];
+        };
         let n = issues.items.len();
         let fresh = matches!(&self.queue_cache, Some((f, g, len, _)) if f == filter && *g == session.generation && *len == n);
         if !fresh {
@@ -105,7 +117,9 @@ impl Runtime {
                 .collect();
             self.queue_cache = Some((filter.clone(), session.generation, n, list));
         }
-        self.queue_cache.as_ref().map_or(&[], |(_, _, _, l)| l.as_slice())
+        self.queue_cache
+            .as_ref()
+            .map_or(&[], |(_, _, _, l)| l.as_slice())
     }
 
     fn invalidate(&mut self) {
@@ -114,11 +128,17 @@ impl Runtime {
     }
 
     pub fn notify(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice { text: text.into(), is_error: false });
+        self.notice = Some(Notice {
+            text: text.into(),
+            is_error: false,
+        });
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice { text: text.into(), is_error: true });
+        self.notice = Some(Notice {
+            text: text.into(),
+            is_error: true,
+        });
     }
 }
 
@@ -131,14 +151,22 @@ fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
             let photos = || person.photos.iter().flatten();
             f.gender.is_none_or(|g| session.gender(p) == g)
                 && f.age.is_none_or(|a| session.age_bin(p) == a)
-                && f.mask.is_none_or(|m| photos().any(|ph| session.mask(p, ph.slot) == m))
-                && f.class.is_none_or(|c| photos().any(|ph| session.class_of(p, ph.slot).index() == c))
-                && (!f.flagged_only || session.issues.as_ref().is_some_and(|i| i.by_person.contains_key(&p)))
+                && f.mask
+                    .is_none_or(|m| photos().any(|ph| session.mask(p, ph.slot) == m))
+                && f.class
+                    .is_none_or(|c| photos().any(|ph| session.class_of(p, ph.slot).index() == c))
+                && (!f.flagged_only
+                    || session
+                        .issues
+                        .as_ref()
+                        .is_some_and(|i| i.by_person.contains_key(&p)))
                 && (!f.edited_only || session.is_edited(p))
                 && match f.reviewed {
                     ReviewedFilter::Any => true,
                     ReviewedFilter::Open => session.person_status(p) == Some(ItemStatus::Open),
-                    ReviewedFilter::NeedsReview => session.person_status(p) == Some(ItemStatus::NeedsReview),
+                    ReviewedFilter::NeedsReview => {
+                        session.person_status(p) == Some(ItemStatus::NeedsReview)
+                    }
                     ReviewedFilter::Reviewed => {
                         session.is_edited(p)
                             || matches!(
@@ -156,7 +184,12 @@ fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
         SortBy::Id => list.sort_by(|&a, &b| ds.people[a].folder.cmp(&ds.people[b].folder)),
         SortBy::IssueScore => {
             if let Some(issues) = &session.issues {
-                list.sort_by(|&a, &b| issues.person_score(b).total_cmp(&issues.person_score(a)).then(a.cmp(&b)));
+                list.sort_by(|&a, &b| {
+                    issues
+                        .person_score(b)
+                        .total_cmp(&issues.person_score(a))
+                        .then(a.cmp(&b))
+                });
             }
         }
     }
@@ -175,7 +208,9 @@ impl MaskCuratorApp {
     /// Builds the app from eframe's creation context (also what egui_kittest calls).
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
         let state = if options.use_storage {
-            cc.storage.and_then(|s| eframe::get_value::<PersistentState>(s, STORAGE_KEY)).unwrap_or_default()
+            cc.storage
+                .and_then(|s| eframe::get_value::<PersistentState>(s, STORAGE_KEY))
+                .unwrap_or_default()
         } else {
             PersistentState::default()
         };
@@ -230,7 +265,14 @@ impl MaskCuratorApp {
         let filter = self.state.queue_filter.clone();
         let pos = self.rt.queue_pos;
         let idx = *self.rt.queue(&filter).get(pos)?;
-        self.rt.session.as_ref()?.issues.as_ref()?.items.get(idx).cloned()
+        self.rt
+            .session
+            .as_ref()?
+            .issues
+            .as_ref()?
+            .items
+            .get(idx)
+            .cloned()
     }
 
     pub fn push(&mut self, cmd: Command) {
@@ -255,7 +297,8 @@ impl MaskCuratorApp {
                                     session.dataset.people.len()
                                 ));
                             }
-                            self.state.remember(&std::fs::canonicalize(&root).unwrap_or(root));
+                            self.state
+                                .remember(&std::fs::canonicalize(&root).unwrap_or(root));
                             let ws = session.workspace.clone();
                             self.rt.thumbs = Some(ThumbTextures::new(
                                 &self.rt.ctx,
@@ -263,11 +306,20 @@ impl MaskCuratorApp {
                                 TextureBudget::default(),
                             ));
                             // Full-size photos for the person view: few at a time, no disk copy.
-                            let large = ThumbConfig { max_w: 384, max_h: 512, disk_cache: None, workers: 1, queue_cap: 32 };
+                            let large = ThumbConfig {
+                                max_w: 384,
+                                max_h: 512,
+                                disk_cache: None,
+                                workers: 1,
+                                queue_cap: 32,
+                            };
                             self.rt.photos = Some(ThumbTextures::new(
                                 &self.rt.ctx,
                                 large,
-                                TextureBudget { max_bytes: 64 << 20, uploads_per_frame: 8 },
+                                TextureBudget {
+                                    max_bytes: 64 << 20,
+                                    uploads_per_frame: 8,
+                                },
                             ));
                             self.rt.session = Some(session);
                             self.rt.open_error = None;
@@ -280,7 +332,8 @@ impl MaskCuratorApp {
                             }
                         }
                         Err(e) => {
-                            self.rt.open_error = Some(format!("Cannot open {}: {e}", dir.display()));
+                            self.rt.open_error =
+                                Some(format!("Cannot open {}: {e}", dir.display()));
                         }
                     }
                 }
@@ -343,7 +396,8 @@ impl MaskCuratorApp {
                 self.rt.jobs.open(dir, true);
             }
             Command::Browse => {
-                let start = Some(PathBuf::from(self.rt.path_text.trim())).filter(|p| !p.as_os_str().is_empty());
+                let start = Some(PathBuf::from(self.rt.path_text.trim()))
+                    .filter(|p| !p.as_os_str().is_empty());
                 self.rt.jobs.browse(start);
             }
             Command::CloseDataset => {
@@ -372,7 +426,8 @@ impl MaskCuratorApp {
             }
             Command::SelectPhoto(slot) => self.rt.selected_slot = slot,
             Command::StepPhoto(step) => {
-                let i = (self.rt.selected_slot.index() as i32 + step).rem_euclid(Slot::ALL.len() as i32);
+                let i = (self.rt.selected_slot.index() as i32 + step)
+                    .rem_euclid(Slot::ALL.len() as i32);
                 self.rt.selected_slot = Slot::ALL[i as usize];
             }
             Command::StepPerson(step) => {
@@ -398,11 +453,19 @@ impl MaskCuratorApp {
             }
             Command::SetMask { person, slot, mask } => {
                 let r = self.with_session(|s| s.set_mask(person, slot, mask, "set by hand"));
-                self.after_edit(r, Field::Mask, format!("Mask of {} set to {}", slot.stem(), mask.name()));
+                self.after_edit(
+                    r,
+                    Field::Mask,
+                    format!("Mask of {} set to {}", slot.stem(), mask.name()),
+                );
             }
             Command::SetGender { person, gender } => {
                 let r = self.with_session(|s| s.set_gender(person, gender, "set by hand"));
-                self.after_edit(r, Field::Gender, format!("Gender set to {} (all photos)", gender.name()));
+                self.after_edit(
+                    r,
+                    Field::Gender,
+                    format!("Gender set to {} (all photos)", gender.name()),
+                );
             }
             Command::SetAgeYears { person, years } => {
                 let r = self.with_session(|s| s.set_age_years(person, years, "set by hand"));
@@ -415,8 +478,13 @@ impl MaskCuratorApp {
                     .as_ref()
                     .map(|s| super::session::nearest_age_in_bin(s.age_years(person), bin))
                     .unwrap_or(bin.representative_years());
-                let r = self.with_session(|s| s.set_age_years(person, years, "age bin set by hand"));
-                self.after_edit(r, Field::Age, format!("Age set to {years} ({})", bin.name()));
+                let r =
+                    self.with_session(|s| s.set_age_years(person, years, "age bin set by hand"));
+                self.after_edit(
+                    r,
+                    Field::Age,
+                    format!("Age set to {years} ({})", bin.name()),
+                );
             }
             Command::Decide(decision) => {
                 let Some(item) = self.current_item() else {
@@ -472,7 +540,10 @@ impl MaskCuratorApp {
         }
     }
 
-    fn with_session<T>(&mut self, f: impl FnOnce(&mut Session) -> Result<T, String>) -> Result<T, String> {
+    fn with_session<T>(
+        &mut self,
+        f: impl FnOnce(&mut Session) -> Result<T, String>,
+    ) -> Result<T, String> {
         match self.rt.session.as_mut() {
             Some(s) => {
                 let r = f(s);
@@ -532,7 +603,10 @@ impl eframe::App for MaskCuratorApp {
         }
         let mut commands = std::mem::take(&mut self.commands);
         views::frame_ui(ui, &mut self.state, &mut self.rt, &mut commands);
-        for textures in [&mut self.rt.thumbs, &mut self.rt.photos].into_iter().flatten() {
+        for textures in [&mut self.rt.thumbs, &mut self.rt.photos]
+            .into_iter()
+            .flatten()
+        {
             textures.end_frame(&ctx);
         }
         if !commands.is_empty() {

@@ -27,10 +27,23 @@ pub enum Command {
     /// Go to a position of the (filtered) review queue.
     QueueGo(usize),
     QueueStep(i32),
-    SetMask { person: usize, slot: Slot, mask: Mask },
-    SetGender { person: usize, gender: Gender },
-    SetAgeYears { person: usize, years: u32 },
-    SetAgeBin { person: usize, bin: AgeBin },
+    SetMask {
+        person: usize,
+        slot: Slot,
+        mask: Mask,
+    },
+    SetGender {
+        person: usize,
+        gender: Gender,
+    },
+    SetAgeYears {
+        person: usize,
+        years: u32,
+    },
+    SetAgeBin {
+        person: usize,
+        bin: AgeBin,
+    },
     /// Decide on the current queue item; `Accepted` applies the suggestion.
     Decide(ReviewDecision),
     Undo,
@@ -83,17 +96,40 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
                 KeyAction::MaskIncorrect => Mask::Incorrect,
                 _ => Mask::NotWear,
             };
-            Command::SetMask { person: person?, slot, mask }
+            Command::SetMask {
+                person: person?,
+                slot,
+                mask,
+            }
         }
-        KeyAction::GenderMale if on_labels => Command::SetGender { person: person?, gender: Gender::Male },
-        KeyAction::GenderFemale if on_labels => Command::SetGender { person: person?, gender: Gender::Female },
-        KeyAction::AgeYoung if on_labels => Command::SetAgeBin { person: person?, bin: AgeBin::Young },
-        KeyAction::AgeMiddle if on_labels => Command::SetAgeBin { person: person?, bin: AgeBin::Middle },
-        KeyAction::AgeOld if on_labels => Command::SetAgeBin { person: person?, bin: AgeBin::Old },
+        KeyAction::GenderMale if on_labels => Command::SetGender {
+            person: person?,
+            gender: Gender::Male,
+        },
+        KeyAction::GenderFemale if on_labels => Command::SetGender {
+            person: person?,
+            gender: Gender::Female,
+        },
+        KeyAction::AgeYoung if on_labels => Command::SetAgeBin {
+            person: person?,
+            bin: AgeBin::Young,
+        },
+        KeyAction::AgeMiddle if on_labels => Command::SetAgeBin {
+            person: person?,
+            bin: AgeBin::Middle,
+        },
+        KeyAction::AgeOld if on_labels => Command::SetAgeBin {
+            person: person?,
+            bin: AgeBin::Old,
+        },
         KeyAction::EditAgeYears if on_labels => Command::FocusAgeField,
-        KeyAction::AcceptSuggestion if view == View::Review => Command::Decide(ReviewDecision::Accepted),
+        KeyAction::AcceptSuggestion if view == View::Review => {
+            Command::Decide(ReviewDecision::Accepted)
+        }
         KeyAction::Keep if view == View::Review => Command::Decide(ReviewDecision::Keep),
-        KeyAction::NeedsReview if view == View::Review => Command::Decide(ReviewDecision::NeedsReview),
+        KeyAction::NeedsReview if view == View::Review => {
+            Command::Decide(ReviewDecision::NeedsReview)
+        }
         _ => return None,
     })
 }

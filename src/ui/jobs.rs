@@ -9,9 +9,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub enum JobOutput {
-    Opened { dir: PathBuf, result: Result<Box<Session>, String> },
+    Opened {
+        dir: PathBuf,
+        result: Result<Box<Session>, String>,
+    },
     Browsed(Option<PathBuf>),
-    RunReloaded(Result<(Option<crate::cli::open::RunProbs>, Option<super::session::IssueSet>), String>),
+    RunReloaded(
+        Result<
+            (
+                Option<crate::cli::open::RunProbs>,
+                Option<super::session::IssueSet>,
+            ),
+            String,
+        >,
+    ),
 }
 
 /// Running jobs and their latest stage text.
@@ -26,7 +37,13 @@ pub struct Jobs {
 impl Jobs {
     pub fn new(ctx: Option<egui::Context>) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Jobs { tx, rx, running: 0, stage: Arc::new(Mutex::new(String::new())), ctx }
+        Jobs {
+            tx,
+            rx,
+            running: 0,
+            stage: Arc::new(Mutex::new(String::new())),
+            ctx,
+        }
     }
 
     pub fn is_busy(&self) -> bool {
@@ -45,26 +62,32 @@ impl Jobs {
         out
     }
 
-    fn spawn(&mut self, name: &str, work: impl FnOnce(&dyn Fn(&str)) -> JobOutput + Send + 'static) {
+    fn spawn(
+        &mut self,
+        name: &str,
+        work: impl FnOnce(&dyn Fn(&str)) -> JobOutput + Send + 'static,
+    ) {
         self.running += 1;
         let tx = self.tx.clone();
         let stage = self.stage.clone();
         let ctx = self.ctx.clone();
         *stage.lock() = name.to_string();
-        let spawned = std::thread::Builder::new().name(format!("job: {name}")).spawn(move || {
-            let set_stage = |s: &str| {
-                *stage.lock() = s.to_string();
+        let spawned = std::thread::Builder::new()
+            .name(format!("job: {name}"))
+            .spawn(move || {
+                let set_stage = |s: &str| {
+                    *stage.lock() = s.to_string();
+                    if let Some(ctx) = &ctx {
+                        ctx.request_repaint();
+                    }
+                };
+                let out = work(&set_stage);
+                // The receiver lives as long as the app; a send error only means it is closing.
+                let _ = tx.send(out);
                 if let Some(ctx) = &ctx {
                     ctx.request_repaint();
                 }
-            };
-            let out = work(&set_stage);
-            // The receiver lives as long as the app; a send error only means it is closing.
-            let _ = tx.send(out);
-            if let Some(ctx) = &ctx {
-                ctx.request_repaint();
-            }
-        });
+            });
         if spawned.is_err() {
             self.running -= 1;
         }

@@ -50,11 +50,19 @@ pub struct Binding {
 }
 
 const fn plain(key: Key, action: KeyAction) -> Binding {
-    Binding { modifiers: Modifiers::NONE, key, action }
+    Binding {
+        modifiers: Modifiers::NONE,
+        key,
+        action,
+    }
 }
 
 const fn command(key: Key, action: KeyAction) -> Binding {
-    Binding { modifiers: Modifiers::COMMAND, key, action }
+    Binding {
+        modifiers: Modifiers::COMMAND,
+        key,
+        action,
+    }
 }
 
 /// Every binding. Order matters: more specific chords come first, because egui matches
@@ -62,7 +70,10 @@ const fn command(key: Key, action: KeyAction) -> Binding {
 /// Ctrl+Z.
 pub const BINDINGS: &[Binding] = &[
     Binding {
-        modifiers: Modifiers { shift: true, ..Modifiers::COMMAND },
+        modifiers: Modifiers {
+            shift: true,
+            ..Modifiers::COMMAND
+        },
         key: Key::Z,
         action: KeyAction::Redo,
     },
@@ -143,7 +154,10 @@ impl KeyAction {
 
     /// Actions that still work while a text field has focus.
     pub fn works_in_text_fields(self) -> bool {
-        matches!(self, KeyAction::Escape | KeyAction::Undo | KeyAction::Redo | KeyAction::Export)
+        matches!(
+            self,
+            KeyAction::Escape | KeyAction::Undo | KeyAction::Redo | KeyAction::Export
+        )
     }
 }
 
@@ -229,7 +243,11 @@ pub fn keys_markdown() -> String {
          | Keys | Action |\n|---|---|\n",
     );
     for (keys, action) in overlay_rows() {
-        md.push_str(&format!("| {} | {} |\n", keys.replace('|', "\\|"), action.description()));
+        md.push_str(&format!(
+            "| {} | {} |\n",
+            keys.replace('|', "\\|"),
+            action.description()
+        ));
     }
     md
 }
@@ -243,8 +261,17 @@ mod tests {
     fn no_two_bindings_share_a_chord() {
         let mut seen = HashSet::new();
         for b in BINDINGS {
-            let chord = (b.modifiers.command, b.modifiers.shift, b.modifiers.alt, b.key);
-            assert!(seen.insert(chord), "chord bound twice: {}", binding_label(b));
+            let chord = (
+                b.modifiers.command,
+                b.modifiers.shift,
+                b.modifiers.alt,
+                b.key,
+            );
+            assert!(
+                seen.insert(chord),
+                "chord bound twice: {}",
+                binding_label(b)
+            );
         }
     }
 
@@ -254,7 +281,10 @@ mod tests {
             .iter()
             .position(|b| b.action == KeyAction::Redo && b.modifiers.shift)
             .unwrap();
-        let undo = BINDINGS.iter().position(|b| b.action == KeyAction::Undo).unwrap();
+        let undo = BINDINGS
+            .iter()
+            .position(|b| b.action == KeyAction::Undo)
+            .unwrap();
         assert!(redo < undo);
     }
 

@@ -30,6 +30,10 @@ pub fn run_native(options: AppOptions) -> Result<(), String> {
             .with_min_inner_size([800.0, 500.0]),
         ..Default::default()
     };
-    eframe::run_native("mask-curator", native, Box::new(move |cc| Ok(Box::new(MaskCuratorApp::new(cc, options)))))
-        .map_err(|e| e.to_string())
+    eframe::run_native(
+        "mask-curator",
+        native,
+        Box::new(move |cc| Ok(Box::new(MaskCuratorApp::new(cc, options)))),
+    )
+    .map_err(|e| e.to_string())
 }

@@ -60,7 +60,13 @@ impl IssueSet {
         let mut kinds: Vec<String> = items.iter().map(|i| i.kind.clone()).collect();
         kinds.sort();
         kinds.dedup();
-        IssueSet { run_id, items, by_person, noise, kinds }
+        IssueSet {
+            run_id,
+            items,
+            by_person,
+            noise,
+            kinds,
+        }
     }
 
     /// The highest issue score of a person (0 when not flagged).
@@ -92,12 +98,19 @@ impl Session {
     /// Runs on a worker thread.
     pub fn open(dataset: Dataset) -> Result<Session, String> {
         let workspace = Workspace::for_dataset(&dataset.root);
-        let (curation, report) =
-            Curation::open(&dataset, &workspace, "").map_err(|e| format!("cannot open the edit journal: {e}"))?;
+        let (curation, report) = Curation::open(&dataset, &workspace, "")
+            .map_err(|e| format!("cannot open the edit journal: {e}"))?;
         let replay_note = (!report.is_clean()).then(|| report.summary());
         let dataset = Arc::new(dataset);
-        let mut session =
-            Session { dataset, workspace, curation, replay_note, probs: None, issues: None, generation: 0 };
+        let mut session = Session {
+            dataset,
+            workspace,
+            curation,
+            replay_note,
+            probs: None,
+            issues: None,
+            generation: 0,
+        };
         session.reload_run()?;
         Ok(session)
     }
@@ -123,7 +136,10 @@ impl Session {
     }
 
     pub fn folder(&self, person: usize) -> &str {
-        self.dataset.people.get(person).map_or("", |p| p.folder.as_str())
+        self.dataset
+            .people
+            .get(person)
+            .map_or("", |p| p.folder.as_str())
     }
 
     // --- curated labels -------------------------------------------------------------
@@ -183,7 +199,10 @@ impl Session {
     pub fn person_status(&self, person: usize) -> Option<ItemStatus> {
         let issues = self.issues.as_ref()?;
         let items = issues.by_person.get(&person)?;
-        let statuses: Vec<ItemStatus> = items.iter().map(|&i| self.item_status(&issues.items[i])).collect();
+        let statuses: Vec<ItemStatus> = items
+            .iter()
+            .map(|&i| self.item_status(&issues.items[i]))
+            .collect();
         [ItemStatus::NeedsReview, ItemStatus::Open]
             .into_iter()
             .find(|s| statuses.contains(s))
@@ -192,18 +211,32 @@ impl Session {
 
     // --- edits (each journaled and flushed by the curation engine before it returns) --
 
-    pub fn set_mask(&mut self, person: usize, slot: Slot, mask: Mask, reason: &str) -> Result<(), String> {
-        let edit = Edit::new(Target::photo(self.folder(person), slot), Change::Mask(mask)).with_reason(reason);
+    pub fn set_mask(
+        &mut self,
+        person: usize,
+        slot: Slot,
+        mask: Mask,
+        reason: &str,
+    ) -> Result<(), String> {
+        let edit = Edit::new(Target::photo(self.folder(person), slot), Change::Mask(mask))
+            .with_reason(reason);
         self.apply(vec![edit])
     }
 
-    pub fn set_gender(&mut self, person: usize, gender: Gender, reason: &str) -> Result<(), String> {
-        let edit = Edit::new(Target::person(self.folder(person)), Change::Gender(gender)).with_reason(reason);
+    pub fn set_gender(
+        &mut self,
+        person: usize,
+        gender: Gender,
+        reason: &str,
+    ) -> Result<(), String> {
+        let edit = Edit::new(Target::person(self.folder(person)), Change::Gender(gender))
+            .with_reason(reason);
         self.apply(vec![edit])
     }
 
     pub fn set_age_years(&mut self, person: usize, years: u32, reason: &str) -> Result<(), String> {
-        let edit = Edit::new(Target::person(self.folder(person)), Change::AgeYears(years)).with_reason(reason);
+        let edit = Edit::new(Target::person(self.folder(person)), Change::AgeYears(years))
+            .with_reason(reason);
         self.apply(vec![edit])
     }
 
@@ -214,26 +247,39 @@ impl Session {
             edits.push(self.suggestion_edit(item));
         }
         edits.push(
-            Edit::new(Target::issue(item.issue_id.clone()), Change::Review(decision))
-                .with_reason(format!("{} issue {}, score {:.3}", item.kind, item.issue_id, item.score)),
+            Edit::new(
+                Target::issue(item.issue_id.clone()),
+                Change::Review(decision),
+            )
+            .with_reason(format!(
+                "{} issue {}, score {:.3}",
+                item.kind, item.issue_id, item.score
+            )),
         );
         self.apply(edits)
     }
 
     fn suggestion_edit(&self, item: &QueueItem) -> Edit {
         let folder = self.folder(item.person).to_string();
-        let reason = format!("accepted suggestion ({} issue, score {:.3})", item.kind, item.score);
+        let reason = format!(
+            "accepted suggestion ({} issue, score {:.3})",
+            item.kind, item.score
+        );
         let (target, change) = match item.field {
             Field::Mask => (
                 Target::photo(folder, item.slot.unwrap_or(Slot::Mask1)),
                 Change::Mask(Mask::from_index(item.suggested).unwrap_or(Mask::Wear)),
             ),
-            Field::Gender => {
-                (Target::person(folder), Change::Gender(Gender::from_index(item.suggested).unwrap_or(Gender::Male)))
-            }
+            Field::Gender => (
+                Target::person(folder),
+                Change::Gender(Gender::from_index(item.suggested).unwrap_or(Gender::Male)),
+            ),
             Field::Age => {
                 let bin = AgeBin::from_index(item.suggested).unwrap_or(AgeBin::Middle);
-                (Target::person(folder), Change::AgeYears(nearest_age_in_bin(self.age_years(item.person), bin)))
+                (
+                    Target::person(folder),
+                    Change::AgeYears(nearest_age_in_bin(self.age_years(item.person), bin)),
+                )
             }
         };
         Edit::new(target, change).with_reason(reason)
@@ -251,21 +297,31 @@ impl Session {
     }
 
     pub fn undo(&mut self) -> Result<bool, String> {
-        let r = self.curation.undo().map_err(|e| format!("undo failed: {e}"));
+        let r = self
+            .curation
+            .undo()
+            .map_err(|e| format!("undo failed: {e}"));
         self.generation += 1;
         r
     }
 
     pub fn redo(&mut self) -> Result<bool, String> {
-        let r = self.curation.redo().map_err(|e| format!("redo failed: {e}"));
+        let r = self
+            .curation
+            .redo()
+            .map_err(|e| format!("redo failed: {e}"));
         self.generation += 1;
         r
     }
 
     /// Writes the corrected CSVs to `<workspace>/exports/<timestamp>/`.
     pub fn export(&self) -> Result<PathBuf, String> {
-        let dir = self.workspace.exports_dir().join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
-        crate::curation::export(&self.dataset, &self.curation, &dir).map_err(|e| format!("export failed: {e}"))?;
+        let dir = self
+            .workspace
+            .exports_dir()
+            .join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
+        crate::curation::export(&self.dataset, &self.curation, &dir)
+            .map_err(|e| format!("export failed: {e}"))?;
         Ok(dir)
     }
 
@@ -315,7 +371,11 @@ mod tests {
             score,
             probabilities: vec![0.2, 0.8],
         };
-        let set = IssueSet::new("r".into(), vec![item(3, 0.2), item(1, 0.9), item(3, 0.5)], vec![]);
+        let set = IssueSet::new(
+            "r".into(),
+            vec![item(3, 0.2), item(1, 0.9), item(3, 0.5)],
+            vec![],
+        );
         assert_eq!(set.items[0].person, 1);
         assert_eq!(set.by_person[&3].len(), 2);
         assert!((set.person_score(3) - 0.5).abs() < 1e-6);

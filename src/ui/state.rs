@@ -43,8 +43,12 @@ pub enum ReviewedFilter {
 }
 
 impl ReviewedFilter {
-    pub const ALL: [ReviewedFilter; 4] =
-        [ReviewedFilter::Any, ReviewedFilter::Open, ReviewedFilter::Reviewed, ReviewedFilter::NeedsReview];
+    pub const ALL: [ReviewedFilter; 4] = [
+        ReviewedFilter::Any,
+        ReviewedFilter::Open,
+        ReviewedFilter::Reviewed,
+        ReviewedFilter::NeedsReview,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             ReviewedFilter::Any => "any",
@@ -117,7 +121,10 @@ impl Default for PersistentState {
             recent: Vec::new(),
             view: View::Overview,
             people_filter: PeopleFilter::default(),
-            queue_filter: QueueFilter { open_only: false, ..Default::default() },
+            queue_filter: QueueFilter {
+                open_only: false,
+                ..Default::default()
+            },
             photo_height: 220.0,
             thumb_height: 72.0,
             show_train_panel: false,
@@ -163,6 +170,9 @@ mod tests {
         assert_eq!(serde_json::from_str::<PersistentState>(&text).unwrap(), s);
         let partial: PersistentState = serde_json::from_str(r#"{"view":"People"}"#).unwrap();
         assert_eq!(partial.view, View::People);
-        assert_eq!(partial.photo_height, PersistentState::default().photo_height);
+        assert_eq!(
+            partial.photo_height,
+            PersistentState::default().photo_height
+        );
     }
 }

@@ -7,20 +7,22 @@ use egui::{Color32, CornerRadius, Rect, RichText, Sense, Stroke, StrokeKind, Ui,
 /// The colour of a label value, readable on dark and light themes.
 pub fn value_color(field: Field, value: usize) -> Color32 {
     match (field, value) {
-        (Field::Mask, 0) => Color32::from_rgb(46, 160, 67),  // wear: green
-        (Field::Mask, 1) => Color32::from_rgb(219, 143, 0),  // incorrect: amber
-        (Field::Mask, _) => Color32::from_rgb(207, 34, 46),  // not wear: red
+        (Field::Mask, 0) => Color32::from_rgb(46, 160, 67), // wear: green
+        (Field::Mask, 1) => Color32::from_rgb(219, 143, 0), // incorrect: amber
+        (Field::Mask, _) => Color32::from_rgb(207, 34, 46), // not wear: red
         (Field::Gender, 0) => Color32::from_rgb(31, 111, 235), // male: blue
         (Field::Gender, _) => Color32::from_rgb(191, 57, 137), // female: magenta
-        (Field::Age, 0) => Color32::from_rgb(26, 158, 160),  // <30: teal
-        (Field::Age, 1) => Color32::from_rgb(130, 80, 223),  // 30-59: violet
+        (Field::Age, 0) => Color32::from_rgb(26, 158, 160), // <30: teal
+        (Field::Age, 1) => Color32::from_rgb(130, 80, 223), // 30-59: violet
         (Field::Age, _) => Color32::from_rgb(110, 119, 129), // >=60: slate
     }
 }
 
 /// The colour of one of the 18 classes (its mask hue, shaded by gender and age).
 pub fn class_color(class: usize) -> Color32 {
-    let Some(c) = crate::dataset::ClassCode::from_index(class) else { return Color32::GRAY };
+    let Some(c) = crate::dataset::ClassCode::from_index(class) else {
+        return Color32::GRAY;
+    };
     let base = value_color(Field::Mask, c.mask().index());
     let shade = 1.0 - 0.12 * (c.gender().index() * 3 + c.age().index()) as f32;
     Color32::from_rgb(
@@ -32,7 +34,10 @@ pub fn class_color(class: usize) -> Color32 {
 
 /// A rounded chip with white text on the value colour. `edited` draws an outline.
 pub fn chip_ui(ui: &mut Ui, field: Field, value: usize, edited: bool) -> egui::Response {
-    let text = RichText::new(field.class_name(value)).color(Color32::WHITE).strong().size(12.0);
+    let text = RichText::new(field.class_name(value))
+        .color(Color32::WHITE)
+        .strong()
+        .size(12.0);
     let mut frame = egui::Frame::new()
         .fill(value_color(field, value))
         .corner_radius(CornerRadius::same(8))
@@ -52,7 +57,10 @@ pub fn gender_chip_ui(ui: &mut Ui, gender: Gender, edited: bool) -> egui::Respon
 }
 
 pub fn age_chip_ui(ui: &mut Ui, years: u32, bin: AgeBin, edited: bool) -> egui::Response {
-    let text = RichText::new(format!("{years} ({})", bin.name())).color(Color32::WHITE).strong().size(12.0);
+    let text = RichText::new(format!("{years} ({})", bin.name()))
+        .color(Color32::WHITE)
+        .strong()
+        .size(12.0);
     let mut frame = egui::Frame::new()
         .fill(value_color(Field::Age, bin.index()))
         .corner_radius(CornerRadius::same(8))
@@ -64,7 +72,13 @@ pub fn age_chip_ui(ui: &mut Ui, years: u32, bin: AgeBin, edited: bool) -> egui::
 }
 
 /// Horizontal probability bars for the values of a field; `given` and `suggested` marked.
-pub fn probability_bars_ui(ui: &mut Ui, field: Field, probs: &[f32], given: Option<usize>, suggested: Option<usize>) {
+pub fn probability_bars_ui(
+    ui: &mut Ui,
+    field: Field,
+    probs: &[f32],
+    given: Option<usize>,
+    suggested: Option<usize>,
+) {
     for (i, p) in probs.iter().enumerate() {
         ui.horizontal(|ui| {
             let marker = match (Some(i) == given, Some(i) == suggested) {
@@ -141,17 +155,39 @@ pub fn photo_tile_ui(
                     visuals.weak_text_color(),
                     rect.width() - 6.0,
                 );
-                painter.galley(rect.center() - galley.size() / 2.0, galley, visuals.weak_text_color());
+                painter.galley(
+                    rect.center() - galley.size() / 2.0,
+                    galley,
+                    visuals.weak_text_color(),
+                );
             }
         }
         if flagged {
-            let corner = [rect.right_top(), rect.right_top() + Vec2::new(-14.0, 0.0), rect.right_top() + Vec2::new(0.0, 14.0)];
-            painter.add(egui::Shape::convex_polygon(corner.to_vec(), Color32::from_rgb(219, 143, 0), Stroke::NONE));
+            let corner = [
+                rect.right_top(),
+                rect.right_top() + Vec2::new(-14.0, 0.0),
+                rect.right_top() + Vec2::new(0.0, 14.0),
+            ];
+            painter.add(egui::Shape::convex_polygon(
+                corner.to_vec(),
+                Color32::from_rgb(219, 143, 0),
+                Stroke::NONE,
+            ));
         }
         if selected {
-            painter.rect_stroke(rect, 4.0, Stroke::new(3.0, visuals.selection.stroke.color), StrokeKind::Outside);
+            painter.rect_stroke(
+                rect,
+                4.0,
+                Stroke::new(3.0, visuals.selection.stroke.color),
+                StrokeKind::Outside,
+            );
         } else if response.hovered() {
-            painter.rect_stroke(rect, 4.0, visuals.widgets.hovered.bg_stroke, StrokeKind::Outside);
+            painter.rect_stroke(
+                rect,
+                4.0,
+                visuals.widgets.hovered.bg_stroke,
+                StrokeKind::Outside,
+            );
         }
     }
     response

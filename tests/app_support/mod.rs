@@ -21,7 +21,11 @@ pub fn folder(p: usize) -> String {
 
 /// The labels written to train.csv.
 pub fn given(p: usize) -> (Gender, u32) {
-    let gender = if p % 2 == 0 { Gender::Male } else { Gender::Female };
+    let gender = if p % 2 == 0 {
+        Gender::Male
+    } else {
+        Gender::Female
+    };
     let age = [22, 27, 35, 48, 55, 60][p % 6];
     (gender, age)
 }
@@ -52,7 +56,8 @@ pub fn write_dataset(root: &Path) {
         std::fs::create_dir_all(&dir).unwrap();
         for slot in Slot::ALL {
             let shade = (20 + 30 * slot.index() + 3 * p) as u8;
-            let img = image::RgbImage::from_pixel(24, 32, image::Rgb([shade, 120, 200 - shade / 2]));
+            let img =
+                image::RgbImage::from_pixel(24, 32, image::Rgb([shade, 120, 200 - shade / 2]));
             img.save(dir.join(format!("{}.png", slot.stem()))).unwrap();
         }
     }
@@ -74,7 +79,13 @@ fn write_run(root: &Path, id: &str) {
             let mut probs = [rest; NUM_CLASSES];
             probs[t] = 1.0 - rest * (NUM_CLASSES as f32 - 1.0);
             values.extend_from_slice(&probs);
-            index.push_str(&format!("{row},train/images/{}/{}.png,{},{}\n", folder(p), slot.stem(), folder(p), p % 5));
+            index.push_str(&format!(
+                "{row},train/images/{}/{}.png,{},{}\n",
+                folder(p),
+                slot.stem(),
+                folder(p),
+                p % 5
+            ));
             row += 1;
         }
     }
@@ -89,7 +100,8 @@ fn write_run(root: &Path, id: &str) {
 
 /// A float32 C-order .npy (version 1.0).
 pub fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -104,7 +116,11 @@ pub fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
 }
 
 pub fn options(dir: &Path) -> AppOptions {
-    AppOptions { open: Some(dir.to_path_buf()), use_storage: false, ..Default::default() }
+    AppOptions {
+        open: Some(dir.to_path_buf()),
+        use_storage: false,
+        ..Default::default()
+    }
 }
 
 pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
@@ -123,7 +139,10 @@ pub fn wait_idle(h: &mut Harness<'static, MaskCuratorApp>) {
     // A click or key queued before this call starts its job on the next frame.
     h.step();
     while h.state().is_busy() {
-        assert!(start.elapsed() < Duration::from_secs(60), "background job did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "background job did not finish"
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -16,13 +16,21 @@ use super::commands::Command;
 use super::state::{PersistentState, View};
 
 /// The whole window: top bar, status bar, optional training panel, and the current screen.
-pub fn frame_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+pub fn frame_ui(
+    ui: &mut egui::Ui,
+    state: &mut PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, state, rt, commands));
     egui::Panel::bottom("status_bar").show(ui, |ui| status::status_bar_ui(ui, state, rt));
     if state.show_train_panel && rt.session.is_some() {
-        egui::Panel::right("train_panel").resizable(true).default_size(340.0).show(ui, |ui| {
-            train_panel_ui(ui, rt, commands);
-        });
+        egui::Panel::right("train_panel")
+            .resizable(true)
+            .default_size(340.0)
+            .show(ui, |ui| {
+                train_panel_ui(ui, rt, commands);
+            });
     }
     egui::CentralPanel::default().show(ui, |ui| {
         if rt.session.is_none() {
@@ -41,14 +49,21 @@ pub fn frame_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime
     }
 }
 
-fn top_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &Runtime, commands: &mut Vec<Command>) {
+fn top_bar_ui(
+    ui: &mut egui::Ui,
+    state: &PersistentState,
+    rt: &Runtime,
+    commands: &mut Vec<Command>,
+) {
     ui.horizontal(|ui| {
         ui.heading("mask-curator");
         ui.separator();
         if let Some(session) = &rt.session {
             for view in View::ALL {
                 let label = match (view, &session.issues) {
-                    (View::Review, Some(issues)) => format!("{} ({})", view.title(), issues.items.len()),
+                    (View::Review, Some(issues)) => {
+                        format!("{} ({})", view.title(), issues.items.len())
+                    }
                     _ => view.title().to_string(),
                 };
                 if ui.selectable_label(state.view == view, label).clicked() {
@@ -56,13 +71,25 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &Runtime, commands
                 }
             }
             ui.separator();
-            if ui.add_enabled(session.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+            if ui
+                .add_enabled(session.can_undo(), egui::Button::new("Undo"))
+                .on_hover_text("Ctrl+Z")
+                .clicked()
+            {
                 commands.push(Command::Undo);
             }
-            if ui.add_enabled(session.can_redo(), egui::Button::new("Redo")).on_hover_text("Ctrl+Shift+Z / Ctrl+Y").clicked() {
+            if ui
+                .add_enabled(session.can_redo(), egui::Button::new("Redo"))
+                .on_hover_text("Ctrl+Shift+Z / Ctrl+Y")
+                .clicked()
+            {
                 commands.push(Command::Redo);
             }
-            if ui.button("Export").on_hover_text("Corrected train.csv, per-photo labels and change log (Ctrl+E)").clicked() {
+            if ui
+                .button("Export")
+                .on_hover_text("Corrected train.csv, per-photo labels and change log (Ctrl+E)")
+                .clicked()
+            {
                 commands.push(Command::Export);
             }
             if ui.button("Close dataset").clicked() {
@@ -74,7 +101,10 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &Runtime, commands
                 commands.push(Command::ToggleHelp);
             }
             if rt.session.is_some()
-                && ui.selectable_label(state.show_train_panel, "Train").on_hover_text("Training panel (F9)").clicked()
+                && ui
+                    .selectable_label(state.show_train_panel, "Train")
+                    .on_hover_text("Training panel (F9)")
+                    .clicked()
             {
                 commands.push(Command::ToggleTrainPanel);
             }

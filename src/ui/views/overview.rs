@@ -48,50 +48,76 @@ pub fn counts(session: &Session) -> Counts {
         photos,
         class_given,
         class_curated,
-        fields: vec![(Field::Mask, mask.0, mask.1), (Field::Gender, gender.0, gender.1), (Field::Age, age.0, age.1)],
+        fields: vec![
+            (Field::Mask, mask.0, mask.1),
+            (Field::Gender, gender.0, gender.1),
+            (Field::Age, age.0, age.1),
+        ],
     }
 }
 
-pub fn overview_ui(ui: &mut egui::Ui, _state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+pub fn overview_ui(
+    ui: &mut egui::Ui,
+    _state: &mut PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     let Some(session) = &rt.session else { return };
-    let fresh = rt.overview_counts.as_ref().is_some_and(|c| c.generation == session.generation);
+    let fresh = rt
+        .overview_counts
+        .as_ref()
+        .is_some_and(|c| c.generation == session.generation);
     if !fresh {
         rt.overview_counts = Some(counts(session));
     }
-    let Some(counts) = &rt.overview_counts else { return };
-    egui::ScrollArea::vertical().id_salt("overview").show(ui, |ui| {
-        ui.heading(session.root().display().to_string());
-        ui.horizontal(|ui| {
-            ui.label(format!("{} people", counts.people));
-            ui.separator();
-            ui.label(format!("{} photos", counts.photos));
-            if let Some(eval) = &session.dataset.eval {
+    let Some(counts) = &rt.overview_counts else {
+        return;
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("overview")
+        .show(ui, |ui| {
+            ui.heading(session.root().display().to_string());
+            ui.horizontal(|ui| {
+                ui.label(format!("{} people", counts.people));
                 ui.separator();
-                ui.label(format!("{} eval images", eval.image_ids.len()));
-            }
-            ui.separator();
-            ui.label(format!("{} problems", session.dataset.problems.len()));
+                ui.label(format!("{} photos", counts.photos));
+                if let Some(eval) = &session.dataset.eval {
+                    ui.separator();
+                    ui.label(format!("{} eval images", eval.image_ids.len()));
+                }
+                ui.separator();
+                ui.label(format!("{} problems", session.dataset.problems.len()));
+            });
+            ui.add_space(8.0);
+            ui.columns(3, |cols| {
+                for (col, (field, given, curated)) in cols.iter_mut().zip(&counts.fields) {
+                    let unit = if *field == Field::Mask {
+                        "photos"
+                    } else {
+                        "people"
+                    };
+                    col.strong(format!("{} ({unit})", field.name()));
+                    field_bars_ui(col, *field, given, curated);
+                }
+            });
+            ui.add_space(12.0);
+            ui.strong("Photos per class (curated; outline = as given)");
+            class_chart_ui(ui, &counts.class_given, &counts.class_curated);
+            ui.add_space(12.0);
+            issues_summary_ui(ui, session, commands);
+            ui.add_space(12.0);
+            problems_ui(ui, session);
         });
-        ui.add_space(8.0);
-        ui.columns(3, |cols| {
-            for (col, (field, given, curated)) in cols.iter_mut().zip(&counts.fields) {
-                let unit = if *field == Field::Mask { "photos" } else { "people" };
-                col.strong(format!("{} ({unit})", field.name()));
-                field_bars_ui(col, *field, given, curated);
-            }
-        });
-        ui.add_space(12.0);
-        ui.strong("Photos per class (curated; outline = as given)");
-        class_chart_ui(ui, &counts.class_given, &counts.class_curated);
-        ui.add_space(12.0);
-        issues_summary_ui(ui, session, commands);
-        ui.add_space(12.0);
-        problems_ui(ui, session);
-    });
 }
 
 fn field_bars_ui(ui: &mut egui::Ui, field: Field, given: &[usize], curated: &[usize]) {
-    let max = given.iter().chain(curated).copied().max().unwrap_or(1).max(1) as f32;
+    let max = given
+        .iter()
+        .chain(curated)
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f32;
     for (i, (&g, &c)) in given.iter().zip(curated).enumerate() {
         ui.horizontal(|ui| {
             ui.add_sized([64.0, 18.0], egui::Label::new(field.class_name(i)));
@@ -115,7 +141,13 @@ fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[us
     let height = 140.0;
     let width = ui.available_width().min(900.0);
     let (rect, _) = ui.allocate_exact_size(Vec2::new(width, height + 18.0), Sense::hover());
-    let max = given.iter().chain(curated.iter()).copied().max().unwrap_or(1).max(1) as f32;
+    let max = given
+        .iter()
+        .chain(curated.iter())
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f32;
     let slot = width / NUM_CLASSES as f32;
     let painter = ui.painter_at(rect);
     let text_color = ui.visuals().text_color();
@@ -127,8 +159,14 @@ fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[us
         let bar = egui::Rect::from_min_max(egui::pos2(x, base - h), egui::pos2(x + w, base));
         painter.rect_filled(bar, 2.0, class_color(class));
         let hg = height * given[class] as f32 / max;
-        let given_rect = egui::Rect::from_min_max(egui::pos2(x, base - hg), egui::pos2(x + w, base));
-        painter.rect_stroke(given_rect, 2.0, egui::Stroke::new(1.0, text_color.gamma_multiply(0.6)), egui::StrokeKind::Inside);
+        let given_rect =
+            egui::Rect::from_min_max(egui::pos2(x, base - hg), egui::pos2(x + w, base));
+        painter.rect_stroke(
+            given_rect,
+            2.0,
+            egui::Stroke::new(1.0, text_color.gamma_multiply(0.6)),
+            egui::StrokeKind::Inside,
+        );
         painter.text(
             egui::pos2(x + w / 2.0, base - h - 2.0),
             egui::Align2::CENTER_BOTTOM,
@@ -146,9 +184,19 @@ fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[us
     }
     let legend: Vec<String> = (0..NUM_CLASSES)
         .step_by(6)
-        .map(|c| format!("{}-{}: {}", c, c + 5, crate::dataset::Mask::ALL[c / 6].name()))
+        .map(|c| {
+            format!(
+                "{}-{}: {}",
+                c,
+                c + 5,
+                crate::dataset::Mask::ALL[c / 6].name()
+            )
+        })
         .collect();
-    ui.weak(format!("class = mask·6 + gender·3 + age.  {}", legend.join(", ")));
+    ui.weak(format!(
+        "class = mask·6 + gender·3 + age.  {}",
+        legend.join(", ")
+    ));
 }
 
 fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Command>) {
@@ -157,7 +205,11 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
         ui.label("No finished training run yet: train one to find suspected label errors.");
         return;
     };
-    ui.label(format!("Run {}: {} issues", issues.run_id, issues.items.len()));
+    ui.label(format!(
+        "Run {}: {} issues",
+        issues.run_id,
+        issues.items.len()
+    ));
     egui::Grid::new("noise").striped(true).show(ui, |ui| {
         ui.strong("field");
         ui.strong("issues");
@@ -183,17 +235,23 @@ fn problems_ui(ui: &mut egui::Ui, session: &Session) {
     let problems = &session.dataset.problems;
     ui.strong(format!("Problems found by the scan ({})", problems.len()));
     if problems.is_empty() {
-        ui.colored_label(Color32::from_rgb(46, 160, 67), "None: every row has its folder and seven readable photos.");
+        ui.colored_label(
+            Color32::from_rgb(46, 160, 67),
+            "None: every row has its folder and seven readable photos.",
+        );
         return;
     }
-    egui::ScrollArea::vertical().id_salt("problems").max_height(220.0).show_rows(ui, 18.0, problems.len(), |ui, rows| {
-        for p in &problems[rows] {
-            let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
-            ui.horizontal(|ui| {
-                ui.monospace(format!("{:?}", p.kind));
-                ui.label(format!("{}{line}", p.path.display()));
-                ui.weak(&p.reason);
-            });
-        }
-    });
+    egui::ScrollArea::vertical()
+        .id_salt("problems")
+        .max_height(220.0)
+        .show_rows(ui, 18.0, problems.len(), |ui, rows| {
+            for p in &problems[rows] {
+                let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+                ui.horizontal(|ui| {
+                    ui.monospace(format!("{:?}", p.kind));
+                    ui.label(format!("{}{line}", p.path.display()));
+                    ui.weak(&p.reason);
+                });
+            }
+        });
 }

@@ -10,14 +10,23 @@ use crate::ui::thumb_textures::ThumbTextures;
 use crate::ui::widgets::{age_chip_ui, gender_chip_ui, photo_content, photo_tile_ui, value_color};
 use egui::{Color32, Vec2};
 
-pub fn people_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+pub fn people_ui(
+    ui: &mut egui::Ui,
+    state: &mut PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     filters_ui(ui, &mut state.people_filter, rt);
     ui.separator();
     let filter = state.people_filter.clone();
     let list: Vec<usize> = rt.people(&filter).to_vec();
     let Some(session) = &rt.session else { return };
     ui.horizontal(|ui| {
-        ui.label(format!("{} of {} people", list.len(), session.dataset.people.len()));
+        ui.label(format!(
+            "{} of {} people",
+            list.len(),
+            session.dataset.people.len()
+        ));
         if !filter.is_default() && ui.small_button("Clear filters").clicked() {
             state.people_filter = PeopleFilter::default();
         }
@@ -27,15 +36,18 @@ pub fn people_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtim
     let thumb_w = (thumb_h * 0.75).round();
     let row_h = thumb_h + 8.0;
     let selected = rt.selected_person;
-    let mut scroll = egui::ScrollArea::vertical().id_salt("people_grid").auto_shrink([false, false]);
+    let mut scroll = egui::ScrollArea::vertical()
+        .id_salt("people_grid")
+        .auto_shrink([false, false]);
     if rt.scroll_to_selected {
         rt.scroll_to_selected = false;
         if let Some(pos) = selected.and_then(|s| list.iter().position(|&p| p == s)) {
             let spacing = ui.spacing().item_spacing.y;
             let target = pos as f32 * (row_h + spacing);
             let visible = ui.available_height();
-            let current = egui::scroll_area::State::load(ui.ctx(), ui.make_persistent_id("people_grid"))
-                .map_or(0.0, |s| s.clamped_offset().y);
+            let current =
+                egui::scroll_area::State::load(ui.ctx(), ui.make_persistent_id("people_grid"))
+                    .map_or(0.0, |s| s.clamped_offset().y);
             // Scroll only when the row is off screen, keeping it in view with a margin.
             if target < current || target + row_h > current + visible {
                 scroll = scroll.vertical_scroll_offset((target - visible / 3.0).max(0.0));
@@ -47,7 +59,16 @@ pub fn people_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtim
     scroll.show_rows(ui, row_h, list.len(), |ui, rows| {
         for &p in &list[rows] {
             let size = Vec2::new(thumb_w, thumb_h);
-            person_row_ui(ui, session, p, selected == Some(p), selected_slot, size, thumbs.as_deref_mut(), commands);
+            person_row_ui(
+                ui,
+                session,
+                p,
+                selected == Some(p),
+                selected_slot,
+                size,
+                thumbs.as_deref_mut(),
+                commands,
+            );
         }
     });
 }
@@ -66,7 +87,12 @@ fn person_row_ui(
     let issues = session.issues.as_ref();
     let flagged_slots: Vec<Option<Slot>> = issues
         .and_then(|i| i.by_person.get(&p))
-        .map(|items| items.iter().map(|&i| issues.map_or(None, |s| s.items[i].slot)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .map(|&i| issues.map_or(None, |s| s.items[i].slot))
+                .collect()
+        })
         .unwrap_or_default();
     let person_flagged = flagged_slots.iter().any(Option::is_none);
     let row = ui.horizontal(|ui| {
@@ -74,14 +100,27 @@ fn person_row_ui(
         ui.vertical(|ui| {
             ui.set_width(230.0);
             let name = egui::RichText::new(&person.folder).monospace();
-            let name = if is_selected { name.strong().color(ui.visuals().selection.stroke.color) } else { name };
-            if ui.add(egui::Button::new(name).frame(false)).on_hover_text("Open in the person view").clicked() {
+            let name = if is_selected {
+                name.strong().color(ui.visuals().selection.stroke.color)
+            } else {
+                name
+            };
+            if ui
+                .add(egui::Button::new(name).frame(false))
+                .on_hover_text("Open in the person view")
+                .clicked()
+            {
                 commands.push(Command::OpenPerson(p));
             }
             ui.horizontal(|ui| {
                 let edited = session.is_edited(p);
                 gender_chip_ui(ui, session.gender(p), session.gender(p) != person.gender);
-                age_chip_ui(ui, session.age_years(p), session.age_bin(p), session.age_years(p) != person.age);
+                age_chip_ui(
+                    ui,
+                    session.age_years(p),
+                    session.age_bin(p),
+                    session.age_years(p) != person.age,
+                );
                 if edited {
                     ui.weak("edited");
                 }
@@ -94,11 +133,16 @@ fn person_row_ui(
                     _ => Color32::from_rgb(46, 160, 67),
                 };
                 let what = if person_flagged { "person" } else { "photo" };
-                ui.colored_label(color, format!("⚠ {what} issue {:.2} · {}", score, status.name()));
+                ui.colored_label(
+                    color,
+                    format!("⚠ {what} issue {:.2} · {}", score, status.name()),
+                );
             }
         });
         for slot in Slot::ALL {
-            let path = person.photos[slot.index()].as_ref().map(|ph| session.root().join(&ph.rel_path));
+            let path = person.photos[slot.index()]
+                .as_ref()
+                .map(|ph| session.root().join(&ph.rel_path));
             let mask = session.mask(p, slot);
             let flagged = flagged_slots.contains(&Some(slot));
             let tile = photo_tile_ui(
@@ -110,8 +154,15 @@ fn person_row_ui(
                 &format!("{} {}", person.folder, slot.stem()),
             );
             // The mask label as a coloured strip along the bottom of the tile.
-            let strip = egui::Rect::from_min_max(tile.rect.left_bottom() - Vec2::new(0.0, 14.0), tile.rect.right_bottom());
-            ui.painter().rect_filled(strip, 2.0, value_color(Field::Mask, mask.index()).gamma_multiply(0.9));
+            let strip = egui::Rect::from_min_max(
+                tile.rect.left_bottom() - Vec2::new(0.0, 14.0),
+                tile.rect.right_bottom(),
+            );
+            ui.painter().rect_filled(
+                strip,
+                2.0,
+                value_color(Field::Mask, mask.index()).gamma_multiply(0.9),
+            );
             ui.painter().text(
                 strip.center(),
                 egui::Align2::CENTER_CENTER,
@@ -120,7 +171,12 @@ fn person_row_ui(
                 Color32::WHITE,
             );
             if mask != slot.mask() {
-                ui.painter().rect_stroke(strip, 2.0, egui::Stroke::new(1.5, Color32::WHITE), egui::StrokeKind::Inside);
+                ui.painter().rect_stroke(
+                    strip,
+                    2.0,
+                    egui::Stroke::new(1.5, Color32::WHITE),
+                    egui::StrokeKind::Inside,
+                );
             }
             if tile.double_clicked() {
                 commands.push(Command::OpenPerson(p));
@@ -144,18 +200,29 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
     ui.horizontal_wrapped(|ui| {
         let label = ui.label("Search:");
         let search = ui
-            .add(egui::TextEdit::singleline(&mut f.text).hint_text("id or folder (/)").desired_width(160.0))
+            .add(
+                egui::TextEdit::singleline(&mut f.text)
+                    .hint_text("id or folder (/)")
+                    .desired_width(160.0),
+            )
             .labelled_by(label.id);
         if rt.focus_search {
             rt.focus_search = false;
             search.request_focus();
         }
-        option_combo_ui(ui, "Gender", &mut f.gender, &Gender::ALL, |g| g.name().to_string());
-        option_combo_ui(ui, "Age", &mut f.age, &AgeBin::ALL, |a| a.name().to_string());
-        option_combo_ui(ui, "Mask", &mut f.mask, &Mask::ALL, |m| m.name().to_string());
+        option_combo_ui(ui, "Gender", &mut f.gender, &Gender::ALL, |g| {
+            g.name().to_string()
+        });
+        option_combo_ui(ui, "Age", &mut f.age, &AgeBin::ALL, |a| {
+            a.name().to_string()
+        });
+        option_combo_ui(ui, "Mask", &mut f.mask, &Mask::ALL, |m| {
+            m.name().to_string()
+        });
         let classes: Vec<usize> = (0..NUM_CLASSES).collect();
         option_combo_ui(ui, "Class", &mut f.class, &classes, |c| {
-            crate::dataset::ClassCode::from_index(*c).map_or(String::new(), |cc| format!("{c}: {}", cc.describe()))
+            crate::dataset::ClassCode::from_index(*c)
+                .map_or(String::new(), |cc| format!("{c}: {}", cc.describe()))
         });
         ui.checkbox(&mut f.flagged_only, "Flagged");
         ui.checkbox(&mut f.edited_only, "Edited");

@@ -7,15 +7,27 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::{QueueItem, Session};
 use crate::ui::state::PersistentState;
-use crate::ui::widgets::{age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_content, photo_tile_ui, probability_bars_ui};
+use crate::ui::widgets::{
+    age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_content, photo_tile_ui,
+    probability_bars_ui,
+};
 
-pub fn person_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+pub fn person_ui(
+    ui: &mut egui::Ui,
+    state: &mut PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     let Some(p) = rt.selected_person else {
         ui.label("Select a person in the People grid.");
         return;
     };
     ui.horizontal(|ui| {
-        if ui.button("Previous person").on_hover_text("K / Up").clicked() {
+        if ui
+            .button("Previous person")
+            .on_hover_text("K / Up")
+            .clicked()
+        {
             commands.push(Command::StepPerson(-1));
         }
         if ui.button("Next person").on_hover_text("J / Down").clicked() {
@@ -24,14 +36,18 @@ pub fn person_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtim
         zoom_ui(ui, state);
     });
     ui.separator();
-    egui::ScrollArea::vertical().id_salt("person_view").auto_shrink([false, false]).show(ui, |ui| {
-        person_detail_ui(ui, state, rt, p, None, commands);
-    });
+    egui::ScrollArea::vertical()
+        .id_salt("person_view")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            person_detail_ui(ui, state, rt, p, None, commands);
+        });
 }
 
 pub fn zoom_ui(ui: &mut egui::Ui, state: &mut PersistentState) {
     let label = ui.label("Photo size:");
-    ui.add(egui::Slider::new(&mut state.photo_height, 96.0..=640.0).suffix(" pt")).labelled_by(label.id);
+    ui.add(egui::Slider::new(&mut state.photo_height, 96.0..=640.0).suffix(" pt"))
+        .labelled_by(label.id);
 }
 
 /// Labels, then the seven photos; `item` highlights the field and photo under review.
@@ -45,10 +61,18 @@ pub fn person_detail_ui(
 ) {
     let selected_slot = rt.selected_slot;
     let Some(session) = &rt.session else { return };
-    let Some(person) = session.dataset.people.get(p) else { return };
+    let Some(person) = session.dataset.people.get(p) else {
+        return;
+    };
     ui.horizontal(|ui| {
         ui.heading(egui::RichText::new(&person.folder).monospace());
-        ui.weak(format!("id {} · given: {}, {} ({})", person.id, person.gender.name(), person.age, person.age_bin().name()));
+        ui.weak(format!(
+            "id {} · given: {}, {} ({})",
+            person.id,
+            person.gender.name(),
+            person.age,
+            person.age_bin().name()
+        ));
         if session.is_edited(p) {
             ui.colored_label(ui.visuals().warn_fg_color, "edited");
         }
@@ -59,20 +83,36 @@ pub fn person_detail_ui(
         ui.strong("Gender");
         gender_chip_ui(ui, gender, gender != person.gender);
         for (g, key) in [(Gender::Male, "M"), (Gender::Female, "F")] {
-            if ui.selectable_label(gender == g, format!("{} ({key})", g.name())).clicked() && gender != g {
-                commands.push(Command::SetGender { person: p, gender: g });
+            if ui
+                .selectable_label(gender == g, format!("{} ({key})", g.name()))
+                .clicked()
+                && gender != g
+            {
+                commands.push(Command::SetGender {
+                    person: p,
+                    gender: g,
+                });
             }
         }
         ui.separator();
         ui.strong("Age");
-        age_chip_ui(ui, session.age_years(p), session.age_bin(p), session.age_years(p) != person.age);
+        age_chip_ui(
+            ui,
+            session.age_years(p),
+            session.age_bin(p),
+            session.age_years(p) != person.age,
+        );
         if rt.age_text_person != Some(p) {
             rt.age_text = session.age_years(p).to_string();
             rt.age_text_person = Some(p);
         }
         let label = ui.label("years (A):");
         let field = ui
-            .add(egui::TextEdit::singleline(&mut rt.age_text).desired_width(40.0).hint_text("age"))
+            .add(
+                egui::TextEdit::singleline(&mut rt.age_text)
+                    .desired_width(40.0)
+                    .hint_text("age"),
+            )
             .labelled_by(label.id);
         if rt.focus_age {
             rt.focus_age = false;
@@ -92,9 +132,17 @@ pub fn person_detail_ui(
                 rt.age_text = session.age_years(p).to_string();
             }
         }
-        for (bin, key) in [(AgeBin::Young, "4"), (AgeBin::Middle, "5"), (AgeBin::Old, "6")] {
+        for (bin, key) in [
+            (AgeBin::Young, "4"),
+            (AgeBin::Middle, "5"),
+            (AgeBin::Old, "6"),
+        ] {
             let current = session.age_bin(p) == bin;
-            if ui.selectable_label(current, format!("{} ({key})", bin.name())).clicked() && !current {
+            if ui
+                .selectable_label(current, format!("{} ({key})", bin.name()))
+                .clicked()
+                && !current
+            {
                 commands.push(Command::SetAgeBin { person: p, bin });
             }
         }
@@ -123,7 +171,9 @@ pub fn person_detail_ui(
             let flagged = item.is_some_and(|it| it.field == Field::Mask && it.slot == Some(slot));
             ui.vertical(|ui| {
                 ui.set_width(size.x);
-                let path = person.photos[slot.index()].as_ref().map(|ph| session.root().join(&ph.rel_path));
+                let path = person.photos[slot.index()]
+                    .as_ref()
+                    .map(|ph| session.root().join(&ph.rel_path));
                 let tile = photo_tile_ui(
                     ui,
                     size,
@@ -142,9 +192,21 @@ pub fn person_detail_ui(
                 });
                 if selected_slot == slot {
                     ui.horizontal_wrapped(|ui| {
-                        for (m, key) in [(Mask::Wear, "1"), (Mask::Incorrect, "2"), (Mask::NotWear, "3")] {
-                            if ui.selectable_label(mask == m, format!("{key} {}", m.name())).clicked() && mask != m {
-                                commands.push(Command::SetMask { person: p, slot, mask: m });
+                        for (m, key) in [
+                            (Mask::Wear, "1"),
+                            (Mask::Incorrect, "2"),
+                            (Mask::NotWear, "3"),
+                        ] {
+                            if ui
+                                .selectable_label(mask == m, format!("{key} {}", m.name()))
+                                .clicked()
+                                && mask != m
+                            {
+                                commands.push(Command::SetMask {
+                                    person: p,
+                                    slot,
+                                    mask: m,
+                                });
                             }
                         }
                     });
@@ -176,5 +238,8 @@ fn mean_probs(session: &Session, p: usize, field: Field) -> Option<Vec<f32>> {
 }
 
 fn argmax(v: &[f32]) -> Option<usize> {
-    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i)
+    v.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
 }

@@ -10,30 +10,44 @@ use crate::ui::state::{PersistentState, QueueFilter};
 use crate::ui::widgets::{chip_ui, probability_bars_ui};
 use egui::Color32;
 
-pub fn review_ui(ui: &mut egui::Ui, state: &mut PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+pub fn review_ui(
+    ui: &mut egui::Ui,
+    state: &mut PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     let Some(session) = &rt.session else { return };
     let Some(kinds) = session.issues.as_ref().map(|i| i.kinds.clone()) else {
         ui.heading("No issues yet");
         ui.label("Issues come from a finished training run's out-of-fold probabilities.");
-        ui.label(format!("Runs are read from {}.", session.workspace.runs_dir().display()));
+        ui.label(format!(
+            "Runs are read from {}.",
+            session.workspace.runs_dir().display()
+        ));
         if ui.button("Reload newest run").clicked() {
             commands.push(Command::ReloadRun);
         }
         return;
     };
     let before = state.queue_filter.clone();
-    egui::Panel::left("queue_list").resizable(true).default_size(330.0).show(ui, |ui| {
-        queue_filters_ui(ui, &mut state.queue_filter, &kinds);
-        ui.separator();
-        queue_list_ui(ui, state, rt, commands);
-    });
+    egui::Panel::left("queue_list")
+        .resizable(true)
+        .default_size(330.0)
+        .show(ui, |ui| {
+            queue_filters_ui(ui, &mut state.queue_filter, &kinds);
+            ui.separator();
+            queue_list_ui(ui, state, rt, commands);
+        });
     if state.queue_filter != before {
         commands.push(Command::QueueGo(0));
     }
     egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical().id_salt("review_item").auto_shrink([false, false]).show(ui, |ui| {
-            current_item_ui(ui, state, rt, commands);
-        });
+        egui::ScrollArea::vertical()
+            .id_salt("review_item")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                current_item_ui(ui, state, rt, commands);
+            });
     });
 }
 
@@ -59,45 +73,66 @@ fn queue_filters_ui(ui: &mut egui::Ui, f: &mut QueueFilter, kinds: &[String]) {
     });
 }
 
-fn queue_list_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+fn queue_list_ui(
+    ui: &mut egui::Ui,
+    state: &PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     let list: Vec<usize> = rt.queue(&state.queue_filter).to_vec();
     let pos = rt.queue_pos;
     let Some(session) = &rt.session else { return };
-    let Some(issues) = &session.issues else { return };
-    let done = list.iter().filter(|&&i| session.item_status(&issues.items[i]) != ItemStatus::Open).count();
+    let Some(issues) = &session.issues else {
+        return;
+    };
+    let done = list
+        .iter()
+        .filter(|&&i| session.item_status(&issues.items[i]) != ItemStatus::Open)
+        .count();
     ui.label(format!("{} issues · {} decided", list.len(), done));
-    egui::ScrollArea::vertical().id_salt("queue_rows").auto_shrink([false, false]).show_rows(ui, 22.0, list.len(), |ui, rows| {
-        for row in rows {
-            let item = &issues.items[list[row]];
-            let status = session.item_status(item);
-            let photo = item.slot.map(|s| format!(" {}", s.stem())).unwrap_or_default();
-            let text = format!(
-                "{:>4}. {:.2} {} {}{}  {}->{}  [{}]",
-                row + 1,
-                item.score,
-                item.field.name(),
-                session.folder(item.person),
-                photo,
-                item.field.class_name(item.given),
-                item.field.class_name(item.suggested),
-                status.name()
-            );
-            let mut rich = egui::RichText::new(text).size(12.0);
-            if status != ItemStatus::Open {
-                rich = rich.weak();
+    egui::ScrollArea::vertical()
+        .id_salt("queue_rows")
+        .auto_shrink([false, false])
+        .show_rows(ui, 22.0, list.len(), |ui, rows| {
+            for row in rows {
+                let item = &issues.items[list[row]];
+                let status = session.item_status(item);
+                let photo = item
+                    .slot
+                    .map(|s| format!(" {}", s.stem()))
+                    .unwrap_or_default();
+                let text = format!(
+                    "{:>4}. {:.2} {} {}{}  {}->{}  [{}]",
+                    row + 1,
+                    item.score,
+                    item.field.name(),
+                    session.folder(item.person),
+                    photo,
+                    item.field.class_name(item.given),
+                    item.field.class_name(item.suggested),
+                    status.name()
+                );
+                let mut rich = egui::RichText::new(text).size(12.0);
+                if status != ItemStatus::Open {
+                    rich = rich.weak();
+                }
+                let r = ui.selectable_label(row == pos, rich);
+                if row == pos && rt.scroll_to_selected {
+                    r.scroll_to_me(Some(egui::Align::Center));
+                }
+                if r.clicked() {
+                    commands.push(Command::QueueGo(row));
+                }
             }
-            let r = ui.selectable_label(row == pos, rich);
-            if row == pos && rt.scroll_to_selected {
-                r.scroll_to_me(Some(egui::Align::Center));
-            }
-            if r.clicked() {
-                commands.push(Command::QueueGo(row));
-            }
-        }
-    });
+        });
 }
 
-fn current_item_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtime, commands: &mut Vec<Command>) {
+fn current_item_ui(
+    ui: &mut egui::Ui,
+    state: &PersistentState,
+    rt: &mut Runtime,
+    commands: &mut Vec<Command>,
+) {
     let filter = state.queue_filter.clone();
     let total = rt.queue(&filter).len();
     let pos = rt.queue_pos;
@@ -107,7 +142,14 @@ fn current_item_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtime,
         return;
     };
     let Some(session) = &rt.session else { return };
-    let Some(item) = session.issues.as_ref().and_then(|i| i.items.get(idx)).cloned() else { return };
+    let Some(item) = session
+        .issues
+        .as_ref()
+        .and_then(|i| i.items.get(idx))
+        .cloned()
+    else {
+        return;
+    };
     let status = session.item_status(&item);
     ui.horizontal(|ui| {
         ui.heading(format!("Issue {} of {}", pos + 1, total));

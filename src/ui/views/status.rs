@@ -19,7 +19,11 @@ pub fn status_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtim
             return;
         };
         if session.issues.is_some() {
-            let text = if queue_len == 0 { "Queue empty".to_string() } else { format!("Issue {} / {}", pos + 1, queue_len) };
+            let text = if queue_len == 0 {
+                "Queue empty".to_string()
+            } else {
+                format!("Issue {} / {}", pos + 1, queue_len)
+            };
             if state.view == View::Review {
                 ui.strong(text);
             } else {
@@ -27,13 +31,22 @@ pub fn status_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtim
             }
             ui.separator();
         }
-        ui.label(format!("{} edits this session", session.edits_this_session()));
+        ui.label(format!(
+            "{} edits this session",
+            session.edits_this_session()
+        ));
         ui.separator();
         // Every edit is journaled and flushed before it is applied, so this is always true
         // once an edit returned; a failed save shows up as an error notice instead.
         ui.colored_label(Color32::from_rgb(46, 160, 67), "✔ all edits saved");
         ui.separator();
-        ui.label(format!("run: {}", session.issues.as_ref().map_or("none", |i| i.run_id.as_str())));
+        ui.label(format!(
+            "run: {}",
+            session
+                .issues
+                .as_ref()
+                .map_or("none", |i| i.run_id.as_str())
+        ));
         ui.separator();
         ui.weak(session.root().display().to_string());
         if let Some(n) = &rt.notice {
