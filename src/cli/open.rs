@@ -220,7 +220,8 @@ pub struct RunIssues {
 pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
     use crate::dataset::Slot;
     // (field, person, slot, given, probabilities)
-    let mut items: Vec<(Field, usize, Option<Slot>, usize, Vec<f32>)> = Vec::new();
+    type Item = (Field, usize, Option<Slot>, usize, Vec<f32>);
+    let mut items: Vec<Item> = Vec::new();
     for (p, person) in dataset.people.iter().enumerate() {
         let mut sums = [vec![0f32; 2], vec![0f32; 3]];
         let mut n = 0;

@@ -163,8 +163,10 @@ mod tests {
 
     #[test]
     fn state_round_trips_through_json_and_tolerates_missing_fields() {
-        let mut s = PersistentState::default();
-        s.view = View::Review;
+        let mut s = PersistentState {
+            view: View::Review,
+            ..Default::default()
+        };
         s.people_filter.gender = Some(Gender::Female);
         let text = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<PersistentState>(&text).unwrap(), s);

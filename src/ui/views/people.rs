@@ -63,8 +63,7 @@ pub fn people_ui(
                 ui,
                 session,
                 p,
-                selected == Some(p),
-                selected_slot,
+                (selected == Some(p)).then_some(selected_slot),
                 size,
                 thumbs.as_deref_mut(),
                 commands,
@@ -77,20 +76,21 @@ fn person_row_ui(
     ui: &mut egui::Ui,
     session: &Session,
     p: usize,
-    is_selected: bool,
-    selected_slot: Slot,
+    // The selected photo when this person is the selected one.
+    selected: Option<Slot>,
     thumb: Vec2,
     mut thumbs: Option<&mut ThumbTextures>,
     commands: &mut Vec<Command>,
 ) {
     let person = &session.dataset.people[p];
+    let is_selected = selected.is_some();
     let issues = session.issues.as_ref();
     let flagged_slots: Vec<Option<Slot>> = issues
         .and_then(|i| i.by_person.get(&p))
         .map(|items| {
             items
                 .iter()
-                .map(|&i| issues.map_or(None, |s| s.items[i].slot))
+                .map(|&i| issues.and_then(|s| s.items[i].slot))
                 .collect()
         })
         .unwrap_or_default();
@@ -149,7 +149,7 @@ fn person_row_ui(
                 ui,
                 thumb,
                 photo_content(thumbs.as_deref_mut(), path.as_deref(), slot.stem()),
-                is_selected && selected_slot == slot,
+                selected == Some(slot),
                 flagged,
                 &format!("{} {}", person.folder, slot.stem()),
             );
