@@ -174,7 +174,7 @@ fn num_label_issues_methods() {
         2
     );
     let cal = num_label_issues(&labels, v, &NumIssuesMethod::OffDiagonalCalibrated, 1).unwrap();
-    assert!(cal >= 1 && cal <= 4, "{cal}");
+    assert!((1..=4).contains(&cal), "{cal}");
     let custom = SquareMatrix {
         k: 3,
         data: vec![4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 4.0],
