@@ -133,7 +133,7 @@ pub fn scan_with(root: &Path, opts: &ScanOptions<'_>) -> Result<ScanReport, Data
     let total = matched.len();
     let report_train = |done: usize| {
         if let Some(cb) = opts.progress {
-            if done % 32 == 0 || done == total {
+            if done.is_multiple_of(32) || done == total {
                 cb(ScanProgress {
                     stage: "train photos",
                     done,
@@ -658,7 +658,7 @@ fn scan_eval(
         let total = to_check.len();
         let report = |done: usize| {
             if let Some(cb) = opts.progress {
-                if done % 64 == 0 || done == total {
+                if done.is_multiple_of(64) || done == total {
                     cb(ScanProgress {
                         stage: "eval images",
                         done,

@@ -288,7 +288,7 @@ pub fn generate(
     let total = tasks.len();
     let on_done = |done: usize| {
         if let Some(cb) = progress {
-            if done % 16 == 0 || done == total {
+            if done.is_multiple_of(16) || done == total {
                 cb(done, total);
             }
         }
