@@ -308,14 +308,10 @@ impl JournalWriter {
             .create(true)
             .open(path)
             .map_err(|e| CurationError::io(path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(CurationError::JournalBusy {
-                    path: path.to_path_buf(),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(CurationError::io(path, e)),
+        if !try_lock_exclusive(&file).map_err(|e| CurationError::io(path, e))? {
+            return Err(CurationError::JournalBusy {
+                path: path.to_path_buf(),
+            });
         }
         if !existed {
             // Make the new file's directory entry durable too, or a crash could lose the
@@ -368,6 +364,31 @@ impl JournalWriter {
             }
         }
     }
+}
+
+/// Takes an exclusive advisory lock (`flock`) without waiting; false when another open file
+/// holds it. The kernel drops the lock when the process dies, so a crash never leaves the
+/// journal locked.
+#[cfg(unix)]
+fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(err)
+    }
+}
+
+/// Elsewhere there is no lock; one writer per journal is then up to the user.
+#[cfg(not(unix))]
+fn try_lock_exclusive(_file: &File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 #[cfg(unix)]
