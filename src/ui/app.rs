@@ -72,6 +72,9 @@ pub struct Runtime {
     pub ctx: egui::Context,
     people_cache: Option<(PeopleFilter, u64, Vec<usize>)>,
     queue_cache: Option<(QueueFilter, u64, usize, Vec<usize>)>,
+    /// The training side panel, made for the open dataset when first shown.
+    #[cfg(feature = "torch")]
+    pub train_panel: Option<super::train_panel::TrainPanel>,
 }
 
 impl Runtime {
@@ -241,6 +244,8 @@ impl MaskCuratorApp {
                 ctx: cc.egui_ctx.clone(),
                 people_cache: None,
                 queue_cache: None,
+                #[cfg(feature = "torch")]
+                train_panel: None,
             },
             commands: Vec::new(),
         };
@@ -322,6 +327,10 @@ impl MaskCuratorApp {
                                 },
                             ));
                             self.rt.session = Some(session);
+                            #[cfg(feature = "torch")]
+                            {
+                                self.rt.train_panel = None;
+                            }
                             self.rt.open_error = None;
                             self.rt.selected_person = None;
                             self.rt.queue_pos = 0;
@@ -402,6 +411,10 @@ impl MaskCuratorApp {
             }
             Command::CloseDataset => {
                 self.rt.session = None;
+                #[cfg(feature = "torch")]
+                {
+                    self.rt.train_panel = None;
+                }
                 self.rt.thumbs = None;
                 self.rt.photos = None;
                 self.rt.invalidate();

@@ -21,7 +21,7 @@ pub fn folder(p: usize) -> String {
 
 /// The labels written to train.csv.
 pub fn given(p: usize) -> (Gender, u32) {
-    let gender = if p % 2 == 0 {
+    let gender = if p.is_multiple_of(2) {
         Gender::Male
     } else {
         Gender::Female
