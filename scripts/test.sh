@@ -14,7 +14,7 @@ echo "== cargo clippy (pure core, no GUI, no torch)"
 cargo clippy --no-default-features --all-targets -- -D warnings
 
 # Bench targets are built here and run with `cargo bench`, never as tests.
-run_tests() { cargo build --benches && cargo test --lib --bins --tests "$@"; }
+run_tests() { cargo build --benches && cargo test --no-fail-fast --lib --bins --tests "$@"; }
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1; then
   echo "== cargo test (under xvfb-run)"
   xvfb-run -a -s "-screen 0 1600x1000x24" bash -c "$(declare -f run_tests); run_tests"
