@@ -127,7 +127,9 @@ pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
     let opts = options(dir);
     let mut h = Harness::builder()
         .with_size([1400.0, 900.0])
-        .with_max_steps(40)
+        // Thumbnails decode on worker threads and request repaints as they arrive; how many
+        // frames that takes depends on machine load.
+        .with_max_steps(2000)
         .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
     wait_idle(&mut h);
     h
