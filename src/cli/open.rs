@@ -449,56 +449,17 @@ pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Optio
     Ok(Some(RunProbs { run_id, dir, rows }))
 }
 
-/// Reads a little-endian f32 C-order `.npy` file: (shape, values).
+/// Reads a float32 `.npy` file (through [`crate::arrays::npy`]): (shape, values).
 pub fn read_npy_f32(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bad = |why: &str| anyhow::anyhow!("{}: not a float32 .npy file ({why})", path.display());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("missing magic"));
-    }
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
+    let array = crate::arrays::npy::read_npy(path)?;
+    match array.data {
+        crate::arrays::npy::NpyData::F32(values) => Ok((array.shape, values)),
+        other => bail!(
+            "{}: expected float32 probabilities, found {}",
+            path.display(),
+            other.dtype_name()
         ),
-        _ => return Err(bad("unknown version")),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .ok_or_else(|| bad("short header"))?;
-    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
-    if !header.contains("'<f4'") {
-        return Err(bad("dtype is not '<f4'"));
     }
-    if header.contains("'fortran_order': True") {
-        return Err(bad("Fortran order"));
-    }
-    let shape_text = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|t| t.split('(').nth(1))
-        .and_then(|t| t.split(')').next())
-        .ok_or_else(|| bad("no shape"))?;
-    let shape: Vec<usize> = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| t.parse().map_err(|_| bad("bad shape")))
-        .collect::<Result<_, _>>()?;
-    let count: usize = shape.iter().product();
-    let data = &bytes[start + header_len..];
-    if data.len() != count * 4 {
-        return Err(bad(&format!(
-            "{} data bytes for shape {shape:?}",
-            data.len()
-        )));
-    }
-    let values = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    Ok((shape, values))
 }
 
 #[cfg(test)]
@@ -506,19 +467,7 @@ mod tests {
     use super::*;
 
     fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
-        let mut header =
-            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(header.as_bytes());
-        for v in values {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        std::fs::write(path, bytes).unwrap();
+        crate::arrays::npy::write_npy(path, &[rows, cols], values).unwrap();
     }
 
     #[test]
