@@ -143,7 +143,13 @@ pub fn summary_text(dataset: &Dataset) -> String {
     let ws = Workspace::for_dataset(&dataset.root);
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {
-            let report = find_run_issues(dataset, &probs);
+            let report = match find_run_issues(dataset, &probs) {
+                Ok(report) => report,
+                Err(e) => {
+                    let _ = writeln!(s, "Issues (run {}): {e:#}", probs.run_id);
+                    return s;
+                }
+            };
             let _ = writeln!(s, "Issues (run {}): {}", probs.run_id, report.issues.len());
             for (field, rate) in &report.noise {
                 let n = report.issues.iter().filter(|i| i.field == *field).count();
@@ -212,118 +218,89 @@ pub struct RunIssues {
     pub noise: Vec<(Field, f64)>,
 }
 
-/// Confident-learning selection per field on the given labels: mask per photo, gender and
-/// age per person (the mean of its photos' marginals). An item is an issue when some
-/// other value reaches that value's per-class threshold (the mean probability the model
-/// gives it on items labelled with it) and the most probable such value is not the given
-/// one (an off-diagonal entry of cleanlab's confident joint).
-pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> RunIssues {
-    use crate::dataset::Slot;
-    // (field, person, slot, given, probabilities)
-    type Item = (Field, usize, Option<Slot>, usize, Vec<f32>);
-    let mut items: Vec<Item> = Vec::new();
-    for (p, person) in dataset.people.iter().enumerate() {
-        let mut sums = [vec![0f32; 2], vec![0f32; 3]];
-        let mut n = 0;
-        for ph in person.photos.iter().flatten() {
-            let r = PhotoRef {
-                person: p,
-                slot: ph.slot,
-            };
-            if let Some(m) = probs.marginal(Field::Mask, r) {
-                items.push((Field::Mask, p, Some(ph.slot), ph.slot.mask().index(), m));
-            }
-            for (sum, field) in sums.iter_mut().zip([Field::Gender, Field::Age]) {
-                if let Some(m) = probs.marginal(field, r) {
-                    sum.iter_mut().zip(&m).for_each(|(s, v)| *s += v);
-                }
-            }
-            n += probs.rows.contains_key(&r) as usize;
-        }
-        if n > 0 {
-            let [g, a] = sums;
-            let mean = |v: Vec<f32>| v.into_iter().map(|x| x / n as f32).collect::<Vec<f32>>();
-            items.push((Field::Gender, p, None, person.gender.index(), mean(g)));
-            items.push((Field::Age, p, None, person.age_bin().index(), mean(a)));
-        }
-    }
+/// The issues of a run for the review queue, found by the label-issue engine
+/// ([`crate::issues::find_dataset_issues`]) on the given labels: mask per photo, gender and
+/// age per person, swapped incorrect_mask/normal pairs (one queue item per photo of the
+/// pair, so each can be accepted or kept), age boundary cases.
+pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> anyhow::Result<RunIssues> {
+    use crate::dataset::{Mask, Slot};
+    use crate::issues::{
+        find_dataset_issues, DatasetIssueOptions, DatasetLabels, Detector, IssueKind, ProbTable,
+    };
+    let table = ProbTable::load_run(dataset, &probs.dir)
+        .with_context(|| format!("cannot read the probabilities of {}", probs.dir.display()))?;
+    let labels = DatasetLabels::given(dataset);
+    let report = find_dataset_issues(dataset, &labels, &table, &DatasetIssueOptions::default())
+        .with_context(|| format!("cannot find issues in {}", probs.dir.display()))?;
+    let class_index =
+        |field: Field, name: &str| (0..field.num_classes()).find(|&i| field.class_name(i) == name);
     let mut issues = Vec::new();
-    let mut noise = Vec::new();
-    for field in Field::ALL {
-        let k = field.num_classes();
-        let mut sum = vec![0f64; k];
-        let mut count = vec![0usize; k];
-        for (f, _, _, given, p) in &items {
-            if *f == field {
-                sum[*given] += p[*given] as f64;
-                count[*given] += 1;
+    for issue in &report.issues {
+        let Some(person) = dataset.people.get(issue.person_index) else {
+            continue;
+        };
+        let values: Vec<f32> = issue.probs.iter().map(|&v| v as f32).collect();
+        // The engine's score is a label quality (low = likely wrong); the queue ranks by
+        // how likely the label is wrong.
+        let score = (1.0 - issue.score) as f32;
+        if issue.kind == IssueKind::MaskSwap {
+            let pair = [
+                (Slot::Incorrect, Mask::Incorrect, Mask::NotWear, 0..3),
+                (Slot::Normal, Mask::NotWear, Mask::Incorrect, 3..6),
+            ];
+            for (slot, given, suggested, range) in pair {
+                issues.push(RunIssue {
+                    issue_id: format!("{}/{}", issue.id, slot.stem()),
+                    kind: issue.kind.name().to_string(),
+                    field: Field::Mask,
+                    person: issue.person_index,
+                    slot: Some(slot),
+                    given: given.index(),
+                    suggested: suggested.index(),
+                    score,
+                    probabilities: values.get(range).map(<[f32]>::to_vec).unwrap_or_default(),
+                });
             }
+            continue;
         }
-        let thresholds: Vec<f32> = (0..k)
-            .map(|j| {
-                if count[j] > 0 {
-                    (sum[j] / count[j] as f64) as f32
-                } else {
-                    f32::INFINITY
-                }
-            })
-            .collect();
-        let total: usize = count.iter().sum();
-        let mut flagged = 0;
-        for (f, person, slot, given, p) in &items {
-            if *f != field {
-                continue;
-            }
-            let confident = (0..k)
-                .filter(|&j| p[j] >= thresholds[j] - 1e-6)
-                .max_by(|&a, &b| p[a].total_cmp(&p[b]));
-            let Some(suggested) = confident.filter(|&j| j != *given) else {
-                continue;
-            };
-            flagged += 1;
-            let folder = &dataset.people[*person].folder;
-            let issue_id = match slot {
-                Some(s) => format!("{}:{folder}/{}", field.name(), s.stem()),
-                None => format!("{}:{folder}", field.name()),
-            };
-            let age = dataset.people[*person].age;
-            let kind = match field {
-                Field::Gender => "gender_flip",
-                Field::Age if (58..=61).contains(&age) || (28..=31).contains(&age) => {
-                    "age_boundary"
-                }
-                Field::Age => "age",
-                Field::Mask => "mask",
-            };
-            issues.push(RunIssue {
-                issue_id,
-                kind: kind.to_string(),
-                field,
-                person: *person,
-                slot: *slot,
-                given: *given,
-                suggested,
-                score: 1.0 - p[*given],
-                probabilities: p.clone(),
-            });
-        }
-        if total > 0 {
-            noise.push((field, flagged as f64 / total as f64));
-        }
+        let slot = issue
+            .photos
+            .first()
+            .and_then(|p| Path::new(p).file_stem())
+            .and_then(|stem| Slot::from_stem(&stem.to_string_lossy()));
+        let given = match issue.field {
+            Field::Mask => slot.map(|s| s.mask().index()),
+            Field::Gender => Some(person.gender.index()),
+            Field::Age => Some(person.age_bin().index()),
+        };
+        let (Some(given), Some(suggested)) = (given, class_index(issue.field, &issue.suggested))
+        else {
+            continue;
+        };
+        issues.push(RunIssue {
+            issue_id: issue.id.clone(),
+            kind: issue.kind.name().to_string(),
+            field: issue.field,
+            person: issue.person_index,
+            slot: (issue.field == Field::Mask).then_some(slot).flatten(),
+            given,
+            suggested,
+            score,
+            probabilities: values,
+        });
     }
-    // Two photos of one person whose mask suggestions swap their labels: a swapped pair.
-    let swaps: Vec<(usize, usize, usize)> = issues
-        .iter()
-        .filter(|i| i.field == Field::Mask)
-        .map(|i| (i.person, i.given, i.suggested))
-        .collect();
-    for i in issues.iter_mut().filter(|i| i.field == Field::Mask) {
-        if swaps.contains(&(i.person, i.suggested, i.given)) {
-            i.kind = "mask_swap".into();
-        }
-    }
-    issues.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
-    RunIssues { issues, noise }
+    let noise = [
+        (Field::Mask, Detector::PhotoMask),
+        (Field::Gender, Detector::PersonGender),
+        (Field::Age, Detector::PersonAge),
+    ]
+    .into_iter()
+    .filter_map(|(field, detector)| {
+        let run = report.runs.iter().find(|r| r.detector == detector)?;
+        Some((field, run.noise_rate))
+    })
+    .collect();
+    Ok(RunIssues { issues, noise })
 }
 
 // --- runs and their probabilities ------------------------------------------------------

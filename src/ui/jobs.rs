@@ -136,10 +136,8 @@ impl Jobs {
         self.spawn("Loading the newest run…", move |_| {
             let ws = crate::workspace::Workspace::for_dataset(&dataset.root);
             let result = match crate::cli::open::load_run_probs(&dataset, &ws) {
-                Ok(Some(probs)) => {
-                    let issues = super::session::find_issues(&dataset, &probs);
-                    Ok((Some(probs), Some(issues)))
-                }
+                Ok(Some(probs)) => super::session::find_issues(&dataset, &probs)
+                    .map(|issues| (Some(probs), Some(issues))),
                 Ok(None) => Ok((None, None)),
                 Err(e) => Err(format!("{e:#}")),
             };

@@ -111,7 +111,14 @@ impl Session {
             issues: None,
             generation: 0,
         };
-        session.reload_run()?;
+        // A run that cannot be read must not keep the dataset (and its edits) closed.
+        if let Err(e) = session.reload_run() {
+            let note = format!("The newest run's issues could not be loaded: {e}");
+            session.replay_note = Some(match session.replay_note.take() {
+                Some(replay) => format!("{replay}\n{note}"),
+                None => note,
+            });
+        }
         Ok(session)
     }
 
@@ -119,7 +126,7 @@ impl Session {
     pub fn reload_run(&mut self) -> Result<(), String> {
         match load_run_probs(&self.dataset, &self.workspace) {
             Ok(Some(probs)) => {
-                self.issues = Some(find_issues(&self.dataset, &probs));
+                self.issues = Some(find_issues(&self.dataset, &probs)?);
                 self.probs = Some(probs);
             }
             Ok(None) => {
@@ -341,9 +348,13 @@ pub fn nearest_age_in_bin(years: u32, bin: AgeBin) -> u32 {
 }
 
 /// Finds the issues of a run on the given labels.
-pub(crate) fn find_issues(dataset: &Dataset, probs: &RunProbs) -> IssueSet {
-    let report = crate::cli::open::find_run_issues(dataset, probs);
-    IssueSet::new(probs.run_id.clone(), report.issues, report.noise)
+pub(crate) fn find_issues(dataset: &Dataset, probs: &RunProbs) -> Result<IssueSet, String> {
+    let report = crate::cli::open::find_run_issues(dataset, probs).map_err(|e| format!("{e:#}"))?;
+    Ok(IssueSet::new(
+        probs.run_id.clone(),
+        report.issues,
+        report.noise,
+    ))
 }
 
 #[cfg(test)]
