@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod demo;
 pub mod issues;
 pub mod metrics;
+pub mod review_queue;
 pub mod thumbs;
 pub mod workspace;
 

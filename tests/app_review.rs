@@ -109,7 +109,17 @@ fn review_fix_undo_redo_restart_and_export() {
             mask_curator::ui::session::ItemStatus::Fixed
         );
     }
-    assert_eq!(h.state().rt.queue_pos, pos + 1, "moves on after the fix");
+    // Moves on to the next item still open (below, else wrapping to the top).
+    {
+        let next = h.state_mut().current_item().expect("an item is selected");
+        let s = h.state().session().unwrap();
+        assert_ne!(h.state().rt.queue_pos, pos, "moves on after the fix");
+        assert_eq!(
+            s.item_status(&next),
+            mask_curator::ui::session::ItemStatus::Open,
+            "lands on an open item"
+        );
+    }
 
     // Fix one photo's mask: the swapped person's incorrect_mask photo is really "not wear".
     h.state_mut()
@@ -188,7 +198,8 @@ fn review_fix_undo_redo_restart_and_export() {
 
     // Export (Ctrl+E) and read the CSVs.
     h.key_press_modifiers(Modifiers::COMMAND, Key::E);
-    h.run();
+    // The files are written off the UI thread.
+    wait_idle(&mut h);
     let out = h.state().rt.last_export.clone().expect("exported");
     let train =
         std::fs::read_to_string(out.join(mask_curator::curation::export::TRAIN_CSV)).unwrap();
@@ -367,4 +378,77 @@ fn people_grid_filters_and_person_keys() {
     h.key_press(Key::Enter);
     h.run();
     assert_eq!(h.state().session().unwrap().age_years(p), 41);
+}
+
+#[test]
+fn age_field_escape_restores_and_enter_saves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    let p = person_index(&h, 2);
+    h.state_mut()
+        .apply(mask_curator::ui::commands::Command::OpenPerson(p));
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    let before = h.state().session().unwrap().age_years(p);
+
+    // A focuses the field; typing then Esc puts the saved age back and edits nothing.
+    h.key_press(Key::A);
+    h.run();
+    h.get_by_label("years (A):").type_text("7");
+    h.run();
+    assert_ne!(h.state().rt.age_text, before.to_string(), "typed");
+    h.key_press(Key::Escape);
+    h.run();
+    assert_eq!(h.state().rt.age_text, before.to_string(), "Esc restores");
+    assert_eq!(h.state().session().unwrap().age_years(p), before);
+    assert_eq!(h.state().session().unwrap().edits_this_session(), 0);
+
+    // Enter saves a valid age.
+    h.key_press(Key::A);
+    h.run();
+    for _ in 0..4 {
+        h.key_press(Key::Backspace);
+        h.key_press(Key::Delete);
+    }
+    h.run();
+    h.get_by_label("years (A):").type_text("61");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().session().unwrap().age_years(p), 61);
+    assert_eq!(h.state().session().unwrap().edits_this_session(), 1);
+}
+
+#[test]
+fn a_swapped_pair_is_one_item_and_accepting_fixes_both_photos_in_one_undo_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    let swap = person_index(&h, MASK_SWAP);
+    {
+        let issues = h.state().session().unwrap().issues.as_ref().unwrap();
+        let items: Vec<_> = issues.items.iter().filter(|i| i.person == swap).collect();
+        assert_eq!(items.len(), 1, "one queue item for the pair: {items:?}");
+        let pair = items[0].pair.as_ref().expect("the pair is shown");
+        assert_eq!(items[0].slot, Some(Slot::Incorrect));
+        assert_eq!(pair.slot, Slot::Normal);
+    }
+    h.key_press(Key::F5);
+    h.run();
+    move_to_item(&mut h, |i| i.person == swap);
+    h.key_press(Key::Enter);
+    h.run();
+    {
+        let s = h.state().session().unwrap();
+        assert_eq!(s.mask(swap, Slot::Incorrect), Mask::NotWear);
+        assert_eq!(s.mask(swap, Slot::Normal), Mask::Incorrect);
+    }
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    let s = h.state().session().unwrap();
+    assert_eq!(s.mask(swap, Slot::Incorrect), Mask::Incorrect, "one undo");
+    assert_eq!(s.mask(swap, Slot::Normal), Mask::NotWear, "restores both");
 }

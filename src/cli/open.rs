@@ -1,15 +1,11 @@
 //! `mask-curator open [DIR] [--demo]`: the app. Without a display (or when the window
 //! cannot start) it prints a text summary of the dataset instead and still succeeds.
-//!
-//! Also home of the run-probability loading shared by the app and the summary: find the
-//! newest finished run under `<root>/.mask-curator/runs/` and read its out-of-fold
-//! probabilities (`oof_probs.npy` + `oof_index.csv`).
 
-use crate::dataset::{Dataset, Field, PhotoRef, NUM_CLASSES};
+use crate::dataset::{Dataset, Field, NUM_CLASSES};
+use crate::review_queue::{find_run_issues, load_run_probs};
 use crate::workspace::Workspace;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args as ClapArgs;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, ClapArgs)]
@@ -143,7 +139,16 @@ pub fn summary_text(dataset: &Dataset) -> String {
     let ws = Workspace::for_dataset(&dataset.root);
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {
-            let report = match find_run_issues(dataset, &probs) {
+            // The labels as they stand: the journal replayed (read-only, the app may
+            // hold it open).
+            let labels = match crate::curation::Curation::open_read_only(dataset, &ws) {
+                Ok((curation, _)) => curation.issue_labels(),
+                Err(e) => {
+                    let _ = writeln!(s, "Journal: {e} (issues shown for the given labels)");
+                    crate::issues::DatasetLabels::given(dataset)
+                }
+            };
+            let report = match find_run_issues(dataset, &labels, &probs) {
                 Ok(report) => report,
                 Err(e) => {
                     let _ = writeln!(s, "Issues (run {}): {e:#}", probs.run_id);
@@ -188,300 +193,4 @@ pub fn summary_text(dataset: &Dataset) -> String {
         }
     }
     s
-}
-
-// --- issues of a run --------------------------------------------------------------------
-
-/// One suspected label error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunIssue {
-    /// Stable across runs (`field:folder` or `field:folder/stem`), so a decision recorded
-    /// in the journal still applies after retraining.
-    pub issue_id: String,
-    pub kind: String,
-    pub field: Field,
-    pub person: usize,
-    /// The photo of a mask issue; `None` for person-level gender and age issues.
-    pub slot: Option<crate::dataset::Slot>,
-    pub given: usize,
-    pub suggested: usize,
-    /// 1 - p(given): higher = more likely wrong.
-    pub score: f32,
-    pub probabilities: Vec<f32>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunIssues {
-    /// Highest score first.
-    pub issues: Vec<RunIssue>,
-    /// Estimated fraction of wrong labels per field.
-    pub noise: Vec<(Field, f64)>,
-}
-
-/// The issues of a run for the review queue, found by the label-issue engine
-/// ([`crate::issues::find_dataset_issues`]) on the given labels: mask per photo, gender and
-/// age per person, swapped incorrect_mask/normal pairs (one queue item per photo of the
-/// pair, so each can be accepted or kept), age boundary cases.
-pub fn find_run_issues(dataset: &Dataset, probs: &RunProbs) -> anyhow::Result<RunIssues> {
-    use crate::dataset::{Mask, Slot};
-    use crate::issues::{
-        find_dataset_issues, DatasetIssueOptions, DatasetLabels, Detector, IssueKind, ProbTable,
-    };
-    let table = ProbTable::load_run(dataset, &probs.dir)
-        .with_context(|| format!("cannot read the probabilities of {}", probs.dir.display()))?;
-    let labels = DatasetLabels::given(dataset);
-    let report = find_dataset_issues(dataset, &labels, &table, &DatasetIssueOptions::default())
-        .with_context(|| format!("cannot find issues in {}", probs.dir.display()))?;
-    let class_index =
-        |field: Field, name: &str| (0..field.num_classes()).find(|&i| field.class_name(i) == name);
-    let mut issues = Vec::new();
-    for issue in &report.issues {
-        let Some(person) = dataset.people.get(issue.person_index) else {
-            continue;
-        };
-        let values: Vec<f32> = issue.probs.iter().map(|&v| v as f32).collect();
-        // The engine's score is a label quality (low = likely wrong); the queue ranks by
-        // how likely the label is wrong.
-        let score = (1.0 - issue.score) as f32;
-        if issue.kind == IssueKind::MaskSwap {
-            let pair = [
-                (Slot::Incorrect, Mask::Incorrect, Mask::NotWear, 0..3),
-                (Slot::Normal, Mask::NotWear, Mask::Incorrect, 3..6),
-            ];
-            for (slot, given, suggested, range) in pair {
-                issues.push(RunIssue {
-                    issue_id: format!("{}/{}", issue.id, slot.stem()),
-                    kind: issue.kind.name().to_string(),
-                    field: Field::Mask,
-                    person: issue.person_index,
-                    slot: Some(slot),
-                    given: given.index(),
-                    suggested: suggested.index(),
-                    score,
-                    probabilities: values.get(range).map(<[f32]>::to_vec).unwrap_or_default(),
-                });
-            }
-            continue;
-        }
-        let slot = issue
-            .photos
-            .first()
-            .and_then(|p| Path::new(p).file_stem())
-            .and_then(|stem| Slot::from_stem(&stem.to_string_lossy()));
-        let given = match issue.field {
-            Field::Mask => slot.map(|s| s.mask().index()),
-            Field::Gender => Some(person.gender.index()),
-            Field::Age => Some(person.age_bin().index()),
-        };
-        let (Some(given), Some(suggested)) = (given, class_index(issue.field, &issue.suggested))
-        else {
-            continue;
-        };
-        issues.push(RunIssue {
-            issue_id: issue.id.clone(),
-            kind: issue.kind.name().to_string(),
-            field: issue.field,
-            person: issue.person_index,
-            slot: (issue.field == Field::Mask).then_some(slot).flatten(),
-            given,
-            suggested,
-            score,
-            probabilities: values,
-        });
-    }
-    let noise = [
-        (Field::Mask, Detector::PhotoMask),
-        (Field::Gender, Detector::PersonGender),
-        (Field::Age, Detector::PersonAge),
-    ]
-    .into_iter()
-    .filter_map(|(field, detector)| {
-        let run = report.runs.iter().find(|r| r.detector == detector)?;
-        Some((field, run.noise_rate))
-    })
-    .collect();
-    Ok(RunIssues { issues, noise })
-}
-
-// --- runs and their probabilities ------------------------------------------------------
-
-/// A finished run's out-of-fold probabilities, keyed by photo.
-#[derive(Debug, Clone, Default)]
-pub struct RunProbs {
-    pub run_id: String,
-    pub dir: PathBuf,
-    pub rows: HashMap<PhotoRef, [f32; NUM_CLASSES]>,
-}
-
-impl RunProbs {
-    pub fn class_probs(&self, r: PhotoRef) -> Option<&[f32; NUM_CLASSES]> {
-        self.rows.get(&r)
-    }
-
-    /// Probability of each value of `field` (marginal of the 18-class probabilities).
-    pub fn marginal(&self, field: Field, r: PhotoRef) -> Option<Vec<f32>> {
-        let p = self.rows.get(&r)?;
-        let mut out = vec![0.0f32; field.num_classes()];
-        for (class, v) in p.iter().enumerate() {
-            if let Some(c) = crate::dataset::ClassCode::from_index(class) {
-                out[c.field_index(field)] += v;
-            }
-        }
-        Some(out)
-    }
-}
-
-/// The newest run dir whose `run.json` says finished (or, without run.json, that holds
-/// both probability files). Newest = latest `created`, then name.
-pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
-    let entries = std::fs::read_dir(ws.runs_dir()).ok()?;
-    let mut best: Option<(String, String, PathBuf)> = None;
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        if !dir.join("oof_probs.npy").is_file() || !dir.join("oof_index.csv").is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let (finished, created) = match std::fs::read_to_string(dir.join("run.json")) {
-            Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(v) => (
-                    v.get("status").and_then(|s| s.as_str()) == Some("finished"),
-                    v.get("created").map(|c| c.to_string()).unwrap_or_default(),
-                ),
-                Err(_) => (false, String::new()),
-            },
-            Err(_) => (true, String::new()),
-        };
-        if !finished {
-            continue;
-        }
-        let key = (created, name.clone());
-        if best
-            .as_ref()
-            .is_none_or(|(c, n, _)| (c.clone(), n.clone()) < key)
-        {
-            best = Some((key.0, key.1, dir));
-        }
-    }
-    best.map(|(_, name, dir)| {
-        let id = std::fs::read_to_string(dir.join("run.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
-            .unwrap_or(name);
-        (id, dir)
-    })
-}
-
-/// Loads the newest finished run's probabilities, or `None` when there is no run.
-pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Option<RunProbs>> {
-    let Some((run_id, dir)) = latest_finished_run(ws) else {
-        return Ok(None);
-    };
-    let probs_path = dir.join("oof_probs.npy");
-    let index_path = dir.join("oof_index.csv");
-    let (shape, values) = read_npy_f32(&probs_path)?;
-    if shape.len() != 2 || shape[1] != NUM_CLASSES {
-        bail!(
-            "{}: expected shape (N, {NUM_CLASSES}), found {shape:?}",
-            probs_path.display()
-        );
-    }
-    let by_path: HashMap<PathBuf, PhotoRef> = dataset
-        .photo_refs()
-        .filter_map(|r| dataset.photo(r).map(|ph| (ph.rel_path.clone(), r)))
-        .collect();
-    let mut reader = csv::Reader::from_path(&index_path)
-        .with_context(|| format!("cannot read {}", index_path.display()))?;
-    let mut rows = HashMap::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.with_context(|| format!("{}:{line}: malformed row", index_path.display()))?;
-        let row: usize = rec
-            .get(0)
-            .and_then(|v| v.trim().parse().ok())
-            .with_context(|| format!("{}:{line}: bad row number", index_path.display()))?;
-        let path = rec.get(1).unwrap_or_default();
-        if row >= shape[0] {
-            bail!(
-                "{}:{line}: row {row} is past the {} rows of {}",
-                index_path.display(),
-                shape[0],
-                probs_path.display()
-            );
-        }
-        let Some(&r) = by_path.get(Path::new(path)) else {
-            continue;
-        };
-        let mut p = [0f32; NUM_CLASSES];
-        p.copy_from_slice(&values[row * NUM_CLASSES..(row + 1) * NUM_CLASSES]);
-        if p.iter().any(|v| !v.is_finite()) {
-            bail!(
-                "{}: row {row} ({path}) holds NaN or infinite probabilities",
-                probs_path.display()
-            );
-        }
-        rows.insert(r, p);
-    }
-    Ok(Some(RunProbs { run_id, dir, rows }))
-}
-
-/// Reads a float32 `.npy` file (through [`crate::arrays::npy`]): (shape, values).
-pub fn read_npy_f32(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
-    let array = crate::arrays::npy::read_npy(path)?;
-    match array.data {
-        crate::arrays::npy::NpyData::F32(values) => Ok((array.shape, values)),
-        other => bail!(
-            "{}: expected float32 probabilities, found {}",
-            path.display(),
-            other.dtype_name()
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
-        crate::arrays::npy::write_npy(path, &[rows, cols], values).unwrap();
-    }
-
-    #[test]
-    fn npy_round_trip_and_bad_files_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.npy");
-        write_npy(&p, 2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
-        let (shape, values) = read_npy_f32(&p).unwrap();
-        assert_eq!(shape, vec![2, 3]);
-        assert_eq!(values[5], 6.5);
-        let bad = dir.path().join("b.npy");
-        std::fs::write(&bad, b"not numpy").unwrap();
-        let err = read_npy_f32(&bad).unwrap_err().to_string();
-        assert!(err.contains("b.npy"), "{err}");
-    }
-
-    #[test]
-    fn newest_finished_run_wins_and_unfinished_runs_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::for_dataset(dir.path());
-        for (name, status, created) in [
-            ("a", "finished", "2026-01-01T00:00:00Z"),
-            ("b", "finished", "2026-02-01T00:00:00Z"),
-            ("c", "running", "2026-03-01T00:00:00Z"),
-        ] {
-            let run = ws.runs_dir().join(name);
-            std::fs::create_dir_all(&run).unwrap();
-            std::fs::write(run.join("oof_probs.npy"), b"").unwrap();
-            std::fs::write(run.join("oof_index.csv"), b"row,path,person,fold\n").unwrap();
-            std::fs::write(
-                run.join("run.json"),
-                format!(r#"{{"id":"run-{name}","status":"{status}","created":"{created}"}}"#),
-            )
-            .unwrap();
-        }
-        let (id, path) = latest_finished_run(&ws).unwrap();
-        assert_eq!(id, "run-b");
-        assert!(path.ends_with("b"));
-    }
 }

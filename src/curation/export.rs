@@ -38,8 +38,25 @@ pub fn export(
     curation: &Curation,
     out_dir: &Path,
 ) -> Result<ExportSummary, CurationError> {
+    prepare_export(dataset, curation)?.write(out_dir)
+}
+
+/// The export's contents, built in memory (fast) so that the slow part, writing to disk,
+/// can run on another thread without holding the curation.
+#[derive(Debug, Clone)]
+pub struct PreparedExport {
+    files: Vec<(&'static str, String, &'static str)>,
+    people_changed: usize,
+    photos_changed: usize,
+}
+
+/// Renders the four export files from the curated labels.
+pub fn prepare_export(
+    dataset: &Dataset,
+    curation: &Curation,
+) -> Result<PreparedExport, CurationError> {
     let train = corrected_train_csv(dataset, curation)?;
-    let outputs = [
+    let files = vec![
         (
             TRAIN_CSV,
             train,
@@ -61,24 +78,39 @@ pub fn export(
             "net change per target and field",
         ),
     ];
-    let mut summary = ExportSummary::default();
-    for (name, text, what) in outputs {
-        let path = out_dir.join(name);
-        write_atomic(&path, text.as_bytes()).map_err(|e| CurationError::io(&path, e))?;
-        let rows = text.lines().count().saturating_sub(1);
-        summary.files.push(ExportedFile { path, rows, what });
-    }
-    summary.people_changed = (0..curation.num_people())
+    let people_changed = (0..curation.num_people())
         .filter(|&p| {
             curation.gender(p) != curation.given_gender(p)
                 || curation.age_years(p) != curation.given_age_years(p)
         })
         .count();
-    summary.photos_changed = dataset
+    let photos_changed = dataset
         .photo_refs()
         .filter(|r| curation.is_edited_photo(r.person, r.slot))
         .count();
-    Ok(summary)
+    Ok(PreparedExport {
+        files,
+        people_changed,
+        photos_changed,
+    })
+}
+
+impl PreparedExport {
+    /// Writes every file atomically into `out_dir` (created when missing).
+    pub fn write(&self, out_dir: &Path) -> Result<ExportSummary, CurationError> {
+        let mut summary = ExportSummary {
+            people_changed: self.people_changed,
+            photos_changed: self.photos_changed,
+            ..ExportSummary::default()
+        };
+        for (name, text, what) in &self.files {
+            let path = out_dir.join(name);
+            write_atomic(&path, text.as_bytes()).map_err(|e| CurationError::io(&path, e))?;
+            let rows = text.lines().count().saturating_sub(1);
+            summary.files.push(ExportedFile { path, rows, what });
+        }
+        Ok(summary)
+    }
 }
 
 fn csv_text(rows: Vec<Vec<String>>, crlf: bool) -> String {

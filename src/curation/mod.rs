@@ -9,7 +9,7 @@
 pub mod export;
 pub mod journal;
 
-pub use export::{export, ExportSummary};
+pub use export::{export, prepare_export, ExportSummary, PreparedExport};
 pub use journal::{JournalEntry, JournalField, Op, Value};
 
 use crate::dataset::{AgeBin, ClassCode, Dataset, Gender, Mask, Slot};
@@ -971,6 +971,19 @@ impl Curation {
             .photo_refs()
             .map(|r| self.class_of(r.person, r.slot))
             .collect()
+    }
+
+    /// The current labels in the label-issue engine's form (what the review queue checks).
+    pub fn issue_labels(&self) -> crate::issues::DatasetLabels {
+        crate::issues::DatasetLabels {
+            people: (0..self.num_people())
+                .map(|p| crate::issues::PersonLabels {
+                    gender: self.gender(p),
+                    age: self.age_years(p),
+                    mask: Slot::ALL.map(|slot| self.mask(p, slot)),
+                })
+                .collect(),
+        }
     }
 
     /// Every journal entry applied, oldest first (replayed ones, then this session's).

@@ -351,6 +351,11 @@ impl MaskCuratorApp {
                     self.apply(Command::OpenDataset(dir));
                 }
                 JobOutput::Browsed(None) => {}
+                JobOutput::Exported(Ok(dir)) => {
+                    self.rt.notify(format!("Exported to {}", dir.display()));
+                    self.rt.last_export = Some(dir);
+                }
+                JobOutput::Exported(Err(e)) => self.rt.error(e),
                 JobOutput::RunReloaded(result) => match (result, self.rt.session.as_mut()) {
                     (Ok((probs, issues)), Some(session)) => {
                         let n = issues.as_ref().map_or(0, |i| i.items.len());
@@ -385,6 +390,42 @@ impl MaskCuratorApp {
             self.rt.selected_person = Some(item.person);
             if let Some(slot) = item.slot {
                 self.rt.selected_slot = slot;
+            }
+        }
+    }
+
+    /// After a decision: the next item still open below the current one, else the first
+    /// open one above it (the annotator never has to hunt for what is left), else stay.
+    /// Returns false when nothing is left open.
+    fn move_to_next_open(&mut self) -> bool {
+        let filter = self.state.queue_filter.clone();
+        let pos = self.rt.queue_pos;
+        let Some(session) = self.rt.session.as_ref() else {
+            return false;
+        };
+        let Some(issues) = session.issues.as_ref() else {
+            return false;
+        };
+        // Computed before `queue` borrows the runtime mutably.
+        let open: Vec<bool> = issues
+            .items
+            .iter()
+            .map(|it| session.item_status(it) == ItemStatus::Open)
+            .collect();
+        let list = self.rt.queue(&filter).to_vec();
+        // With "open only" the resolved item has dropped out: the next one now sits at `pos`.
+        let start = if filter.open_only { pos } else { pos + 1 };
+        let next = (start..list.len())
+            .chain(0..start.min(list.len()))
+            .find(|&i| open.get(list[i]).copied().unwrap_or(false));
+        match next {
+            Some(i) => {
+                self.select_queue_item(i);
+                true
+            }
+            None => {
+                self.select_queue_item(pos);
+                false
             }
         }
     }
@@ -522,11 +563,8 @@ impl MaskCuratorApp {
                 Ok(false) => self.rt.notify("Nothing to redo"),
                 Err(e) => self.rt.error(e),
             },
-            Command::Export => match self.rt.session.as_ref().map(|s| s.export()) {
-                Some(Ok(dir)) => {
-                    self.rt.notify(format!("Exported to {}", dir.display()));
-                    self.rt.last_export = Some(dir);
-                }
+            Command::Export => match self.rt.session.as_ref().map(|s| s.prepare_export()) {
+                Some(Ok((prepared, dir))) => self.rt.jobs.export(prepared, dir),
                 Some(Err(e)) => self.rt.error(e),
                 None => self.rt.notify("Open a dataset first"),
             },
@@ -534,7 +572,9 @@ impl MaskCuratorApp {
             Command::ToggleTrainPanel => self.state.show_train_panel = !self.state.show_train_panel,
             Command::ReloadRun => {
                 if let Some(s) = &self.rt.session {
-                    self.rt.jobs.reload_run(s.dataset.clone());
+                    self.rt
+                        .jobs
+                        .reload_run(s.dataset.clone(), s.curation_labels());
                 }
             }
             Command::Zoom(f) => {
@@ -573,18 +613,14 @@ impl MaskCuratorApp {
     fn after_edit(&mut self, result: Result<(), String>, field: Field, what: String) {
         match result {
             Ok(()) => {
-                self.rt.notify(format!("{what} — saved"));
+                let mut notice = format!("{what} — saved");
                 if self.state.view == View::Review {
                     let resolves = self.current_item().is_some_and(|it| it.field == field);
-                    if resolves {
-                        let filter = self.state.queue_filter.clone();
-                        // With "open only", the resolved item drops out and the next one
-                        // slides into the same position.
-                        let step = if filter.open_only { 0 } else { 1 };
-                        let pos = self.rt.queue_pos + step;
-                        self.select_queue_item(pos);
+                    if resolves && !self.move_to_next_open() {
+                        notice.push_str(". Every issue in this queue has been reviewed");
                     }
                 }
+                self.rt.notify(notice);
             }
             Err(e) => self.rt.error(e),
         }

@@ -14,10 +14,11 @@ pub enum JobOutput {
         result: Result<Box<Session>, String>,
     },
     Browsed(Option<PathBuf>),
+    Exported(Result<PathBuf, String>),
     RunReloaded(
         Result<
             (
-                Option<crate::cli::open::RunProbs>,
+                Option<crate::review_queue::RunProbs>,
                 Option<super::session::IssueSet>,
             ),
             String,
@@ -120,6 +121,17 @@ impl Jobs {
         });
     }
 
+    /// Writes a prepared export (atomic files) without blocking the UI on the disk.
+    pub fn export(&mut self, prepared: crate::curation::PreparedExport, dir: PathBuf) {
+        self.spawn("Exporting…", move |_| {
+            let result = prepared
+                .write(&dir)
+                .map(|_| dir.clone())
+                .map_err(|e| format!("export failed: {e}"));
+            JobOutput::Exported(result)
+        });
+    }
+
     /// The native folder picker, off the UI thread.
     pub fn browse(&mut self, start: Option<PathBuf>) {
         self.spawn("Choosing a folder…", move |_| {
@@ -132,11 +144,15 @@ impl Jobs {
     }
 
     /// Reloads the newest run's probabilities and issues (after a training run finished).
-    pub fn reload_run(&mut self, dataset: Arc<crate::dataset::Dataset>) {
+    pub fn reload_run(
+        &mut self,
+        dataset: Arc<crate::dataset::Dataset>,
+        labels: crate::issues::DatasetLabels,
+    ) {
         self.spawn("Loading the newest run…", move |_| {
             let ws = crate::workspace::Workspace::for_dataset(&dataset.root);
-            let result = match crate::cli::open::load_run_probs(&dataset, &ws) {
-                Ok(Some(probs)) => super::session::find_issues(&dataset, &probs)
+            let result = match crate::review_queue::load_run_probs(&dataset, &ws) {
+                Ok(Some(probs)) => super::session::find_issues(&dataset, &labels, &probs)
                     .map(|issues| (Some(probs), Some(issues))),
                 Ok(None) => Ok((None, None)),
                 Err(e) => Err(format!("{e:#}")),

@@ -2,16 +2,16 @@
 //! probabilities and the issues found with them. The only place the app talks to the
 //! curation and issue engines, so the views only see plain labels.
 
-use crate::cli::open::{load_run_probs, RunProbs};
 use crate::curation::{Change, Curation, Edit, ReviewDecision, Target};
 use crate::dataset::{AgeBin, ClassCode, Dataset, Field, Gender, Mask, PhotoRef, Slot};
+use crate::review_queue::{load_run_probs, RunProbs};
 use crate::workspace::Workspace;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One entry of the review queue.
-pub type QueueItem = crate::cli::open::RunIssue;
+pub type QueueItem = crate::review_queue::RunIssue;
 
 /// Where an item stands, from the curated labels and the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,8 @@ impl Session {
     pub fn reload_run(&mut self) -> Result<(), String> {
         match load_run_probs(&self.dataset, &self.workspace) {
             Ok(Some(probs)) => {
-                self.issues = Some(find_issues(&self.dataset, &probs)?);
+                let labels = self.curation.issue_labels();
+                self.issues = Some(find_issues(&self.dataset, &labels, &probs)?);
                 self.probs = Some(probs);
             }
             Ok(None) => {
@@ -252,6 +253,16 @@ impl Session {
         let mut edits = Vec::new();
         if decision == ReviewDecision::Accepted {
             edits.push(self.suggestion_edit(item));
+            if let Some(pair) = &item.pair {
+                let paired = QueueItem {
+                    slot: Some(pair.slot),
+                    given: pair.given,
+                    suggested: pair.suggested,
+                    pair: None,
+                    ..item.clone()
+                };
+                edits.push(self.suggestion_edit(&paired));
+            }
         }
         edits.push(
             Edit::new(
@@ -322,14 +333,22 @@ impl Session {
     }
 
     /// Writes the corrected CSVs to `<workspace>/exports/<timestamp>/`.
-    pub fn export(&self) -> Result<PathBuf, String> {
+    /// The export's files rendered from the current labels, and the new folder they go
+    /// to (a timestamped folder under the workspace's exports). Writing is left to the
+    /// caller so it can happen off the UI thread.
+    /// The current labels, for the label-issue engine.
+    pub fn curation_labels(&self) -> crate::issues::DatasetLabels {
+        self.curation.issue_labels()
+    }
+
+    pub fn prepare_export(&self) -> Result<(crate::curation::PreparedExport, PathBuf), String> {
         let dir = self
             .workspace
             .exports_dir()
             .join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
-        crate::curation::export(&self.dataset, &self.curation, &dir)
+        let prepared = crate::curation::prepare_export(&self.dataset, &self.curation)
             .map_err(|e| format!("export failed: {e}"))?;
-        Ok(dir)
+        Ok((prepared, dir))
     }
 
     /// Model probabilities of each value of `field` for one photo, when a run exists.
@@ -347,9 +366,14 @@ pub fn nearest_age_in_bin(years: u32, bin: AgeBin) -> u32 {
     }
 }
 
-/// Finds the issues of a run on the given labels.
-pub(crate) fn find_issues(dataset: &Dataset, probs: &RunProbs) -> Result<IssueSet, String> {
-    let report = crate::cli::open::find_run_issues(dataset, probs).map_err(|e| format!("{e:#}"))?;
+/// Finds the issues of a run on `labels` (the curated labels when the run is loaded).
+pub(crate) fn find_issues(
+    dataset: &Dataset,
+    labels: &crate::issues::DatasetLabels,
+    probs: &RunProbs,
+) -> Result<IssueSet, String> {
+    let report = crate::review_queue::find_run_issues(dataset, labels, probs)
+        .map_err(|e| format!("{e:#}"))?;
     Ok(IssueSet::new(
         probs.run_id.clone(),
         report.issues,
@@ -381,6 +405,7 @@ mod tests {
             suggested: 1,
             score,
             probabilities: vec![0.2, 0.8],
+            pair: None,
         };
         let set = IssueSet::new(
             "r".into(),

@@ -192,3 +192,19 @@ pub fn photo_tile_ui(
     }
     response
 }
+
+/// A drop-down with its name in front ("Gender [any v]"), named for screen readers and
+/// queries. egui's `ComboBox::from_label` puts the name after the box.
+pub fn labelled_combo_ui(
+    ui: &mut Ui,
+    label: &str,
+    selected_text: impl Into<egui::WidgetText>,
+    add_contents: impl FnOnce(&mut Ui),
+) {
+    let name = ui.label(label);
+    egui::ComboBox::from_id_salt(("labelled_combo", label))
+        .selected_text(selected_text)
+        .show_ui(ui, add_contents)
+        .response
+        .labelled_by(name.id);
+}

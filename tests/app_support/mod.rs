@@ -74,7 +74,7 @@ fn write_run(root: &Path, id: &str) {
     for p in 0..PEOPLE {
         for slot in Slot::ALL {
             let t = truth(p, slot).index();
-            // The model is surest about the gender flip, so it heads the queue.
+            // The model is surest about the gender flip, so it ranks near the top of the queue.
             let rest = if p == GENDER_FLIP { 0.003 } else { 0.01 };
             let mut probs = [rest; NUM_CLASSES];
             probs[t] = 1.0 - rest * (NUM_CLASSES as f32 - 1.0);

@@ -148,7 +148,9 @@ fn train_panel_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Comman
 fn theme_ui(ui: &mut egui::Ui) {
     let mut pref = ui.ctx().options(|o| o.theme_preference);
     let before = pref;
-    egui::ComboBox::from_label("Theme")
+    // The top bar's right side is laid out right to left: the box first puts the name
+    // in front of it on screen.
+    let combo = egui::ComboBox::from_id_salt("theme")
         .selected_text(match pref {
             egui::ThemePreference::System => "system",
             egui::ThemePreference::Dark => "dark",
@@ -159,6 +161,8 @@ fn theme_ui(ui: &mut egui::Ui) {
             ui.selectable_value(&mut pref, egui::ThemePreference::Dark, "dark");
             ui.selectable_value(&mut pref, egui::ThemePreference::Light, "light");
         });
+    let name = ui.label("Theme");
+    combo.response.labelled_by(name.id);
     if pref != before {
         ui.ctx().set_theme(pref);
     }

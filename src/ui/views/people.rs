@@ -7,7 +7,9 @@ use crate::ui::commands::Command;
 use crate::ui::session::{ItemStatus, Session};
 use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
 use crate::ui::thumb_textures::ThumbTextures;
-use crate::ui::widgets::{age_chip_ui, gender_chip_ui, photo_content, photo_tile_ui, value_color};
+use crate::ui::widgets::{
+    age_chip_ui, gender_chip_ui, labelled_combo_ui, photo_content, photo_tile_ui, value_color,
+};
 use egui::{Color32, Vec2};
 
 pub fn people_ui(
@@ -226,22 +228,23 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
         });
         ui.checkbox(&mut f.flagged_only, "Flagged");
         ui.checkbox(&mut f.edited_only, "Edited");
-        egui::ComboBox::from_label("Review")
-            .selected_text(f.reviewed.name())
-            .show_ui(ui, |ui| {
-                for r in ReviewedFilter::ALL {
-                    ui.selectable_value(&mut f.reviewed, r, r.name());
-                }
-            });
-        egui::ComboBox::from_label("Sort")
-            .selected_text(match f.sort {
+        labelled_combo_ui(ui, "Review", f.reviewed.name(), |ui| {
+            for r in ReviewedFilter::ALL {
+                ui.selectable_value(&mut f.reviewed, r, r.name());
+            }
+        });
+        labelled_combo_ui(
+            ui,
+            "Sort",
+            match f.sort {
                 SortBy::Id => "id",
                 SortBy::IssueScore => "issue score",
-            })
-            .show_ui(ui, |ui| {
+            },
+            |ui| {
                 ui.selectable_value(&mut f.sort, SortBy::Id, "id");
                 ui.selectable_value(&mut f.sort, SortBy::IssueScore, "issue score");
-            });
+            },
+        );
     });
 }
 
@@ -252,12 +255,15 @@ fn option_combo_ui<T: Copy + PartialEq>(
     options: &[T],
     name: impl Fn(&T) -> String,
 ) {
-    egui::ComboBox::from_label(label)
-        .selected_text(value.as_ref().map_or("any".to_string(), &name))
-        .show_ui(ui, |ui| {
+    labelled_combo_ui(
+        ui,
+        label,
+        value.as_ref().map_or("any".to_string(), &name),
+        |ui| {
             ui.selectable_value(value, None, "any");
             for o in options {
                 ui.selectable_value(value, Some(*o), name(o));
             }
-        });
+        },
+    );
 }

@@ -7,6 +7,7 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::{QueueItem, Session};
 use crate::ui::state::PersistentState;
+use crate::ui::thumb_textures::ThumbTextures;
 use crate::ui::widgets::{
     age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_content, photo_tile_ui,
     probability_bars_ui,
@@ -163,64 +164,134 @@ pub fn person_detail_ui(
         });
     }
     ui.add_space(6.0);
-    let h = state.photo_height;
-    let size = egui::vec2((h * 0.75).round(), h);
-    ui.horizontal_wrapped(|ui| {
-        for slot in Slot::ALL {
-            let r = PhotoRef { person: p, slot };
-            let flagged = item.is_some_and(|it| it.field == Field::Mask && it.slot == Some(slot));
-            ui.vertical(|ui| {
-                ui.set_width(size.x);
-                let path = person.photos[slot.index()]
-                    .as_ref()
-                    .map(|ph| session.root().join(&ph.rel_path));
-                let tile = photo_tile_ui(
-                    ui,
-                    size,
-                    photo_content(rt.photos.as_mut(), path.as_deref(), slot.stem()),
-                    selected_slot == slot,
-                    flagged,
-                    &format!("photo {}", slot.stem()),
-                );
-                if tile.clicked() {
-                    commands.push(Command::SelectPhoto(slot));
-                }
-                let mask = session.mask(p, slot);
-                ui.horizontal(|ui| {
-                    ui.weak(slot.stem());
-                    mask_chip_ui(ui, mask, mask != slot.mask());
+    // The selected photo's mask, set with 1/2/3 or these buttons.
+    let selected_mask = session.mask(p, selected_slot);
+    ui.horizontal(|ui| {
+        ui.strong("Mask");
+        ui.weak(selected_slot.stem());
+        for (m, key) in [
+            (Mask::Wear, "1"),
+            (Mask::Incorrect, "2"),
+            (Mask::NotWear, "3"),
+        ] {
+            if ui
+                .selectable_label(selected_mask == m, format!("{} ({key})", m.name()))
+                .clicked()
+                && selected_mask != m
+            {
+                commands.push(Command::SetMask {
+                    person: p,
+                    slot: selected_slot,
+                    mask: m,
                 });
-                if selected_slot == slot {
-                    ui.horizontal_wrapped(|ui| {
-                        for (m, key) in [
-                            (Mask::Wear, "1"),
-                            (Mask::Incorrect, "2"),
-                            (Mask::NotWear, "3"),
-                        ] {
-                            if ui
-                                .selectable_label(mask == m, format!("{key} {}", m.name()))
-                                .clicked()
-                                && mask != m
-                            {
-                                commands.push(Command::SetMask {
-                                    person: p,
-                                    slot,
-                                    mask: m,
-                                });
-                            }
-                        }
-                    });
-                }
-                if let Some(probs) = session.photo_probs(Field::Mask, r) {
-                    if let Some(best) = argmax(&probs) {
-                        ui.horizontal(|ui| {
-                            ui.weak("model");
-                            chip_ui(ui, Field::Mask, best, false);
-                            ui.weak(format!("{:.0}%", probs[best] * 100.0));
-                        });
-                    }
-                }
-            });
+            }
+        }
+        ui.weak("· click a photo or use Left/Right to pick another");
+    });
+    ui.add_space(4.0);
+    let (size, per_row) = photo_layout(
+        ui.available_width(),
+        ui.spacing().item_spacing.x,
+        state.photo_height,
+        item.is_some(),
+    );
+    for row in Slot::ALL.chunks(per_row) {
+        ui.horizontal(|ui| {
+            for &slot in row {
+                photo_column_ui(
+                    ui,
+                    rt.photos.as_mut(),
+                    session,
+                    p,
+                    slot,
+                    selected_slot == slot,
+                    size,
+                    item,
+                    commands,
+                );
+            }
+        });
+        ui.add_space(4.0);
+    }
+}
+
+/// Tile size and photos per row. The review queue always shows the whole person in one
+/// row (shrinking the tiles to fit); the person view honours the zoom and wraps.
+fn photo_layout(
+    available: f32,
+    spacing: f32,
+    zoom_height: f32,
+    one_row: bool,
+) -> (egui::Vec2, usize) {
+    const ASPECT: f32 = 0.75; // the photos are 384 x 512
+    let n = Slot::ALL.len();
+    let fit_width = ((available - spacing * (n - 1) as f32) / n as f32).floor();
+    let fit_height = (fit_width / ASPECT).max(48.0);
+    let height = if one_row {
+        zoom_height.min(fit_height)
+    } else {
+        zoom_height
+    };
+    let size = egui::vec2((height * ASPECT).round(), height.round());
+    let per_row = if one_row {
+        n
+    } else {
+        (((available + spacing) / (size.x + spacing)).floor() as usize).clamp(1, n)
+    };
+    (size, per_row)
+}
+
+/// One photo with its slot, mask chip and the model's mask guess under it.
+#[allow(clippy::too_many_arguments)]
+fn photo_column_ui(
+    ui: &mut egui::Ui,
+    photos: Option<&mut ThumbTextures>,
+    session: &Session,
+    p: usize,
+    slot: Slot,
+    selected: bool,
+    size: egui::Vec2,
+    item: Option<&QueueItem>,
+    commands: &mut Vec<Command>,
+) {
+    let Some(person) = session.dataset.people.get(p) else {
+        return;
+    };
+    let flagged = item.is_some_and(|it| {
+        it.field == Field::Mask
+            && (it.slot == Some(slot) || it.pair.as_ref().is_some_and(|pair| pair.slot == slot))
+    });
+    ui.vertical(|ui| {
+        ui.set_width(size.x);
+        let path = person.photos[slot.index()]
+            .as_ref()
+            .map(|ph| session.root().join(&ph.rel_path));
+        let tile = photo_tile_ui(
+            ui,
+            size,
+            photo_content(photos, path.as_deref(), slot.stem()),
+            selected,
+            flagged,
+            &format!("photo {}", slot.stem()),
+        );
+        if tile.clicked() {
+            commands.push(Command::SelectPhoto(slot));
+        }
+        // Slot, label and model guess on lines of their own, so narrow tiles stay aligned.
+        let mask = session.mask(p, slot);
+        ui.weak(slot.stem());
+        ui.horizontal(|ui| {
+            ui.weak("label");
+            mask_chip_ui(ui, mask, mask != slot.mask());
+        });
+        if let Some(probs) = session.photo_probs(Field::Mask, PhotoRef { person: p, slot }) {
+            if let Some(best) = argmax(&probs) {
+                ui.horizontal(|ui| {
+                    ui.weak("model");
+                    chip_ui(ui, Field::Mask, best, false);
+                    ui.weak(format!("{:.0}%", probs[best] * 100.0));
+                });
+            }
         }
     });
 }

@@ -7,7 +7,7 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::ItemStatus;
 use crate::ui::state::{PersistentState, QueueFilter};
-use crate::ui::widgets::{chip_ui, probability_bars_ui};
+use crate::ui::widgets::{chip_ui, labelled_combo_ui, probability_bars_ui};
 use egui::Color32;
 
 pub fn review_ui(
@@ -53,25 +53,29 @@ pub fn review_ui(
 
 fn queue_filters_ui(ui: &mut egui::Ui, f: &mut QueueFilter, kinds: &[String]) {
     ui.horizontal_wrapped(|ui| {
-        egui::ComboBox::from_label("Field")
-            .selected_text(f.field.map_or("all", Field::name))
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut f.field, None, "all");
-                for field in Field::ALL {
-                    ui.selectable_value(&mut f.field, Some(field), field.name());
-                }
-            });
-        egui::ComboBox::from_label("Kind")
-            .selected_text(f.kind.clone().unwrap_or_else(|| "all".into()))
-            .show_ui(ui, |ui| {
+        labelled_combo_ui(ui, "Field", f.field.map_or("all", Field::name), |ui| {
+            ui.selectable_value(&mut f.field, None, "all");
+            for field in Field::ALL {
+                ui.selectable_value(&mut f.field, Some(field), field.name());
+            }
+        });
+        labelled_combo_ui(
+            ui,
+            "Kind",
+            f.kind.clone().unwrap_or_else(|| "all".into()),
+            |ui| {
                 ui.selectable_value(&mut f.kind, None, "all");
                 for k in kinds {
                     ui.selectable_value(&mut f.kind, Some(k.clone()), k);
                 }
-            });
+            },
+        );
         ui.checkbox(&mut f.open_only, "Open only");
     });
 }
+
+/// Two lines of 12 pt text per queue row.
+const QUEUE_ROW_HEIGHT: f32 = 34.0;
 
 fn queue_list_ui(
     ui: &mut egui::Ui,
@@ -93,24 +97,25 @@ fn queue_list_ui(
     egui::ScrollArea::vertical()
         .id_salt("queue_rows")
         .auto_shrink([false, false])
-        .show_rows(ui, 22.0, list.len(), |ui, rows| {
+        .show_rows(ui, QUEUE_ROW_HEIGHT, list.len(), |ui, rows| {
             for row in rows {
                 let item = &issues.items[list[row]];
                 let status = session.item_status(item);
-                let photo = item
-                    .slot
-                    .map(|s| format!(" {}", s.stem()))
-                    .unwrap_or_default();
+                let photo = match (item.slot, &item.pair) {
+                    (Some(_), Some(_)) => " (swapped pair)".to_string(),
+                    (Some(s), None) => format!("/{}", s.stem()),
+                    (None, _) => String::new(),
+                };
                 let text = format!(
-                    "{:>4}. {:.2} {} {}{}  {}->{}  [{}]",
+                    "{:>4}. {} {} -> {}   {:.2}  [{}]\n      {}{}",
                     row + 1,
-                    item.score,
                     item.field.name(),
-                    session.folder(item.person),
-                    photo,
                     item.field.class_name(item.given),
                     item.field.class_name(item.suggested),
-                    status.name()
+                    item.score,
+                    status.name(),
+                    session.folder(item.person),
+                    photo,
                 );
                 let mut rich = egui::RichText::new(text).size(12.0);
                 if status != ItemStatus::Open {
@@ -168,9 +173,12 @@ fn current_item_ui(
     });
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.horizontal(|ui| {
-            let scope = match item.slot {
-                Some(slot) => format!("photo {}", slot.stem()),
-                None => "whole person (all seven photos)".to_string(),
+            let scope = match (item.slot, &item.pair) {
+                (Some(slot), Some(pair)) => {
+                    format!("photos {} and {} swapped", slot.stem(), pair.slot.stem())
+                }
+                (Some(slot), None) => format!("photo {}", slot.stem()),
+                (None, _) => "whole person (all seven photos)".to_string(),
             };
             ui.strong(format!("{} · {} issue · {}", item.field.name(), item.kind, scope));
             ui.weak(format!("score {:.3}", item.score));
@@ -187,6 +195,21 @@ fn current_item_ui(
             }
         });
         probability_bars_ui(ui, item.field, &item.probabilities, Some(item.given), Some(item.suggested));
+        if let Some(pair) = &item.pair {
+            ui.horizontal(|ui| {
+                ui.label(format!("and {}: given", pair.slot.stem()));
+                chip_ui(ui, item.field, pair.given, false);
+                ui.label("-> suggested");
+                chip_ui(ui, item.field, pair.suggested, false);
+                let now = session.value(item.field, item.person, pair.slot);
+                if now != pair.given {
+                    ui.label("· now");
+                    chip_ui(ui, item.field, now, true);
+                }
+            });
+            probability_bars_ui(ui, item.field, &pair.probabilities, Some(pair.given), Some(pair.suggested));
+            ui.weak("Accepting fixes both photos in one step.");
+        }
         ui.horizontal(|ui| {
             if ui.button("Accept suggestion (Enter)").clicked() {
                 commands.push(Command::Decide(ReviewDecision::Accepted));
