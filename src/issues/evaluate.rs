@@ -32,6 +32,10 @@ pub struct NoiseEntry {
     pub kind: String,
 }
 
+/// The manifest's field for injected noise that is not a label (duplicate identities).
+pub const NON_LABEL_FIELD: &str = "identity";
+
+/// The label noise of a manifest (rows of [`NON_LABEL_FIELD`] are left out).
 pub fn read_noise_csv(path: &Path) -> Result<Vec<NoiseEntry>, NoiseFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| NoiseFileError::Io {
         path: path.to_path_buf(),
@@ -62,6 +66,11 @@ pub fn read_noise_csv(path: &Path) -> Result<Vec<NoiseEntry>, NoiseFileError> {
         let (Some(p), Some(field), Some(kind)) = (f.get(pc), f.get(fc), f.get(kc)) else {
             return Err(bad(format!("{} columns, expected {}", f.len(), cols.len())));
         };
+        // A duplicated identity (one person under two ids) is not a label a model can
+        // contradict: it is recorded in the manifest but not scored here.
+        if *field == NON_LABEL_FIELD {
+            continue;
+        }
         let field = Field::parse(field).ok_or_else(|| bad(format!("unknown field {field:?}")))?;
         out.push(NoiseEntry {
             path: p.replace('\\', "/"),
@@ -225,4 +234,31 @@ pub fn scores_csv(scores: &[KindScore]) -> Vec<u8> {
         ));
     }
     s.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_skips_identity_rows_and_names_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("noise.csv");
+        std::fs::write(
+            &path,
+            "path,field,true_value,given_value,kind\n\
+             train/images/000107_male_Asian_20,gender,female,male,gender_flip\n\
+             train/images/000431_female_Asian_52,identity,000400_female_Asian_52,000431_female_Asian_52,duplicate_identity\n\
+             train/images/000120_female_Asian_24/normal.jpg,mask,incorrect,not wear,mask_swap\n",
+        )
+        .unwrap();
+        let entries = read_noise_csv(&path).unwrap();
+        let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["gender_flip", "mask_swap"]);
+        assert_eq!(entries[1].field, Field::Mask);
+
+        std::fs::write(&path, "path,field,kind\na,colour,x\n").unwrap();
+        let err = read_noise_csv(&path).unwrap_err().to_string();
+        assert!(err.contains("noise.csv, line 2") && err.contains("colour"), "{err}");
+    }
 }

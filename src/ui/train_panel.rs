@@ -50,6 +50,8 @@ pub struct TrainPanel {
     labels: Option<Arc<LabelsFn>>,
     config: TrainConfig,
     image_size_text: String,
+    /// The size `image_size_text` was last synced with.
+    image_size_shown: crate::ml::config::ImageSize,
     job: Option<TrainJob>,
     status: Option<String>,
     runs: Vec<(RunDir, RunInfo)>,
@@ -73,6 +75,7 @@ impl TrainPanel {
         let mut panel = TrainPanel {
             runs: Vec::new(),
             image_size_text: config.image_size.to_string(),
+            image_size_shown: config.image_size,
             config,
             root: dataset_root,
             dataset: None,
@@ -96,6 +99,21 @@ impl TrainPanel {
     pub fn set_data(&mut self, dataset: Arc<Dataset>, curated_labels: LabelsFn) {
         self.dataset = Some(dataset);
         self.labels = Some(Arc::new(curated_labels));
+    }
+
+    /// The recipe the form edits (also set from a saved config or by tests).
+    pub fn config_mut(&mut self) -> &mut TrainConfig {
+        &mut self.config
+    }
+
+    /// The last status line ("run finished", "training failed: …").
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
+    /// Past runs of this dataset, newest first, as the runs table shows them.
+    pub fn runs(&self) -> &[(RunDir, RunInfo)] {
+        &self.runs
     }
 
     pub fn is_training(&self) -> bool {
@@ -288,14 +306,16 @@ impl TrainPanel {
             .num_columns(2)
             .striped(true)
             .show(ui, |ui| {
-                ui.label("backbone");
+                let name = ui.label("backbone");
                 egui::ComboBox::from_id_salt("backbone")
                     .selected_text(c.backbone.name())
                     .show_ui(ui, |ui| {
                         for b in Backbone::ALL {
                             ui.selectable_value(&mut c.backbone, b, b.name());
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(name.id);
                 ui.end_row();
                 ui.label("heads");
                 ui.horizontal(|ui| {
@@ -303,28 +323,44 @@ impl TrainPanel {
                     ui.radio_value(&mut c.heads, Heads::Class18, "18 classes");
                 });
                 ui.end_row();
-                ui.label("image size (WxH)");
-                if ui.text_edit_singleline(&mut self.image_size_text).changed() {
+                let name = ui.label("image size (WxH)");
+                // The config changed elsewhere (a loaded recipe): show it.
+                if self.image_size_shown != c.image_size {
+                    self.image_size_text = c.image_size.to_string();
+                    self.image_size_shown = c.image_size;
+                }
+                if ui
+                    .text_edit_singleline(&mut self.image_size_text)
+                    .labelled_by(name.id)
+                    .changed()
+                {
                     if let Ok(s) = self.image_size_text.parse() {
                         c.image_size = s;
+                        self.image_size_shown = s;
                     }
                 }
                 ui.end_row();
                 ui.label("folds / epochs");
                 ui.horizontal(|ui| {
-                    ui.add(egui::DragValue::new(&mut c.folds).range(2..=10));
-                    ui.add(egui::DragValue::new(&mut c.epochs).range(1..=200));
+                    let name = ui.weak("folds");
+                    ui.add(egui::DragValue::new(&mut c.folds).range(2..=10))
+                        .labelled_by(name.id);
+                    let name = ui.weak("epochs");
+                    ui.add(egui::DragValue::new(&mut c.epochs).range(1..=200))
+                        .labelled_by(name.id);
                 });
                 ui.end_row();
-                ui.label("batch size");
-                ui.add(egui::DragValue::new(&mut c.batch_size).range(1..=512));
+                let name = ui.label("batch size");
+                ui.add(egui::DragValue::new(&mut c.batch_size).range(1..=512))
+                    .labelled_by(name.id);
                 ui.end_row();
-                ui.label("learning rate");
+                let name = ui.label("learning rate");
                 ui.add(
                     egui::DragValue::new(&mut c.lr)
                         .speed(1e-5)
                         .range(1e-6..=1.0),
-                );
+                )
+                .labelled_by(name.id);
                 ui.end_row();
                 ui.label("optimizer");
                 ui.horizontal(|ui| {
@@ -333,7 +369,7 @@ impl TrainPanel {
                     ui.radio_value(&mut c.optimizer, OptimizerKind::Sgd, "SGD");
                 });
                 ui.end_row();
-                ui.label("loss");
+                let name = ui.label("loss");
                 egui::ComboBox::from_id_salt("loss")
                     .selected_text(loss_name(c.loss))
                     .show_ui(ui, |ui| {
@@ -346,9 +382,11 @@ impl TrainPanel {
                         ] {
                             ui.selectable_value(&mut c.loss, l, loss_name(l));
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(name.id);
                 ui.end_row();
-                ui.label("scheduler");
+                let name = ui.label("scheduler");
                 egui::ComboBox::from_id_salt("scheduler")
                     .selected_text(scheduler_name(c.scheduler))
                     .show_ui(ui, |ui| {
@@ -366,10 +404,13 @@ impl TrainPanel {
                         ] {
                             ui.selectable_value(&mut c.scheduler, s, scheduler_name(s));
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(name.id);
                 ui.end_row();
-                ui.label("dropout");
-                ui.add(egui::Slider::new(&mut c.dropout, 0.0..=0.8));
+                let name = ui.label("dropout");
+                ui.add(egui::Slider::new(&mut c.dropout, 0.0..=0.8))
+                    .labelled_by(name.id);
                 ui.end_row();
                 ui.label("age old from");
                 ui.horizontal(|ui| {
@@ -397,8 +438,9 @@ impl TrainPanel {
                     ui.radio_value(&mut c.device, DeviceChoice::Cuda, "CUDA");
                 });
                 ui.end_row();
-                ui.label("seed");
-                ui.add(egui::DragValue::new(&mut c.seed));
+                let name = ui.label("seed");
+                ui.add(egui::DragValue::new(&mut c.seed))
+                    .labelled_by(name.id);
                 ui.end_row();
             });
     }
@@ -549,8 +591,9 @@ impl TrainPanel {
             );
         });
         ui.horizontal(|ui| {
-            ui.label("output");
-            ui.text_edit_singleline(&mut self.out_path);
+            let name = ui.label("output");
+            ui.text_edit_singleline(&mut self.out_path)
+                .labelled_by(name.id);
         });
         let can_run = self.predict.is_none() && !self.ensemble_runs.is_empty();
         if ui
