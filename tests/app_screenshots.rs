@@ -8,6 +8,7 @@ mod app_support;
 
 use app_support::*;
 use egui::Key;
+use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use mask_curator::ui::{AppOptions, MaskCuratorApp};
 use std::path::{Path, PathBuf};
@@ -74,4 +75,50 @@ fn screenshots_of_the_main_screens() {
     let mut h = wgpu_harness(options(&root), egui::Theme::Light);
     h.key_press(Key::F5);
     save(&mut h, "review-light");
+}
+
+/// The training panel after a small run: progress log, curves, the runs table, the
+/// confusion heat map of the selected run.
+#[cfg(feature = "torch")]
+#[test]
+#[ignore = "needs a wgpu adapter; run with --ignored to refresh docs/screenshots"]
+fn screenshot_of_the_training_panel() {
+    use std::time::{Duration, Instant};
+    std::fs::create_dir_all(out_dir()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("dataset");
+    write_dataset(&root);
+    let mut h = wgpu_harness(options(&root), egui::Theme::Dark);
+    h.key_press(Key::F9);
+    h.run();
+    {
+        let panel = h.state_mut().rt.train_panel.as_mut().unwrap();
+        let c = panel.config_mut();
+        c.folds = 2;
+        c.epochs = 3;
+        c.batch_size = 8;
+        c.image_size = mask_curator::ml::config::ImageSize {
+            width: 24,
+            height: 32,
+        };
+        c.device = mask_curator::ml::config::DeviceChoice::Cpu;
+        c.workers = 1;
+        c.predict_eval = false;
+    }
+    h.get_by_label("Start").click();
+    let start = Instant::now();
+    h.step();
+    while h
+        .state()
+        .rt
+        .train_panel
+        .as_ref()
+        .is_some_and(|p| p.is_training())
+    {
+        assert!(start.elapsed() < Duration::from_secs(300), "training hung");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_idle(&mut h);
+    save(&mut h, "train");
 }

@@ -259,6 +259,9 @@ mod tests {
 
         std::fs::write(&path, "path,field,kind\na,colour,x\n").unwrap();
         let err = read_noise_csv(&path).unwrap_err().to_string();
-        assert!(err.contains("noise.csv, line 2") && err.contains("colour"), "{err}");
+        assert!(
+            err.contains("noise.csv, line 2") && err.contains("colour"),
+            "{err}"
+        );
     }
 }

@@ -392,7 +392,7 @@ impl TrainPanel {
                     .show_ui(ui, |ui| {
                         for s in [
                             Scheduler::None,
-                            Scheduler::CosineWarmRestarts { t0: 3 },
+                            Scheduler::CosineWarmRestarts { t0: c.epochs },
                             Scheduler::Step {
                                 step: 3,
                                 gamma: 0.5,
@@ -669,35 +669,45 @@ fn scheduler_name(s: Scheduler) -> String {
     }
 }
 
-/// Loss and macro F1 per epoch, one line per fold.
+/// Loss and macro F1 per epoch, one line per fold, on two plots (their scales differ:
+/// losses start near 2-3, F1 lives in 0..1).
 fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
     if records.is_empty() {
         return;
     }
+    type Series = (&'static str, fn(&EpochRecord) -> f64);
+    let plots: [(&str, &[Series]); 2] = [
+        (
+            "loss",
+            &[
+                ("train loss", |r| r.train_loss),
+                ("val loss", |r| r.val_loss),
+            ],
+        ),
+        ("macro F1 (18 classes)", &[("val macro F1", |r| r.macro_f1)]),
+    ];
     let folds: BTreeSet<usize> = records.iter().map(|r| r.fold).collect();
-    egui_plot::Plot::new(format!("{id}_curves"))
-        .height(140.0)
-        .legend(egui_plot::Legend::default())
-        .show(ui, |plot| {
+    for (title, series) in plots {
+        ui.weak(title);
+        let mut plot = egui_plot::Plot::new(format!("{id}_{title}"))
+            .height(110.0)
+            .legend(egui_plot::Legend::default());
+        if title.starts_with("macro F1") {
+            plot = plot.include_y(0.0).include_y(1.0);
+        }
+        plot.show(ui, |plot| {
             for &f in &folds {
                 let of_fold: Vec<&EpochRecord> = records.iter().filter(|r| r.fold == f).collect();
-                let pts = |g: fn(&EpochRecord) -> f64| -> Vec<[f64; 2]> {
-                    of_fold.iter().map(|r| [f64::from(r.epoch), g(r)]).collect()
-                };
-                plot.line(egui_plot::Line::new(
-                    format!("val loss f{f}"),
-                    pts(|r| r.val_loss),
-                ));
-                plot.line(egui_plot::Line::new(
-                    format!("train loss f{f}"),
-                    pts(|r| r.train_loss),
-                ));
-                plot.line(egui_plot::Line::new(
-                    format!("macro F1 f{f}"),
-                    pts(|r| r.macro_f1),
-                ));
+                for (name, value) in series {
+                    let points: Vec<[f64; 2]> = of_fold
+                        .iter()
+                        .map(|r| [f64::from(r.epoch), value(r)])
+                        .collect();
+                    plot.line(egui_plot::Line::new(format!("{name} f{f}"), points));
+                }
             }
         });
+    }
 }
 
 /// The confusion matrix as a heat map, row-normalised so that rare classes show too.
