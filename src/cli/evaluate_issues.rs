@@ -2,8 +2,10 @@
 //! injected noise (noise.csv), image level against person level.
 
 use crate::cli::find_issues::{load_dataset, load_table};
+use crate::issues::cleanlab::FilterBy;
 use crate::issues::evaluate::{evaluate, read_noise_csv, scores_csv};
 use crate::issues::{find_dataset_issues, DatasetIssueOptions, DatasetLabels};
+use anyhow::Context;
 use clap::Args as ClapArgs;
 use std::path::PathBuf;
 
@@ -21,18 +23,22 @@ pub struct Args {
     /// Write the CSV here (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The confident-learning filter over people (gender, age): any --filter-by mode of
+    /// find-issues (default: the library's).
+    #[arg(long)]
+    pub person_filter_by: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let noise = read_noise_csv(&args.data.join("noise.csv"))?;
     let dataset = load_dataset(&args.data)?;
     let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
-    let report = find_dataset_issues(
-        &dataset,
-        &DatasetLabels::given(&dataset),
-        &table,
-        &DatasetIssueOptions::default(),
-    )?;
+    let mut opts = DatasetIssueOptions::default();
+    if let Some(mode) = &args.person_filter_by {
+        opts.person_filter_by = FilterBy::parse(mode)
+            .with_context(|| format!("unknown --person-filter-by {mode:?}"))?;
+    }
+    let report = find_dataset_issues(&dataset, &DatasetLabels::given(&dataset), &table, &opts)?;
     let scores = evaluate(&report, &noise);
     crate::cli::find_issues::emit(args.out.as_ref(), &scores_csv(&scores))
 }

@@ -87,7 +87,10 @@ impl Thumbnailer {
                 let shared = Arc::clone(&shared);
                 std::thread::Builder::new()
                     .name(format!("thumbs-{i}"))
-                    .spawn(move || worker_loop(&shared))
+                    .spawn(move || {
+                        lower_thread_priority();
+                        worker_loop(&shared)
+                    })
                     .ok()
             })
             .collect();
@@ -263,5 +266,17 @@ fn worker_loop(shared: &Shared) {
                 shared.state.lock().stats.cache_write_errors += 1;
             }
         }
+    }
+}
+
+/// Decoding must never take a core from the UI thread: on a 2-core machine two busy
+/// workers at normal priority make scrolling stutter. Linux applies nice to a thread id.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid has no preconditions; setpriority only reads its arguments, and a
+    // failure (e.g. a sandbox forbidding it) just leaves the priority as it was.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }

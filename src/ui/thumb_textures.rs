@@ -35,9 +35,11 @@ pub struct TextureBudget {
 impl Default for TextureBudget {
     fn default() -> Self {
         // 96x128 thumbnails are 48 KiB: 128 MiB holds ~2,700 of them, several screens.
+        // 24 uploads a frame fill a screen of 10 people x 7 in three frames and keep a
+        // frame's upload work near 1 ms (benches/ui_scroll.rs).
         TextureBudget {
             max_bytes: 128 << 20,
-            uploads_per_frame: 48,
+            uploads_per_frame: 24,
         }
     }
 }
@@ -138,10 +140,14 @@ impl ThumbTextures {
         for (path, result) in ready {
             let entry = match result {
                 Ok(thumb) => {
-                    let image = ColorImage::from_rgba_unmultiplied(
-                        [thumb.width as usize, thumb.height as usize],
-                        &thumb.rgba,
-                    );
+                    let size = [thumb.width as usize, thumb.height as usize];
+                    // JPEG thumbnails are opaque: premultiplying would change nothing and
+                    // costs a pass over every pixel on the UI thread.
+                    let image = if thumb.rgba.chunks_exact(4).all(|px| px[3] == u8::MAX) {
+                        ColorImage::from_rgba_premultiplied(size, &thumb.rgba)
+                    } else {
+                        ColorImage::from_rgba_unmultiplied(size, &thumb.rgba)
+                    };
                     let handle = ctx.load_texture(
                         format!("thumb:{}", path.display()),
                         image,
