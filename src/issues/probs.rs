@@ -31,6 +31,9 @@ pub trait Prob:
     fn xlogx(self) -> Self;
     /// `-0.0`, the start value of NumPy's short sums.
     const NEG_ZERO: Self;
+    /// The smallest value of this type that is `>= v` (so `x >= v` in f64 is the same
+    /// test as `x >= at_least(v)` in the type).
+    fn at_least(v: f64) -> Self;
 }
 
 impl Prob for f32 {
@@ -48,6 +51,14 @@ impl Prob for f32 {
     }
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+    fn at_least(v: f64) -> Self {
+        let x = v as f32;
+        if (x as f64) < v {
+            x.next_up()
+        } else {
+            x
+        }
     }
     fn xlogx(self) -> Self {
         // scipy evaluates float32 special functions in double and rounds the result.
@@ -75,6 +86,9 @@ impl Prob for f64 {
     }
     fn is_finite(self) -> bool {
         f64::is_finite(self)
+    }
+    fn at_least(v: f64) -> Self {
+        v
     }
     fn xlogx(self) -> Self {
         if self == 0.0 {
@@ -224,26 +238,45 @@ pub fn validate_allow_one_class<T: Prob>(
         }
         counts[l] += 1;
     }
-    let lo = -FLOATING_POINT_COMPARISON;
-    let hi = 1.0 + FLOATING_POINT_COMPARISON;
-    // One fast pass; only on failure look for the offending cell.
-    let all_ok = probs.data().iter().all(|&v| {
-        let v = v.to_f64();
-        v >= lo && v <= hi
-    });
-    if !all_ok {
-        for (idx, &v) in probs.data().iter().enumerate() {
-            let (row, col) = (idx / k, idx % k);
-            let value = v.to_f64();
-            if !v.is_finite() {
-                return Err(InputError::NotFinite { row, col, value });
-            }
-            if !(lo..=hi).contains(&value) {
-                return Err(InputError::OutOfRange { row, col, value });
-            }
-        }
+    if !in_range(probs.data()) {
+        return Err(first_bad_value(probs));
     }
     Ok(counts)
+}
+
+/// Whether every value lies in [-1e-6, 1 + 1e-6] (false for NaN). Branch-free within
+/// blocks so that it vectorises; the bounds are exact in the type (see [`Prob::at_least`]).
+pub(crate) fn in_range<T: Prob>(data: &[T]) -> bool {
+    let lo = T::at_least(-FLOATING_POINT_COMPARISON);
+    // `v <= 1 + 1e-6` is `v < (the next value above 1 + 1e-6)`, whether or not the bound
+    // itself exists in T.
+    let hi = T::at_least((1.0 + FLOATING_POINT_COMPARISON).next_up());
+    data.chunks(512).all(|block| {
+        let mut ok = true;
+        for &v in block {
+            ok &= (v >= lo) & (v < hi);
+        }
+        ok
+    })
+}
+
+/// The first value outside the accepted range, as an error (call only when one exists).
+fn first_bad_value<T: Prob>(probs: ProbView<'_, T>) -> InputError {
+    let k = probs.k();
+    let lo = -FLOATING_POINT_COMPARISON;
+    let hi = 1.0 + FLOATING_POINT_COMPARISON;
+    for (idx, &v) in probs.data().iter().enumerate() {
+        let (row, col) = (idx / k, idx % k);
+        let value = v.to_f64();
+        if !v.is_finite() {
+            return InputError::NotFinite { row, col, value };
+        }
+        if !(lo..=hi).contains(&value) {
+            return InputError::OutOfRange { row, col, value };
+        }
+    }
+    // Unreachable when `in_range` said no; report the matrix as a whole rather than panic.
+    InputError::Option("the probabilities failed the range check".into())
 }
 
 /// Converts signed labels (as read from files) to class indices, naming the first bad row.

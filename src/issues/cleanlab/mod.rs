@@ -190,9 +190,12 @@ impl LabelIssues {
     }
 }
 
+/// Below this many cells (a pass then takes well under a millisecond) a second thread
+/// costs more than it saves, more so on a busy machine where it waits for a core.
+pub(crate) const MIN_CELLS_TO_SPLIT: usize = 500_000;
+
 pub(crate) fn resolve_threads(requested: usize, n: usize, k: usize) -> usize {
-    // Below ~100k cells a second thread costs more than it saves.
-    if n * k < 100_000 {
+    if n * k < MIN_CELLS_TO_SPLIT {
         return 1;
     }
     let avail = std::thread::available_parallelism()
@@ -372,7 +375,7 @@ pub fn find_label_issues<T: Prob>(
     probs: ProbView<'_, T>,
     opts: &FindOptions,
 ) -> Result<LabelIssues, InputError> {
-    let counts = validate(labels, probs)?;
+    let (counts, thresholds) = joint::validated_thresholds(labels, probs, opts.threads)?;
     let k = probs.k();
     let n = probs.n();
     check_options(opts, k)?;
@@ -383,10 +386,11 @@ pub fn find_label_issues<T: Prob>(
             opts.filter_by.name()
         ));
     }
-    let cj = compute_confident_joint(
+    let cj = joint::confident_joint_with_thresholds(
         labels,
         probs,
         &counts,
+        thresholds,
         opts.multi_confident_rule,
         opts.threads,
     );
@@ -524,7 +528,6 @@ fn prune<T: Prob>(
         .collect();
     // need[given][true] = examples to take for that pair.
     let mut need = vec![0usize; k * k];
-    let mut active: Vec<Vec<usize>> = vec![Vec::new(); k];
     let mut class_need = vec![0usize; k];
     for given in 0..k {
         if !prunable[given] {
@@ -535,7 +538,6 @@ fn prune<T: Prob>(
                 let m = pcm.get(tru, given);
                 if tru != given && m > 0.0 {
                     need[given * k + tru] = m as usize;
-                    active[given].push(tru);
                 }
             }
         }
@@ -548,24 +550,50 @@ fn prune<T: Prob>(
         }
     }
     let parts = parallel_chunks(n, k, opts.threads, |start, end| {
-        let mut pair_heaps: Vec<Option<TopK<T>>> = (0..k * k)
+        let mut pair_heaps: Heaps<T> = (0..k * k)
             .map(|x| (need[x] > 0).then(|| TopK::new(need[x])))
             .collect();
-        let mut class_heaps: Vec<Option<TopK<T>>> = class_need
+        let mut class_heaps: Heaps<T> = class_need
             .iter()
             .map(|&m| (m > 0).then(|| TopK::new(m)))
             .collect();
+        // The keys each selection must beat, side by side so that a row is tested against
+        // all of its pairs without touching the heaps; +inf where nothing is selected.
+        let never = T::from_f64(f64::INFINITY);
+        let floor_of = |h: &Option<TopK<T>>| h.as_ref().map_or(never, TopK::floor);
+        let mut pair_floors: Vec<T> = pair_heaps.iter().map(floor_of).collect();
+        let mut class_floors: Vec<T> = class_heaps.iter().map(floor_of).collect();
         for i in start..end {
             let y = labels[i];
             let row = probs.row(i);
-            for &j in &active[y] {
-                if let Some(h) = &mut pair_heaps[y * k + j] {
-                    h.offer(row[j] - row[y], i);
+            let p_given = row[y];
+            let base = y * k;
+            // Columns in blocks of 64: a branch-free test of the whole block (it
+            // vectorises), then the rare hits one by one.
+            for block in (0..k).step_by(64) {
+                let width = (k - block).min(64);
+                let cols = &row[block..block + width];
+                let floors = &pair_floors[base + block..base + block + width];
+                let mut hits = 0u64;
+                for (j, (&p, &floor)) in cols.iter().zip(floors).enumerate() {
+                    hits |= u64::from(p - p_given > floor) << j;
+                }
+                while hits != 0 {
+                    let j = block + hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    if let Some(h) = &mut pair_heaps[base + j] {
+                        h.offer(row[j] - p_given, i);
+                        pair_floors[base + j] = h.floor();
+                    }
                 }
             }
-            if let Some(h) = &mut class_heaps[y] {
-                // Lowest p[y] first: negate (exact) so larger is better.
-                h.offer(T::ZERO - row[y], i);
+            // Lowest p[y] first: negate (exact) so larger is better.
+            let key = T::ZERO - p_given;
+            if key > class_floors[y] {
+                if let Some(h) = &mut class_heaps[y] {
+                    h.offer(key, i);
+                    class_floors[y] = h.floor();
+                }
             }
         }
         (pair_heaps, class_heaps)
@@ -590,13 +618,13 @@ fn prune<T: Prob>(
     }
     let mut noise_mask = vec![false; if by_noise { n } else { 0 }];
     let mut class_mask = vec![false; if by_class { n } else { 0 }];
-    if let Some((ph, ch)) = merged {
-        for h in ph.iter().flatten() {
+    if let Some((mut ph, mut ch)) = merged {
+        for h in ph.iter_mut().flatten() {
             for r in h.rows() {
                 noise_mask[r] = true;
             }
         }
-        for h in ch.iter().flatten() {
+        for h in ch.iter_mut().flatten() {
             for r in h.rows() {
                 class_mask[r] = true;
             }

@@ -4,7 +4,6 @@
 
 use crate::issues::probs::Prob;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry<T> {
@@ -12,7 +11,7 @@ pub(crate) struct Entry<T> {
     pub row: usize,
 }
 
-/// Orders so that the heap's top is the worst kept entry.
+/// Orders best first: a larger key, or an equal key with a smaller row.
 impl<T: Prob> Ord for Entry<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         // "Greater" = worse: a smaller key, or an equal key with a larger row.
@@ -37,42 +36,65 @@ impl<T: Prob> Eq for Entry<T> {}
 #[derive(Debug, Clone)]
 pub(crate) struct TopK<T> {
     cap: usize,
-    heap: BinaryHeap<Entry<T>>,
+    /// Candidates; trimmed back to the best `cap` whenever it doubles, so each admitted
+    /// candidate costs O(1) amortised (a heap would pay a sift per admission).
+    items: Vec<Entry<T>>,
+    /// A key must be strictly above this to be admitted: -inf until the first trim, then
+    /// the worst key kept by it (an equal key comes from a later row and loses). Keeping
+    /// it outside lets callers reject most candidates with one comparison.
+    floor: T,
 }
 
 impl<T: Prob> TopK<T> {
     pub fn new(cap: usize) -> Self {
         TopK {
             cap,
-            heap: BinaryHeap::with_capacity(cap.min(1 << 16)),
+            items: Vec::new(),
+            floor: T::from_f64(if cap == 0 {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            }),
         }
+    }
+    /// The key a candidate has to beat (see the field).
+    #[inline]
+    pub fn floor(&self) -> T {
+        self.floor
     }
     /// Offers a candidate; rows must arrive in increasing order within one stream.
     #[inline]
     pub fn offer(&mut self, key: T, row: usize) {
-        if self.heap.len() < self.cap {
-            self.heap.push(Entry { key, row });
-        } else if let Some(mut top) = self.heap.peek_mut() {
-            // Equal keys never displace: the kept row is smaller.
-            if key > top.key {
-                *top = Entry { key, row };
+        if key > self.floor {
+            self.items.push(Entry { key, row });
+            if self.items.len() >= 2 * self.cap.max(8) {
+                self.trim();
             }
         }
+    }
+    /// Keeps the best `cap` candidates and raises the floor to the worst of them.
+    fn trim(&mut self) {
+        if self.items.len() <= self.cap {
+            return;
+        }
+        if self.cap == 0 {
+            self.items.clear();
+            return;
+        }
+        // Ascending `Entry` order is best first.
+        self.items.select_nth_unstable(self.cap - 1);
+        self.items.truncate(self.cap);
+        self.floor = self.items[self.cap - 1].key;
     }
     /// Merges another selection over different rows (any order).
     pub fn merge(&mut self, other: TopK<T>) {
-        for e in other.heap {
-            if self.heap.len() < self.cap {
-                self.heap.push(e);
-            } else if let Some(mut top) = self.heap.peek_mut() {
-                if e < *top {
-                    *top = e;
-                }
-            }
-        }
+        self.items.extend(other.items);
+        self.trim();
     }
-    pub fn rows(&self) -> impl Iterator<Item = usize> + '_ {
-        self.heap.iter().map(|e| e.row)
+    /// The selected rows, in no particular order.
+    pub fn rows(&mut self) -> impl Iterator<Item = usize> + '_ {
+        self.trim();
+        self.items.iter().map(|e| e.row)
     }
 }
 
@@ -107,5 +129,35 @@ mod tests {
         let mut z = TopK::new(0);
         z.offer(1.0f64, 0);
         assert_eq!(z.rows().count(), 0);
+    }
+
+    #[test]
+    fn matches_a_full_sort_on_long_streams_with_many_ties() {
+        // Quantised keys make ties common; trims happen many times along the stream.
+        let keys: Vec<f32> = (0..5000u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 37) as f32 / 36.0)
+            .collect();
+        for cap in [1usize, 3, 8, 50, 700, 5000, 6000] {
+            let mut expected: Vec<usize> = (0..keys.len()).collect();
+            expected.sort_by(|&a, &b| keys[b].total_cmp(&keys[a]).then(a.cmp(&b)));
+            expected.truncate(cap);
+            expected.sort();
+            let mut whole = TopK::new(cap);
+            let (mut left, mut right) = (TopK::new(cap), TopK::new(cap));
+            for (i, &k) in keys.iter().enumerate() {
+                whole.offer(k, i);
+                if i < 2100 {
+                    left.offer(k, i)
+                } else {
+                    right.offer(k, i)
+                }
+            }
+            right.merge(left);
+            for t in [&mut whole, &mut right] {
+                let mut rows: Vec<usize> = t.rows().collect();
+                rows.sort();
+                assert_eq!(rows, expected, "cap {cap}");
+            }
+        }
     }
 }

@@ -201,8 +201,8 @@ fn noise_matrices_are_column_stochastic() {
 #[test]
 fn threads_do_not_change_results() {
     // Large enough to be split between threads.
-    let n = 60_000;
     let k = 3;
+    let n = MIN_CELLS_TO_SPLIT / k + 1000;
     let mut labels = Vec::with_capacity(n);
     let mut p = Vec::with_capacity(n * k);
     let mut state = 12345u64;
@@ -247,4 +247,53 @@ fn reduce_issues_is_computed_in_the_dtype() {
     assert!(!given_label_wins(&[bumped, 0.5f32], 1));
     assert!(given_label_wins(&[0.5f32, bumped], 0));
     assert!(given_label_wins(&[0.5f32, 0.5f32], 1));
+}
+
+#[test]
+fn the_fused_validation_reports_what_validate_reports() {
+    let k = 2;
+    let n = MIN_CELLS_TO_SPLIT / k + 10;
+    let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
+    let clean: Vec<f32> = (0..n)
+        .flat_map(|i| if i % 3 == 0 { [0.3, 0.7] } else { [0.8, 0.2] })
+        .collect();
+    let opts = FindOptions::default();
+    // A bad cell in the second thread's half, and a worse one later: the first is named.
+    let mut p = clean.clone();
+    p[2 * (n - 20) + 1] = 1.5;
+    p[2 * (n - 5)] = f32::NAN;
+    let err = find_label_issues(&labels, ProbView::new(&p, k).unwrap(), &opts).unwrap_err();
+    assert_eq!(
+        err,
+        validate(&labels, ProbView::new(&p, k).unwrap()).unwrap_err()
+    );
+    assert!(matches!(err, InputError::OutOfRange { row, col: 1, .. } if row == n - 20));
+    // Just inside the tolerance passes, just outside fails, in float32 as in float64.
+    let mut p = clean.clone();
+    p[7] = 1.000_000_9;
+    p[8] = -0.000_000_9;
+    assert!(find_label_issues(&labels, ProbView::new(&p, k).unwrap(), &opts).is_ok());
+    p[9] = 1.000_001_2;
+    assert!(matches!(
+        find_label_issues(&labels, ProbView::new(&p, k).unwrap(), &opts),
+        Err(InputError::OutOfRange { row: 4, col: 1, .. })
+    ));
+    // A bad label wins over a bad value, as in validate.
+    let mut bad_labels = labels.clone();
+    bad_labels[n - 1] = 2;
+    let mut p = clean.clone();
+    p[0] = -1.0;
+    assert_eq!(
+        find_label_issues(&bad_labels, ProbView::new(&p, k).unwrap(), &opts).unwrap_err(),
+        InputError::LabelOutOfRange {
+            row: n - 1,
+            label: 2,
+            k
+        }
+    );
+    let one_class = vec![1usize; n];
+    assert_eq!(
+        find_label_issues(&one_class, ProbView::new(&clean, k).unwrap(), &opts).unwrap_err(),
+        InputError::TooFewLabelClasses(1)
+    );
 }
