@@ -270,10 +270,11 @@ fn the_fused_validation_reports_what_validate_reports() {
     assert!(matches!(err, InputError::OutOfRange { row, col: 1, .. } if row == n - 20));
     // Just inside the tolerance passes, just outside fails, in float32 as in float64.
     let mut p = clean.clone();
-    p[7] = 1.000_000_9;
-    p[8] = -0.000_000_9;
+    // 1 + 8 ulps is 1.00000095, 1 + 10 ulps is 1.0000012.
+    p[7] = 1.0 + 8.0 * f32::EPSILON;
+    p[8] = -9e-7;
     assert!(find_label_issues(&labels, ProbView::new(&p, k).unwrap(), &opts).is_ok());
-    p[9] = 1.000_001_2;
+    p[9] = 1.0 + 10.0 * f32::EPSILON;
     assert!(matches!(
         find_label_issues(&labels, ProbView::new(&p, k).unwrap(), &opts),
         Err(InputError::OutOfRange { row: 4, col: 1, .. })
