@@ -7,6 +7,17 @@ use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::process::Command;
 
+/// A valid 8 x 8 JPEG: the dataset scanner checks photo headers.
+fn tiny_jpeg() -> Vec<u8> {
+    use image::ImageEncoder;
+    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([120, 90, 60]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .write_image(img.as_raw(), 8, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mask-curator"))
 }
@@ -228,6 +239,7 @@ fn demo() -> Demo {
     let mut index = String::from("row,path,person,fold\n");
     let mut probs: Vec<f32> = Vec::new();
     let mut row = 0;
+    let jpeg = tiny_jpeg();
     for i in 0..people {
         let true_gender = rng.random_range(0..2usize);
         let true_age: u32 = [22, 25, 40, 45, 50, 60][rng.random_range(0..6)];
@@ -266,7 +278,7 @@ fn demo() -> Demo {
             2
         };
         for (slot, stem) in STEMS.iter().enumerate() {
-            std::fs::write(pdir.join(format!("{stem}.jpg")), b"").unwrap();
+            std::fs::write(pdir.join(format!("{stem}.jpg")), &jpeg).unwrap();
             let mut true_mask = match slot {
                 5 => 1,
                 6 => 2,
@@ -410,4 +422,43 @@ fn evaluate_issues_person_level_beats_image_level_on_noisy_photos() {
     }
     let (_, swap_recall) = scores[&("person_level".to_string(), "mask_swap".to_string())];
     assert_eq!(swap_recall, 1.0, "{text}");
+}
+
+#[test]
+fn dataset_mode_leaves_out_bad_train_csv_rows_and_names_their_line() {
+    let d = demo();
+    let csv = d.root.join("train/train.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    let people = text.lines().count() - 1;
+    text.push_str("999999,robot,Asian,x,999999_robot_Asian_x\n");
+    std::fs::write(&csv, text).unwrap();
+    let out = bin()
+        .arg("find-issues")
+        .arg("--data")
+        .arg(&d.root)
+        .arg("--run")
+        .arg(&d.run)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The header is line 1, so the appended row is line people + 2.
+    let where_ = format!("train/train.csv:{}", people + 2);
+    assert!(stderr.contains(&where_), "{where_} not in: {stderr}");
+    let issues = String::from_utf8(out.stdout).unwrap();
+    assert!(issues.lines().count() > 20, "{issues}");
+    assert!(!issues.contains("robot"), "{issues}");
+    // Without a train.csv the folder is unusable: an error naming the file.
+    std::fs::remove_file(&csv).unwrap();
+    let out = bin()
+        .arg("find-issues")
+        .arg("--data")
+        .arg(&d.root)
+        .arg("--run")
+        .arg(&d.run)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("train.csv"), "{stderr}");
 }

@@ -200,79 +200,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Loads the dataset folder (train.csv and the photo folders).
+/// Loads the dataset folder with the project's scanner. Rows and photos it cannot use
+/// (malformed train.csv lines, missing or corrupt photos) are left out and listed on
+/// stderr by file and line; only an unusable folder is an error.
 pub fn load_dataset(root: &std::path::Path) -> anyhow::Result<crate::dataset::Dataset> {
-    use crate::dataset::{Dataset, Gender, Person, Photo, Slot};
-    let csv_path = root.join("train").join("train.csv");
-    let text = std::fs::read_to_string(&csv_path)
-        .with_context(|| format!("reading {}", csv_path.display()))?;
-    let mut lines = text.lines().enumerate();
-    let header: Vec<&str> = lines
-        .next()
-        .map(|(_, h)| h.split(',').map(str::trim).collect())
-        .unwrap_or_default();
-    let col = |name: &str| header.iter().position(|c| *c == name);
-    let (Some(ci), Some(cg), Some(cr), Some(ca), Some(cp)) = (
-        col("id"),
-        col("gender"),
-        col("race"),
-        col("age"),
-        col("path"),
-    ) else {
-        anyhow::bail!(
-            "{}, line 1: header must have id,gender,race,age,path",
-            csv_path.display()
+    let dataset = crate::dataset::scan(root)?;
+    const SHOWN: usize = 10;
+    let problems = &dataset.problems;
+    if !problems.is_empty() {
+        eprintln!(
+            "{}: {} problem(s) in the dataset; those rows and photos are left out:",
+            root.display(),
+            problems.len()
         );
-    };
-    let mut people = Vec::new();
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
+        for p in problems.iter().take(SHOWN) {
+            eprintln!("  {p}");
         }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let get = |c: usize| f.get(c).copied().unwrap_or("");
-        let where_ = || format!("{}, line {}", csv_path.display(), i + 1);
-        let gender = Gender::parse(get(cg))
-            .with_context(|| format!("{}: gender {:?}", where_(), get(cg)))?;
-        let age: u32 = get(ca)
-            .parse()
-            .with_context(|| format!("{}: age {:?}", where_(), get(ca)))?;
-        let folder = get(cp).to_string();
-        let dir = root.join("train").join("images").join(&folder);
-        let mut photos: [Option<Photo>; 7] = Default::default();
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with("._") {
-                    continue;
-                }
-                let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name);
-                if let Some(slot) = Slot::from_stem(stem) {
-                    let rel = std::path::PathBuf::from("train/images")
-                        .join(&folder)
-                        .join(&name);
-                    photos[slot.index()] = Some(Photo {
-                        slot,
-                        rel_path: rel,
-                    });
-                }
-            }
+        if problems.len() > SHOWN {
+            eprintln!(
+                "  ... and {} more (mask-curator scan lists them all)",
+                problems.len() - SHOWN
+            );
         }
-        people.push(Person {
-            folder,
-            id: get(ci).to_string(),
-            gender,
-            age,
-            race: get(cr).to_string(),
-            photos,
-        });
     }
-    Ok(Dataset {
-        root: root.to_path_buf(),
-        people,
-        eval: None,
-        problems: Vec::new(),
-    })
+    Ok(dataset)
 }
 
 /// Loads the probability table named by --probs or --run.
