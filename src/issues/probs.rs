@@ -244,6 +244,42 @@ pub fn validate_allow_one_class<T: Prob>(
     Ok(counts)
 }
 
+/// Bit `j` of `BIT[j]`: ANDed with a comparison's all-ones/all-zeros lane it builds a
+/// bitmask without per-lane variable shifts (which SSE2 lacks), so the loops vectorise.
+const BIT: [u32; 32] = {
+    let mut bits = [0u32; 32];
+    let mut j = 0;
+    while j < 32 {
+        bits[j] = 1 << j;
+        j += 1;
+    }
+    bits
+};
+
+/// Columns are tested in blocks of this many, one bitmask per block.
+pub(crate) const BLOCK_COLS: usize = 32;
+
+/// Bit `j` set where `values[j] >= cuts[j]` (at most [`BLOCK_COLS`] columns).
+#[inline]
+pub(crate) fn bits_at_least<T: Prob>(values: &[T], cuts: &[T]) -> u32 {
+    let mut bits = 0u32;
+    for ((&v, &c), &bit) in values.iter().zip(cuts).zip(&BIT) {
+        bits |= if v >= c { bit } else { 0 };
+    }
+    bits
+}
+
+/// Bit `j` set where `values[j] - base > floors[j]`, computed in `T` (at most
+/// [`BLOCK_COLS`] columns).
+#[inline]
+pub(crate) fn bits_margin_above<T: Prob>(values: &[T], base: T, floors: &[T]) -> u32 {
+    let mut bits = 0u32;
+    for ((&v, &f), &bit) in values.iter().zip(floors).zip(&BIT) {
+        bits |= if v - base > f { bit } else { 0 };
+    }
+    bits
+}
+
 /// Whether every value lies in [-1e-6, 1 + 1e-6] (false for NaN). Branch-free within
 /// blocks so that it vectorises; the bounds are exact in the type (see [`Prob::at_least`]).
 pub(crate) fn in_range<T: Prob>(data: &[T]) -> bool {

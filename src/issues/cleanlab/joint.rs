@@ -5,7 +5,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::{parallel_chunks, MultiConfidentRule, SquareMatrix};
-use crate::issues::probs::{argmax, in_range, pairwise_sum, validate, InputError, Prob, ProbView};
+use crate::issues::probs::{
+    argmax, bits_at_least, in_range, pairwise_sum, validate, InputError, Prob, ProbView, BLOCK_COLS,
+};
 
 /// cleanlab's `BIG_VALUE`: the threshold of a class absent from the labels.
 pub const ABSENT_CLASS_THRESHOLD: f64 = 2.0;
@@ -173,14 +175,15 @@ pub fn guess_row<T: Prob>(row: &[T], th: &Thresholds, rule: MultiConfidentRule) 
 fn guess_row_with_cuts<T: Prob>(row: &[T], cuts: &[T], rule: MultiConfidentRule) -> Option<usize> {
     let mut n_conf = 0usize;
     let mut first = usize::MAX;
-    // Columns in blocks of 64, each tested without branches (it vectorises).
-    for (b, (cols, cuts)) in row.chunks(64).zip(cuts.chunks(64)).enumerate() {
-        let mut conf = 0u64;
-        for (j, (&p, &cut)) in cols.iter().zip(cuts).enumerate() {
-            conf |= u64::from(p >= cut) << j;
-        }
+    // Columns in blocks, each tested without branches (it vectorises).
+    for (b, (cols, cuts)) in row
+        .chunks(BLOCK_COLS)
+        .zip(cuts.chunks(BLOCK_COLS))
+        .enumerate()
+    {
+        let conf = bits_at_least(cols, cuts);
         if conf != 0 && first == usize::MAX {
-            first = b * 64 + conf.trailing_zeros() as usize;
+            first = b * BLOCK_COLS + conf.trailing_zeros() as usize;
         }
         n_conf += conf.count_ones() as usize;
     }

@@ -21,7 +21,8 @@ pub use rank::{
 };
 
 use crate::issues::probs::{
-    argmax, validate, InputError, Prob, ProbView, FLOATING_POINT_COMPARISON,
+    argmax, bits_margin_above, validate, InputError, Prob, ProbView, BLOCK_COLS,
+    FLOATING_POINT_COMPARISON,
 };
 use select::TopK;
 
@@ -568,16 +569,15 @@ fn prune<T: Prob>(
             let row = probs.row(i);
             let p_given = row[y];
             let base = y * k;
-            // Columns in blocks of 64: a branch-free test of the whole block (it
-            // vectorises), then the rare hits one by one.
-            for block in (0..k).step_by(64) {
-                let width = (k - block).min(64);
-                let cols = &row[block..block + width];
-                let floors = &pair_floors[base + block..base + block + width];
-                let mut hits = 0u64;
-                for (j, (&p, &floor)) in cols.iter().zip(floors).enumerate() {
-                    hits |= u64::from(p - p_given > floor) << j;
-                }
+            // Columns in blocks: a branch-free test of the whole block (it vectorises),
+            // then the rare hits one by one.
+            for block in (0..k).step_by(BLOCK_COLS) {
+                let width = (k - block).min(BLOCK_COLS);
+                let mut hits = bits_margin_above(
+                    &row[block..block + width],
+                    p_given,
+                    &pair_floors[base + block..base + block + width],
+                );
                 while hits != 0 {
                     let j = block + hits.trailing_zeros() as usize;
                     hits &= hits - 1;

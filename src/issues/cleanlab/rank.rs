@@ -185,7 +185,8 @@ pub fn label_quality_scores<T: Prob>(
 
 /// Sorts rows by ascending score (ties: lower row first), like `order_label_issues`.
 pub fn order_by_score(rows: &mut [(usize, f64)]) {
-    rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    // Rows are unique, so an unstable sort gives the same order.
+    rows.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
 }
 
 /// `rank.order_label_issues`: the flagged rows ranked by their label quality score.

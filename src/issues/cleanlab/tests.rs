@@ -298,3 +298,31 @@ fn the_fused_validation_reports_what_validate_reports() {
         InputError::TooFewLabelClasses(1)
     );
 }
+
+#[test]
+fn more_than_one_block_of_columns() {
+    // K = 40 spans two 32-column blocks; the mislabels point into the second block.
+    let k = 40;
+    let mut labels = Vec::new();
+    let mut p = Vec::new();
+    for i in 0..800 {
+        let truth = i % k;
+        let given = if i % 80 == 36 { 3 } else { truth };
+        labels.push(given);
+        p.extend((0..k).map(|j| if j == truth { 0.61 } else { 0.01 }));
+    }
+    let wrong: Vec<usize> = (0..800).filter(|i| i % 80 == 36).collect();
+    assert!(wrong.iter().all(|&i| i % k >= 32));
+    let v = view(&p, k);
+    for mode in FilterBy::ALL {
+        let opts = FindOptions {
+            filter_by: mode,
+            ..Default::default()
+        };
+        let flagged = find_label_issues(&labels, v, &opts).unwrap().flagged();
+        assert_eq!(flagged, wrong, "{}", mode.name());
+    }
+    let counts = validate(&labels, v).unwrap();
+    let cj = compute_confident_joint(&labels, v, &counts, MultiConfidentRule::ArgmaxAll, 1);
+    assert_eq!(cj.off_diagonal, wrong);
+}
