@@ -74,51 +74,18 @@ pub fn fold_eval_probs(
         }
         // Saved for a different info.csv: recompute.
     }
-    let config = run.read_config()?;
-    let weights = run.weights(fold);
-    let items: Vec<Item> = eval
+    let photos: Vec<PathBuf> = eval
         .image_ids
         .iter()
-        .map(|id| Item {
-            path: dataset.root.join("eval").join("images").join(id),
-            label: 0,
-        })
+        .map(|id| dataset.root.join("eval").join("images").join(id))
         .collect();
-    let loader = Loader::new(
-        items,
-        config.crop,
-        config.image_size,
-        config.workers,
-        config.prefetch,
-    );
-    let rows: Vec<usize> = (0..loader.len()).collect();
-    let probs = catch_torch(|| {
-        let mut net = Net::new(&config, device)?;
-        net.load(&weights)?;
-        let (w, h) = (
-            i64::from(config.image_size.width),
-            i64::from(config.image_size.height),
-        );
-        predict_rows(
-            &net,
-            &loader,
-            &rows,
-            config.batch_size,
-            device,
-            tta,
-            w,
-            h,
-            &AtomicBool::new(false),
-        )
-    })?
-    .ok_or_else(|| MlError::Data("cancelled".into()))?;
-    let m = Matrix::new(rows.len(), NUM_CLASSES, probs);
+    let m = predict_photos(run, fold, &photos, device, tta)?;
     npy::write(&path, &m).map_err(|e| MlError::Io(format!("{}: {e}", path.display())))?;
     Ok((m, false))
 }
 
-/// Probabilities of arbitrary photos with one saved fold model (used to check that a
-/// reloaded checkpoint reproduces its outputs).
+/// Probabilities of photos with one saved fold model: the eval set, or any photos (a test
+/// checks that a reloaded checkpoint reproduces its outputs).
 pub fn predict_photos(
     run: &RunDir,
     fold: usize,
