@@ -37,6 +37,9 @@ impl std::fmt::Debug for Net {
     }
 }
 
+/// Rows x columns of the small CNN's last feature map (portrait photos are 4:3 tall).
+const SMALL_CNN_GRID: [i64; 2] = [4, 3];
+
 fn small_cnn(p: &nn::Path) -> (Box<dyn ModuleT>, i64) {
     let channels = [3i64, 32, 64, 128, 192];
     let mut seq = nn::seq_t();
@@ -65,8 +68,15 @@ fn small_cnn(p: &nn::Path) -> (Box<dyn ModuleT>, i64) {
             seq = seq.add_fn(|x| x.max_pool2d_default(2));
         }
     }
-    let seq = seq.add_fn(|x| x.adaptive_avg_pool2d([1, 1]).flat_view());
-    (Box::new(seq), channels[channels.len() - 1])
+    // Pool to a coarse 4x3 grid rather than one value per channel: where a feature is
+    // (hair beside the neck, stubble under the mouth) says as much about gender and age
+    // as what it is, and four conv layers alone do not see the whole face.
+    let [grid_h, grid_w] = SMALL_CNN_GRID;
+    let seq = seq.add_fn(move |x| x.adaptive_avg_pool2d([grid_h, grid_w]).flat_view());
+    (
+        Box::new(seq),
+        channels[channels.len() - 1] * grid_h * grid_w,
+    )
 }
 
 impl Net {
