@@ -94,6 +94,9 @@ pub struct KindScore {
     pub flagged: usize,
     pub true_flags: usize,
     pub precision: f64,
+    /// Ranking quality, threshold-free: the mean precision at the rank of each entry of
+    /// this kind (entries not flagged add 0).
+    pub average_precision: f64,
 }
 
 fn person_of(photo: &str) -> String {
@@ -110,32 +113,56 @@ fn leaf(p: &str) -> &str {
     p.trim_end_matches('/').rsplit('/').next().unwrap_or(p)
 }
 
+/// Keeps the first occurrence of each unit, in order.
+fn first_occurrences(units: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    units
+        .into_iter()
+        .filter(|u| seen.insert(u.clone()))
+        .collect()
+}
+
+/// Average precision of a ranked list at the `entries` it should find: the mean, over the
+/// entries, of the precision (hits on any `truth` unit) at the rank where the entry comes;
+/// an entry never ranked adds 0.
+fn average_precision(ranked: &[String], entries: &[String], truth: &BTreeSet<String>) -> f64 {
+    if entries.is_empty() {
+        return 0.0;
+    }
+    let wanted: BTreeSet<&String> = entries.iter().collect();
+    let (mut hits, mut sum) = (0usize, 0f64);
+    for (k, unit) in ranked.iter().enumerate() {
+        if truth.contains(unit) {
+            hits += 1;
+        }
+        if wanted.contains(unit) {
+            sum += hits as f64 / (k + 1) as f64;
+        }
+    }
+    sum / wanted.len() as f64
+}
+
 /// Compares a report with the manifest. Image level: a person-level entry counts as found
-/// when any of the person's photos is flagged on that field by the per-photo run.
+/// when any of the person's photos is flagged on that field by the per-photo run, and
+/// people rank by their most suspicious photo. Person level: the people flagged over
+/// combined evidence (and swaps with single-photo mask flags), in their own score order.
 pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
-    let photos = |d: Detector| -> BTreeSet<String> {
-        report
-            .photo_flags
-            .get(&d)
-            .map(|v| v.iter().cloned().collect())
-            .unwrap_or_default()
-    };
-    // Flagged units per approach and field.
-    let image_units = |field: Field| -> BTreeSet<String> {
+    // Ranked photo flags of a per-photo detector (the report keeps them in rank order).
+    let photos =
+        |d: Detector| -> Vec<String> { report.photo_flags.get(&d).cloned().unwrap_or_default() };
+    let image_units = |field: Field| -> Vec<String> {
         match field {
-            Field::Mask => photos(Detector::PhotoMask),
-            Field::Gender => photos(Detector::PhotoGender)
-                .iter()
-                .map(|p| person_of(p))
-                .collect(),
-            Field::Age => photos(Detector::PhotoAge)
-                .iter()
-                .map(|p| person_of(p))
-                .collect(),
+            Field::Mask => first_occurrences(photos(Detector::PhotoMask)),
+            Field::Gender => {
+                first_occurrences(photos(Detector::PhotoGender).iter().map(|p| person_of(p)))
+            }
+            Field::Age => {
+                first_occurrences(photos(Detector::PhotoAge).iter().map(|p| person_of(p)))
+            }
         }
     };
-    let structured_units = |field: Field| -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
+    let structured_units = |field: Field| -> Vec<String> {
+        let mut found: Vec<(f64, Vec<String>)> = Vec::new();
         for i in report.issues.iter().filter(|i| i.field == field) {
             match field {
                 Field::Mask => {
@@ -143,7 +170,7 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
                         .iter()
                         .any(|d| matches!(d, Detector::MaskSwap | Detector::PhotoMask))
                     {
-                        out.extend(i.photos.iter().cloned());
+                        found.push((i.score, i.photos.clone()));
                     }
                 }
                 _ => {
@@ -151,12 +178,13 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
                         .iter()
                         .any(|d| matches!(d, Detector::PersonGender | Detector::PersonAge))
                     {
-                        out.insert(i.person.clone());
+                        found.push((i.score, vec![i.person.clone()]));
                     }
                 }
             }
         }
-        out
+        found.sort_by(|a, b| a.0.total_cmp(&b.0));
+        first_occurrences(found.into_iter().flat_map(|(_, units)| units))
     };
     let unit_of = |e: &NoiseEntry| -> String {
         match e.field {
@@ -169,17 +197,15 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
     kinds.dedup();
     let mut out = Vec::new();
     for (approach, units_for) in [
-        (
-            "image_level",
-            &image_units as &dyn Fn(Field) -> BTreeSet<String>,
-        ),
+        ("image_level", &image_units as &dyn Fn(Field) -> Vec<String>),
         (
             "person_level",
-            &structured_units as &dyn Fn(Field) -> BTreeSet<String>,
+            &structured_units as &dyn Fn(Field) -> Vec<String>,
         ),
     ] {
         for (kind, field) in &kinds {
-            let units = units_for(*field);
+            let ranked = units_for(*field);
+            let units: BTreeSet<String> = ranked.iter().cloned().collect();
             let truth: BTreeSet<String> = noise
                 .iter()
                 .filter(|e| e.field == *field)
@@ -210,6 +236,7 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
                 } else {
                     true_flags as f64 / units.len() as f64
                 },
+                average_precision: average_precision(&ranked, &entries, &truth),
             });
         }
     }
@@ -217,11 +244,12 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
 }
 
 pub fn scores_csv(scores: &[KindScore]) -> Vec<u8> {
-    let mut s =
-        String::from("approach,kind,field,entries,found,recall,flagged,true_flags,precision\n");
+    let mut s = String::from(
+        "approach,kind,field,entries,found,recall,flagged,true_flags,precision,average_precision\n",
+    );
     for k in scores {
         s.push_str(&format!(
-            "{},{},{},{},{},{:.4},{},{},{:.4}\n",
+            "{},{},{},{},{},{:.4},{},{},{:.4},{:.4}\n",
             k.approach,
             k.kind,
             k.field.name(),
@@ -230,7 +258,8 @@ pub fn scores_csv(scores: &[KindScore]) -> Vec<u8> {
             k.recall,
             k.flagged,
             k.true_flags,
-            k.precision
+            k.precision,
+            k.average_precision
         ));
     }
     s.into_bytes()
@@ -239,6 +268,23 @@ pub fn scores_csv(scores: &[KindScore]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn average_precision_counts_every_true_unit_and_misses_as_zero() {
+        let s = |v: &[&str]| v.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let truth: BTreeSet<String> = s(&["a", "b", "c"]).into_iter().collect();
+        // a at rank 1 (1/1), b at rank 4 (3/4): c is another kind's unit but still a hit.
+        let ap = average_precision(&s(&["a", "x", "c", "b"]), &s(&["a", "b"]), &truth);
+        assert!((ap - (1.0 + 3.0 / 4.0) / 2.0).abs() < 1e-12, "{ap}");
+        // An entry never ranked counts 0.
+        let ap = average_precision(&s(&["a", "x"]), &s(&["a", "b"]), &truth);
+        assert!((ap - 0.5).abs() < 1e-12, "{ap}");
+        assert_eq!(average_precision(&s(&["a"]), &[], &truth), 0.0);
+        assert_eq!(
+            first_occurrences(s(&["p", "q", "p", "r"])),
+            s(&["p", "q", "r"])
+        );
+    }
 
     #[test]
     fn manifest_skips_identity_rows_and_names_bad_lines() {
