@@ -48,10 +48,11 @@ class SmallCnn(nn.Module):
                 layers.append(nn.MaxPool2d(2))
         self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(chans[-1], outputs)
+        # Same as mask-curator's small CNN: the last features pooled to a 4x3 grid.
+        self.head = nn.Linear(chans[-1] * 4 * 3, outputs)
 
     def forward(self, x):
-        x = F.adaptive_avg_pool2d(self.body(x), 1).flatten(1)
+        x = F.adaptive_avg_pool2d(self.body(x), (4, 3)).flatten(1)
         return self.head(self.dropout(x))
 
 
