@@ -1,7 +1,8 @@
 //! Renders the main screens with wgpu and writes them to docs/screenshots/.
 //!
 //! Needs a wgpu adapter (lavapipe is enough), so it is ignored by default:
-//! `cargo test --test app_screenshots -- --ignored` refreshes the PNGs.
+//! `cargo test --test app_screenshots -- --ignored` refreshes the PNGs;
+//! `MASK_CURATOR_SCREENSHOT_DATA=DIR` takes the main screens on a dataset of your own.
 #![cfg(feature = "gui")]
 
 mod app_support;
@@ -18,6 +19,11 @@ fn out_dir() -> PathBuf {
 }
 
 fn save(h: &mut Harness<'static, MaskCuratorApp>, name: &str) {
+    // Photos and thumbnails decode on worker threads: give them time to arrive.
+    for _ in 0..60 {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
     h.run();
     let img = h.render().expect("render with wgpu");
     // A screen that failed to draw is one flat colour.
@@ -44,8 +50,17 @@ fn wgpu_harness(opts: AppOptions, theme: egui::Theme) -> Harness<'static, MaskCu
 fn screenshots_of_the_main_screens() {
     std::fs::create_dir_all(out_dir()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("dataset");
-    write_dataset(&root);
+    // The docs show a demo dataset with a trained run when one is given (e.g. after
+    // `mask-curator demo-data --out D && mask-curator train D`); otherwise a small
+    // generated one with flat photos.
+    let root = match std::env::var_os("MASK_CURATOR_SCREENSHOT_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let root = tmp.path().join("dataset");
+            write_dataset(&root);
+            root
+        }
+    };
 
     let mut h = wgpu_harness(
         AppOptions {

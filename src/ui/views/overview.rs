@@ -139,8 +139,13 @@ fn field_bars_ui(ui: &mut egui::Ui, field: Field, given: &[usize], curated: &[us
 
 fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[usize; NUM_CLASSES]) {
     let height = 140.0;
+    // Room above the tallest bar for its count, below the bars for the class numbers.
+    let (label_above, label_below) = (14.0, 18.0);
     let width = ui.available_width().min(900.0);
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, height + 18.0), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(
+        Vec2::new(width, label_above + height + label_below),
+        Sense::hover(),
+    );
     let max = given
         .iter()
         .chain(curated.iter())
@@ -154,7 +159,7 @@ fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[us
     for class in 0..NUM_CLASSES {
         let x = rect.left() + slot * class as f32 + slot * 0.15;
         let w = slot * 0.7;
-        let base = rect.top() + height;
+        let base = rect.top() + label_above + height;
         let h = height * curated[class] as f32 / max;
         let bar = egui::Rect::from_min_max(egui::pos2(x, base - h), egui::pos2(x + w, base));
         painter.rect_filled(bar, 2.0, class_color(class));
