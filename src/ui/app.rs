@@ -324,6 +324,7 @@ impl MaskCuratorApp {
                                 TextureBudget {
                                     max_bytes: 64 << 20,
                                     uploads_per_frame: 8,
+                                    ..TextureBudget::default()
                                 },
                             ));
                             self.rt.session = Some(session);

@@ -30,6 +30,9 @@ pub struct TextureBudget {
     pub max_bytes: usize,
     /// Most textures created per frame.
     pub uploads_per_frame: usize,
+    /// Most time a frame spends creating textures: on a loaded machine fewer uploads fit,
+    /// and the rest wait for the next frame rather than stretch this one.
+    pub upload_time: std::time::Duration,
 }
 
 impl Default for TextureBudget {
@@ -40,6 +43,7 @@ impl Default for TextureBudget {
         TextureBudget {
             max_bytes: 128 << 20,
             uploads_per_frame: 24,
+            upload_time: std::time::Duration::from_micros(1500),
         }
     }
 }
@@ -135,9 +139,15 @@ impl ThumbTextures {
         let wanted = std::mem::take(&mut self.wanted);
         self.thumbs.retain(|p| wanted.contains(p));
 
-        let ready = self.thumbs.poll_ready(self.budget.uploads_per_frame);
         self.uploaded_last_frame = 0;
-        for (path, result) in ready {
+        let started = std::time::Instant::now();
+        // At least one a frame, so even a starved machine makes progress.
+        while self.uploaded_last_frame < self.budget.uploads_per_frame
+            && (self.uploaded_last_frame == 0 || started.elapsed() < self.budget.upload_time)
+        {
+            let Some((path, result)) = self.thumbs.poll_ready(1).pop() else {
+                break;
+            };
             let entry = match result {
                 Ok(thumb) => {
                     let size = [thumb.width as usize, thumb.height as usize];
@@ -284,6 +294,8 @@ mod tests {
         let budget = TextureBudget {
             max_bytes: 6 * one,
             uploads_per_frame: 2,
+            // Generous: this test is about the count and the byte budget.
+            upload_time: Duration::from_secs(1),
         };
         let mut tex = ThumbTextures::new(&ctx, ThumbConfig::default(), budget);
 
@@ -328,6 +340,35 @@ mod tests {
                 matches!(tex.get(p), ThumbView::Loading),
                 "oldest screen must have been evicted"
             );
+        }
+    }
+
+    #[test]
+    fn an_exhausted_upload_time_still_uploads_one_texture_a_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let all = photos(dir.path(), 3);
+        let ctx = Context::default();
+        let budget = TextureBudget {
+            upload_time: Duration::ZERO,
+            ..TextureBudget::default()
+        };
+        let mut tex = ThumbTextures::new(&ctx, ThumbConfig::default(), budget);
+        for p in &all {
+            let _ = tex.get(p);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tex.thumbnailer().stats().ready < 3 {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        for expected_total in 1..=3 {
+            for p in &all {
+                let _ = tex.get(p);
+            }
+            tex.end_frame(&ctx);
+            let s = tex.stats();
+            assert_eq!(s.uploaded_last_frame, 1, "{s:?}");
+            assert_eq!(s.uploaded_total, expected_total, "{s:?}");
         }
     }
 
