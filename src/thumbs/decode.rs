@@ -1,9 +1,11 @@
 //! Decoding one image file into a small RGBA thumbnail.
 //!
-//! JPEGs are decoded with DCT scaling (1/2, 1/4 or 1/8 of full size straight out of the
-//! decoder), so a 384x512 photo shrinks to 96x128 without ever building the full-size
-//! pixels. Anything else goes through the `image` crate and is then box-filtered down.
+//! JPEGs are decoded reduced (1/2, 1/4 or 1/8 of full size straight out of the decoder),
+//! so a 384x512 photo shrinks to 96x128 without ever building the full-size pixels:
+//! baseline JPEGs by our own [`reduced_jpeg`] decoder, other JPEGs by `jpeg-decoder`'s DCT
+//! scaling. Anything else goes through the `image` crate and is then box-filtered down.
 
+use super::reduced_jpeg::{self, Reduced};
 use super::{Thumb, ThumbError};
 use std::path::Path;
 
@@ -64,6 +66,23 @@ pub fn decode_bytes(
 }
 
 fn decode_jpeg_scaled(bytes: &[u8], max_w: u32, max_h: u32) -> Result<Thumb, String> {
+    // Most photos are baseline JPEGs: our reducing decoder does those about twice as fast.
+    let fit = |w, h| fit_within(w, h, max_w, max_h);
+    if let Reduced::Decoded(image) = reduced_jpeg::decode(bytes, fit, MAX_SOURCE_SIDE) {
+        let (fit_w, fit_h) = fit(image.source_width, image.source_height);
+        return Ok(box_resize(
+            &image.rgba,
+            image.width,
+            image.height,
+            fit_w,
+            fit_h,
+        ));
+    }
+    decode_jpeg_general(bytes, max_w, max_h)
+}
+
+/// Any JPEG `jpeg-decoder` reads (progressive, CMYK, ...), with its DCT scaling.
+fn decode_jpeg_general(bytes: &[u8], max_w: u32, max_h: u32) -> Result<Thumb, String> {
     use jpeg_decoder::{Decoder, PixelFormat};
     let mut decoder = Decoder::new(bytes);
     decoder.read_info().map_err(|e| e.to_string())?;

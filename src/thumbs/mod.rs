@@ -42,6 +42,7 @@
 pub mod cache;
 pub mod decode;
 mod pool;
+pub mod reduced_jpeg;
 
 pub use cache::{load_or_decode, lookup_or_decode, DiskCache, Loaded, SourceStamp};
 pub use pool::{ThumbStats, Thumbnailer};

@@ -1,0 +1,1066 @@
+//! A baseline-JPEG decoder made for thumbnails: every 8x8 block is reduced straight to
+//! 1, 2x2, 4x4 or 8x8 pixels, each the exact area average of the pixels it covers.
+//!
+//! Why our own: for a thumbnail at 1/4 size almost all the time of a general decoder goes
+//! into Huffman decoding coefficients that a 2x2 reduction then ignores. Here
+//!
+//! * the bit reader refills 7 bytes at a time when no `0xFF` is near (stuffed bytes and
+//!   markers take a slow path),
+//! * one table lookup decodes a whole AC coefficient (code, run and value) when code and
+//!   value fit in [`FAST_BITS`] bits, which is most of them,
+//! * a coefficient only costs arithmetic when it moves the reduced pixels: the area average
+//!   of a cosine over a half block is zero for even frequencies above 0, so at 1/4 size only
+//!   frequencies {0, 1, 3, 5, 7} in each direction contribute, each with a precomputed
+//!   weight (dequantisation folded in).
+//!
+//! Supported: 8-bit sequential Huffman JPEGs (SOF0/SOF1) with one scan holding every
+//! component, 1 (grey) or 3 (YCbCr or Adobe RGB) components, sampling factors 1 or 2,
+//! restart markers. Anything else returns [`Reduced::Unsupported`] and the caller falls
+//! back to a general decoder; so does damaged data, which keeps error messages in one place.
+
+/// Lookahead of the fast Huffman tables, in bits.
+const FAST_BITS: u32 = 10;
+const FAST_SIZE: usize = 1 << FAST_BITS;
+
+/// Natural (row-major) index of the k-th coefficient in zigzag order.
+const ZIGZAG: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// Pixels of a reduced decode: RGBA, `width * height * 4` bytes.
+#[derive(Debug)]
+pub struct ReducedImage {
+    /// Size of the full image.
+    pub source_width: u32,
+    pub source_height: u32,
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// What [`decode`] made of the bytes.
+#[derive(Debug)]
+pub enum Reduced {
+    Decoded(ReducedImage),
+    /// A variant this decoder does not handle, or damaged data: use a general decoder.
+    Unsupported(&'static str),
+}
+
+/// Decodes `bytes` at the smallest of 1/8, 1/4, 1/2 or full size whose output still covers
+/// `wanted(source width, source height)` (as a scaled IDCT would), each pixel the average
+/// of the area it covers. Images with a side over `max_side` are left to the caller.
+pub fn decode(bytes: &[u8], wanted: impl Fn(u32, u32) -> (u32, u32), max_side: u32) -> Reduced {
+    match Parser::new(bytes).and_then(|p| p.run(&wanted, max_side)) {
+        Ok(image) => Reduced::Decoded(image),
+        Err(why) => Reduced::Unsupported(why),
+    }
+}
+
+type Res<T> = Result<T, &'static str>;
+
+#[derive(Clone)]
+struct Huffman {
+    /// Top FAST_BITS bits -> (code length << 8) | symbol; 0 when the code is longer.
+    fast: Box<[u16; FAST_SIZE]>,
+    /// For AC tables: top FAST_BITS bits -> whole coefficient when code + value fit:
+    /// (value << 16) | (run << 8) | bits used; 0 when they do not.
+    fast_ac: Box<[i32; FAST_SIZE]>,
+    /// Largest code of each length (index 1..=16), -1 when none; as in the standard.
+    max_code: [i32; 18],
+    /// Index into `symbols` of the first code of each length, minus that code.
+    offset: [i32; 17],
+    symbols: Vec<u8>,
+}
+
+impl Huffman {
+    fn new(counts: &[u8; 16], symbols: &[u8]) -> Res<Huffman> {
+        let mut fast = Box::new([0u16; FAST_SIZE]);
+        let mut max_code = [-1i32; 18];
+        let mut offset = [0i32; 17];
+        let mut code: u32 = 0;
+        let mut k = 0usize;
+        for len in 1..=16u32 {
+            let n = usize::from(counts[len as usize - 1]);
+            offset[len as usize] = k as i32 - code as i32;
+            for _ in 0..n {
+                if code >= (1 << len) {
+                    return Err("bad Huffman table");
+                }
+                if len <= FAST_BITS {
+                    let shift = FAST_BITS - len;
+                    let first = (code << shift) as usize;
+                    let entry = ((len as u16) << 8) | u16::from(symbols[k]);
+                    fast[first..first + (1 << shift)].fill(entry);
+                }
+                code += 1;
+                k += 1;
+            }
+            if n > 0 {
+                max_code[len as usize] = code as i32 - 1;
+            }
+            code <<= 1;
+        }
+        let mut fast_ac = Box::new([0i32; FAST_SIZE]);
+        for (i, slot) in fast_ac.iter_mut().enumerate() {
+            let entry = fast[i];
+            if entry == 0 {
+                continue;
+            }
+            let len = u32::from(entry >> 8);
+            let rs = entry & 0xFF;
+            let (run, size) = (u32::from(rs >> 4), u32::from(rs & 15));
+            if size == 0 || len + size > FAST_BITS {
+                continue;
+            }
+            let bits = ((i as u32) >> (FAST_BITS - len - size)) & ((1 << size) - 1);
+            let value = extend(bits, size);
+            *slot = (value << 16) | ((run as i32) << 8) | (len + size) as i32;
+        }
+        Ok(Huffman {
+            fast,
+            fast_ac,
+            max_code,
+            offset,
+            symbols: symbols.to_vec(),
+        })
+    }
+}
+
+/// The JPEG sign extension of a `size`-bit magnitude category value.
+#[inline(always)]
+fn extend(bits: u32, size: u32) -> i32 {
+    if size == 0 {
+        0
+    } else if bits < (1 << (size - 1)) {
+        bits as i32 - (1 << size) + 1
+    } else {
+        bits as i32
+    }
+}
+
+struct Component {
+    id: u8,
+    h: usize,
+    v: usize,
+    quant: usize,
+    dc: usize,
+    ac: usize,
+}
+
+struct Parser<'a> {
+    data: &'a [u8],
+    pos: usize,
+    width: usize,
+    height: usize,
+    components: Vec<Component>,
+    quant: [Option<[u16; 64]>; 4],
+    dc_tables: [Option<Huffman>; 4],
+    ac_tables: [Option<Huffman>; 4],
+    restart_interval: usize,
+    adobe_transform: Option<u8>,
+    jfif: bool,
+    frame_seen: bool,
+}
+
+impl<'a> Parser<'a> {
+    fn new(data: &'a [u8]) -> Res<Parser<'a>> {
+        if !data.starts_with(&[0xFF, 0xD8]) {
+            return Err("not a JPEG");
+        }
+        Ok(Parser {
+            data,
+            pos: 2,
+            width: 0,
+            height: 0,
+            components: Vec::new(),
+            quant: [None; 4],
+            dc_tables: [None, None, None, None],
+            ac_tables: [None, None, None, None],
+            restart_interval: 0,
+            adobe_transform: None,
+            jfif: false,
+            frame_seen: false,
+        })
+    }
+
+    fn byte(&mut self) -> Res<u8> {
+        let b = *self.data.get(self.pos).ok_or("truncated header")?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn u16(&mut self) -> Res<usize> {
+        Ok(usize::from(self.byte()?) << 8 | usize::from(self.byte()?))
+    }
+
+    /// Reads markers up to the first scan, then decodes it.
+    fn run(mut self, wanted: &dyn Fn(u32, u32) -> (u32, u32), max_side: u32) -> Res<ReducedImage> {
+        loop {
+            if self.byte()? != 0xFF {
+                return Err("marker expected");
+            }
+            let mut marker = self.byte()?;
+            while marker == 0xFF {
+                marker = self.byte()?;
+            }
+            let len = match marker {
+                0xD8 | 0x01 | 0xD0..=0xD7 => continue,
+                0xD9 => return Err("no scan"),
+                _ => self.u16()?,
+            };
+            let body_end = self.pos + len.checked_sub(2).ok_or("bad segment length")?;
+            let body = self
+                .data
+                .get(self.pos..body_end)
+                .ok_or("truncated segment")?;
+            match marker {
+                0xC0 | 0xC1 => self.frame(body)?,
+                0xC2..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
+                    return Err("progressive, lossless or arithmetic JPEG");
+                }
+                0xC4 => self.huffman_tables(body)?,
+                0xDB => self.quant_tables(body)?,
+                0xDD => {
+                    if body.len() < 2 {
+                        return Err("bad restart interval");
+                    }
+                    self.restart_interval = usize::from(body[0]) << 8 | usize::from(body[1]);
+                }
+                0xE0 if body.starts_with(b"JFIF\0") => self.jfif = true,
+                0xEE if body.len() >= 12 && body.starts_with(b"Adobe") => {
+                    self.adobe_transform = Some(body[11]);
+                }
+                0xDA => {
+                    self.scan_header(body)?;
+                    self.pos = body_end;
+                    return self.decode_scan(wanted, max_side);
+                }
+                _ => {}
+            }
+            self.pos = body_end;
+        }
+    }
+
+    fn frame(&mut self, body: &[u8]) -> Res<()> {
+        if self.frame_seen {
+            return Err("two frames");
+        }
+        self.frame_seen = true;
+        if body.len() < 6 || body[0] != 8 {
+            return Err("not an 8-bit JPEG");
+        }
+        self.height = usize::from(body[1]) << 8 | usize::from(body[2]);
+        self.width = usize::from(body[3]) << 8 | usize::from(body[4]);
+        let n = usize::from(body[5]);
+        if n != 1 && n != 3 {
+            return Err("component count other than 1 or 3");
+        }
+        if body.len() < 6 + 3 * n {
+            return Err("truncated frame header");
+        }
+        for c in body[6..6 + 3 * n].chunks_exact(3) {
+            let (h, v) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
+            if !(1..=2).contains(&h) || !(1..=2).contains(&v) || c[2] > 3 {
+                return Err("unsupported sampling factors");
+            }
+            self.components.push(Component {
+                id: c[0],
+                h,
+                v,
+                quant: usize::from(c[2]),
+                dc: 0,
+                ac: 0,
+            });
+        }
+        Ok(())
+    }
+
+    fn huffman_tables(&mut self, mut body: &[u8]) -> Res<()> {
+        while !body.is_empty() {
+            if body.len() < 17 {
+                return Err("truncated Huffman table");
+            }
+            let (class, id) = (body[0] >> 4, usize::from(body[0] & 15));
+            let mut counts = [0u8; 16];
+            counts.copy_from_slice(&body[1..17]);
+            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+            let symbols = body.get(17..17 + total).ok_or("truncated Huffman table")?;
+            if id > 3 || class > 1 {
+                return Err("bad Huffman table id");
+            }
+            let table = Huffman::new(&counts, symbols)?;
+            if class == 0 {
+                self.dc_tables[id] = Some(table);
+            } else {
+                self.ac_tables[id] = Some(table);
+            }
+            body = &body[17 + total..];
+        }
+        Ok(())
+    }
+
+    fn quant_tables(&mut self, mut body: &[u8]) -> Res<()> {
+        while !body.is_empty() {
+            let (precision, id) = (body[0] >> 4, usize::from(body[0] & 15));
+            if id > 3 {
+                return Err("bad quantisation table id");
+            }
+            let mut table = [0u16; 64];
+            let size = if precision == 0 { 64 } else { 128 };
+            let values = body
+                .get(1..1 + size)
+                .ok_or("truncated quantisation table")?;
+            for (k, q) in table.iter_mut().enumerate() {
+                *q = if precision == 0 {
+                    u16::from(values[k])
+                } else {
+                    u16::from(values[2 * k]) << 8 | u16::from(values[2 * k + 1])
+                };
+            }
+            self.quant[id] = Some(table);
+            body = &body[1 + size..];
+        }
+        Ok(())
+    }
+
+    fn scan_header(&mut self, body: &[u8]) -> Res<()> {
+        if !self.frame_seen {
+            return Err("scan before frame");
+        }
+        let n = usize::from(*body.first().ok_or("empty scan header")?);
+        if n != self.components.len() {
+            return Err("non-interleaved scans");
+        }
+        if body.len() < 1 + 2 * n + 3 {
+            return Err("truncated scan header");
+        }
+        for (i, s) in body[1..1 + 2 * n].chunks_exact(2).enumerate() {
+            let c = self
+                .components
+                .get_mut(i)
+                .filter(|c| c.id == s[0])
+                .ok_or("scan components out of frame order")?;
+            c.dc = usize::from(s[1] >> 4);
+            c.ac = usize::from(s[1] & 15);
+            if c.dc > 3 || c.ac > 3 {
+                return Err("bad Huffman table id");
+            }
+        }
+        Ok(())
+    }
+
+    fn decode_scan(
+        &self,
+        wanted: &dyn Fn(u32, u32) -> (u32, u32),
+        max_side: u32,
+    ) -> Res<ReducedImage> {
+        let (w, h) = (self.width, self.height);
+        if w == 0 || h == 0 {
+            return Err("zero size");
+        }
+        if w > max_side as usize || h > max_side as usize {
+            return Err("too large");
+        }
+        let (min_w, min_h) = wanted(w as u32, h as u32);
+        let per_block = [1usize, 2, 4, 8]
+            .into_iter()
+            .find(|&p| {
+                (w * p).div_ceil(8) >= min_w as usize && (h * p).div_ceil(8) >= min_h as usize
+            })
+            .unwrap_or(8);
+        match per_block {
+            1 => self.decode_blocks::<1>(),
+            2 => self.decode_blocks::<2>(),
+            4 => self.decode_blocks::<4>(),
+            _ => self.decode_blocks::<8>(),
+        }
+    }
+
+    /// Decodes every block to `P` x `P` pixels, then converts colour.
+    fn decode_blocks<const P: usize>(&self) -> Res<ReducedImage> {
+        let (w, h) = (self.width, self.height);
+        let hmax = self.components.iter().map(|c| c.h).max().unwrap_or(1);
+        let vmax = self.components.iter().map(|c| c.v).max().unwrap_or(1);
+        let single = self.components.len() == 1;
+        // A single-component scan is not interleaved: its blocks simply cover the image.
+        let (mcus_x, mcus_y) = if single {
+            (w.div_ceil(8), h.div_ceil(8))
+        } else {
+            (w.div_ceil(8 * hmax), h.div_ceil(8 * vmax))
+        };
+        let mut planes = Vec::with_capacity(self.components.len());
+        for c in &self.components {
+            let quant = self.quant[c.quant]
+                .as_ref()
+                .ok_or("missing quantisation table")?;
+            let dc = self.dc_tables[c.dc]
+                .as_ref()
+                .ok_or("missing Huffman table")?;
+            let ac = self.ac_tables[c.ac]
+                .as_ref()
+                .ok_or("missing Huffman table")?;
+            let (bw, bh) = if single {
+                (mcus_x, mcus_y)
+            } else {
+                (mcus_x * c.h, mcus_y * c.v)
+            };
+            let weights = block_weights::<P>(quant);
+            planes.push(Plane {
+                moves: moving_coefficients(&weights, P * P),
+                weights,
+                dc,
+                ac,
+                stride: bw * P,
+                pixels: vec![0u8; bw * P * bh * P],
+                pred: 0,
+                h: if single { 1 } else { c.h },
+                v: if single { 1 } else { c.v },
+            });
+        }
+        let mut bits = BitReader::new(self.data, self.pos);
+        let mcus = mcus_x * mcus_y;
+        let mut coeffs = [0f32; 64];
+        for mcu in 0..mcus {
+            if self.restart_interval > 0 && mcu > 0 && mcu % self.restart_interval == 0 {
+                bits.restart()?;
+                for p in &mut planes {
+                    p.pred = 0;
+                }
+            }
+            let (mx, my) = (mcu % mcus_x, mcu / mcus_x);
+            for plane in &mut planes {
+                for by in 0..plane.v {
+                    for bx in 0..plane.h {
+                        decode_block::<P>(&mut bits, plane, &mut coeffs)?;
+                        let (x0, y0) = ((mx * plane.h + bx) * P, (my * plane.v + by) * P);
+                        for j in 0..P {
+                            let row = (y0 + j) * plane.stride + x0;
+                            for (i, out) in plane.pixels[row..row + P].iter_mut().enumerate() {
+                                *out = (coeffs[j * P + i] + 128.5).clamp(0.0, 255.0) as u8;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        bits.finish()?;
+
+        let out_w = (w * P).div_ceil(8);
+        let out_h = (h * P).div_ceil(8);
+        let mut rgba = Vec::with_capacity(out_w * out_h * 4);
+        if single {
+            let y = &planes[0];
+            for row in 0..out_h {
+                for &l in &y.pixels[row * y.stride..row * y.stride + out_w] {
+                    rgba.extend_from_slice(&[l, l, l, 255]);
+                }
+            }
+        } else {
+            let rgb = self.adobe_transform == Some(0)
+                || (!self.jfif
+                    && self.adobe_transform.is_none()
+                    && self.components.iter().map(|c| c.id).eq(*b"RGB"));
+            let full: Vec<std::borrow::Cow<[u8]>> = planes
+                .iter()
+                .map(|p| upsample(p, out_w, out_h, hmax / p.h, vmax / p.v))
+                .collect();
+            for ((&a, &b), &c) in full[0].iter().zip(full[1].iter()).zip(full[2].iter()) {
+                if rgb {
+                    rgba.extend_from_slice(&[a, b, c, 255]);
+                } else {
+                    rgba.extend_from_slice(&ycbcr_to_rgba(a, b, c));
+                }
+            }
+        }
+        Ok(ReducedImage {
+            source_width: w as u32,
+            source_height: h as u32,
+            width: out_w as u32,
+            height: out_h as u32,
+            rgba,
+        })
+    }
+}
+
+/// A component's reduced pixels at `out_w` x `out_h`, tightly packed. A subsampled
+/// component (`fx`, `fy` = 2) is interpolated linearly between sample centres, which keeps
+/// colour gradients smooth where nearest-sample would leave steps.
+fn upsample<'p>(
+    plane: &'p Plane,
+    out_w: usize,
+    out_h: usize,
+    fx: usize,
+    fy: usize,
+) -> std::borrow::Cow<'p, [u8]> {
+    let rows = plane.pixels.len() / plane.stride;
+    if fx == 1 && fy == 1 && plane.stride == out_w && rows == out_h {
+        return std::borrow::Cow::Borrowed(&plane.pixels[..]);
+    }
+    // For each output coordinate: the two samples around it and the weight (of 256) of the second.
+    let taps = |n: usize, f: usize, limit: usize| -> Vec<(usize, usize, u32)> {
+        (0..n)
+            .map(|o| {
+                let centre = ((2 * o + 1) as f32 / (2 * f) as f32 - 0.5).max(0.0);
+                let i0 = (centre as usize).min(limit - 1);
+                let i1 = (i0 + 1).min(limit - 1);
+                (i0, i1, ((centre - i0 as f32) * 256.0).round() as u32)
+            })
+            .collect()
+    };
+    let xs = taps(out_w, fx, plane.stride);
+    let ys = taps(out_h, fy, rows);
+    let mut out = Vec::with_capacity(out_w * out_h);
+    for &(y0, y1, wy) in &ys {
+        let (r0, r1) = (
+            &plane.pixels[y0 * plane.stride..(y0 + 1) * plane.stride],
+            &plane.pixels[y1 * plane.stride..(y1 + 1) * plane.stride],
+        );
+        for &(x0, x1, wx) in &xs {
+            let top = u32::from(r0[x0]) * (256 - wx) + u32::from(r0[x1]) * wx;
+            let bottom = u32::from(r1[x0]) * (256 - wx) + u32::from(r1[x1]) * wx;
+            out.push(((top * (256 - wy) + bottom * wy + (1 << 15)) >> 16) as u8);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// JFIF YCbCr to RGB, in 16.16 fixed point.
+#[inline]
+fn ycbcr_to_rgba(y: u8, cb: u8, cr: u8) -> [u8; 4] {
+    let y = i32::from(y) << 16;
+    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
+    let c = |v: i32| ((v + (1 << 15)) >> 16).clamp(0, 255) as u8;
+    [
+        c(y + 91_881 * cr),
+        c(y - 22_554 * cb - 46_802 * cr),
+        c(y + 116_130 * cb),
+        255,
+    ]
+}
+
+struct Plane<'t> {
+    /// `weights[k * P * P + j * P + i]`: what one unit of coefficient k (zigzag order) adds
+    /// to reduced pixel (i, j), dequantisation included.
+    weights: Vec<f32>,
+    /// Bit k set when coefficient k can change the reduced block at all.
+    moves: u64,
+    dc: &'t Huffman,
+    ac: &'t Huffman,
+    stride: usize,
+    pixels: Vec<u8>,
+    pred: i32,
+    h: usize,
+    v: usize,
+}
+
+/// `weights[k * P * P + j * P + i]`: how much coefficient k (zigzag order) adds to output
+/// pixel (i, j) of a block reduced to P x P, i.e. the mean of its basis function over the
+/// pixels that output covers, times the quantiser.
+fn block_weights<const P: usize>(quant: &[u16; 64]) -> Vec<f32> {
+    let span = 8 / P;
+    // axis[i][u]: mean over the pixels of output i of (1/2) C(u) cos((2x + 1) u pi / 16).
+    let mut axis = [[0f64; 8]; 8];
+    for (i, row) in axis.iter_mut().enumerate().take(P) {
+        for (u, a) in row.iter_mut().enumerate() {
+            let cu = if u == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                1.0
+            };
+            let sum: f64 = (i * span..(i + 1) * span)
+                .map(|x| {
+                    0.5 * cu * ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / 16.0).cos()
+                })
+                .sum();
+            let mean = sum / span as f64;
+            *a = if mean.abs() < 1e-9 { 0.0 } else { mean };
+        }
+    }
+    let mut weights = vec![0f32; 64 * P * P];
+    for (k, wk) in weights.chunks_exact_mut(P * P).enumerate() {
+        let (v, u) = (ZIGZAG[k] / 8, ZIGZAG[k] % 8);
+        let q = f64::from(quant[k]);
+        for j in 0..P {
+            for i in 0..P {
+                wk[j * P + i] = (q * axis[j][v] * axis[i][u]) as f32;
+            }
+        }
+    }
+    weights
+}
+
+/// Bit k set when some weight of coefficient k is not zero.
+fn moving_coefficients(weights: &[f32], per_block: usize) -> u64 {
+    weights
+        .chunks_exact(per_block)
+        .enumerate()
+        .filter(|(_, w)| w.iter().any(|&x| x != 0.0))
+        .fold(0, |mask, (k, _)| mask | 1 << k)
+}
+
+/// Decodes one block's coefficients and accumulates its reduced pixels (minus the level
+/// shift) into `out[..P * P]`.
+#[inline(always)]
+fn decode_block<const P: usize>(
+    bits: &mut BitReader,
+    plane: &mut Plane,
+    out: &mut [f32; 64],
+) -> Res<()> {
+    bits.ensure(32);
+    let size = u32::from(bits.symbol(plane.dc)?);
+    if size > 15 {
+        return Err("bad DC coefficient");
+    }
+    let diff = extend(bits.take(size), size);
+    plane.pred = plane.pred.wrapping_add(diff);
+    let dc = plane.pred as f32;
+    let weights = &plane.weights[..64 * P * P];
+    for (o, w) in out.iter_mut().zip(&weights[..P * P]) {
+        *o = dc * w;
+    }
+    let ac = plane.ac;
+    let mut k = 1usize;
+    while k < 64 {
+        bits.ensure(32);
+        let fast = ac.fast_ac[bits.peek_fast()];
+        let value;
+        if fast != 0 {
+            bits.consume((fast & 0xFF) as u32);
+            k += ((fast >> 8) & 0xF) as usize;
+            value = fast >> 16;
+        } else {
+            let rs = bits.symbol(ac)?;
+            let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
+            if size == 0 {
+                if run == 15 {
+                    k += 16;
+                    continue;
+                }
+                break;
+            }
+            k += run;
+            value = extend(bits.take(size), size);
+        }
+        if k > 63 {
+            return Err("coefficient index past 63");
+        }
+        if plane.moves >> k & 1 != 0 {
+            let value = value as f32;
+            let w = &weights[k * P * P..(k + 1) * P * P];
+            for (o, w) in out.iter_mut().zip(w) {
+                *o += value * w;
+            }
+        }
+        k += 1;
+    }
+    Ok(())
+}
+
+/// MSB-first bit reader over entropy-coded data, handling stuffed bytes and markers.
+struct BitReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// Valid bits, left-aligned.
+    acc: u64,
+    count: u32,
+    /// A marker stopped the data: zeros are fed from here on.
+    at_marker: bool,
+    /// Zero bytes fed past the data; consuming them means the data was cut short.
+    padding: u32,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(data: &'a [u8], pos: usize) -> BitReader<'a> {
+        BitReader {
+            data,
+            pos,
+            acc: 0,
+            count: 0,
+            at_marker: false,
+            padding: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn ensure(&mut self, n: u32) {
+        if self.count < n {
+            self.refill();
+        }
+    }
+
+    #[inline(always)]
+    fn refill(&mut self) {
+        if let Some(word) = self.data.get(self.pos..self.pos + 8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(word);
+            let word = u64::from_be_bytes(b);
+            let inverted = !word;
+            let has_ff =
+                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
+            if has_ff == 0 && !self.at_marker {
+                let take = (63 - self.count) / 8;
+                if take > 0 {
+                    self.acc |= (word >> (64 - 8 * take)) << (64 - 8 * take - self.count);
+                    self.pos += take as usize;
+                    self.count += 8 * take;
+                }
+                return;
+            }
+        }
+        self.refill_slow();
+    }
+
+    #[cold]
+    fn refill_slow(&mut self) {
+        while self.count <= 56 {
+            let byte = if self.at_marker || self.pos >= self.data.len() {
+                self.padding += 1;
+                0
+            } else if self.data[self.pos] == 0xFF {
+                if self.data.get(self.pos + 1) == Some(&0) {
+                    self.pos += 2;
+                    0xFF
+                } else {
+                    self.at_marker = true;
+                    self.padding += 1;
+                    0
+                }
+            } else {
+                self.pos += 1;
+                self.data[self.pos - 1]
+            };
+            self.acc |= u64::from(byte) << (56 - self.count);
+            self.count += 8;
+        }
+    }
+
+    #[inline(always)]
+    fn peek_fast(&self) -> usize {
+        (self.acc >> (64 - FAST_BITS)) as usize
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.acc <<= n;
+        self.count -= n;
+    }
+
+    /// Takes `n` <= 16 bits (ensure(32) before a symbol and its value).
+    #[inline(always)]
+    fn take(&mut self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        let v = (self.acc >> (64 - n)) as u32;
+        self.consume(n);
+        v
+    }
+
+    #[inline(always)]
+    fn symbol(&mut self, table: &Huffman) -> Res<u8> {
+        let entry = table.fast[self.peek_fast()];
+        if entry != 0 {
+            self.consume(u32::from(entry >> 8));
+            return Ok((entry & 0xFF) as u8);
+        }
+        self.symbol_slow(table)
+    }
+
+    #[cold]
+    fn symbol_slow(&mut self, table: &Huffman) -> Res<u8> {
+        for len in FAST_BITS + 1..=16 {
+            let code = (self.acc >> (64 - len)) as i32;
+            if code <= table.max_code[len as usize] {
+                let index = (table.offset[len as usize] + code) as usize;
+                let symbol = *table.symbols.get(index).ok_or("bad Huffman code")?;
+                self.consume(len);
+                return Ok(symbol);
+            }
+        }
+        Err("bad Huffman code")
+    }
+
+    /// Bits consumed past the end of the data mean it was cut short or damaged.
+    fn check_not_overrun(&self) -> Res<()> {
+        if self.padding * 8 > self.count {
+            return Err("entropy data ended early");
+        }
+        Ok(())
+    }
+
+    /// Skips to just after the next restart marker and starts afresh.
+    fn restart(&mut self) -> Res<()> {
+        self.check_not_overrun()?;
+        let rest = &self.data[self.pos..];
+        let found = rest
+            .windows(2)
+            .position(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
+            .ok_or("restart marker missing")?;
+        self.pos += found + 2;
+        self.acc = 0;
+        self.count = 0;
+        self.at_marker = false;
+        self.padding = 0;
+        Ok(())
+    }
+
+    fn finish(&self) -> Res<()> {
+        self.check_not_overrun()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_of_the_1_4_reduction_skip_even_frequencies() {
+        let q = [1u16; 64];
+        let w = block_weights::<2>(&q);
+        // DC: 1/8 of the coefficient in every output pixel (the IDCT's scale).
+        for &v in &w[..4] {
+            assert!((v - 0.125).abs() < 1e-6, "{v}");
+        }
+        let moves = moving_coefficients(&w, 4);
+        for k in 0..64 {
+            let (v, u) = (ZIGZAG[k] / 8, ZIGZAG[k] % 8);
+            let expected = [0, 1, 3, 5, 7].contains(&u) && [0, 1, 3, 5, 7].contains(&v);
+            assert_eq!(moves >> k & 1 == 1, expected, "u={u} v={v}");
+        }
+        // 1/8: only the DC moves the block's mean.
+        assert_eq!(moving_coefficients(&block_weights::<1>(&q), 1), 1);
+        // Full size is the plain IDCT: the sum over pixels of a non-DC basis is 0.
+        let full = block_weights::<8>(&q);
+        for wk in full.chunks_exact(64).skip(1) {
+            assert!(wk.iter().sum::<f32>().abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn sign_extension_follows_the_standard() {
+        assert_eq!(extend(0, 1), -1);
+        assert_eq!(extend(1, 1), 1);
+        assert_eq!(extend(0b00, 2), -3);
+        assert_eq!(extend(0b01, 2), -2);
+        assert_eq!(extend(0b10, 2), 2);
+        assert_eq!(extend(0b111, 3), 7);
+    }
+
+    #[test]
+    fn other_variants_and_damage_ask_for_the_general_decoder() {
+        assert!(matches!(
+            decode(b"\xFF\xD8", |w, h| (w, h), 16384),
+            Reduced::Unsupported(_)
+        ));
+        assert!(matches!(
+            decode(b"GIF89a", |w, h| (w, h), 16384),
+            Reduced::Unsupported(_)
+        ));
+        // A progressive frame header.
+        let progressive = [0xFF, 0xD8, 0xFF, 0xC2, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0];
+        assert!(matches!(
+            decode(&progressive, |w, h| (w, h), 16384),
+            Reduced::Unsupported("progressive, lossless or arithmetic JPEG")
+        ));
+    }
+
+    /// A smooth test picture with edges and some grain, `w` x `h` RGB.
+    fn picture(w: usize, h: usize) -> Vec<u8> {
+        let mut seed = 0x2545_F491_u32;
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let grain = (seed % 17) as i32 - 8;
+                // A disc with a soft rim: chroma subsampling stays faithful, so the
+                // comparison measures the decoder, not the upsampling filters.
+                let r = (((x as f32 - w as f32 / 2.0).powi(2)
+                    + (y as f32 - h as f32 / 2.0).powi(2))
+                .sqrt()
+                    - w as f32 / 3.0)
+                    .clamp(-8.0, 8.0);
+                let t = (r + 8.0) / 16.0;
+                let outside = [(x * 255 / w) as f32, 90.0, (y * 255 / h) as f32];
+                let base = [200.0, 150.0, 120.0]
+                    .iter()
+                    .zip(outside)
+                    .map(|(a, b)| (a * (1.0 - t) + b * t) as i32)
+                    .collect::<Vec<_>>();
+                let base = [base[0], base[1], base[2]];
+                rgb.extend(base.map(|c| (c + grain).clamp(0, 255) as u8));
+            }
+        }
+        rgb
+    }
+
+    fn encode(
+        rgb: &[u8],
+        w: usize,
+        h: usize,
+        grey: bool,
+        set: impl FnOnce(&mut jpeg_encoder::Encoder<&mut Vec<u8>>),
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+        set(&mut encoder);
+        let (data, color) = if grey {
+            let luma: Vec<u8> = rgb.chunks_exact(3).map(|p| p[1]).collect();
+            (luma, jpeg_encoder::ColorType::Luma)
+        } else {
+            (rgb.to_vec(), jpeg_encoder::ColorType::Rgb)
+        };
+        encoder
+            .encode(&data, w as u16, h as u16, color)
+            .expect("encode");
+        out
+    }
+
+    /// Full decode by jpeg-decoder, then the exact area average down to `out_w` x `out_h`
+    /// (sizes here divide evenly).
+    fn reference(jpeg: &[u8], out_w: usize, out_h: usize) -> Vec<u8> {
+        let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+        let pixels = decoder.decode().expect("reference decode");
+        let info = decoder.info().expect("info");
+        let (w, h) = (usize::from(info.width), usize::from(info.height));
+        let channels = pixels.len() / (w * h);
+        let (sx, sy) = (w / out_w, h / out_h);
+        let mut out = Vec::new();
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                for c in 0..3 {
+                    let mut sum = 0u32;
+                    for y in oy * sy..(oy + 1) * sy {
+                        for x in ox * sx..(ox + 1) * sx {
+                            sum += u32::from(pixels[(y * w + x) * channels + c.min(channels - 1)]);
+                        }
+                    }
+                    out.push((sum as f32 / (sx * sy) as f32).round() as u8);
+                }
+                out.push(255);
+            }
+        }
+        out
+    }
+
+    fn assert_close(ours: &ReducedImage, reference: &[u8], what: &str, max_mean: f32) {
+        assert_eq!(ours.rgba.len(), reference.len(), "{what}");
+        let diffs: Vec<i32> = ours
+            .rgba
+            .iter()
+            .zip(reference)
+            .map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs())
+            .collect();
+        let mean = diffs.iter().sum::<i32>() as f32 / diffs.len() as f32;
+        let max = diffs.iter().copied().max().unwrap_or(0);
+        assert!(
+            mean < max_mean && max < 40,
+            "{what}: mean {mean:.2}, max {max}"
+        );
+    }
+
+    fn reduced(jpeg: &[u8], min_w: u32, min_h: u32) -> ReducedImage {
+        match decode(jpeg, |_, _| (min_w, min_h), 16_384) {
+            Reduced::Decoded(image) => image,
+            Reduced::Unsupported(why) => panic!("not decoded: {why}"),
+        }
+    }
+
+    #[test]
+    fn every_sampling_and_scale_matches_a_full_decode_averaged() {
+        use jpeg_encoder::SamplingFactor::*;
+        let (w, h) = (128, 160);
+        let rgb = picture(w, h);
+        for sampling in [F_1_1, F_2_2, F_2_1, F_1_2] {
+            let jpeg = encode(&rgb, w, h, false, |e| e.set_sampling_factor(sampling));
+            for (per_block, min) in [(1, 16), (2, 32), (4, 64), (8, 128)] {
+                let (ow, oh) = (w * per_block / 8, h * per_block / 8);
+                let ours = reduced(&jpeg, min, min);
+                assert_eq!((ours.width, ours.height), (ow as u32, oh as u32));
+                assert_eq!((ours.source_width, ours.source_height), (128, 160));
+                // Subsampled chroma is upsampled differently (nearest vs. the reference's
+                // smoothing), which only shows at the larger scales.
+                let tolerance = if sampling == F_1_1 { 1.0 } else { 3.0 };
+                let what = format!("{sampling:?} at {per_block}/8");
+                assert_close(&ours, &reference(&jpeg, ow, oh), &what, tolerance);
+            }
+        }
+    }
+
+    #[test]
+    fn grey_and_restart_markers_decode() {
+        let (w, h) = (96, 64);
+        let rgb = picture(w, h);
+        let grey = encode(&rgb, w, h, true, |_| {});
+        assert_close(
+            &reduced(&grey, 24, 16),
+            &reference(&grey, 24, 16),
+            "grey",
+            1.0,
+        );
+        let plain = encode(&rgb, w, h, false, |e| {
+            e.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2)
+        });
+        let plain_thumb = reduced(&plain, 24, 16);
+        assert_close(&plain_thumb, &reference(&plain, 24, 16), "4:2:0", 3.0);
+        for interval in [1, 3, 7] {
+            let jpeg = encode(&rgb, w, h, false, |e| {
+                e.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+                e.set_restart_interval(interval);
+            });
+            // Restart markers change the bit stream, not the coefficients.
+            assert_ne!(jpeg.len(), plain.len());
+            let with_restarts = reduced(&jpeg, 24, 16);
+            assert_eq!(
+                with_restarts.rgba, plain_thumb.rgba,
+                "restart every {interval}"
+            );
+        }
+    }
+
+    #[test]
+    fn odd_sizes_cover_the_partial_blocks() {
+        let (w, h) = (101, 77);
+        let jpeg = encode(&picture(w, h), w, h, false, |e| {
+            e.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2)
+        });
+        let ours = reduced(&jpeg, 20, 10);
+        assert_eq!((ours.width, ours.height), (26, 20));
+        assert_eq!(ours.rgba.len(), 26 * 20 * 4);
+    }
+
+    #[test]
+    fn progressive_and_cut_files_are_left_to_the_general_decoder() {
+        let (w, h) = (64, 64);
+        let rgb = picture(w, h);
+        let progressive = encode(&rgb, w, h, false, |e| e.set_progressive(true));
+        assert!(matches!(
+            decode(&progressive, |w, h| (w, h), 16_384),
+            Reduced::Unsupported(_)
+        ));
+        let baseline = encode(&rgb, w, h, false, |_| {});
+        for cut in [baseline.len() / 2, baseline.len() - 40] {
+            assert!(
+                matches!(
+                    decode(&baseline[..cut], |w, h| (w / 4, h / 4), 16_384),
+                    Reduced::Unsupported(_)
+                ),
+                "cut at {cut}"
+            );
+        }
+        // Random damage never panics.
+        let mut seed = 7u32;
+        for _ in 0..200 {
+            let mut bad = baseline.clone();
+            for _ in 0..4 {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let at = 2 + (seed as usize >> 8) % (bad.len() - 2);
+                bad[at] = (seed >> 3) as u8;
+            }
+            let _ = decode(&bad, |w, h| (w / 4, h / 4), 16_384);
+        }
+    }
+}
