@@ -4,8 +4,8 @@
 //! Why our own: for a thumbnail at 1/4 size almost all the time of a general decoder goes
 //! into Huffman decoding coefficients that a 2x2 reduction then ignores. Here
 //!
-//! * the bit reader refills 7 bytes at a time when no `0xFF` is near (stuffed bytes and
-//!   markers take a slow path),
+//! * stuffed bytes are removed in one pass first (8 bytes at a time), so the bit reader
+//!   refills without a data-dependent branch,
 //! * one table lookup decodes a whole AC coefficient (code, run and value) when code and
 //!   value fit in [`FAST_BITS`] bits, which is most of them,
 //! * a coefficient only costs arithmetic when it moves the reduced pixels: the area average
@@ -371,15 +371,15 @@ impl<'a> Parser<'a> {
             })
             .unwrap_or(8);
         match per_block {
-            1 => self.decode_blocks::<1>(),
-            2 => self.decode_blocks::<2>(),
-            4 => self.decode_blocks::<4>(),
-            _ => self.decode_blocks::<8>(),
+            1 => self.decode_blocks::<1, 1>(),
+            2 => self.decode_blocks::<2, 4>(),
+            4 => self.decode_blocks::<4, 16>(),
+            _ => self.decode_blocks::<8, 64>(),
         }
     }
 
-    /// Decodes every block to `P` x `P` pixels, then converts colour.
-    fn decode_blocks<const P: usize>(&self) -> Res<ReducedImage> {
+    /// Decodes every block to `P` x `P` (= `N`) pixels, then converts colour.
+    fn decode_blocks<const P: usize, const N: usize>(&self) -> Res<ReducedImage> {
         let (w, h) = (self.width, self.height);
         let hmax = self.components.iter().map(|c| c.h).max().unwrap_or(1);
         let vmax = self.components.iter().map(|c| c.v).max().unwrap_or(1);
@@ -419,12 +419,27 @@ impl<'a> Parser<'a> {
                 v: if single { 1 } else { c.v },
             });
         }
-        let mut bits = BitReader::new(self.data, self.pos);
+        let scan = unstuff(self.data, self.pos);
         let mcus = mcus_x * mcus_y;
-        let mut coeffs = [0f32; 64];
+        if self.restart_interval > 0
+            && scan.interval_ends.len() < mcus.div_ceil(self.restart_interval)
+        {
+            return Err("restart markers missing");
+        }
+        let mut interval_start = 0;
+        let mut interval = 0;
+        let mut bits = BitReader::new(&scan.bytes, 0);
         for mcu in 0..mcus {
             if self.restart_interval > 0 && mcu > 0 && mcu % self.restart_interval == 0 {
-                bits.restart()?;
+                // Data consumed past the interval's end means damage: let the general decoder judge.
+                if bits.consumed_bits(interval_start)
+                    > (scan.interval_ends[interval] - interval_start) * 8
+                {
+                    return Err("entropy data ended early");
+                }
+                interval_start = scan.interval_ends[interval];
+                interval += 1;
+                bits = BitReader::new(&scan.bytes, interval_start);
                 for p in &mut planes {
                     p.pred = 0;
                 }
@@ -433,19 +448,22 @@ impl<'a> Parser<'a> {
             for plane in &mut planes {
                 for by in 0..plane.v {
                     for bx in 0..plane.h {
-                        decode_block::<P>(&mut bits, plane, &mut coeffs)?;
+                        let pixels = decode_block::<P, N>(&mut bits, plane)?;
                         let (x0, y0) = ((mx * plane.h + bx) * P, (my * plane.v + by) * P);
                         for j in 0..P {
                             let row = (y0 + j) * plane.stride + x0;
                             for (i, out) in plane.pixels[row..row + P].iter_mut().enumerate() {
-                                *out = (coeffs[j * P + i] + 128.5).clamp(0.0, 255.0) as u8;
+                                *out = (pixels[j * P + i] + 128.5).clamp(0.0, 255.0) as u8;
                             }
                         }
                     }
                 }
             }
         }
-        bits.finish()?;
+        let end = scan.interval_ends.get(interval).copied().unwrap_or(0);
+        if bits.consumed_bits(interval_start) > (end - interval_start) * 8 {
+            return Err("entropy data ended early");
+        }
 
         let out_w = (w * P).div_ceil(8);
         let out_h = (h * P).div_ceil(8);
@@ -600,38 +618,44 @@ fn moving_coefficients(weights: &[f32], per_block: usize) -> u64 {
         .fold(0, |mask, (k, _)| mask | 1 << k)
 }
 
-/// Decodes one block's coefficients and accumulates its reduced pixels (minus the level
-/// shift) into `out[..P * P]`.
+/// Decodes one block's coefficients into its `N` = `P` x `P` reduced pixels (minus the
+/// level shift). The sums are a local array so they stay in registers.
 #[inline(always)]
-fn decode_block<const P: usize>(
+fn decode_block<const P: usize, const N: usize>(
     bits: &mut BitReader,
     plane: &mut Plane,
-    out: &mut [f32; 64],
-) -> Res<()> {
-    bits.ensure(32);
-    let size = u32::from(bits.symbol(plane.dc)?);
+) -> Res<[f32; N]> {
+    // Every step below keeps >= 25 bits in the reader (see the AC loop), and a new reader
+    // starts full, so the lookup can go ahead of the refill here too.
+    let lookup = bits.peek_fast();
+    bits.refill();
+    let size = u32::from(bits.symbol_at(lookup, plane.dc)?);
     if size > 15 {
         return Err("bad DC coefficient");
     }
     let diff = extend(bits.take(size), size);
     plane.pred = plane.pred.wrapping_add(diff);
     let dc = plane.pred as f32;
-    let weights = &plane.weights[..64 * P * P];
-    for (o, w) in out.iter_mut().zip(&weights[..P * P]) {
-        *o = dc * w;
+    let weights = &plane.weights[..64 * N];
+    let mut out = [0f32; N];
+    #[allow(clippy::needless_range_loop)] // constant indices let the sums live in registers
+    for i in 0..N {
+        out[i] = dc * weights[i];
     }
     let ac = plane.ac;
     let mut k = 1usize;
     while k < 64 {
-        bits.ensure(32);
-        let fast = ac.fast_ac[bits.peek_fast()];
-        let value;
-        if fast != 0 {
+        // At least 25 bits are left from the last refill (a coefficient takes <= 31 of 56+),
+        // so the table lookup does not wait for this refill: the two run side by side.
+        let lookup = bits.peek_fast();
+        let fast = ac.fast_ac[lookup];
+        bits.refill();
+        let value = if fast != 0 {
             bits.consume((fast & 0xFF) as u32);
             k += ((fast >> 8) & 0xF) as usize;
-            value = fast >> 16;
+            fast >> 16
         } else {
-            let rs = bits.symbol(ac)?;
+            let rs = bits.symbol_at(lookup, ac)?;
             let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
             if size == 0 {
                 if run == 15 {
@@ -641,99 +665,133 @@ fn decode_block<const P: usize>(
                 break;
             }
             k += run;
-            value = extend(bits.take(size), size);
-        }
+            extend(bits.take(size), size)
+        };
         if k > 63 {
             return Err("coefficient index past 63");
         }
-        if plane.moves >> k & 1 != 0 {
+        // Up to 4x4 a multiply-add by zero weights is cheaper than a branch on which
+        // coefficients matter, whose outcome the CPU cannot predict.
+        if P <= 4 || plane.moves >> k & 1 != 0 {
             let value = value as f32;
-            let w = &weights[k * P * P..(k + 1) * P * P];
-            for (o, w) in out.iter_mut().zip(w) {
-                *o += value * w;
+            let w = &weights[k * N..(k + 1) * N];
+            #[allow(clippy::needless_range_loop)]
+            for i in 0..N {
+                out[i] += value * w[i];
             }
         }
         k += 1;
     }
-    Ok(())
+    Ok(out)
 }
 
-/// MSB-first bit reader over entropy-coded data, handling stuffed bytes and markers.
+/// The entropy-coded data of a scan with stuffed bytes removed, cut at restart markers.
+struct Unstuffed {
+    bytes: Vec<u8>,
+    /// End (byte offset into `bytes`) of each restart interval; the last one ends the scan.
+    interval_ends: Vec<usize>,
+}
+
+/// Copies the scan's entropy-coded data from `start` up to the marker that ends it,
+/// turning `FF 00` into `FF` and splitting at restart markers. Eight bytes at a time while
+/// none of them is `FF`.
+fn unstuff(data: &[u8], start: usize) -> Unstuffed {
+    let mut bytes = Vec::with_capacity(data.len().saturating_sub(start) + 16);
+    let mut interval_ends = Vec::new();
+    let mut i = start;
+    loop {
+        while let Some(chunk) = data.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if has_ff_byte(u64::from_ne_bytes(word)) {
+                break;
+            }
+            bytes.extend_from_slice(chunk);
+            i += 8;
+        }
+        let Some(&b) = data.get(i) else { break };
+        if b != 0xFF {
+            bytes.push(b);
+            i += 1;
+            continue;
+        }
+        match data.get(i + 1) {
+            Some(0x00) => {
+                bytes.push(0xFF);
+                i += 2;
+            }
+            // Fill bytes before a marker.
+            Some(0xFF) => i += 1,
+            Some(0xD0..=0xD7) => {
+                interval_ends.push(bytes.len());
+                i += 2;
+            }
+            _ => break,
+        }
+    }
+    interval_ends.push(bytes.len());
+    Unstuffed {
+        bytes,
+        interval_ends,
+    }
+}
+
+#[inline(always)]
+fn has_ff_byte(word: u64) -> bool {
+    let inverted = !word;
+    inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080 != 0
+}
+
+/// MSB-first bit reader over unstuffed data. Past the end it reads zeros; `consumed_bits`
+/// tells whether that happened.
 struct BitReader<'a> {
     data: &'a [u8],
+    /// Next byte to load (may run past the end).
     pos: usize,
-    /// Valid bits, left-aligned.
+    /// Bits not yet consumed, left-aligned; `count` of them are valid.
     acc: u64,
     count: u32,
-    /// A marker stopped the data: zeros are fed from here on.
-    at_marker: bool,
-    /// Zero bytes fed past the data; consuming them means the data was cut short.
-    padding: u32,
 }
 
 impl<'a> BitReader<'a> {
+    /// A reader at byte `pos`, already filled.
     fn new(data: &'a [u8], pos: usize) -> BitReader<'a> {
-        BitReader {
+        let mut reader = BitReader {
             data,
             pos,
             acc: 0,
             count: 0,
-            at_marker: false,
-            padding: 0,
-        }
+        };
+        reader.refill();
+        reader
     }
 
-    #[inline(always)]
-    fn ensure(&mut self, n: u32) {
-        if self.count < n {
-            self.refill();
-        }
-    }
-
+    /// Tops the buffer up to at least 56 valid bits, without a data-dependent branch:
+    /// loads 8 bytes, keeps the whole bytes that fit (bits loaded twice are the same bits).
     #[inline(always)]
     fn refill(&mut self) {
-        if let Some(word) = self.data.get(self.pos..self.pos + 8) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(word);
-            let word = u64::from_be_bytes(b);
-            let inverted = !word;
-            let has_ff =
-                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
-            if has_ff == 0 && !self.at_marker {
-                let take = (63 - self.count) / 8;
-                if take > 0 {
-                    self.acc |= (word >> (64 - 8 * take)) << (64 - 8 * take - self.count);
-                    self.pos += take as usize;
-                    self.count += 8 * take;
-                }
-                return;
+        let word = match self.data.get(self.pos..self.pos + 8) {
+            Some(chunk) => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(chunk);
+                u64::from_be_bytes(b)
             }
-        }
-        self.refill_slow();
+            None => self.tail_word(),
+        };
+        self.acc |= word >> self.count;
+        self.pos += ((63 - self.count) >> 3) as usize;
+        self.count |= 56;
     }
 
-    #[cold]
-    fn refill_slow(&mut self) {
-        while self.count <= 56 {
-            let byte = if self.at_marker || self.pos >= self.data.len() {
-                self.padding += 1;
-                0
-            } else if self.data[self.pos] == 0xFF {
-                if self.data.get(self.pos + 1) == Some(&0) {
-                    self.pos += 2;
-                    0xFF
-                } else {
-                    self.at_marker = true;
-                    self.padding += 1;
-                    0
-                }
-            } else {
-                self.pos += 1;
-                self.data[self.pos - 1]
-            };
-            self.acc |= u64::from(byte) << (56 - self.count);
-            self.count += 8;
+    /// The last < 8 bytes, zero-padded. Inlined like everything the block loop calls: a
+    /// call inside the loop would make the compiler keep the running sums in memory.
+    #[inline(always)]
+    fn tail_word(&self) -> u64 {
+        let mut b = [0u8; 8];
+        if let Some(rest) = self.data.get(self.pos..) {
+            b[..rest.len()].copy_from_slice(rest);
         }
+        u64::from_be_bytes(b)
     }
 
     #[inline(always)]
@@ -747,7 +805,7 @@ impl<'a> BitReader<'a> {
         self.count -= n;
     }
 
-    /// Takes `n` <= 16 bits (ensure(32) before a symbol and its value).
+    /// Takes `n` <= 16 bits (refill before a symbol and its value: together <= 31 bits).
     #[inline(always)]
     fn take(&mut self, n: u32) -> u32 {
         if n == 0 {
@@ -758,57 +816,38 @@ impl<'a> BitReader<'a> {
         v
     }
 
+    /// Decodes a symbol; `lookup` is `peek_fast()` taken before the last refill (the same
+    /// top bits), so the table read need not wait for the refill.
     #[inline(always)]
-    fn symbol(&mut self, table: &Huffman) -> Res<u8> {
-        let entry = table.fast[self.peek_fast()];
-        if entry != 0 {
-            self.consume(u32::from(entry >> 8));
-            return Ok((entry & 0xFF) as u8);
+    fn symbol_at(&mut self, lookup: usize, table: &Huffman) -> Res<u8> {
+        let entry = table.fast[lookup];
+        let (len, symbol) = if entry != 0 {
+            (u32::from(entry >> 8), (entry & 0xFF) as u8)
+        } else {
+            long_code(self.acc, table)?
+        };
+        self.consume(len);
+        Ok(symbol)
+    }
+
+    /// Bits consumed since byte `start`.
+    fn consumed_bits(&self, start: usize) -> usize {
+        (self.pos - start) * 8 - self.count as usize
+    }
+}
+
+/// A code longer than the fast table: (length, symbol).
+#[inline(always)]
+fn long_code(acc: u64, table: &Huffman) -> Res<(u32, u8)> {
+    for len in FAST_BITS + 1..=16 {
+        let code = (acc >> (64 - len)) as i32;
+        if code <= table.max_code[len as usize] {
+            let index = (table.offset[len as usize] + code) as usize;
+            let symbol = *table.symbols.get(index).ok_or("bad Huffman code")?;
+            return Ok((len, symbol));
         }
-        self.symbol_slow(table)
     }
-
-    #[cold]
-    fn symbol_slow(&mut self, table: &Huffman) -> Res<u8> {
-        for len in FAST_BITS + 1..=16 {
-            let code = (self.acc >> (64 - len)) as i32;
-            if code <= table.max_code[len as usize] {
-                let index = (table.offset[len as usize] + code) as usize;
-                let symbol = *table.symbols.get(index).ok_or("bad Huffman code")?;
-                self.consume(len);
-                return Ok(symbol);
-            }
-        }
-        Err("bad Huffman code")
-    }
-
-    /// Bits consumed past the end of the data mean it was cut short or damaged.
-    fn check_not_overrun(&self) -> Res<()> {
-        if self.padding * 8 > self.count {
-            return Err("entropy data ended early");
-        }
-        Ok(())
-    }
-
-    /// Skips to just after the next restart marker and starts afresh.
-    fn restart(&mut self) -> Res<()> {
-        self.check_not_overrun()?;
-        let rest = &self.data[self.pos..];
-        let found = rest
-            .windows(2)
-            .position(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
-            .ok_or("restart marker missing")?;
-        self.pos += found + 2;
-        self.acc = 0;
-        self.count = 0;
-        self.at_marker = false;
-        self.padding = 0;
-        Ok(())
-    }
-
-    fn finish(&self) -> Res<()> {
-        self.check_not_overrun()
-    }
+    Err("bad Huffman code")
 }
 
 #[cfg(test)]
@@ -824,8 +863,8 @@ mod tests {
             assert!((v - 0.125).abs() < 1e-6, "{v}");
         }
         let moves = moving_coefficients(&w, 4);
-        for k in 0..64 {
-            let (v, u) = (ZIGZAG[k] / 8, ZIGZAG[k] % 8);
+        for (k, natural) in ZIGZAG.iter().enumerate() {
+            let (v, u) = (natural / 8, natural % 8);
             let expected = [0, 1, 3, 5, 7].contains(&u) && [0, 1, 3, 5, 7].contains(&v);
             assert_eq!(moves >> k & 1 == 1, expected, "u={u} v={v}");
         }
