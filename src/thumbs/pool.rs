@@ -129,9 +129,9 @@ impl Thumbnailer {
         self.shared.work_available.notify_one();
     }
 
-    /// Drops every pending request for which `keep` is false (rows scrolled out of view).
-    /// Decodes already running and results already ready are kept.
-    pub fn retain(&self, keep: impl Fn(&Path) -> bool) {
+    /// Drops every pending request for which `keep` is false (rows scrolled out of view)
+    /// and returns their paths. Decodes already running and results already ready are kept.
+    pub fn retain(&self, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
         let mut st = self.shared.state.lock();
         let drop_seqs: Vec<u64> = st
             .pending
@@ -139,10 +139,12 @@ impl Thumbnailer {
             .filter(|(_, p)| !keep(p))
             .map(|(&seq, _)| seq)
             .collect();
-        for seq in &drop_seqs {
-            st.remove_pending(*seq);
-        }
-        st.stats.dropped_unwanted += drop_seqs.len() as u64;
+        let dropped: Vec<PathBuf> = drop_seqs
+            .iter()
+            .filter_map(|&seq| st.remove_pending(seq))
+            .collect();
+        st.stats.dropped_unwanted += dropped.len() as u64;
+        dropped
     }
 
     /// Whether `path` is pending, being decoded, or ready to poll.
@@ -162,6 +164,14 @@ impl Thumbnailer {
             st.ready_paths.remove(path);
         }
         out
+    }
+
+    /// Takes the oldest finished result, if any.
+    pub fn poll_one(&self) -> Option<(PathBuf, Result<Thumb, ThumbError>)> {
+        let mut st = self.shared.state.lock();
+        let ready = st.ready.pop_front()?;
+        st.ready_paths.remove(&ready.0);
+        Some(ready)
     }
 
     /// Drops all pending requests (e.g. when another dataset is opened).

@@ -1,7 +1,9 @@
 //! GPU textures for the people grid, fed by the pure [`Thumbnailer`].
 //!
 //! Each frame the grid calls [`ThumbTextures::get`] for every visible photo, then
-//! [`ThumbTextures::end_frame`] once. `end_frame` uploads at most
+//! [`ThumbTextures::end_frame`] once. Photos are known by a [`PhotoKey`] (person and slot),
+//! not by path: the grid asks for ~70 photos a frame, and a key costs nothing to hash or
+//! compare, while a path is only built when a decode is first requested. `end_frame` uploads at most
 //! [`TextureBudget::uploads_per_frame`] new textures (so a burst of finished decodes never
 //! stalls a frame), drops queued decodes for photos that were not drawn this frame
 //! (scrolled away), and evicts the least recently drawn textures while over
@@ -9,7 +11,7 @@
 //!
 //! ```ignore
 //! // In the grid:
-//! match textures.get(&abs_path) {
+//! match textures.get(PhotoKey::new(person, slot), || root.join(rel_path)) {
 //!     ThumbView::Ready(tex) => { ui.image((tex.id(), size)); }
 //!     ThumbView::Loading => { /* grey cell */ }
 //!     ThumbView::Failed(reason) => { /* placeholder with `reason` as tooltip */ }
@@ -21,7 +23,7 @@
 use crate::thumbs::{ThumbConfig, ThumbStats, Thumbnailer};
 use egui::{ColorImage, Context, TextureHandle, TextureOptions};
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Limits of the texture side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,16 @@ impl Default for TextureBudget {
             uploads_per_frame: 24,
             upload_time: std::time::Duration::from_micros(1500),
         }
+    }
+}
+
+/// Which photo of the dataset: person index and slot, packed in a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhotoKey(u32);
+
+impl PhotoKey {
+    pub fn new(person: usize, slot: usize) -> Self {
+        PhotoKey((person * crate::dataset::Slot::ALL.len() + slot) as u32)
     }
 }
 
@@ -81,9 +93,13 @@ pub struct TextureStats {
 pub struct ThumbTextures {
     thumbs: Thumbnailer,
     budget: TextureBudget,
-    entries: HashMap<PathBuf, Entry>,
+    entries: HashMap<PhotoKey, Entry>,
     /// Photos asked for this frame; what is not asked for again is no longer wanted.
-    wanted: HashSet<PathBuf>,
+    wanted: HashSet<PhotoKey>,
+    /// Decodes asked of the pipeline and not yet received, by path (what the pipeline
+    /// returns) and by key.
+    requested: HashMap<PathBuf, PhotoKey>,
+    requested_keys: HashSet<PhotoKey>,
     frame: u64,
     texture_bytes: usize,
     uploaded_last_frame: usize,
@@ -103,6 +119,8 @@ impl ThumbTextures {
             budget,
             entries: HashMap::new(),
             wanted: HashSet::new(),
+            requested: HashMap::new(),
+            requested_keys: HashSet::new(),
             frame: 0,
             texture_bytes: 0,
             uploaded_last_frame: 0,
@@ -111,21 +129,23 @@ impl ThumbTextures {
         }
     }
 
-    /// The texture of `path`, or why there is none yet. Queues a decode when needed.
-    pub fn get(&mut self, path: &Path) -> ThumbView<'_> {
-        if !self.wanted.contains(path) {
-            self.wanted.insert(path.to_path_buf());
-        }
-        let frame = self.frame;
-        if !self.entries.contains_key(path) {
-            self.thumbs.request(path);
+    /// The texture of photo `key`, or why there is none yet. The first time, queues a
+    /// decode of the file `path()` names.
+    pub fn get(&mut self, key: PhotoKey, path: impl FnOnce() -> PathBuf) -> ThumbView<'_> {
+        self.wanted.insert(key);
+        if !self.entries.contains_key(&key) {
+            if self.requested_keys.insert(key) {
+                let path = path();
+                self.thumbs.request(&path);
+                self.requested.insert(path, key);
+            }
             return ThumbView::Loading;
         }
-        match self.entries.get_mut(path) {
+        match self.entries.get_mut(&key) {
             Some(Entry::Texture {
                 handle, last_used, ..
             }) => {
-                *last_used = frame;
+                *last_used = self.frame;
                 ThumbView::Ready(handle)
             }
             Some(Entry::Failed { reason }) => ThumbView::Failed(reason),
@@ -137,7 +157,18 @@ impl ThumbTextures {
     /// forgets decodes no longer wanted, and evicts textures over the memory budget.
     pub fn end_frame(&mut self, ctx: &Context) {
         let wanted = std::mem::take(&mut self.wanted);
-        self.thumbs.retain(|p| wanted.contains(p));
+        // Only when a requested photo scrolled away do paths get compared at all.
+        if self.requested_keys.iter().any(|k| !wanted.contains(k)) {
+            let requested = &self.requested;
+            let dropped = self
+                .thumbs
+                .retain(|p| requested.get(p).is_some_and(|k| wanted.contains(k)));
+            for path in dropped {
+                if let Some(key) = self.requested.remove(&path) {
+                    self.requested_keys.remove(&key);
+                }
+            }
+        }
 
         self.uploaded_last_frame = 0;
         let started = std::time::Instant::now();
@@ -145,9 +176,14 @@ impl ThumbTextures {
         while self.uploaded_last_frame < self.budget.uploads_per_frame
             && (self.uploaded_last_frame == 0 || started.elapsed() < self.budget.upload_time)
         {
-            let Some((path, result)) = self.thumbs.poll_ready(1).pop() else {
+            let Some((path, result)) = self.thumbs.poll_one() else {
                 break;
             };
+            // A decode from before `clear()`: nobody asks for it.
+            let Some(key) = self.requested.remove(&path) else {
+                continue;
+            };
+            self.requested_keys.remove(&key);
             let entry = match result {
                 Ok(thumb) => {
                     let size = [thumb.width as usize, thumb.height as usize];
@@ -175,7 +211,7 @@ impl ThumbTextures {
                     reason: e.reason().to_string(),
                 },
             };
-            if let Some(Entry::Texture { bytes, .. }) = self.entries.insert(path, entry) {
+            if let Some(Entry::Texture { bytes, .. }) = self.entries.insert(key, entry) {
                 self.texture_bytes -= bytes;
             }
         }
@@ -192,22 +228,22 @@ impl ThumbTextures {
         if self.texture_bytes <= self.budget.max_bytes {
             return;
         }
-        let mut by_age: Vec<(u64, PathBuf)> = self
+        let mut by_age: Vec<(u64, PhotoKey)> = self
             .entries
             .iter()
             .filter_map(|(p, e)| match e {
                 Entry::Texture { last_used, .. } if *last_used < self.frame => {
-                    Some((*last_used, p.clone()))
+                    Some((*last_used, *p))
                 }
                 _ => None,
             })
             .collect();
         by_age.sort_unstable();
-        for (_, path) in by_age {
+        for (_, key) in by_age {
             if self.texture_bytes <= self.budget.max_bytes {
                 break;
             }
-            if let Some(Entry::Texture { bytes, .. }) = self.entries.remove(&path) {
+            if let Some(Entry::Texture { bytes, .. }) = self.entries.remove(&key) {
                 // Dropping the handle frees the GPU texture.
                 self.texture_bytes -= bytes;
                 self.evicted_total += 1;
@@ -221,6 +257,8 @@ impl ThumbTextures {
         self.thumbs.cancel_all();
         self.entries.clear();
         self.wanted.clear();
+        self.requested.clear();
+        self.requested_keys.clear();
         self.texture_bytes = 0;
     }
 
@@ -253,6 +291,7 @@ impl ThumbTextures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use std::time::{Duration, Instant};
 
     fn photos(dir: &Path, n: usize) -> Vec<PathBuf> {
@@ -267,6 +306,12 @@ mod tests {
             .collect()
     }
 
+    /// Test photos are named by number; anything else gets the last key.
+    fn key(p: &Path) -> PhotoKey {
+        let n = p.file_stem().and_then(|s| s.to_str()?.parse().ok());
+        PhotoKey(n.unwrap_or(u32::MAX))
+    }
+
     /// Runs frames (drawing `visible`) until `done` or 20 s.
     fn run_until(
         ctx: &Context,
@@ -278,7 +323,7 @@ mod tests {
         while !done(tex) {
             assert!(Instant::now() < deadline, "timed out: {:?}", tex.stats());
             for p in visible {
-                let _ = tex.get(p);
+                let _ = tex.get(key(p), || p.to_path_buf());
             }
             tex.end_frame(ctx);
             std::thread::sleep(Duration::from_millis(1));
@@ -302,7 +347,10 @@ mod tests {
         // First screen: 4 photos.
         let first = &all[..4];
         for p in first {
-            assert!(matches!(tex.get(p), ThumbView::Loading));
+            assert!(matches!(
+                tex.get(key(p), || p.to_path_buf()),
+                ThumbView::Loading
+            ));
         }
         // Let every decode finish, then check the upload cap.
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -311,14 +359,14 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         for p in first {
-            let _ = tex.get(p);
+            let _ = tex.get(key(p), || p.to_path_buf());
         }
         tex.end_frame(&ctx);
         assert_eq!(tex.stats().uploaded_last_frame, 2);
         run_until(&ctx, &mut tex, first, |t| t.stats().textures == 4);
         assert!(first
             .iter()
-            .all(|p| matches!(tex.get(p), ThumbView::Ready(_))));
+            .all(|p| matches!(tex.get(key(p), || p.to_path_buf()), ThumbView::Ready(_))));
         tex.end_frame(&ctx);
 
         // Scroll to the next 4, then the last 4: 12 textures exceed the 6-texture budget,
@@ -333,11 +381,14 @@ mod tests {
         assert!(s.texture_bytes <= budget.max_bytes, "{s:?}");
         assert_eq!(s.textures, 6);
         for p in &all[8..] {
-            assert!(matches!(tex.get(p), ThumbView::Ready(_)));
+            assert!(matches!(
+                tex.get(key(p), || p.to_path_buf()),
+                ThumbView::Ready(_)
+            ));
         }
         for p in first {
             assert!(
-                matches!(tex.get(p), ThumbView::Loading),
+                matches!(tex.get(key(p), || p.to_path_buf()), ThumbView::Loading),
                 "oldest screen must have been evicted"
             );
         }
@@ -354,7 +405,7 @@ mod tests {
         };
         let mut tex = ThumbTextures::new(&ctx, ThumbConfig::default(), budget);
         for p in &all {
-            let _ = tex.get(p);
+            let _ = tex.get(key(p), || p.to_path_buf());
         }
         let deadline = Instant::now() + Duration::from_secs(20);
         while tex.thumbnailer().stats().ready < 3 {
@@ -363,7 +414,7 @@ mod tests {
         }
         for expected_total in 1..=3 {
             for p in &all {
-                let _ = tex.get(p);
+                let _ = tex.get(key(p), || p.to_path_buf());
             }
             tex.end_frame(&ctx);
             let s = tex.stats();
@@ -382,21 +433,33 @@ mod tests {
         run_until(&ctx, &mut tex, std::slice::from_ref(&bad), |t| {
             t.stats().failed == 1
         });
-        assert!(matches!(tex.get(&bad), ThumbView::Failed(r) if r.contains("not a JPEG or PNG")));
+        assert!(
+            matches!(tex.get(key(&bad), || bad.clone()), ThumbView::Failed(r) if r.contains("not a JPEG or PNG"))
+        );
 
         let all = photos(dir.path(), 20);
         tex.thumbnailer().set_paused(true);
         for p in &all {
-            let _ = tex.get(p);
+            let _ = tex.get(key(p), || p.to_path_buf());
         }
         tex.end_frame(&ctx);
         // The next frame shows only two of them: the rest are dropped from the queue.
         for p in &all[..2] {
-            let _ = tex.get(p);
+            let _ = tex.get(key(p), || p.to_path_buf());
         }
         tex.end_frame(&ctx);
         let s = tex.stats().pipeline;
         assert_eq!(s.pending, 2);
         assert_eq!(s.dropped_unwanted, 18);
+
+        // Scrolling back to a dropped photo asks for it again, and it arrives.
+        tex.thumbnailer().set_paused(false);
+        let back = &all[15..16];
+        run_until(&ctx, &mut tex, back, |t| t.stats().uploaded_total >= 1);
+        let p = &back[0];
+        assert!(matches!(
+            tex.get(key(p), || p.to_path_buf()),
+            ThumbView::Ready(_)
+        ));
     }
 }

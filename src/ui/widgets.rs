@@ -104,16 +104,24 @@ pub enum TileContent<'a> {
     Placeholder(&'a str),
 }
 
+/// A photo file, and the key its texture is kept under.
+#[derive(Clone, Copy)]
+pub struct PhotoSource<'p> {
+    pub key: super::thumb_textures::PhotoKey,
+    pub root: &'p std::path::Path,
+    pub rel_path: &'p std::path::Path,
+}
+
 /// The tile content of a photo file: its texture when decoded, else `loading` text, or
 /// the reason it cannot be shown.
 pub fn photo_content<'a>(
     textures: Option<&'a mut super::thumb_textures::ThumbTextures>,
-    path: Option<&std::path::Path>,
+    photo: Option<PhotoSource<'_>>,
     loading: &'a str,
 ) -> TileContent<'a> {
     use super::thumb_textures::ThumbView;
-    match (textures, path) {
-        (Some(t), Some(path)) => match t.get(path) {
+    match (textures, photo) {
+        (Some(t), Some(photo)) => match t.get(photo.key, || photo.root.join(photo.rel_path)) {
             ThumbView::Ready(tex) => TileContent::Texture(tex),
             ThumbView::Loading => TileContent::Placeholder(loading),
             ThumbView::Failed(reason) => TileContent::Placeholder(reason),

@@ -6,9 +6,10 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::{ItemStatus, Session};
 use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
-use crate::ui::thumb_textures::ThumbTextures;
+use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
     age_chip_ui, gender_chip_ui, labelled_combo_ui, photo_content, photo_tile_ui, value_color,
+    PhotoSource,
 };
 use egui::{Color32, Vec2};
 
@@ -142,15 +143,17 @@ fn person_row_ui(
             }
         });
         for slot in Slot::ALL {
-            let path = person.photos[slot.index()]
-                .as_ref()
-                .map(|ph| session.root().join(&ph.rel_path));
+            let path = person.photos[slot.index()].as_ref().map(|ph| PhotoSource {
+                key: PhotoKey::new(p, slot.index()),
+                root: session.root(),
+                rel_path: &ph.rel_path,
+            });
             let mask = session.mask(p, slot);
             let flagged = flagged_slots.contains(&Some(slot));
             let tile = photo_tile_ui(
                 ui,
                 thumb,
-                photo_content(thumbs.as_deref_mut(), path.as_deref(), slot.stem()),
+                photo_content(thumbs.as_deref_mut(), path, slot.stem()),
                 selected == Some(slot),
                 flagged,
                 &format!("{} {}", person.folder, slot.stem()),

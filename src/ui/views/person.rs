@@ -7,10 +7,10 @@ use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::session::{QueueItem, Session};
 use crate::ui::state::PersistentState;
-use crate::ui::thumb_textures::ThumbTextures;
+use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
     age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_content, photo_tile_ui,
-    probability_bars_ui,
+    probability_bars_ui, PhotoSource,
 };
 
 pub fn person_ui(
@@ -263,13 +263,15 @@ fn photo_column_ui(
     });
     ui.vertical(|ui| {
         ui.set_width(size.x);
-        let path = person.photos[slot.index()]
-            .as_ref()
-            .map(|ph| session.root().join(&ph.rel_path));
+        let path = person.photos[slot.index()].as_ref().map(|ph| PhotoSource {
+            key: PhotoKey::new(p, slot.index()),
+            root: session.root(),
+            rel_path: &ph.rel_path,
+        });
         let tile = photo_tile_ui(
             ui,
             size,
-            photo_content(photos, path.as_deref(), slot.stem()),
+            photo_content(photos, path, slot.stem()),
             selected,
             flagged,
             &format!("photo {}", slot.stem()),
