@@ -30,7 +30,8 @@
 //! * Workers take the **newest** pending request first: the rows that just came into view.
 //! * The pending queue holds at most [`ThumbConfig::queue_cap`] paths; beyond that the
 //!   oldest requests are dropped (they belong to rows long scrolled past).
-//! * [`Thumbnailer::retain`] drops pending requests the caller no longer wants.
+//! * [`Thumbnailer::retain`] drops pending requests the caller no longer wants and returns
+//!   their paths.
 //! * Results come back as `Result<Thumb, ThumbError>`; a missing or corrupt photo is an
 //!   error with a reason, never a panic.
 //! * With [`ThumbConfig::disk_cache`] set, thumbnails persist under

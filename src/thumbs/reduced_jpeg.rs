@@ -6,8 +6,8 @@
 //!
 //! * stuffed bytes are removed in one pass first (8 bytes at a time), so the bit reader
 //!   refills without a data-dependent branch,
-//! * one table lookup decodes a whole AC coefficient (code, run and value) when code and
-//!   value fit in [`FAST_BITS`] bits, which is most of them,
+//! * one table lookup decodes up to two whole AC coefficients (code, run and value), or
+//!   one and the end of the block, when they fit in [`FAST_BITS`] bits,
 //! * a coefficient only costs arithmetic when it moves the reduced pixels: the area average
 //!   of a cosine over a half block is zero for even frequencies above 0, so at 1/4 size only
 //!   frequencies {0, 1, 3, 5, 7} in each direction contribute, each with a precomputed
@@ -18,8 +18,11 @@
 //! restart markers. Anything else returns [`Reduced::Unsupported`] and the caller falls
 //! back to a general decoder; so does damaged data, which keeps error messages in one place.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 /// Lookahead of the fast Huffman tables, in bits.
-const FAST_BITS: u32 = 10;
+const FAST_BITS: u32 = 11;
 const FAST_SIZE: usize = 1 << FAST_BITS;
 
 /// Natural (row-major) index of the k-th coefficient in zigzag order.
@@ -64,9 +67,10 @@ type Res<T> = Result<T, &'static str>;
 struct Huffman {
     /// Top FAST_BITS bits -> (code length << 8) | symbol; 0 when the code is longer.
     fast: Box<[u16; FAST_SIZE]>,
-    /// For AC tables: top FAST_BITS bits -> whole coefficient when code + value fit:
-    /// (value << 16) | (run << 8) | bits used; 0 when they do not.
-    fast_ac: Box<[i32; FAST_SIZE]>,
+    /// For AC tables: top FAST_BITS bits -> up to two whole coefficients (or one and the
+    /// end of block) when their codes and values fit; 0 when not even one does. See
+    /// [`PairEntry`].
+    pairs: Box<[u64; FAST_SIZE]>,
     /// Largest code of each length (index 1..=16), -1 when none; as in the standard.
     max_code: [i32; 18],
     /// Index into `symbols` of the first code of each length, minus that code.
@@ -75,7 +79,8 @@ struct Huffman {
 }
 
 impl Huffman {
-    fn new(counts: &[u8; 16], symbols: &[u8]) -> Res<Huffman> {
+    /// Builds the tables; `pairs` only for AC tables (`with_pairs`).
+    fn new(counts: &[u8; 16], symbols: &[u8], with_pairs: bool) -> Res<Huffman> {
         let mut fast = Box::new([0u16; FAST_SIZE]);
         let mut max_code = [-1i32; 18];
         let mut offset = [0i32; 17];
@@ -102,29 +107,83 @@ impl Huffman {
             }
             code <<= 1;
         }
-        let mut fast_ac = Box::new([0i32; FAST_SIZE]);
-        for (i, slot) in fast_ac.iter_mut().enumerate() {
-            let entry = fast[i];
-            if entry == 0 {
-                continue;
+        let mut pairs = Box::new([0u64; FAST_SIZE]);
+        if with_pairs {
+            for (i, slot) in pairs.iter_mut().enumerate() {
+                *slot = PairEntry::build(&fast, i as u32);
             }
-            let len = u32::from(entry >> 8);
-            let rs = entry & 0xFF;
-            let (run, size) = (u32::from(rs >> 4), u32::from(rs & 15));
-            if size == 0 || len + size > FAST_BITS {
-                continue;
-            }
-            let bits = ((i as u32) >> (FAST_BITS - len - size)) & ((1 << size) - 1);
-            let value = extend(bits, size);
-            *slot = (value << 16) | ((run as i32) << 8) | (len + size) as i32;
         }
         Ok(Huffman {
             fast,
-            fast_ac,
+            pairs,
             max_code,
             offset,
             symbols: symbols.to_vec(),
         })
+    }
+}
+
+/// Packing of a [`Huffman::pairs`] entry (a `u64`).
+struct PairEntry;
+
+impl PairEntry {
+    /// Bits 0-5: bits used by everything in the entry.
+    const USED: u64 = 63;
+    /// Bits 6-11: bits used by the first coefficient alone.
+    const FIRST_SHIFT: u32 = 6;
+    /// Bits 12-15: zeros before the first coefficient; bits 16-19: before the second.
+    const RUN1_SHIFT: u32 = 12;
+    const RUN2_SHIFT: u32 = 16;
+    /// Bit 20: a second coefficient follows; bit 21: the block ends after the first.
+    const SECOND: u64 = 1 << 20;
+    const END: u64 = 1 << 21;
+    /// Bits 32-47 and 48-63: the two values (i16).
+    const VALUE1_SHIFT: u32 = 32;
+    const VALUE2_SHIFT: u32 = 48;
+
+    /// The entry for lookahead bits `i`, given the symbol table `fast`.
+    fn build(fast: &[u16; FAST_SIZE], i: u32) -> u64 {
+        let split = |e: u16| {
+            (
+                u32::from(e >> 8),
+                u32::from((e >> 4) & 15),
+                u32::from(e & 15),
+            )
+        };
+        let first = fast[i as usize];
+        let (len1, run1, size1) = split(first);
+        if first == 0 || size1 == 0 || len1 + size1 > FAST_BITS {
+            return 0;
+        }
+        let used1 = len1 + size1;
+        let value1 = extend((i >> (FAST_BITS - used1)) & ((1 << size1) - 1), size1);
+        let mut entry = u64::from(used1)
+            | u64::from(used1) << Self::FIRST_SHIFT
+            | u64::from(run1) << Self::RUN1_SHIFT
+            | u64::from(value1 as i16 as u16) << Self::VALUE1_SHIFT;
+        // The bits after the first coefficient, zero-filled: a second code is real only
+        // if it fits in the bits that are left.
+        let room = FAST_BITS - used1;
+        let rest = (i << used1) & (FAST_SIZE as u32 - 1);
+        let second = fast[rest as usize];
+        let (len2, run2, size2) = split(second);
+        if second == 0 || len2 + size2 > room {
+            return entry;
+        }
+        if size2 > 0 {
+            let value2 = extend(
+                (rest >> (FAST_BITS - len2 - size2)) & ((1 << size2) - 1),
+                size2,
+            );
+            entry = (entry & !Self::USED)
+                | u64::from(used1 + len2 + size2)
+                | u64::from(run2) << Self::RUN2_SHIFT
+                | Self::SECOND
+                | u64::from(value2 as i16 as u16) << Self::VALUE2_SHIFT;
+        } else if run2 == 0 {
+            entry = (entry & !Self::USED) | u64::from(used1 + len2) | Self::END;
+        }
+        entry
     }
 }
 
@@ -156,8 +215,8 @@ struct Parser<'a> {
     height: usize,
     components: Vec<Component>,
     quant: [Option<[u16; 64]>; 4],
-    dc_tables: [Option<Huffman>; 4],
-    ac_tables: [Option<Huffman>; 4],
+    dc_tables: [Option<Rc<Huffman>>; 4],
+    ac_tables: [Option<Rc<Huffman>>; 4],
     restart_interval: usize,
     adobe_transform: Option<u8>,
     jfif: bool,
@@ -283,14 +342,12 @@ impl<'a> Parser<'a> {
                 return Err("truncated Huffman table");
             }
             let (class, id) = (body[0] >> 4, usize::from(body[0] & 15));
-            let mut counts = [0u8; 16];
-            counts.copy_from_slice(&body[1..17]);
-            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
-            let symbols = body.get(17..17 + total).ok_or("truncated Huffman table")?;
+            let total: usize = body[1..17].iter().map(|&c| usize::from(c)).sum();
+            let segment = body.get(..17 + total).ok_or("truncated Huffman table")?;
             if id > 3 || class > 1 {
                 return Err("bad Huffman table id");
             }
-            let table = Huffman::new(&counts, symbols)?;
+            let table = cached_huffman(segment, class == 1)?;
             if class == 0 {
                 self.dc_tables[id] = Some(table);
             } else {
@@ -406,7 +463,7 @@ impl<'a> Parser<'a> {
             } else {
                 (mcus_x * c.h, mcus_y * c.v)
             };
-            let weights = block_weights::<P>(quant);
+            let weights = cached_weights::<P>(quant);
             planes.push(Plane {
                 moves: moving_coefficients(&weights, P * P),
                 weights,
@@ -558,10 +615,62 @@ fn ycbcr_to_rgba(y: u8, cb: u8, cr: u8) -> [u8; 4] {
     ]
 }
 
+/// Tables built for recent images, per thread: photos from one camera or encoder share
+/// their Huffman and quantisation tables, and building them (the pair table, the weights'
+/// cosines) would otherwise cost about a tenth of a thumbnail.
+#[derive(Default)]
+struct TableCache {
+    huffman: Vec<(Vec<u8>, Rc<Huffman>)>,
+    weights: Vec<(usize, [u16; 64], Rc<Vec<f32>>)>,
+}
+
+/// Most tables of each kind kept per thread.
+const CACHED_TABLES: usize = 8;
+
+thread_local! {
+    static TABLES: RefCell<TableCache> = RefCell::default();
+}
+
+/// The Huffman table of a DHT entry (`segment`: class/id byte, counts, symbols).
+fn cached_huffman(segment: &[u8], with_pairs: bool) -> Res<Rc<Huffman>> {
+    TABLES.with_borrow_mut(|cache| {
+        if let Some((_, table)) = cache
+            .huffman
+            .iter()
+            .find(|(key, _)| key[1..] == segment[1..] && (key[0] >> 4) == (segment[0] >> 4))
+        {
+            return Ok(Rc::clone(table));
+        }
+        let mut counts = [0u8; 16];
+        counts.copy_from_slice(&segment[1..17]);
+        let table = Rc::new(Huffman::new(&counts, &segment[17..], with_pairs)?);
+        if cache.huffman.len() == CACHED_TABLES {
+            cache.huffman.remove(0);
+        }
+        cache.huffman.push((segment.to_vec(), Rc::clone(&table)));
+        Ok(table)
+    })
+}
+
+/// [`block_weights`] for a quantisation table, reused while the tables repeat.
+fn cached_weights<const P: usize>(quant: &[u16; 64]) -> Rc<Vec<f32>> {
+    TABLES.with_borrow_mut(|cache| {
+        if let Some((_, _, w)) = cache.weights.iter().find(|(p, q, _)| *p == P && q == quant) {
+            return Rc::clone(w);
+        }
+        let weights = Rc::new(block_weights::<P>(quant));
+        if cache.weights.len() == CACHED_TABLES {
+            cache.weights.remove(0);
+        }
+        cache.weights.push((P, *quant, Rc::clone(&weights)));
+        weights
+    })
+}
+
 struct Plane<'t> {
     /// `weights[k * P * P + j * P + i]`: what one unit of coefficient k (zigzag order) adds
     /// to reduced pixel (i, j), dequantisation included.
-    weights: Vec<f32>,
+    weights: Rc<Vec<f32>>,
     /// Bit k set when coefficient k can change the reduced block at all.
     moves: u64,
     dc: &'t Huffman,
@@ -648,41 +757,73 @@ fn decode_block<const P: usize, const N: usize>(
         // At least 25 bits are left from the last refill (a coefficient takes <= 31 of 56+),
         // so the table lookup does not wait for this refill: the two run side by side.
         let lookup = bits.peek_fast();
-        let fast = ac.fast_ac[lookup];
+        let entry = ac.pairs[lookup];
         bits.refill();
-        let value = if fast != 0 {
-            bits.consume((fast & 0xFF) as u32);
-            k += ((fast >> 8) & 0xF) as usize;
-            fast >> 16
-        } else {
-            let rs = bits.symbol_at(lookup, ac)?;
-            let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
-            if size == 0 {
-                if run == 15 {
-                    k += 16;
-                    continue;
-                }
+        if entry != 0 {
+            k += (entry >> PairEntry::RUN1_SHIFT & 15) as usize;
+            if k > 63 {
+                return Err("coefficient index past 63");
+            }
+            let value1 = f32::from((entry >> PairEntry::VALUE1_SHIFT) as u16 as i16);
+            add_coefficient::<P, N>(&mut out, weights, plane.moves, k, value1);
+            k += 1;
+            if k == 64 {
+                // The block is full: what follows the first coefficient is the next block.
+                bits.consume((entry >> PairEntry::FIRST_SHIFT & 63) as u32);
                 break;
             }
-            k += run;
-            extend(bits.take(size), size)
-        };
+            bits.consume((entry & PairEntry::USED) as u32);
+            if entry & PairEntry::END != 0 {
+                break;
+            }
+            // Without a second coefficient this adds zero at k and leaves k as it is.
+            let at = k + (entry >> PairEntry::RUN2_SHIFT & 15) as usize;
+            if at > 63 {
+                return Err("coefficient index past 63");
+            }
+            let value2 = f32::from((entry >> PairEntry::VALUE2_SHIFT) as u16 as i16);
+            add_coefficient::<P, N>(&mut out, weights, plane.moves, at, value2);
+            k = at + usize::from(entry & PairEntry::SECOND != 0);
+            continue;
+        }
+        let rs = bits.symbol_at(lookup, ac)?;
+        let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
+        if size == 0 {
+            if run == 15 {
+                k += 16;
+                continue;
+            }
+            break;
+        }
+        k += run;
         if k > 63 {
             return Err("coefficient index past 63");
         }
-        // Up to 4x4 a multiply-add by zero weights is cheaper than a branch on which
-        // coefficients matter, whose outcome the CPU cannot predict.
-        if P <= 4 || plane.moves >> k & 1 != 0 {
-            let value = value as f32;
-            let w = &weights[k * N..(k + 1) * N];
-            #[allow(clippy::needless_range_loop)]
-            for i in 0..N {
-                out[i] += value * w[i];
-            }
-        }
+        let value = extend(bits.take(size), size) as f32;
+        add_coefficient::<P, N>(&mut out, weights, plane.moves, k, value);
         k += 1;
     }
     Ok(out)
+}
+
+/// Adds coefficient `k` (zigzag) of `value` to the reduced pixels.
+#[inline(always)]
+fn add_coefficient<const P: usize, const N: usize>(
+    out: &mut [f32; N],
+    weights: &[f32],
+    moves: u64,
+    k: usize,
+    value: f32,
+) {
+    // Up to 4x4 a multiply-add by zero weights is cheaper than a branch on which
+    // coefficients matter, whose outcome the CPU cannot predict.
+    if P <= 4 || moves >> k & 1 != 0 {
+        let w = &weights[k * N..(k + 1) * N];
+        #[allow(clippy::needless_range_loop)] // constant indices keep the sums in registers
+        for i in 0..N {
+            out[i] += value * w[i];
+        }
+    }
 }
 
 /// The entropy-coded data of a scan with stuffed bytes removed, cut at restart markers.
@@ -1057,6 +1198,30 @@ mod tests {
                 with_restarts.rgba, plain_thumb.rgba,
                 "restart every {interval}"
             );
+        }
+    }
+
+    #[test]
+    fn blocks_without_an_end_of_block_code_decode() {
+        // Strong grain at quality 100: nearly every block's last coefficient is non-zero,
+        // so blocks end at coefficient 63 and the next block's DC code follows directly.
+        let (w, h) = (64, 64);
+        let mut seed = 99u32;
+        let rgb: Vec<u8> = (0..w * h * 3)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 100);
+        encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+        encoder
+            .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .expect("encode");
+        for (min, side) in [(16, 16), (32, 32)] {
+            let ours = reduced(&out, min, min);
+            assert_close(&ours, &reference(&out, side, side), "no EOB", 1.0);
         }
     }
 
