@@ -70,6 +70,13 @@ fn decode_jpeg_scaled(bytes: &[u8], max_w: u32, max_h: u32) -> Result<Thumb, Str
     let fit = |w, h| fit_within(w, h, max_w, max_h);
     if let Reduced::Decoded(image) = reduced_jpeg::decode(bytes, fit, MAX_SOURCE_SIDE) {
         let (fit_w, fit_h) = fit(image.source_width, image.source_height);
+        if (image.width, image.height) == (fit_w, fit_h) {
+            return Ok(Thumb {
+                width: fit_w,
+                height: fit_h,
+                rgba: image.rgba,
+            });
+        }
         return Ok(box_resize(
             &image.rgba,
             image.width,

@@ -470,7 +470,8 @@ impl<'a> Parser<'a> {
                 dc,
                 ac,
                 stride: bw * P,
-                pixels: vec![0u8; bw * P * bh * P],
+                sums: vec![0f32; bw * P * bh * P],
+                pixels: Vec::new(),
                 pred: 0,
                 h: if single { 1 } else { c.h },
                 v: if single { 1 } else { c.v },
@@ -509,9 +510,7 @@ impl<'a> Parser<'a> {
                         let (x0, y0) = ((mx * plane.h + bx) * P, (my * plane.v + by) * P);
                         for j in 0..P {
                             let row = (y0 + j) * plane.stride + x0;
-                            for (i, out) in plane.pixels[row..row + P].iter_mut().enumerate() {
-                                *out = (pixels[j * P + i] + 128.5).clamp(0.0, 255.0) as u8;
-                            }
+                            plane.sums[row..row + P].copy_from_slice(&pixels[j * P..(j + 1) * P]);
                         }
                     }
                 }
@@ -520,6 +519,14 @@ impl<'a> Parser<'a> {
         let end = scan.interval_ends.get(interval).copied().unwrap_or(0);
         if bits.consumed_bits(interval_start) > (end - interval_start) * 8 {
             return Err("entropy data ended early");
+        }
+        // Level shift and rounding for whole planes at once: a loop the compiler vectorises.
+        for plane in &mut planes {
+            plane.pixels = plane
+                .sums
+                .iter()
+                .map(|&v| (v + 128.5).clamp(0.0, 255.0) as u8)
+                .collect();
         }
 
         let out_w = (w * P).div_ceil(8);
@@ -541,12 +548,14 @@ impl<'a> Parser<'a> {
                 .iter()
                 .map(|p| upsample(p, out_w, out_h, hmax / p.h, vmax / p.v))
                 .collect();
-            for ((&a, &b), &c) in full[0].iter().zip(full[1].iter()).zip(full[2].iter()) {
-                if rgb {
-                    rgba.extend_from_slice(&[a, b, c, 255]);
+            rgba.resize(out_w * out_h * 4, 0);
+            let samples = full[0].iter().zip(full[1].iter()).zip(full[2].iter());
+            for (px, ((&a, &b), &c)) in rgba.chunks_exact_mut(4).zip(samples) {
+                px.copy_from_slice(&if rgb {
+                    [a, b, c, 255]
                 } else {
-                    rgba.extend_from_slice(&ycbcr_to_rgba(a, b, c));
-                }
+                    ycbcr_to_rgba(a, b, c)
+                });
             }
         }
         Ok(ReducedImage {
@@ -676,6 +685,9 @@ struct Plane<'t> {
     dc: &'t Huffman,
     ac: &'t Huffman,
     stride: usize,
+    /// Reduced pixels before the level shift, as decoded.
+    sums: Vec<f32>,
+    /// The same as bytes, once the scan is decoded.
     pixels: Vec<u8>,
     pred: i32,
     h: usize,
