@@ -100,6 +100,8 @@ pub struct ThumbTextures {
     /// returns) and by key.
     requested: HashMap<PathBuf, PhotoKey>,
     requested_keys: HashSet<PhotoKey>,
+    /// The pipeline's count of requests it dropped for lack of room, when last seen.
+    overflow_seen: u64,
     frame: u64,
     texture_bytes: usize,
     uploaded_last_frame: usize,
@@ -121,6 +123,7 @@ impl ThumbTextures {
             wanted: HashSet::new(),
             requested: HashMap::new(),
             requested_keys: HashSet::new(),
+            overflow_seen: 0,
             frame: 0,
             texture_bytes: 0,
             uploaded_last_frame: 0,
@@ -168,6 +171,21 @@ impl ThumbTextures {
                     self.requested_keys.remove(&key);
                 }
             }
+        }
+
+        // A full queue drops its oldest requests without telling: forget them too, or they
+        // would never be asked for again.
+        let overflow = self.thumbs.stats().dropped_overflow;
+        if overflow != self.overflow_seen {
+            self.overflow_seen = overflow;
+            let (thumbs, keys) = (&self.thumbs, &mut self.requested_keys);
+            self.requested.retain(|path, key| {
+                let queued = thumbs.is_queued(path);
+                if !queued {
+                    keys.remove(key);
+                }
+                queued
+            });
         }
 
         self.uploaded_last_frame = 0;
@@ -392,6 +410,26 @@ mod tests {
                 "oldest screen must have been evicted"
             );
         }
+    }
+
+    #[test]
+    fn requests_dropped_by_a_full_queue_are_asked_for_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let all = photos(dir.path(), 5);
+        let ctx = Context::default();
+        let cfg = ThumbConfig {
+            queue_cap: 2,
+            ..ThumbConfig::default()
+        };
+        let mut tex = ThumbTextures::new(&ctx, cfg, TextureBudget::default());
+        tex.thumbnailer().set_paused(true);
+        for p in &all {
+            let _ = tex.get(key(p), || p.to_path_buf());
+        }
+        tex.end_frame(&ctx);
+        assert!(tex.stats().pipeline.dropped_overflow >= 3);
+        tex.thumbnailer().set_paused(false);
+        run_until(&ctx, &mut tex, &all, |t| t.stats().textures == 5);
     }
 
     #[test]
