@@ -68,8 +68,8 @@ struct Huffman {
     /// Top FAST_BITS bits -> (code length << 8) | symbol; 0 when the code is longer.
     fast: Box<[u16; FAST_SIZE]>,
     /// For AC tables: top FAST_BITS bits -> up to two whole coefficients (or one and the
-    /// end of block) when their codes and values fit; 0 when not even one does. See
-    /// [`PairEntry`].
+    /// end of block, or the end of block alone) when their codes and values fit; 0 when not
+    /// even one does. See [`PairEntry`].
     pairs: Box<[u64; FAST_SIZE]>,
     /// Largest code of each length (index 1..=16), -1 when none; as in the standard.
     max_code: [i32; 18],
@@ -79,8 +79,8 @@ struct Huffman {
 }
 
 impl Huffman {
-    /// Builds the tables; `pairs` only for AC tables (`with_pairs`).
-    fn new(counts: &[u8; 16], symbols: &[u8], with_pairs: bool) -> Res<Huffman> {
+    /// Builds the tables of a DC (`class` 0) or AC (`class` 1) table.
+    fn new(counts: &[u8; 16], symbols: &[u8], class: u8) -> Res<Huffman> {
         let mut fast = Box::new([0u16; FAST_SIZE]);
         let mut max_code = [-1i32; 18];
         let mut offset = [0i32; 17];
@@ -108,10 +108,12 @@ impl Huffman {
             code <<= 1;
         }
         let mut pairs = Box::new([0u64; FAST_SIZE]);
-        if with_pairs {
-            for (i, slot) in pairs.iter_mut().enumerate() {
-                *slot = PairEntry::build(&fast, i as u32);
-            }
+        for (i, slot) in pairs.iter_mut().enumerate() {
+            *slot = if class == 0 {
+                PairEntry::build_dc(&fast, i as u32)
+            } else {
+                PairEntry::build(&fast, i as u32)
+            };
         }
         Ok(Huffman {
             fast,
@@ -141,6 +143,22 @@ impl PairEntry {
     const VALUE1_SHIFT: u32 = 32;
     const VALUE2_SHIFT: u32 = 48;
 
+    /// For a DC table: the difference coded by lookahead bits `i` as the first value of an
+    /// entry that ends there, or 0 when its code and value do not fit.
+    fn build_dc(fast: &[u16; FAST_SIZE], i: u32) -> u64 {
+        let entry = fast[i as usize];
+        let (len, size) = (u32::from(entry >> 8), u32::from(entry & 0xFF));
+        if entry == 0 || size > 15 || len + size > FAST_BITS {
+            return 0;
+        }
+        let used = len + size;
+        let value = extend((i >> (FAST_BITS - used)) & ((1 << size) - 1), size);
+        u64::from(used)
+            | u64::from(used) << Self::FIRST_SHIFT
+            | Self::END
+            | u64::from(value as i16 as u16) << Self::VALUE1_SHIFT
+    }
+
     /// The entry for lookahead bits `i`, given the symbol table `fast`.
     fn build(fast: &[u16; FAST_SIZE], i: u32) -> u64 {
         let split = |e: u16| {
@@ -152,9 +170,15 @@ impl PairEntry {
         };
         let first = fast[i as usize];
         let (len1, run1, size1) = split(first);
-        if first == 0 || size1 == 0 || len1 + size1 > FAST_BITS {
+        if first == 0 || len1 + size1 > FAST_BITS {
             return 0;
         }
+        if size1 == 0 && run1 == 0 {
+            // A bare end of block: a zero added at the current index, then the end. Taking
+            // it here spares the slower path for the code that ends nearly every block.
+            return u64::from(len1) | u64::from(len1) << Self::FIRST_SHIFT | Self::END;
+        }
+        // Otherwise a coefficient, or 16 zeros (run 15 of size 0: a zero after 15 zeros).
         let used1 = len1 + size1;
         let value1 = extend((i >> (FAST_BITS - used1)) & ((1 << size1) - 1), size1);
         let mut entry = u64::from(used1)
@@ -347,7 +371,7 @@ impl<'a> Parser<'a> {
             if id > 3 || class > 1 {
                 return Err("bad Huffman table id");
             }
-            let table = cached_huffman(segment, class == 1)?;
+            let table = cached_huffman(segment)?;
             if class == 0 {
                 self.dc_tables[id] = Some(table);
             } else {
@@ -522,13 +546,8 @@ impl<'a> Parser<'a> {
         }
         // Level shift and rounding for whole planes at once: a loop the compiler vectorises.
         for plane in &mut planes {
-            plane.pixels = plane
-                .sums
-                .iter()
-                .map(|&v| (v + 128.5).clamp(0.0, 255.0) as u8)
-                .collect();
+            plane.pixels = level_shift(&plane.sums);
         }
-
         let out_w = (w * P).div_ceil(8);
         let out_h = (h * P).div_ceil(8);
         let mut rgba = Vec::with_capacity(out_w * out_h * 4);
@@ -549,13 +568,13 @@ impl<'a> Parser<'a> {
                 .map(|p| upsample(p, out_w, out_h, hmax / p.h, vmax / p.v))
                 .collect();
             rgba.resize(out_w * out_h * 4, 0);
-            let samples = full[0].iter().zip(full[1].iter()).zip(full[2].iter());
-            for (px, ((&a, &b), &c)) in rgba.chunks_exact_mut(4).zip(samples) {
-                px.copy_from_slice(&if rgb {
-                    [a, b, c, 255]
-                } else {
-                    ycbcr_to_rgba(a, b, c)
-                });
+            if rgb {
+                let samples = full[0].iter().zip(full[1].iter()).zip(full[2].iter());
+                for (px, ((&a, &b), &c)) in rgba.chunks_exact_mut(4).zip(samples) {
+                    px.copy_from_slice(&[a, b, c, 255]);
+                }
+            } else {
+                ycbcr_to_rgba(&full[0], &full[1], &full[2], &mut rgba);
             }
         }
         Ok(ReducedImage {
@@ -610,18 +629,52 @@ fn upsample<'p>(
     std::borrow::Cow::Owned(out)
 }
 
-/// JFIF YCbCr to RGB, in 16.16 fixed point.
-#[inline]
-fn ycbcr_to_rgba(y: u8, cb: u8, cr: u8) -> [u8; 4] {
-    let y = i32::from(y) << 16;
-    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
-    let c = |v: i32| ((v + (1 << 15)) >> 16).clamp(0, 255) as u8;
-    [
-        c(y + 91_881 * cr),
-        c(y - 22_554 * cb - 46_802 * cr),
-        c(y + 116_130 * cb),
-        255,
-    ]
+/// Added to a float in [0, 2^22), leaves it rounded to the nearest integer in the low
+/// bits of its representation: a float-to-integer conversion that stays in vector
+/// instructions, where a cast would not.
+const ROUND_TO_INTEGER: f32 = 12_582_912.0;
+
+/// Decoded sums to samples: level shift, rounding, clamping.
+fn level_shift(sums: &[f32]) -> Vec<u8> {
+    sums.iter()
+        .map(|&v| ((v + 128.0).clamp(0.0, 255.0) + ROUND_TO_INTEGER).to_bits() as u8)
+        .collect()
+}
+
+/// JFIF YCbCr to RGBA, eight pixels at a time: each pixel becomes
+/// one little-endian word, so the group is computed and stored with vector instructions.
+fn ycbcr_to_rgba(y: &[u8], cb: &[u8], cr: &[u8], rgba: &mut [u8]) {
+    const GROUP: usize = 8;
+    let whole = y.len() / GROUP * GROUP;
+    let groups = rgba[..whole * 4]
+        .chunks_exact_mut(GROUP * 4)
+        .zip(y.chunks_exact(GROUP))
+        .zip(cb.chunks_exact(GROUP).zip(cr.chunks_exact(GROUP)));
+    for ((out, y), (cb, cr)) in groups {
+        let mut words = [0u32; GROUP];
+        for i in 0..GROUP {
+            words[i] = ycbcr_pixel(y[i], cb[i], cr[i]);
+        }
+        for (o, w) in out.chunks_exact_mut(4).zip(words) {
+            o.copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    for i in whole..y.len() {
+        rgba[i * 4..i * 4 + 4].copy_from_slice(&ycbcr_pixel(y[i], cb[i], cr[i]).to_le_bytes());
+    }
+}
+
+/// One pixel as the little-endian word of its R, G, B, A bytes. In floats, rounded as in
+/// [`level_shift`]: with only the baseline x86-64 instructions, 32-bit integer multiplies
+/// are slow in vectors and float ones are not.
+#[inline(always)]
+fn ycbcr_pixel(y: u8, cb: u8, cr: u8) -> u32 {
+    let (y, cb, cr) = (f32::from(y), f32::from(cb) - 128.0, f32::from(cr) - 128.0);
+    let c = |v: f32| (v.clamp(0.0, 255.0) + ROUND_TO_INTEGER).to_bits() & 0xFF;
+    c(y + 1.402 * cr)
+        | c(y - 0.344_136 * cb - 0.714_136 * cr) << 8
+        | c(y + 1.772 * cb) << 16
+        | 0xFF << 24
 }
 
 /// Tables built for recent images, per thread: photos from one camera or encoder share
@@ -641,7 +694,7 @@ thread_local! {
 }
 
 /// The Huffman table of a DHT entry (`segment`: class/id byte, counts, symbols).
-fn cached_huffman(segment: &[u8], with_pairs: bool) -> Res<Rc<Huffman>> {
+fn cached_huffman(segment: &[u8]) -> Res<Rc<Huffman>> {
     TABLES.with_borrow_mut(|cache| {
         if let Some((_, table)) = cache
             .huffman
@@ -652,7 +705,7 @@ fn cached_huffman(segment: &[u8], with_pairs: bool) -> Res<Rc<Huffman>> {
         }
         let mut counts = [0u8; 16];
         counts.copy_from_slice(&segment[1..17]);
-        let table = Rc::new(Huffman::new(&counts, &segment[17..], with_pairs)?);
+        let table = Rc::new(Huffman::new(&counts, &segment[17..], segment[0] >> 4)?);
         if cache.huffman.len() == CACHED_TABLES {
             cache.huffman.remove(0);
         }
@@ -749,12 +802,18 @@ fn decode_block<const P: usize, const N: usize>(
     // Every step below keeps >= 25 bits in the reader (see the AC loop), and a new reader
     // starts full, so the lookup can go ahead of the refill here too.
     let lookup = bits.peek_fast();
+    let entry = plane.dc.pairs[lookup];
     bits.refill();
-    let size = u32::from(bits.symbol_at(lookup, plane.dc)?);
-    if size > 15 {
-        return Err("bad DC coefficient");
-    }
-    let diff = extend(bits.take(size), size);
+    let diff = if entry != 0 {
+        bits.consume(entry as u32 & PairEntry::USED as u32);
+        i32::from((entry >> PairEntry::VALUE1_SHIFT) as u16 as i16)
+    } else {
+        let size = u32::from(bits.symbol_at(lookup, plane.dc)?);
+        if size > 15 {
+            return Err("bad DC coefficient");
+        }
+        extend(bits.take(size), size)
+    };
     plane.pred = plane.pred.wrapping_add(diff);
     let dc = plane.pred as f32;
     let weights = &plane.weights[..64 * N];
@@ -776,16 +835,18 @@ fn decode_block<const P: usize, const N: usize>(
             if k > 63 {
                 return Err("coefficient index past 63");
             }
+            let first = k;
             let value1 = f32::from((entry >> PairEntry::VALUE1_SHIFT) as u16 as i16);
-            add_coefficient::<P, N>(&mut out, weights, plane.moves, k, value1);
             k += 1;
             if k == 64 {
                 // The block is full: what follows the first coefficient is the next block.
+                add_coefficient::<P, N>(&mut out, weights, plane.moves, first, value1);
                 bits.consume((entry >> PairEntry::FIRST_SHIFT & 63) as u32);
                 break;
             }
             bits.consume((entry & PairEntry::USED) as u32);
             if entry & PairEntry::END != 0 {
+                add_coefficient::<P, N>(&mut out, weights, plane.moves, first, value1);
                 break;
             }
             // Without a second coefficient this adds zero at k and leaves k as it is.
@@ -794,7 +855,13 @@ fn decode_block<const P: usize, const N: usize>(
                 return Err("coefficient index past 63");
             }
             let value2 = f32::from((entry >> PairEntry::VALUE2_SHIFT) as u16 as i16);
-            add_coefficient::<P, N>(&mut out, weights, plane.moves, at, value2);
+            add_two_coefficients::<P, N>(
+                &mut out,
+                weights,
+                plane.moves,
+                [first, at],
+                [value1, value2],
+            );
             k = at + usize::from(entry & PairEntry::SECOND != 0);
             continue;
         }
@@ -835,6 +902,29 @@ fn add_coefficient<const P: usize, const N: usize>(
         for i in 0..N {
             out[i] += value * w[i];
         }
+    }
+}
+
+/// Adds two coefficients at once: their products are summed before they meet the running
+/// sums, so each lookup puts one addition, not two, on the sums' chain of dependencies.
+#[inline(always)]
+fn add_two_coefficients<const P: usize, const N: usize>(
+    out: &mut [f32; N],
+    weights: &[f32],
+    moves: u64,
+    k: [usize; 2],
+    value: [f32; 2],
+) {
+    if P <= 4 {
+        let w1 = &weights[k[0] * N..(k[0] + 1) * N];
+        let w2 = &weights[k[1] * N..(k[1] + 1) * N];
+        #[allow(clippy::needless_range_loop)] // constant indices keep the sums in registers
+        for i in 0..N {
+            out[i] += value[0] * w1[i] + value[1] * w2[i];
+        }
+    } else {
+        add_coefficient::<P, N>(out, weights, moves, k[0], value[0]);
+        add_coefficient::<P, N>(out, weights, moves, k[1], value[1]);
     }
 }
 
@@ -1028,6 +1118,39 @@ mod tests {
         for wk in full.chunks_exact(64).skip(1) {
             assert!(wk.iter().sum::<f32>().abs() < 1e-4);
         }
+    }
+
+    #[test]
+    fn one_lookup_takes_an_end_of_block_sixteen_zeros_or_a_dc_difference() {
+        // Three 2-bit codes: 00 = end of block, 01 = run 0 size 1, 10 = 16 zeros.
+        let mut counts = [0u8; 16];
+        counts[1] = 3;
+        let ac = Huffman::new(&counts, &[0x00, 0x01, 0xF0], 1).unwrap();
+        let at = |bits: u32, len: u32| ac.pairs[(bits << (FAST_BITS - len)) as usize];
+        let field = |e: u64, shift: u32, mask: u64| e >> shift & mask;
+
+        let end = at(0b00, 2);
+        assert_eq!(end & PairEntry::USED, 2);
+        assert_eq!(field(end, PairEntry::FIRST_SHIFT, 63), 2);
+        assert_ne!(end & PairEntry::END, 0);
+        assert_eq!(field(end, PairEntry::VALUE1_SHIFT, 0xFFFF), 0);
+
+        // 16 zeros, then a coefficient of +1 (code 01, value bit 1).
+        let zeros = at(0b10011, 5); // 10, 01, 1
+        assert_eq!(field(zeros, PairEntry::RUN1_SHIFT, 15), 15);
+        assert_eq!(field(zeros, PairEntry::FIRST_SHIFT, 63), 2);
+        assert_eq!(zeros & PairEntry::USED, 5);
+        assert_ne!(zeros & PairEntry::SECOND, 0);
+        assert_eq!(field(zeros, PairEntry::VALUE2_SHIFT, 0xFFFF) as i16, 1);
+
+        // DC: code 01 means size 1; value bit 0 is -1.
+        let dc = Huffman::new(&counts, &[0, 1, 2], 0).unwrap();
+        let diff = dc.pairs[(0b010 << (FAST_BITS - 3)) as usize]; // 01, 0
+        assert_eq!(field(diff, PairEntry::FIRST_SHIFT, 63), 3);
+        assert_eq!(field(diff, PairEntry::VALUE1_SHIFT, 0xFFFF) as i16, -1);
+        // A DC size above 15 is left to the checked path.
+        let bad = Huffman::new(&counts, &[0, 1, 0x1F], 0).unwrap();
+        assert_eq!(bad.pairs[(0b10 << (FAST_BITS - 2)) as usize], 0);
     }
 
     #[test]
