@@ -113,6 +113,28 @@ fn run_pool(cfg: ThumbConfig, paths: &[PathBuf]) -> (Duration, usize) {
     (started.elapsed(), ok)
 }
 
+/// Our cold thumbnail time per photo, one thread, best of three passes over `paths`.
+fn cold_decode_ms(paths: &[PathBuf]) -> f64 {
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for p in paths {
+            let thumb = decode::decode_file(p, MAX_W, MAX_H).expect("bench decode");
+            std::hint::black_box(thumb);
+        }
+        best = best.min(t.elapsed());
+    }
+    per_image_ms(best, paths.len())
+}
+
+/// Writes `paths` one a line to `dir/name` for the Pillow script.
+fn write_list(dir: &Path, name: &str, paths: &[PathBuf]) -> PathBuf {
+    let list = dir.join(name);
+    let text: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+    std::fs::write(&list, text).expect("bench list");
+    list
+}
+
 fn pillow(python: &Path, list: &Path) -> Result<(String, f64), String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-thumbs-pillow.py");
     let out = std::process::Command::new(python)
@@ -159,14 +181,31 @@ fn main() {
     std::fs::create_dir_all(&src_dir).expect("bench temp folder");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut sources = Vec::with_capacity(n_images);
+    // The same photos with chroma subsampled 4:2:0, as most cameras write them.
+    let subsampled_dir = work.path().join("src-420");
+    std::fs::create_dir_all(&subsampled_dir).expect("bench temp folder");
+    let mut subsampled = Vec::with_capacity(n_images);
     let mut total_bytes = 0u64;
     for i in 0..n_images {
         let p = src_dir.join(format!("{i:04}.jpg"));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&p).expect("bench file"));
+        let photo = portrait(&mut rng);
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 90)
-            .encode_image(&portrait(&mut rng))
+            .encode_image(&photo)
             .expect("encode bench photo");
         drop(f);
+        let p420 = subsampled_dir.join(format!("{i:04}.jpg"));
+        let mut encoder = jpeg_encoder::Encoder::new_file(&p420, 90).expect("bench 4:2:0 file");
+        encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+        encoder
+            .encode(
+                photo.as_raw(),
+                photo.width() as u16,
+                photo.height() as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .expect("encode bench 4:2:0 photo");
+        subsampled.push(p420);
         total_bytes += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
         sources.push(p);
     }
@@ -181,16 +220,7 @@ fn main() {
     }
 
     // --- cold decode, one thread (best of 3 passes) ---
-    let mut best_ours = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        for p in &sources {
-            let thumb = decode::decode_file(p, MAX_W, MAX_H).expect("bench decode");
-            std::hint::black_box(thumb);
-        }
-        best_ours = best_ours.min(t.elapsed());
-    }
-    let ours_ms = per_image_ms(best_ours, n_images);
+    let ours_ms = cold_decode_ms(&sources);
     println!("  ours  cold decode, 1 thread:            {ours_ms:.3} ms/image");
     let in_memory: Vec<Vec<u8>> = sources
         .iter()
@@ -224,13 +254,7 @@ fn main() {
                 .unwrap_or_default();
             home.join(".cache/mask-curator/bench-venv/bin/python")
         });
-    let list = work.path().join("list.txt");
-    let list_text: String = sources
-        .iter()
-        .map(|p| format!("{}\n", p.display()))
-        .collect();
-    std::fs::write(&list, list_text).expect("bench list");
-    match pillow(&python, &list) {
+    match pillow(&python, &write_list(work.path(), "list.txt", &sources)) {
         Ok((version, pil_ms)) => {
             println!("  Pillow {version} draft mode, 1 thread:   {pil_ms:.3} ms/image");
             println!("  speedup vs Pillow per core:             {:.2}x", pil_ms / ours_ms);
@@ -241,6 +265,20 @@ fn main() {
             python.display()
         ),
     }
+
+    // --- the same photos with 4:2:0 chroma ---
+    let ours_420 = cold_decode_ms(&subsampled);
+    let peer = match pillow(
+        &python,
+        &write_list(work.path(), "list-420.txt", &subsampled),
+    ) {
+        Ok((_, pil_ms)) => format!(
+            "Pillow {pil_ms:.3} ms/image, speedup {:.2}x",
+            pil_ms / ours_420
+        ),
+        Err(_) => "Pillow not measured".to_string(),
+    };
+    println!("  4:2:0 copies, 1 thread: ours {ours_420:.3} ms/image, {peer}");
 
     // --- cold through the pool ---
     for workers in [1, 2] {

@@ -565,7 +565,7 @@ impl<'a> Parser<'a> {
                     && self.components.iter().map(|c| c.id).eq(*b"RGB"));
             let full: Vec<std::borrow::Cow<[u8]>> = planes
                 .iter()
-                .map(|p| upsample(p, out_w, out_h, hmax / p.h, vmax / p.v))
+                .map(|p| upsample(&p.pixels, p.stride, out_w, out_h, hmax / p.h, vmax / p.v))
                 .collect();
             rgba.resize(out_w * out_h * 4, 0);
             if rgb {
@@ -587,44 +587,65 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// A component's reduced pixels at `out_w` x `out_h`, tightly packed. A subsampled
-/// component (`fx`, `fy` = 2) is interpolated linearly between sample centres, which keeps
-/// colour gradients smooth where nearest-sample would leave steps.
-fn upsample<'p>(
-    plane: &'p Plane,
+/// A component's reduced pixels (`stride` to a row) at `out_w` x `out_h`, tightly packed.
+/// A subsampled component (`fx`, `fy` = 2) is interpolated linearly between sample
+/// centres, which keeps colour gradients smooth where nearest-sample would leave steps.
+/// With a factor of 2 the output samples sit a quarter of the way between two source
+/// samples, so the weights are always 3/4 and 1/4: one pass down (into 4x the value) and
+/// one across (16x), without per-pixel weight tables.
+fn upsample(
+    pixels: &[u8],
+    stride: usize,
     out_w: usize,
     out_h: usize,
     fx: usize,
     fy: usize,
-) -> std::borrow::Cow<'p, [u8]> {
-    let rows = plane.pixels.len() / plane.stride;
-    if fx == 1 && fy == 1 && plane.stride == out_w && rows == out_h {
-        return std::borrow::Cow::Borrowed(&plane.pixels[..]);
+) -> std::borrow::Cow<'_, [u8]> {
+    let rows = pixels.len() / stride;
+    if fx == 1 && fy == 1 && stride == out_w && rows == out_h {
+        return std::borrow::Cow::Borrowed(pixels);
     }
-    // For each output coordinate: the two samples around it and the weight (of 256) of the second.
-    let taps = |n: usize, f: usize, limit: usize| -> Vec<(usize, usize, u32)> {
-        (0..n)
-            .map(|o| {
-                let centre = ((2 * o + 1) as f32 / (2 * f) as f32 - 0.5).max(0.0);
-                let i0 = (centre as usize).min(limit - 1);
-                let i1 = (i0 + 1).min(limit - 1);
-                (i0, i1, ((centre - i0 as f32) * 256.0).round() as u32)
-            })
-            .collect()
-    };
-    let xs = taps(out_w, fx, plane.stride);
-    let ys = taps(out_h, fy, rows);
+    let row = |i: usize| &pixels[i * stride..(i + 1) * stride];
+    let mut down = vec![0u16; stride];
+    let mut across = vec![0u8; stride * fx];
     let mut out = Vec::with_capacity(out_w * out_h);
-    for &(y0, y1, wy) in &ys {
-        let (r0, r1) = (
-            &plane.pixels[y0 * plane.stride..(y0 + 1) * plane.stride],
-            &plane.pixels[y1 * plane.stride..(y1 + 1) * plane.stride],
-        );
-        for &(x0, x1, wx) in &xs {
-            let top = u32::from(r0[x0]) * (256 - wx) + u32::from(r0[x1]) * wx;
-            let bottom = u32::from(r1[x0]) * (256 - wx) + u32::from(r1[x1]) * wx;
-            out.push(((top * (256 - wy) + bottom * wy + (1 << 15)) >> 16) as u8);
+    let blend = |near: u16, far: u16| ((3 * near + far + 8) >> 4) as u8;
+    for r in 0..out_h {
+        let (near, far) = if fy == 1 {
+            let i = r.min(rows - 1);
+            (i, i)
+        } else {
+            let m = (r / 2).min(rows - 1);
+            (
+                m,
+                if r % 2 == 0 {
+                    m.saturating_sub(1)
+                } else {
+                    (m + 1).min(rows - 1)
+                },
+            )
+        };
+        for ((d, &a), &b) in down.iter_mut().zip(row(near)).zip(row(far)) {
+            *d = 3 * u16::from(a) + u16::from(b);
         }
+        if fx == 1 {
+            for (o, &d) in across.iter_mut().zip(&down) {
+                *o = blend(d, d);
+            }
+        } else {
+            // Outputs 2m+1 and 2m+2 lie between samples m and m+1; the first and last
+            // outputs have one sample only.
+            across[0] = blend(down[0], down[0]);
+            across[2 * stride - 1] = blend(down[stride - 1], down[stride - 1]);
+            for (pair, d) in across[1..2 * stride - 1]
+                .chunks_exact_mut(2)
+                .zip(down.windows(2))
+            {
+                pair[0] = blend(d[0], d[1]);
+                pair[1] = blend(d[1], d[0]);
+            }
+        }
+        out.extend_from_slice(&across[..out_w]);
     }
     std::borrow::Cow::Owned(out)
 }
@@ -1151,6 +1172,70 @@ mod tests {
         // A DC size above 15 is left to the checked path.
         let bad = Huffman::new(&counts, &[0, 1, 0x1F], 0).unwrap();
         assert_eq!(bad.pairs[(0b10 << (FAST_BITS - 2)) as usize], 0);
+    }
+
+    /// Linear interpolation between sample centres with a weight table per coordinate:
+    /// what [`upsample`] must equal.
+    fn upsample_reference(
+        pixels: &[u8],
+        stride: usize,
+        out_w: usize,
+        out_h: usize,
+        fx: usize,
+        fy: usize,
+    ) -> Vec<u8> {
+        let rows = pixels.len() / stride;
+        // For each output coordinate: the two samples around it and the weight (of 256) of the second.
+        let taps = |n: usize, f: usize, limit: usize| -> Vec<(usize, usize, u32)> {
+            (0..n)
+                .map(|o| {
+                    let centre = ((2 * o + 1) as f32 / (2 * f) as f32 - 0.5).max(0.0);
+                    let i0 = (centre as usize).min(limit - 1);
+                    let i1 = (i0 + 1).min(limit - 1);
+                    (i0, i1, ((centre - i0 as f32) * 256.0).round() as u32)
+                })
+                .collect()
+        };
+        let xs = taps(out_w, fx, stride);
+        let ys = taps(out_h, fy, rows);
+        let mut out = Vec::with_capacity(out_w * out_h);
+        for &(y0, y1, wy) in &ys {
+            let (r0, r1) = (
+                &pixels[y0 * stride..(y0 + 1) * stride],
+                &pixels[y1 * stride..(y1 + 1) * stride],
+            );
+            for &(x0, x1, wx) in &xs {
+                let top = u32::from(r0[x0]) * (256 - wx) + u32::from(r0[x1]) * wx;
+                let bottom = u32::from(r1[x0]) * (256 - wx) + u32::from(r1[x1]) * wx;
+                out.push(((top * (256 - wy) + bottom * wy + (1 << 15)) >> 16) as u8);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn upsampling_by_two_matches_the_weight_table_interpolation() {
+        let mut seed = 12345u32;
+        for (fx, fy) in [(1, 1), (2, 1), (1, 2), (2, 2)] {
+            for (stride, rows) in [(4, 3), (7, 5), (16, 16)] {
+                let pixels: Vec<u8> = (0..stride * rows)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                        (seed >> 16) as u8
+                    })
+                    .collect();
+                // Output sizes as a reduced image's: up to the factor times the samples.
+                for (out_w, out_h) in [(stride * fx, rows * fy), (stride * fx - 1, rows * fy - 1)] {
+                    let ours = upsample(&pixels, stride, out_w, out_h, fx, fy);
+                    let reference = upsample_reference(&pixels, stride, out_w, out_h, fx, fy);
+                    assert_eq!(
+                        &ours[..],
+                        &reference[..],
+                        "{fx}x{fy} {stride}x{rows} -> {out_w}x{out_h}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
