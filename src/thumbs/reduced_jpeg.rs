@@ -69,7 +69,7 @@ struct Huffman {
     fast: Box<[u16; FAST_SIZE]>,
     /// For AC tables: top FAST_BITS bits -> up to two whole coefficients (or one and the
     /// end of block, or the end of block alone) when their codes and values fit; 0 when not
-    /// even one does. See [`PairEntry`].
+    /// even one does. See [`PairEntry`]. Unused (zeros) for DC tables.
     pairs: Box<[u64; FAST_SIZE]>,
     /// Largest code of each length (index 1..=16), -1 when none; as in the standard.
     max_code: [i32; 18],
@@ -108,12 +108,11 @@ impl Huffman {
             code <<= 1;
         }
         let mut pairs = Box::new([0u64; FAST_SIZE]);
-        for (i, slot) in pairs.iter_mut().enumerate() {
-            *slot = if class == 0 {
-                PairEntry::build_dc(&fast, i as u32)
-            } else {
-                PairEntry::build(&fast, i as u32)
-            };
+        // A DC table's entries depend on the AC table that follows it: see `dc_entries`.
+        if class == 1 {
+            for (i, slot) in pairs.iter_mut().enumerate() {
+                *slot = PairEntry::build(&fast, i as u32);
+            }
         }
         Ok(Huffman {
             fast,
@@ -143,20 +142,28 @@ impl PairEntry {
     const VALUE1_SHIFT: u32 = 32;
     const VALUE2_SHIFT: u32 = 48;
 
-    /// For a DC table: the difference coded by lookahead bits `i` as the first value of an
-    /// entry that ends there, or 0 when its code and value do not fit.
-    fn build_dc(fast: &[u16; FAST_SIZE], i: u32) -> u64 {
-        let entry = fast[i as usize];
+    /// For a DC table `dc` followed by AC table `ac`: the difference coded by lookahead bits
+    /// `i` as the first value, and the end of block when the AC table's end-of-block code
+    /// follows in the same bits (a block with no AC coefficient, as most chroma blocks are:
+    /// one lookup decodes it whole). 0 when the DC code and value do not fit.
+    fn build_dc(dc: &[u16; FAST_SIZE], ac: &[u16; FAST_SIZE], i: u32) -> u64 {
+        let entry = dc[i as usize];
         let (len, size) = (u32::from(entry >> 8), u32::from(entry & 0xFF));
         if entry == 0 || size > 15 || len + size > FAST_BITS {
             return 0;
         }
         let used = len + size;
         let value = extend((i >> (FAST_BITS - used)) & ((1 << size) - 1), size);
-        u64::from(used)
+        let dc_only = u64::from(used)
             | u64::from(used) << Self::FIRST_SHIFT
-            | Self::END
-            | u64::from(value as i16 as u16) << Self::VALUE1_SHIFT
+            | u64::from(value as i16 as u16) << Self::VALUE1_SHIFT;
+        let next = ac[((i << used) & (FAST_SIZE as u32 - 1)) as usize];
+        let next_len = u32::from(next >> 8);
+        if next != 0 && next & 0xFF == 0 && next_len <= FAST_BITS - used {
+            (dc_only & !Self::USED) | u64::from(used + next_len) | Self::END
+        } else {
+            dc_only
+        }
     }
 
     /// The entry for lookahead bits `i`, given the symbol table `fast`.
@@ -489,6 +496,7 @@ impl<'a> Parser<'a> {
             };
             let weights = cached_weights::<P>(quant);
             planes.push(Plane {
+                dc_entries: cached_dc_entries(dc, ac),
                 moves: moving_coefficients(&weights, P * P),
                 weights,
                 dc,
@@ -704,7 +712,17 @@ fn ycbcr_pixel(y: u8, cb: u8, cr: u8) -> u32 {
 #[derive(Default)]
 struct TableCache {
     huffman: Vec<(Vec<u8>, Rc<Huffman>)>,
+    /// DC lookups per (DC table, AC table) pair; the tables are held, so their addresses
+    /// identify them.
+    dc_entries: Vec<DcEntries>,
     weights: Vec<(usize, [u16; 64], Rc<Vec<f32>>)>,
+}
+
+/// A DC table, the AC table after it, and their [`PairEntry::build_dc`] lookups.
+struct DcEntries {
+    dc: Rc<Huffman>,
+    ac: Rc<Huffman>,
+    entries: Rc<Vec<u64>>,
 }
 
 /// Most tables of each kind kept per thread.
@@ -735,6 +753,33 @@ fn cached_huffman(segment: &[u8]) -> Res<Rc<Huffman>> {
     })
 }
 
+/// [`PairEntry::build_dc`] for every lookahead of a DC table followed by an AC table.
+fn cached_dc_entries(dc: &Rc<Huffman>, ac: &Rc<Huffman>) -> Rc<Vec<u64>> {
+    TABLES.with_borrow_mut(|cache| {
+        if let Some(found) = cache
+            .dc_entries
+            .iter()
+            .find(|e| Rc::ptr_eq(&e.dc, dc) && Rc::ptr_eq(&e.ac, ac))
+        {
+            return Rc::clone(&found.entries);
+        }
+        let entries: Rc<Vec<u64>> = Rc::new(
+            (0..FAST_SIZE as u32)
+                .map(|i| PairEntry::build_dc(&dc.fast, &ac.fast, i))
+                .collect(),
+        );
+        if cache.dc_entries.len() == CACHED_TABLES {
+            cache.dc_entries.remove(0);
+        }
+        cache.dc_entries.push(DcEntries {
+            dc: Rc::clone(dc),
+            ac: Rc::clone(ac),
+            entries: Rc::clone(&entries),
+        });
+        entries
+    })
+}
+
 /// [`block_weights`] for a quantisation table, reused while the tables repeat.
 fn cached_weights<const P: usize>(quant: &[u16; 64]) -> Rc<Vec<f32>> {
     TABLES.with_borrow_mut(|cache| {
@@ -756,6 +801,8 @@ struct Plane<'t> {
     weights: Rc<Vec<f32>>,
     /// Bit k set when coefficient k can change the reduced block at all.
     moves: u64,
+    /// [`PairEntry::build_dc`] for every lookahead, for this plane's DC and AC tables.
+    dc_entries: Rc<Vec<u64>>,
     dc: &'t Huffman,
     ac: &'t Huffman,
     stride: usize,
@@ -823,7 +870,7 @@ fn decode_block<const P: usize, const N: usize>(
     // Every step below keeps >= 25 bits in the reader (see the AC loop), and a new reader
     // starts full, so the lookup can go ahead of the refill here too.
     let lookup = bits.peek_fast();
-    let entry = plane.dc.pairs[lookup];
+    let entry = plane.dc_entries[lookup];
     bits.refill();
     let diff = if entry != 0 {
         bits.consume(entry as u32 & PairEntry::USED as u32);
@@ -842,6 +889,10 @@ fn decode_block<const P: usize, const N: usize>(
     #[allow(clippy::needless_range_loop)] // constant indices let the sums live in registers
     for i in 0..N {
         out[i] = dc * weights[i];
+    }
+    if entry & PairEntry::END != 0 {
+        // The lookup took the end of block too.
+        return Ok(out);
     }
     let ac = plane.ac;
     let mut k = 1usize;
@@ -1164,14 +1215,27 @@ mod tests {
         assert_ne!(zeros & PairEntry::SECOND, 0);
         assert_eq!(field(zeros, PairEntry::VALUE2_SHIFT, 0xFFFF) as i16, 1);
 
-        // DC: code 01 means size 1; value bit 0 is -1.
+        // DC: code 01 means size 1; value bit 0 is -1. When the AC table's end of block
+        // (00) follows, the one entry takes the whole block.
         let dc = Huffman::new(&counts, &[0, 1, 2], 0).unwrap();
-        let diff = dc.pairs[(0b010 << (FAST_BITS - 3)) as usize]; // 01, 0
-        assert_eq!(field(diff, PairEntry::FIRST_SHIFT, 63), 3);
-        assert_eq!(field(diff, PairEntry::VALUE1_SHIFT, 0xFFFF) as i16, -1);
+        let dc_entry = |bits: u32, len: u32| {
+            PairEntry::build_dc(&dc.fast, &ac.fast, bits << (FAST_BITS - len))
+        };
+        let whole = dc_entry(0b01000, 5); // 01, 0, 00
+        assert_eq!(field(whole, PairEntry::FIRST_SHIFT, 63), 3);
+        assert_eq!(whole & PairEntry::USED, 5);
+        assert_ne!(whole & PairEntry::END, 0);
+        assert_eq!(field(whole, PairEntry::VALUE1_SHIFT, 0xFFFF) as i16, -1);
+        let then_ac = dc_entry(0b01001, 5); // 01, 0, then an AC coefficient
+        assert_eq!(then_ac & PairEntry::USED, 3);
+        assert_eq!(then_ac & PairEntry::END, 0);
+        assert_eq!(field(then_ac, PairEntry::VALUE1_SHIFT, 0xFFFF) as i16, -1);
         // A DC size above 15 is left to the checked path.
         let bad = Huffman::new(&counts, &[0, 1, 0x1F], 0).unwrap();
-        assert_eq!(bad.pairs[(0b10 << (FAST_BITS - 2)) as usize], 0);
+        assert_eq!(
+            PairEntry::build_dc(&bad.fast, &ac.fast, 0b10 << (FAST_BITS - 2)),
+            0
+        );
     }
 
     /// Linear interpolation between sample centres with a weight table per coordinate:
