@@ -367,9 +367,16 @@ fn queue_is_bounded_and_keeps_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let photos = photo_set(dir.path(), 8);
     let thumbs = paused_pool(1, 3);
-    for p in &photos {
-        thumbs.request(p);
+    for (i, p) in photos.iter().enumerate() {
+        let dropped = thumbs.request(p);
         assert!(thumbs.stats().pending <= 3);
+        // From the fourth request on, each one pushes out the oldest pending request.
+        let expected: Vec<PathBuf> = i
+            .checked_sub(3)
+            .map(|j| photos[j].clone())
+            .into_iter()
+            .collect();
+        assert_eq!(dropped, expected);
     }
     let s = thumbs.stats();
     assert_eq!((s.pending, s.dropped_overflow, s.requested), (3, 5, 8));

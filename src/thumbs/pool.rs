@@ -104,29 +104,32 @@ impl Thumbnailer {
     }
 
     /// Asks for the thumbnail of `path`. No-op when it is already pending, being decoded
-    /// or ready to poll.
-    pub fn request(&self, path: &Path) {
+    /// or ready to poll. Returns the oldest pending requests dropped to stay within
+    /// `queue_cap` (usually none), so the caller can forget it asked for them.
+    pub fn request(&self, path: &Path) -> Vec<PathBuf> {
         let mut st = self.shared.state.lock();
         if st.pending_seq.contains_key(path)
             || st.in_flight.contains(path)
             || st.ready_paths.contains(path)
         {
-            return;
+            return Vec::new();
         }
         let seq = st.next_seq;
         st.next_seq += 1;
         st.pending.insert(seq, path.to_path_buf());
         st.pending_seq.insert(path.to_path_buf(), seq);
         st.stats.requested += 1;
+        let mut dropped = Vec::new();
         while st.pending.len() > self.shared.queue_cap {
             let Some((&oldest, _)) = st.pending.first_key_value() else {
                 break;
             };
-            st.remove_pending(oldest);
+            dropped.extend(st.remove_pending(oldest));
             st.stats.dropped_overflow += 1;
         }
         drop(st);
         self.shared.work_available.notify_one();
+        dropped
     }
 
     /// Drops every pending request for which `keep` is false (rows scrolled out of view)

@@ -100,8 +100,6 @@ pub struct ThumbTextures {
     /// returns) and by key.
     requested: HashMap<PathBuf, PhotoKey>,
     requested_keys: HashSet<PhotoKey>,
-    /// The pipeline's count of requests it dropped for lack of room, when last seen.
-    overflow_seen: u64,
     frame: u64,
     texture_bytes: usize,
     uploaded_last_frame: usize,
@@ -123,7 +121,6 @@ impl ThumbTextures {
             wanted: HashSet::new(),
             requested: HashMap::new(),
             requested_keys: HashSet::new(),
-            overflow_seen: 0,
             frame: 0,
             texture_bytes: 0,
             uploaded_last_frame: 0,
@@ -139,8 +136,11 @@ impl ThumbTextures {
         if !self.entries.contains_key(&key) {
             if self.requested_keys.insert(key) {
                 let path = path();
-                self.thumbs.request(&path);
+                // A full queue drops its oldest requests: forget them, or those photos
+                // would never be asked for again.
+                let dropped = self.thumbs.request(&path);
                 self.requested.insert(path, key);
+                self.forget_requests(dropped);
             }
             return ThumbView::Loading;
         }
@@ -156,6 +156,16 @@ impl ThumbTextures {
         }
     }
 
+    /// Forgets that `paths` were requested (the pipeline dropped them), so they are asked
+    /// for again when drawn.
+    fn forget_requests(&mut self, paths: Vec<PathBuf>) {
+        for path in paths {
+            if let Some(key) = self.requested.remove(&path) {
+                self.requested_keys.remove(&key);
+            }
+        }
+    }
+
     /// Call once per frame after the grid is drawn: uploads finished thumbnails (bounded),
     /// forgets decodes no longer wanted, and evicts textures over the memory budget.
     pub fn end_frame(&mut self, ctx: &Context) {
@@ -166,26 +176,7 @@ impl ThumbTextures {
             let dropped = self
                 .thumbs
                 .retain(|p| requested.get(p).is_some_and(|k| wanted.contains(k)));
-            for path in dropped {
-                if let Some(key) = self.requested.remove(&path) {
-                    self.requested_keys.remove(&key);
-                }
-            }
-        }
-
-        // A full queue drops its oldest requests without telling: forget them too, or they
-        // would never be asked for again.
-        let overflow = self.thumbs.stats().dropped_overflow;
-        if overflow != self.overflow_seen {
-            self.overflow_seen = overflow;
-            let (thumbs, keys) = (&self.thumbs, &mut self.requested_keys);
-            self.requested.retain(|path, key| {
-                let queued = thumbs.is_queued(path);
-                if !queued {
-                    keys.remove(key);
-                }
-                queued
-            });
+            self.forget_requests(dropped);
         }
 
         self.uploaded_last_frame = 0;
