@@ -142,6 +142,21 @@ impl PairEntry {
     const VALUE1_SHIFT: u32 = 32;
     const VALUE2_SHIFT: u32 = 48;
 
+    /// The value of `size` bits that follow a `len`-bit code at the top of lookahead `bits`.
+    fn value_at(bits: u32, len: u32, size: u32) -> i32 {
+        extend((bits >> (FAST_BITS - len - size)) & ((1 << size) - 1), size)
+    }
+
+    /// The fields of an entry's first code (`len` bits, then `size` value bits, at the top
+    /// of lookahead `bits`) when nothing follows it in the entry.
+    fn first(bits: u32, len: u32, run: u32, size: u32) -> u64 {
+        let used = len + size;
+        u64::from(used)
+            | u64::from(used) << Self::FIRST_SHIFT
+            | u64::from(run) << Self::RUN1_SHIFT
+            | u64::from(Self::value_at(bits, len, size) as i16 as u16) << Self::VALUE1_SHIFT
+    }
+
     /// For a DC table `dc` followed by AC table `ac`: the difference coded by lookahead bits
     /// `i` as the first value, and the end of block when the AC table's end-of-block code
     /// follows in the same bits (a block with no AC coefficient, as most chroma blocks are:
@@ -153,10 +168,7 @@ impl PairEntry {
             return 0;
         }
         let used = len + size;
-        let value = extend((i >> (FAST_BITS - used)) & ((1 << size) - 1), size);
-        let dc_only = u64::from(used)
-            | u64::from(used) << Self::FIRST_SHIFT
-            | u64::from(value as i16 as u16) << Self::VALUE1_SHIFT;
+        let dc_only = Self::first(i, len, 0, size);
         let next = ac[((i << used) & (FAST_SIZE as u32 - 1)) as usize];
         let next_len = u32::from(next >> 8);
         if next != 0 && next & 0xFF == 0 && next_len <= FAST_BITS - used {
@@ -183,15 +195,11 @@ impl PairEntry {
         if size1 == 0 && run1 == 0 {
             // A bare end of block: a zero added at the current index, then the end. Taking
             // it here spares the slower path for the code that ends nearly every block.
-            return u64::from(len1) | u64::from(len1) << Self::FIRST_SHIFT | Self::END;
+            return Self::first(i, len1, 0, 0) | Self::END;
         }
         // Otherwise a coefficient, or 16 zeros (run 15 of size 0: a zero after 15 zeros).
         let used1 = len1 + size1;
-        let value1 = extend((i >> (FAST_BITS - used1)) & ((1 << size1) - 1), size1);
-        let mut entry = u64::from(used1)
-            | u64::from(used1) << Self::FIRST_SHIFT
-            | u64::from(run1) << Self::RUN1_SHIFT
-            | u64::from(value1 as i16 as u16) << Self::VALUE1_SHIFT;
+        let mut entry = Self::first(i, len1, run1, size1);
         // The bits after the first coefficient, zero-filled: a second code is real only
         // if it fits in the bits that are left.
         let room = FAST_BITS - used1;
@@ -202,10 +210,7 @@ impl PairEntry {
             return entry;
         }
         if size2 > 0 {
-            let value2 = extend(
-                (rest >> (FAST_BITS - len2 - size2)) & ((1 << size2) - 1),
-                size2,
-            );
+            let value2 = Self::value_at(rest, len2, size2);
             entry = (entry & !Self::USED)
                 | u64::from(used1 + len2 + size2)
                 | u64::from(run2) << Self::RUN2_SHIFT
