@@ -5,6 +5,7 @@
 pub mod config;
 pub mod ensemble;
 pub mod npy;
+pub mod protocol;
 pub mod run;
 pub mod split;
 
