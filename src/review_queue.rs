@@ -150,6 +150,10 @@ pub struct RunProbs {
     pub run_id: String,
     pub dir: PathBuf,
     pub rows: HashMap<PhotoRef, [f32; NUM_CLASSES]>,
+    /// When the run was made (`run.json`), to tell edits made before it from edits after.
+    pub created: String,
+    /// Out-of-fold macro F1, when recorded.
+    pub macro_f1: Option<f64>,
 }
 
 impl RunProbs {
@@ -170,53 +174,88 @@ impl RunProbs {
     }
 }
 
-/// The newest run dir whose `run.json` says finished (or, without run.json, that holds
-/// both probability files). Newest = latest `created`, then name.
-pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
-    let entries = std::fs::read_dir(ws.runs_dir()).ok()?;
-    let mut best: Option<(String, String, PathBuf)> = None;
+/// A finished run the review queue can be fed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunChoice {
+    pub id: String,
+    pub dir: PathBuf,
+    /// `run.json`'s creation time as written (empty when unknown).
+    pub created: String,
+    /// Out-of-fold macro F1 over the 18 classes, when the run recorded it.
+    pub macro_f1: Option<f64>,
+    /// The recipe's backbone, e.g. `small`.
+    pub recipe: Option<String>,
+}
+
+/// Every run dir whose `run.json` says finished (or, without run.json, that holds both
+/// probability files), newest first. Newest = latest `created`, then name. The one
+/// definition of "newest finished run".
+pub fn finished_runs(ws: &Workspace) -> Vec<RunChoice> {
+    let Ok(entries) = std::fs::read_dir(ws.runs_dir()) else {
+        return Vec::new();
+    };
+    let mut runs = Vec::new();
     for entry in entries.flatten() {
         let dir = entry.path();
         if !dir.join("oof_probs.npy").is_file() || !dir.join("oof_index.csv").is_file() {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let (finished, created) = match std::fs::read_to_string(dir.join("run.json")) {
+        let info = match std::fs::read_to_string(dir.join("run.json")) {
             Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(v) => (
-                    v.get("status").and_then(|s| s.as_str()) == Some("finished"),
-                    v.get("created").map(|c| c.to_string()).unwrap_or_default(),
-                ),
-                Err(_) => (false, String::new()),
+                Ok(v) => Some(v),
+                Err(_) => continue,
             },
-            Err(_) => (true, String::new()),
+            Err(_) => None,
         };
-        if !finished {
+        let str_of = |key: &str| {
+            info.as_ref()
+                .and_then(|v| v.get(key))
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        };
+        if info.is_some() && str_of("status").as_deref() != Some("finished") {
             continue;
         }
-        let key = (created, name.clone());
-        if best
+        let macro_f1 = info
             .as_ref()
-            .is_none_or(|(c, n, _)| (c.clone(), n.clone()) < key)
-        {
-            best = Some((key.0, key.1, dir));
-        }
+            .and_then(|v| v.pointer("/summary/oof_macro_f1"))
+            .and_then(|f| f.as_f64());
+        let recipe = info
+            .as_ref()
+            .and_then(|v| v.pointer("/config/backbone"))
+            .and_then(|b| b.as_str())
+            .map(str::to_string);
+        runs.push(RunChoice {
+            id: str_of("id").unwrap_or_else(|| name.clone()),
+            created: str_of("created").unwrap_or_default(),
+            dir,
+            macro_f1,
+            recipe,
+        });
     }
-    best.map(|(_, name, dir)| {
-        let id = std::fs::read_to_string(dir.join("run.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
-            .unwrap_or(name);
-        (id, dir)
-    })
+    runs.sort_by(|a, b| {
+        (b.created.as_str(), b.dir.file_name()).cmp(&(a.created.as_str(), a.dir.file_name()))
+    });
+    runs
+}
+
+/// The newest finished run: (id, dir).
+pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
+    finished_runs(ws).into_iter().next().map(|r| (r.id, r.dir))
 }
 
 /// Loads the newest finished run's probabilities, or `None` when there is no run.
 pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Option<RunProbs>> {
-    let Some((run_id, dir)) = latest_finished_run(ws) else {
-        return Ok(None);
-    };
+    match finished_runs(ws).into_iter().next() {
+        Some(run) => load_chosen_run(dataset, &run).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Loads one run's out-of-fold probabilities, keyed by photo.
+pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> anyhow::Result<RunProbs> {
+    let dir = run.dir.clone();
     let probs_path = dir.join("oof_probs.npy");
     let index_path = dir.join("oof_index.csv");
     let (shape, values) = read_npy_f32(&probs_path)?;
@@ -262,7 +301,13 @@ pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Optio
         }
         rows.insert(r, p);
     }
-    Ok(Some(RunProbs { run_id, dir, rows }))
+    Ok(RunProbs {
+        run_id: run.id.clone(),
+        dir,
+        rows,
+        created: run.created.clone(),
+        macro_f1: run.macro_f1,
+    })
 }
 
 /// Reads a float32 `.npy` file (through [`crate::arrays::npy`]): (shape, values).

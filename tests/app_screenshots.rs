@@ -35,8 +35,16 @@ fn save(h: &mut Harness<'static, MaskCuratorApp>, name: &str) {
 }
 
 fn wgpu_harness(opts: AppOptions, theme: egui::Theme) -> Harness<'static, MaskCuratorApp> {
+    sized_harness(opts, theme, [1400.0, 860.0])
+}
+
+fn sized_harness(
+    opts: AppOptions,
+    theme: egui::Theme,
+    size: [f32; 2],
+) -> Harness<'static, MaskCuratorApp> {
     let mut h = Harness::builder()
-        .with_size([1400.0, 860.0])
+        .with_size(size)
         .with_max_steps(60)
         .with_theme(theme)
         .wgpu()
@@ -90,6 +98,20 @@ fn screenshots_of_the_main_screens() {
     let mut h = wgpu_harness(options(&root), egui::Theme::Light);
     h.key_press(Key::F5);
     save(&mut h, "review-light");
+    drop(h);
+
+    // A small window with the training panel open: the seven photos still fit.
+    let mut h = sized_harness(options(&root), egui::Theme::Dark, [1000.0, 700.0]);
+    h.key_press(Key::F9);
+    h.run();
+    h.key_press(Key::F5);
+    save(&mut h, "review-1000x700-train");
+    drop(h);
+
+    // A wide window: people side by side fill it.
+    let mut h = sized_harness(options(&root), egui::Theme::Dark, [1600.0, 900.0]);
+    h.key_press(Key::F3);
+    save(&mut h, "people-1600");
 }
 
 /// The training panel after a small run: progress log, curves, the runs table, the

@@ -139,10 +139,10 @@ pub fn summary_text(dataset: &Dataset) -> String {
     let ws = Workspace::for_dataset(&dataset.root);
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {
-            // The labels as they stand: the journal replayed (read-only, the app may
-            // hold it open).
+            // The labels as they were when the run was made, as the app's queue judges
+            // them: the journal replayed (read-only, the app may hold it open).
             let labels = match crate::curation::Curation::open_read_only(dataset, &ws) {
-                Ok((curation, _)) => curation.issue_labels(),
+                Ok((curation, _)) => curation.issue_labels_before(&probs.created),
                 Err(e) => {
                     let _ = writeln!(s, "Journal: {e} (issues shown for the given labels)");
                     crate::issues::DatasetLabels::given(dataset)

@@ -69,18 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let cells: Vec<String> = row.iter().map(|v| format!("{v:>4}")).collect();
             println!("{c:>5} {}", cells.join(""));
         }
-        let stem = args
-            .out
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "submission".into());
-        let metrics_path = args.out.with_file_name(format!("{stem}.metrics.json"));
         let report = serde_json::json!({ "scores": scores, "members": result.members, "tta": args.tta, "weights": args.weights });
-        crate::workspace::write_atomic(
-            &metrics_path,
-            serde_json::to_string_pretty(&report)?.as_bytes(),
-        )
-        .with_context(|| format!("writing {}", metrics_path.display()))?;
+        let metrics_path = crate::ml::ensemble::write_metrics_report(&args.out, &report)
+            .map_err(anyhow::Error::msg)?;
         eprintln!("metrics written to {}", metrics_path.display());
     }
     println!("{}", args.out.display());

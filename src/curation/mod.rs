@@ -986,6 +986,33 @@ impl Curation {
         }
     }
 
+    /// The labels as they were before `time` (RFC 3339 or `%Y-%m-%dT%H:%M:%S%z`): the
+    /// current labels with every later journal line taken back, newest first. A run's
+    /// issues are found on the labels it was trained on, so a fix made after the run leaves
+    /// its issue in the queue as fixed instead of making it vanish at the next open.
+    /// An unreadable `time` gives the current labels.
+    pub fn issue_labels_before(&self, time: &str) -> crate::issues::DatasetLabels {
+        let mut labels = self.issue_labels();
+        let Some(cutoff) = parse_time(time) else {
+            return labels;
+        };
+        for entry in self.history.iter().rev() {
+            if parse_time(&entry.time).is_none_or(|t| t < cutoff) {
+                continue;
+            }
+            let Ok(key) = self.resolve(&entry.target) else {
+                continue;
+            };
+            match (key, entry.old) {
+                (Key::Photo(p, slot), Value::Mask(m)) => labels.people[p].mask[slot.index()] = m,
+                (Key::Person(p), Value::Gender(g)) => labels.people[p].gender = g,
+                (Key::Person(p), Value::Age(a)) => labels.people[p].age = a,
+                _ => {}
+            }
+        }
+        labels
+    }
+
     /// Every journal entry applied, oldest first (replayed ones, then this session's).
     pub fn history(&self) -> &[JournalEntry] {
         &self.history
@@ -1073,3 +1100,10 @@ fn describe_step(step: &Step) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A journal or run time as an instant.
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z"))
+        .ok()
+}

@@ -761,3 +761,34 @@ fn export_names_the_file_and_line_of_a_bad_train_csv() {
     assert!(err.contains("line 4"), "{err}");
     assert!(!f.dir.path().join("out/photo_labels.csv").exists());
 }
+
+#[test]
+fn labels_before_a_time_take_back_later_edits() {
+    let f = fixture(3);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+    c.apply(Edit::new(Target::person(f.folder(1)), Change::AgeYears(61)))
+        .unwrap();
+    c.apply(Edit::new(
+        Target::photo(f.folder(2), Slot::Normal),
+        Change::Mask(Mask::Incorrect),
+    ))
+    .unwrap();
+    // A run made before every edit saw the given labels.
+    let before = c.issue_labels_before("2000-01-01T00:00:00Z");
+    assert_eq!(before.people[0].gender, Gender::Female);
+    assert_eq!(before.people[1].age, 30);
+    assert_eq!(before.people[2].mask[Slot::Normal.index()], Mask::NotWear);
+    // A run made after them (in either time format) saw the curated ones.
+    for later in ["2999-01-01T00:00:00Z", "2999-01-01T09:00:00+0900"] {
+        let after = c.issue_labels_before(later);
+        assert_eq!(after.people[0].gender, Gender::Male, "{later}");
+        assert_eq!(after.people[1].age, 61);
+        assert_eq!(after.people[2].mask[Slot::Normal.index()], Mask::Incorrect);
+    }
+    // Unknown time: the current labels.
+    assert_eq!(
+        c.issue_labels_before("yesterday").people[0].gender,
+        Gender::Male
+    );
+}

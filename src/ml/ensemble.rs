@@ -52,6 +52,28 @@ pub fn submission_csv(image_ids: &[String], classes: &[usize]) -> Result<String,
     Ok(out)
 }
 
+/// `<out stem>.metrics.json` beside a submission: where its eval scores and members go.
+pub fn metrics_path(out: &std::path::Path) -> std::path::PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "submission".into());
+    out.with_file_name(format!("{stem}.metrics.json"))
+}
+
+/// Writes a submission's report (scores, members, options) atomically beside it; the
+/// command line and the app's panel both call this, so both leave the same files.
+pub fn write_metrics_report(
+    out: &std::path::Path,
+    report: &serde_json::Value,
+) -> Result<std::path::PathBuf, String> {
+    let path = metrics_path(out);
+    let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    crate::workspace::write_atomic(&path, text.as_bytes())
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,9 @@ use super::session::{ItemStatus, QueueItem, Session};
 use super::state::{PeopleFilter, PersistentState, QueueFilter, ReviewedFilter, SortBy, View};
 use super::thumb_textures::{TextureBudget, ThumbTextures};
 use super::{keys, views};
-use crate::curation::ReviewDecision;
-use crate::dataset::{Field, Slot};
+use crate::curation::JournalEntry;
+use crate::dataset::{AgeBin, Field, Gender, Mask, Slot};
+use crate::review_queue::RunChoice;
 use crate::thumbs::ThumbConfig;
 use std::path::PathBuf;
 
@@ -72,15 +73,36 @@ pub struct Runtime {
     pub ctx: egui::Context,
     people_cache: Option<(PeopleFilter, u64, Vec<usize>)>,
     queue_cache: Option<(QueueFilter, u64, usize, Vec<usize>)>,
+    /// The issue id of the review item on screen; moving to another item resets the photo
+    /// selection to that item's flagged photo.
+    pub shown_item: Option<String>,
+    /// The open dataset's canonical folder: the key of its remembered filters and position.
+    pub dataset_key: Option<PathBuf>,
+    /// The finished runs of the open dataset, newest first (the run picker's list).
+    pub runs: Vec<RunChoice>,
+    /// A newer run that scores below the one feeding the queue: the app asks before
+    /// replacing the queue with it.
+    pub pending_run: Option<RunChoice>,
+    /// Rows one Page Up/Down moves in the people grid and the queue (set as they are drawn).
+    pub grid_page_rows: usize,
+    pub queue_page_rows: usize,
+    /// Height of the photo tiles last drawn in the person or review view: zooming starts
+    /// from what is on screen, not from a size the layout capped.
+    pub shown_photo_height: f32,
     /// The training side panel, made for the open dataset when first shown.
     #[cfg(feature = "torch")]
     pub train_panel: Option<super::train_panel::TrainPanel>,
 }
 
 impl Runtime {
-    /// The person the label keys act on: in review the current item's, else the selection.
-    pub fn current_person(&self) -> Option<usize> {
-        self.selected_person
+    /// The person the label keys act on: in review the item on screen's (none when the
+    /// queue shows nothing), in the person view the selection, elsewhere none.
+    pub fn current_person(&self, view: View) -> Option<usize> {
+        match view {
+            View::Review => self.shown_item.as_ref().and(self.selected_person),
+            View::Person => self.selected_person,
+            View::People | View::Overview => None,
+        }
     }
 
     /// People indices passing the filter, in the chosen order (cached per label generation).
@@ -223,6 +245,13 @@ impl MaskCuratorApp {
             rt: Runtime {
                 jobs: Jobs::new(Some(cc.egui_ctx.clone())),
                 options: options.clone(),
+                shown_item: None,
+                dataset_key: None,
+                runs: Vec::new(),
+                pending_run: None,
+                grid_page_rows: 10,
+                shown_photo_height: 0.0,
+                queue_page_rows: 15,
                 session: None,
                 path_text: String::new(),
                 open_error: None,
@@ -284,63 +313,79 @@ impl MaskCuratorApp {
         self.commands.push(cmd);
     }
 
+    /// In the review queue the selection follows the item on screen: its person, and its
+    /// flagged photo whenever another item comes up. Every path that moves the queue
+    /// (keys, clicks, filters, a new run, undo) ends here, so label keys always act on
+    /// what the annotator sees.
+    fn sync_selection(&mut self) {
+        if self.state.view != View::Review {
+            return;
+        }
+        let item = self.current_item();
+        let id = item.as_ref().map(|i| i.issue_id.clone());
+        if let Some(item) = &item {
+            self.rt.selected_person = Some(item.person);
+            if id != self.rt.shown_item {
+                self.rt.selected_slot = item.slot.unwrap_or(Slot::Mask1);
+            }
+        }
+        self.rt.shown_item = id;
+    }
+
+    /// Remembers the open dataset's filters, queue position and chosen run.
+    fn store_dataset_prefs(&mut self) {
+        let Some(key) = self.rt.dataset_key.clone() else {
+            return;
+        };
+        let item = self.current_item().map(|i| i.issue_id);
+        // Only a run the annotator picked over the newest one is pinned: by default a
+        // newer run takes over the queue.
+        let newest = self.rt.runs.first().map(|r| r.id.clone());
+        let run = self
+            .rt
+            .session
+            .as_ref()
+            .and_then(|s| s.probs.as_ref())
+            .map(|p| p.run_id.clone())
+            .filter(|id| Some(id) != newest.as_ref());
+        self.state.store_dataset_prefs(&key, item, run);
+    }
+
+    /// Where the queue opens: the item on screen when the dataset was left, else the item
+    /// after the last one decided or edited (from the journal), else the first open item.
+    fn resume_position(&mut self, saved: Option<&str>) -> usize {
+        let filter = self.state.queue_filter.clone();
+        let list = self.rt.queue(&filter).to_vec();
+        let Some(session) = self.rt.session.as_ref() else {
+            return 0;
+        };
+        let Some(issues) = session.issues.as_ref() else {
+            return 0;
+        };
+        if let Some(pos) =
+            saved.and_then(|id| list.iter().position(|&i| issues.items[i].issue_id == id))
+        {
+            return pos;
+        }
+        let open = |pos: usize| session.item_status(&issues.items[list[pos]]) == ItemStatus::Open;
+        let last_worked = session.history().iter().rev().find_map(|entry| {
+            list.iter()
+                .position(|&i| entry_concerns(session, entry, &issues.items[i]))
+        });
+        let start = last_worked.unwrap_or(0);
+        (start..list.len())
+            .chain(0..start)
+            .find(|&pos| open(pos))
+            .unwrap_or(start)
+    }
+
     fn poll_jobs(&mut self) {
         for out in self.rt.jobs.poll() {
             match out {
                 JobOutput::Opened { dir, result } => {
                     self.rt.opening = None;
                     match result {
-                        Ok(session) => {
-                            let session = *session;
-                            let root = session.root().to_path_buf();
-                            if let Some(note) = &session.replay_note {
-                                self.rt.notify(note.clone());
-                            } else {
-                                self.rt.notify(format!(
-                                    "Opened {} ({} people)",
-                                    root.display(),
-                                    session.dataset.people.len()
-                                ));
-                            }
-                            self.state
-                                .remember(&std::fs::canonicalize(&root).unwrap_or(root));
-                            let ws = session.workspace.clone();
-                            self.rt.thumbs = Some(ThumbTextures::new(
-                                &self.rt.ctx,
-                                ThumbConfig::for_workspace(&ws),
-                                TextureBudget::default(),
-                            ));
-                            // Full-size photos for the person view: few at a time, no disk copy.
-                            let large = ThumbConfig {
-                                max_w: 384,
-                                max_h: 512,
-                                disk_cache: None,
-                                workers: 1,
-                                queue_cap: 32,
-                            };
-                            self.rt.photos = Some(ThumbTextures::new(
-                                &self.rt.ctx,
-                                large,
-                                TextureBudget {
-                                    max_bytes: 64 << 20,
-                                    uploads_per_frame: 8,
-                                    ..TextureBudget::default()
-                                },
-                            ));
-                            self.rt.session = Some(session);
-                            #[cfg(feature = "torch")]
-                            {
-                                self.rt.train_panel = None;
-                            }
-                            self.rt.open_error = None;
-                            self.rt.selected_person = None;
-                            self.rt.queue_pos = 0;
-                            self.rt.invalidate();
-                            self.select_queue_item(0);
-                            if self.rt.selected_person.is_none() {
-                                self.rt.selected_person = Some(0);
-                            }
-                        }
+                        Ok(session) => self.opened(*session),
                         Err(e) => {
                             self.rt.open_error =
                                 Some(format!("Cannot open {}: {e}", dir.display()));
@@ -357,48 +402,108 @@ impl MaskCuratorApp {
                     self.rt.last_export = Some(dir);
                 }
                 JobOutput::Exported(Err(e)) => self.rt.error(e),
-                JobOutput::RunReloaded(result) => match (result, self.rt.session.as_mut()) {
-                    (Ok((probs, issues)), Some(session)) => {
-                        let n = issues.as_ref().map_or(0, |i| i.items.len());
-                        let run = probs.as_ref().map(|p| p.run_id.clone());
-                        session.probs = probs;
-                        session.issues = issues;
-                        session.generation += 1;
+                JobOutput::RunLoaded { run, result } => match (result, self.rt.session.as_mut()) {
+                    (Ok(loaded), Some(session)) => {
+                        let (probs, issues) = *loaded;
+                        let n = issues.items.len();
+                        session.set_run(probs, issues);
                         self.rt.invalidate();
-                        self.rt.queue_pos = 0;
-                        match run {
-                            Some(run) => self.rt.notify(format!("Loaded run {run}: {n} issues")),
-                            None => self.rt.notify("No finished run yet"),
-                        }
+                        self.rt.shown_item = None;
+                        let pos = self.resume_position(None);
+                        self.select_queue_item(pos);
+                        let score = run
+                            .macro_f1
+                            .map(|f| format!(", out-of-fold macro F1 {f:.3}"))
+                            .unwrap_or_default();
+                        self.rt.notify(format!(
+                            "The queue now shows run {}{score}: {n} issues",
+                            run.id
+                        ));
                     }
-                    (Err(e), _) => self.rt.error(format!("Cannot load the newest run: {e}")),
+                    (Err(e), _) => self.rt.error(format!("Cannot load run {}: {e}", run.id)),
                     (Ok(_), None) => {}
                 },
             }
         }
     }
 
-    /// Moves the queue to `pos` and selects its person and photo.
+    /// A dataset finished opening: textures, remembered filters and queue position.
+    fn opened(&mut self, session: Session) {
+        self.store_dataset_prefs();
+        let root = session.root().to_path_buf();
+        if let Some(note) = &session.replay_note {
+            self.rt.notify(note.clone());
+        } else {
+            self.rt.notify(format!(
+                "Opened {} ({} people)",
+                root.display(),
+                session.dataset.people.len()
+            ));
+        }
+        let key = dataset_key(&root);
+        self.state.remember(&key);
+        let prefs = self.state.load_dataset_prefs(&key);
+        self.rt.dataset_key = Some(key);
+        let ws = session.workspace.clone();
+        self.rt.thumbs = Some(ThumbTextures::new(
+            &self.rt.ctx,
+            ThumbConfig::for_workspace(&ws),
+            TextureBudget::default(),
+        ));
+        // Full-size photos for the person view: few at a time, no disk copy.
+        let large = ThumbConfig {
+            max_w: 384,
+            max_h: 512,
+            disk_cache: None,
+            workers: 1,
+            queue_cap: 32,
+        };
+        self.rt.photos = Some(ThumbTextures::new(
+            &self.rt.ctx,
+            large,
+            TextureBudget {
+                max_bytes: 64 << 20,
+                uploads_per_frame: 8,
+                ..TextureBudget::default()
+            },
+        ));
+        self.rt.runs = session.finished_runs();
+        self.rt.pending_run = None;
+        self.rt.session = Some(session);
+        #[cfg(feature = "torch")]
+        {
+            self.rt.train_panel = None;
+        }
+        self.rt.open_error = None;
+        self.rt.selected_person = None;
+        self.rt.shown_item = None;
+        self.rt.queue_pos = 0;
+        self.rt.invalidate();
+        let pos = self.resume_position(prefs.queue_item.as_deref());
+        self.select_queue_item(pos);
+        if self.rt.selected_person.is_none() {
+            self.rt.selected_person = Some(0);
+        }
+    }
+
+    /// Moves the queue to `pos` (clamped) and selects its person and flagged photo.
     fn select_queue_item(&mut self, pos: usize) {
         let filter = self.state.queue_filter.clone();
         let len = self.rt.queue(&filter).len();
-        if len == 0 {
-            self.rt.queue_pos = 0;
-            return;
-        }
-        self.rt.queue_pos = pos.min(len - 1);
+        self.rt.queue_pos = pos.min(len.saturating_sub(1));
         if let Some(item) = self.current_item() {
             self.rt.selected_person = Some(item.person);
-            if let Some(slot) = item.slot {
-                self.rt.selected_slot = slot;
-            }
+            self.rt.selected_slot = item.slot.unwrap_or(Slot::Mask1);
+            self.rt.shown_item = Some(item.issue_id);
         }
     }
 
     /// After a decision: the next item still open below the current one, else the first
     /// open one above it (the annotator never has to hunt for what is left), else stay.
+    /// `decided` is the item the decision was about; with "open only" it has left the
+    /// list, and the item after it now sits at its position.
     /// Returns false when nothing is left open.
-    fn move_to_next_open(&mut self) -> bool {
+    fn move_to_next_open(&mut self, decided: &QueueItem) -> bool {
         let filter = self.state.queue_filter.clone();
         let pos = self.rt.queue_pos;
         let Some(session) = self.rt.session.as_ref() else {
@@ -413,9 +518,10 @@ impl MaskCuratorApp {
             .iter()
             .map(|it| session.item_status(it) == ItemStatus::Open)
             .collect();
+        let ids: Vec<String> = issues.items.iter().map(|i| i.issue_id.clone()).collect();
         let list = self.rt.queue(&filter).to_vec();
-        // With "open only" the resolved item has dropped out: the next one now sits at `pos`.
-        let start = if filter.open_only { pos } else { pos + 1 };
+        let still_listed = list.get(pos).is_some_and(|&i| ids[i] == decided.issue_id);
+        let start = if still_listed { pos + 1 } else { pos };
         let next = (start..list.len())
             .chain(0..start.min(list.len()))
             .find(|&i| open.get(list[i]).copied().unwrap_or(false));
@@ -431,20 +537,210 @@ impl MaskCuratorApp {
         }
     }
 
+    /// The review item a label edit on (field, person, slot) answers, when it is the one on
+    /// screen.
+    fn item_answered_by(&mut self, field: Field, person: usize, slot: Slot) -> Option<QueueItem> {
+        if self.state.view != View::Review {
+            return None;
+        }
+        self.current_item().filter(|it| {
+            it.field == field
+                && it.person == person
+                && (field != Field::Mask
+                    || it.slot == Some(slot)
+                    || it.pair.as_ref().is_some_and(|p| p.slot == slot))
+        })
+    }
+
+    /// A label edit from a key or a button. On the review item it answers, setting the label
+    /// the dataset gave records "keep" (the annotator says the given label is right).
+    fn edit_label(
+        &mut self,
+        field: Field,
+        person: usize,
+        slot: Slot,
+        value: usize,
+        years: Option<u32>,
+    ) {
+        let Some(session) = self.rt.session.as_ref() else {
+            self.rt.notify("Open a dataset first");
+            return;
+        };
+        if person >= session.dataset.people.len() {
+            return;
+        }
+        let folder = session.folder(person).to_string();
+        let item = self.item_answered_by(field, person, slot);
+        let Some(session) = self.rt.session.as_ref() else {
+            return;
+        };
+        let now = session.value(field, person, slot);
+        let now_years = session.age_years(person);
+        let unchanged = match years {
+            Some(y) => y == now_years,
+            None => value == now,
+        };
+        if let Some(item) = &item {
+            let given = if field == Field::Mask && Some(slot) != item.slot {
+                item.pair.as_ref().map_or(item.given, |p| p.given)
+            } else {
+                item.given
+            };
+            if unchanged && value == given {
+                self.decide(item.clone(), crate::curation::ReviewDecision::Keep);
+                return;
+            }
+        }
+        let place = match field {
+            Field::Mask => format!("{folder} {}", slot.stem()),
+            Field::Gender | Field::Age => folder.clone(),
+        };
+        if unchanged {
+            let shown =
+                years.map_or_else(|| field.class_name(value).to_string(), |y| y.to_string());
+            self.rt.notify(format!(
+                "{place}: {} is already {shown}; nothing changed",
+                field.name()
+            ));
+            return;
+        }
+        let (from, to, result) = match (field, years) {
+            (Field::Mask, _) => {
+                let mask = Mask::from_index(value).unwrap_or(Mask::Wear);
+                let r = self.with_session(|s| s.set_mask(person, slot, mask, "set by hand"));
+                (
+                    field.class_name(now).to_string(),
+                    mask.name().to_string(),
+                    r,
+                )
+            }
+            (Field::Gender, _) => {
+                let gender = Gender::from_index(value).unwrap_or(Gender::Male);
+                let r = self.with_session(|s| s.set_gender(person, gender, "set by hand"));
+                (
+                    field.class_name(now).to_string(),
+                    gender.name().to_string(),
+                    r,
+                )
+            }
+            (Field::Age, Some(years)) => {
+                let r = self.with_session(|s| s.set_age_years(person, years, "set by hand"));
+                (now_years.to_string(), years.to_string(), r)
+            }
+            (Field::Age, None) => {
+                let bin = AgeBin::from_index(value).unwrap_or(AgeBin::Middle);
+                let years = super::session::nearest_age_in_bin(now_years, bin);
+                let r =
+                    self.with_session(|s| s.set_age_years(person, years, "age bin set by hand"));
+                (
+                    now_years.to_string(),
+                    format!("{years} ({})", bin.name()),
+                    r,
+                )
+            }
+        };
+        let what = match field {
+            Field::Mask => format!("{place}: mask {from} -> {to}"),
+            Field::Gender => format!("{place}: gender {from} -> {to} (all photos)"),
+            Field::Age => format!("{place}: age {from} -> {to}"),
+        };
+        self.after_edit(result, item, what);
+    }
+
+    fn decide(&mut self, item: QueueItem, decision: crate::curation::ReviewDecision) {
+        use crate::curation::ReviewDecision;
+        let r = self.with_session(|s| s.decide(&item, decision));
+        let folder = self
+            .rt
+            .session
+            .as_ref()
+            .map(|s| s.folder(item.person).to_string())
+            .unwrap_or_default();
+        let place = match (item.slot, &item.pair) {
+            (Some(a), Some(b)) => format!("{folder} {} + {}", a.stem(), b.slot.stem()),
+            (Some(slot), None) => format!("{folder} {}", slot.stem()),
+            (None, _) => folder,
+        };
+        let given = item.field.class_name(item.given);
+        let what = match decision {
+            ReviewDecision::Keep => format!("{place}: kept {} {given}", item.field.name()),
+            ReviewDecision::Accepted => format!(
+                "{place}: {} {given} -> {} (accepted)",
+                item.field.name(),
+                item.field.class_name(item.suggested)
+            ),
+            ReviewDecision::NeedsReview => {
+                format!("{place}: {} marked as needs review", item.field.name())
+            }
+        };
+        self.after_edit(r, Some(item), what);
+    }
+
+    /// Goes to what an undo or redo changed, and says what that was.
+    fn after_history_step(&mut self, verb: &str, result: Result<Vec<JournalEntry>, String>) {
+        let entries = match result {
+            Ok(entries) => entries,
+            Err(e) => return self.rt.error(e),
+        };
+        if entries.is_empty() {
+            return self
+                .rt
+                .notify(format!("Nothing to {}", verb.to_lowercase()));
+        }
+        let Some(session) = self.rt.session.as_ref() else {
+            return;
+        };
+        let text: Vec<String> = entries.iter().map(|e| describe_entry(session, e)).collect();
+        let person = entries
+            .iter()
+            .find_map(|e| e.target.person_folder())
+            .and_then(|f| session.dataset.person_index(f));
+        if self.state.view == View::Review {
+            let filter = self.state.queue_filter.clone();
+            let list = self.rt.queue(&filter).to_vec();
+            let found = self.rt.session.as_ref().and_then(|s| {
+                let items = &s.issues.as_ref()?.items;
+                // An issue decision names its item; a label change, the item about it.
+                entries
+                    .iter()
+                    .find_map(|e| {
+                        list.iter()
+                            .position(|&i| entry_is_decision_on(e, &items[i]))
+                    })
+                    .or_else(|| {
+                        entries.iter().find_map(|e| {
+                            list.iter().position(|&i| entry_concerns(s, e, &items[i]))
+                        })
+                    })
+            });
+            if let Some(pos) = found {
+                self.select_queue_item(pos);
+                self.rt.scroll_to_selected = true;
+            }
+        } else if let Some(p) = person {
+            self.rt.selected_person = Some(p);
+            self.rt.scroll_to_selected = true;
+        }
+        self.rt
+            .notify(format!("{verb}: {} — saved", text.join("; ")));
+    }
+
     /// Runs one command. The single place where app state changes.
     pub fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::OpenDataset(dir) => {
                 self.rt.open_error = None;
                 self.rt.opening = Some(dir.clone());
-                self.rt.jobs.open(dir, false);
+                let run = self.remembered_run(&dir);
+                self.rt.jobs.open(dir, false, run);
             }
             Command::OpenDemo => {
                 let dir = self.rt.options.demo_dir.clone();
                 self.rt.path_text = dir.display().to_string();
                 self.rt.open_error = None;
                 self.rt.opening = Some(dir.clone());
-                self.rt.jobs.open(dir, true);
+                let run = self.remembered_run(&dir);
+                self.rt.jobs.open(dir, true, run);
             }
             Command::Browse => {
                 let start = Some(PathBuf::from(self.rt.path_text.trim()))
@@ -452,6 +748,8 @@ impl MaskCuratorApp {
                 self.rt.jobs.browse(start);
             }
             Command::CloseDataset => {
+                self.store_dataset_prefs();
+                self.rt.dataset_key = None;
                 self.rt.session = None;
                 #[cfg(feature = "torch")]
                 {
@@ -459,6 +757,9 @@ impl MaskCuratorApp {
                 }
                 self.rt.thumbs = None;
                 self.rt.photos = None;
+                self.rt.shown_item = None;
+                self.rt.runs.clear();
+                self.rt.pending_run = None;
                 self.rt.invalidate();
             }
             Command::ForgetRecent(dir) => self.state.recent.retain(|p| *p != dir),
@@ -495,75 +796,54 @@ impl MaskCuratorApp {
                 let pos = current.and_then(|c| list.iter().position(|&p| p == c));
                 let next = match pos {
                     Some(i) => (i as i64 + step as i64).clamp(0, list.len() as i64 - 1) as usize,
+                    // Nothing selected in this list yet: the first key picks an end.
+                    None if step < 0 => list.len() - 1,
                     None => 0,
                 };
                 self.rt.selected_person = Some(list[next]);
                 self.rt.scroll_to_selected = true;
             }
-            Command::QueueGo(pos) => self.select_queue_item(pos),
+            Command::QueueGo(pos) => {
+                self.select_queue_item(pos);
+                self.rt.scroll_to_selected = true;
+            }
             Command::QueueStep(step) => {
                 let pos = (self.rt.queue_pos as i64 + step as i64).max(0) as usize;
                 self.select_queue_item(pos);
                 self.rt.scroll_to_selected = true;
             }
+            Command::ClearQueueFilters => {
+                self.state.queue_filter = super::state::QueueFilter::default();
+                self.select_queue_item(0);
+            }
             Command::SetMask { person, slot, mask } => {
-                let r = self.with_session(|s| s.set_mask(person, slot, mask, "set by hand"));
-                self.after_edit(
-                    r,
-                    Field::Mask,
-                    format!("Mask of {} set to {}", slot.stem(), mask.name()),
-                );
+                self.edit_label(Field::Mask, person, slot, mask.index(), None)
             }
             Command::SetGender { person, gender } => {
-                let r = self.with_session(|s| s.set_gender(person, gender, "set by hand"));
-                self.after_edit(
-                    r,
-                    Field::Gender,
-                    format!("Gender set to {} (all photos)", gender.name()),
-                );
+                self.edit_label(Field::Gender, person, Slot::Mask1, gender.index(), None)
             }
             Command::SetAgeYears { person, years } => {
-                let r = self.with_session(|s| s.set_age_years(person, years, "set by hand"));
-                self.after_edit(r, Field::Age, format!("Age set to {years}"));
+                let bin = AgeBin::from_years(years).index();
+                self.edit_label(Field::Age, person, Slot::Mask1, bin, Some(years))
             }
             Command::SetAgeBin { person, bin } => {
-                let years = self
-                    .rt
-                    .session
-                    .as_ref()
-                    .map(|s| super::session::nearest_age_in_bin(s.age_years(person), bin))
-                    .unwrap_or(bin.representative_years());
-                let r =
-                    self.with_session(|s| s.set_age_years(person, years, "age bin set by hand"));
-                self.after_edit(
-                    r,
-                    Field::Age,
-                    format!("Age set to {years} ({})", bin.name()),
-                );
+                self.edit_label(Field::Age, person, Slot::Mask1, bin.index(), None)
             }
             Command::Decide(decision) => {
                 let Some(item) = self.current_item() else {
-                    self.rt.notify("No issue selected");
+                    self.rt.notify("No issue on screen: nothing to decide");
                     return;
                 };
-                let r = self.with_session(|s| s.decide(&item, decision));
-                let what = match decision {
-                    ReviewDecision::Keep => "Kept the given label",
-                    ReviewDecision::Accepted => "Accepted the suggestion",
-                    ReviewDecision::NeedsReview => "Marked as needs review",
-                };
-                self.after_edit(r, item.field, what.to_string());
+                self.decide(item, decision);
             }
-            Command::Undo => match self.with_session(|s| s.undo()) {
-                Ok(true) => self.rt.notify("Undone (saved)"),
-                Ok(false) => self.rt.notify("Nothing to undo"),
-                Err(e) => self.rt.error(e),
-            },
-            Command::Redo => match self.with_session(|s| s.redo()) {
-                Ok(true) => self.rt.notify("Redone (saved)"),
-                Ok(false) => self.rt.notify("Nothing to redo"),
-                Err(e) => self.rt.error(e),
-            },
+            Command::Undo => {
+                let r = self.with_session(|s| s.undo());
+                self.after_history_step("Undone", r);
+            }
+            Command::Redo => {
+                let r = self.with_session(|s| s.redo());
+                self.after_history_step("Redone", r);
+            }
             Command::Export => match self.rt.session.as_ref().map(|s| s.prepare_export()) {
                 Some(Ok((prepared, dir))) => self.rt.jobs.export(prepared, dir),
                 Some(Err(e)) => self.rt.error(e),
@@ -571,17 +851,39 @@ impl MaskCuratorApp {
             },
             Command::ToggleHelp => self.rt.show_help = !self.rt.show_help,
             Command::ToggleTrainPanel => self.state.show_train_panel = !self.state.show_train_panel,
-            Command::ReloadRun => {
-                if let Some(s) = &self.rt.session {
-                    self.rt
-                        .jobs
-                        .reload_run(s.dataset.clone(), s.curation_labels());
+            Command::ReloadRun => self.check_for_new_run(),
+            Command::UseRun(id) => {
+                self.rt.pending_run = None;
+                let Some(session) = self.rt.session.as_ref() else {
+                    return;
+                };
+                self.rt.runs = session.finished_runs();
+                match self.rt.runs.iter().find(|r| r.id == id).cloned() {
+                    Some(run) => {
+                        let labels = session.run_labels(&run);
+                        self.rt.jobs.load_run(session.dataset.clone(), run, labels);
+                    }
+                    None => self
+                        .rt
+                        .error(format!("Run {id} is not a finished run of this dataset")),
+                }
+            }
+            Command::KeepCurrentRun => {
+                if let Some(run) = self.rt.pending_run.take() {
+                    self.rt.notify(format!(
+                        "The queue stays on its run; {} can be chosen in the run picker",
+                        run.id
+                    ));
                 }
             }
             Command::Zoom(f) => {
                 if self.state.view == View::People {
                     self.state.thumb_height = (self.state.thumb_height * f).clamp(40.0, 200.0);
                 } else {
+                    let shown = self.rt.shown_photo_height;
+                    if shown > 0.0 && shown < self.state.photo_height {
+                        self.state.photo_height = shown;
+                    }
                     self.state.zoom(f);
                 }
             }
@@ -591,6 +893,46 @@ impl MaskCuratorApp {
             }
             Command::FocusAgeField => self.rt.focus_age = true,
             Command::Escape => self.rt.show_help = false,
+            Command::Say(text) => self.rt.notify(text),
+            Command::Warn(text) => self.rt.error(text),
+        }
+    }
+
+    /// The run remembered for a dataset folder, if the annotator picked one.
+    fn remembered_run(&self, dir: &std::path::Path) -> Option<String> {
+        self.state
+            .datasets
+            .get(&dataset_key(dir))
+            .and_then(|p| p.run.clone())
+    }
+
+    /// After training: the newest finished run replaces the queue's, unless it scores
+    /// below it, in which case the app asks first.
+    fn check_for_new_run(&mut self) {
+        let Some(session) = self.rt.session.as_ref() else {
+            return;
+        };
+        self.rt.runs = session.finished_runs();
+        let Some(newest) = self.rt.runs.first().cloned() else {
+            self.rt.notify("No finished run yet");
+            return;
+        };
+        let current = session.probs.as_ref();
+        if current.is_some_and(|c| c.run_id == newest.id) {
+            self.rt.notify(format!(
+                "The queue already shows the newest run, {}",
+                newest.id
+            ));
+            return;
+        }
+        let worse = match (current.and_then(|c| c.macro_f1), newest.macro_f1) {
+            (Some(now), Some(new)) => new < now,
+            _ => false,
+        };
+        if worse {
+            self.rt.pending_run = Some(newest);
+        } else {
+            self.apply(Command::UseRun(newest.id));
         }
     }
 
@@ -609,15 +951,22 @@ impl MaskCuratorApp {
         }
     }
 
-    /// After an edit: report, and in the review queue move on when the edit resolved the
-    /// current item's field.
-    fn after_edit(&mut self, result: Result<(), String>, field: Field, what: String) {
+    /// After an edit: report, and in the review queue move on when the edit settled the
+    /// item on screen (a decision, or a fix of its label; a swapped pair once both photos
+    /// are fixed).
+    fn after_edit(&mut self, result: Result<(), String>, item: Option<QueueItem>, what: String) {
         match result {
             Ok(()) => {
                 let mut notice = format!("{what} — saved");
-                if self.state.view == View::Review {
-                    let resolves = self.current_item().is_some_and(|it| it.field == field);
-                    if resolves && !self.move_to_next_open() {
+                if let Some(item) = item.filter(|_| self.state.view == View::Review) {
+                    let settled = self.rt.session.as_ref().is_some_and(|s| {
+                        s.item_status(&item) != ItemStatus::Open
+                            && item.pair.as_ref().is_none_or(|pair| {
+                                s.item_status(&item) != ItemStatus::Fixed
+                                    || s.value(item.field, item.person, pair.slot) != pair.given
+                            })
+                    });
+                    if settled && !self.move_to_next_open(&item) {
                         notice.push_str(". Every issue in this queue has been reviewed");
                     }
                 }
@@ -627,7 +976,20 @@ impl MaskCuratorApp {
         }
     }
 
+    /// Keys act one at a time, each on the state the previous one left, before the frame is
+    /// drawn. When a key moved the review queue to another item, the label keys after it in
+    /// the same frame are dropped: the annotator has not seen that item yet.
     fn handle_keys(&mut self, ctx: &egui::Context) {
+        // An open popup (a dropdown) owns the keyboard: Esc closes it, nothing reaches the
+        // labels.
+        if egui::Popup::is_any_open(ctx) {
+            if ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
+                egui::Popup::close_all(ctx);
+            }
+            return;
+        }
+        let shown_before = self.rt.shown_item.clone();
+        let mut dropped = 0;
         for action in keys::take_actions(ctx) {
             if action == keys::KeyAction::Escape && ctx.text_edit_focused() {
                 ctx.memory_mut(|m| {
@@ -637,17 +999,89 @@ impl MaskCuratorApp {
                 });
                 continue;
             }
+            self.sync_selection();
+            if action.edits_labels() && self.rt.shown_item != shown_before {
+                dropped += 1;
+                continue;
+            }
             if let Some(cmd) = command_for_key(self, action) {
-                self.commands.push(cmd);
+                self.apply(cmd);
             }
         }
+        self.sync_selection();
+        if dropped > 0 {
+            self.rt.notify(format!(
+                "{dropped} key(s) ignored: pressed before the next item was on screen"
+            ));
+        }
     }
+}
+
+/// The canonical form of a dataset folder, the key of its remembered state.
+fn dataset_key(dir: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// True when a journal line is the decision on `item`.
+fn entry_is_decision_on(entry: &JournalEntry, item: &QueueItem) -> bool {
+    matches!(&entry.target, crate::curation::Target::Issue { id } if *id == item.issue_id)
+}
+
+/// True when a journal line is about `item`: its decision, or a change of its label.
+fn entry_concerns(session: &Session, entry: &JournalEntry, item: &QueueItem) -> bool {
+    use crate::curation::{JournalField, Target};
+    if entry_is_decision_on(entry, item) {
+        return true;
+    }
+    let person = |folder: &str| session.dataset.person_index(folder) == Some(item.person);
+    match (&entry.target, entry.field) {
+        (Target::Photo { person: f, slot }, JournalField::Mask) => {
+            item.field == Field::Mask
+                && person(f)
+                && (item.slot == Some(*slot) || item.pair.as_ref().is_some_and(|p| p.slot == *slot))
+        }
+        (Target::Person { person: f }, JournalField::Gender) => {
+            item.field == Field::Gender && person(f)
+        }
+        (Target::Person { person: f }, JournalField::Age) => item.field == Field::Age && person(f),
+        _ => false,
+    }
+}
+
+/// A journal line in words: `000072_female_Asian_45 normal: mask not_wear -> incorrect`.
+fn describe_entry(session: &Session, entry: &JournalEntry) -> String {
+    use crate::curation::Target;
+    let show = |v: crate::curation::Value| {
+        let t = v.token();
+        if t.is_empty() {
+            "no decision".to_string()
+        } else {
+            t.replace('_', " ")
+        }
+    };
+    let place = match &entry.target {
+        Target::Photo { person, slot } => format!("{person} {}", slot.stem()),
+        Target::Person { person } => person.clone(),
+        Target::Issue { id } => {
+            // Issue ids are `field:folder[/stem]`: name the person, then the field.
+            let (field, rest) = id.split_once(':').unwrap_or(("issue", id));
+            let _ = session;
+            format!("{} ({field} issue)", rest.replace('/', " "))
+        }
+    };
+    format!(
+        "{place}: {} {} -> {}",
+        entry.field.name(),
+        show(entry.old),
+        show(entry.new)
+    )
 }
 
 impl eframe::App for MaskCuratorApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.poll_jobs();
         let ctx = ui.ctx().clone();
+        self.sync_selection();
         if self.rt.session.is_some() {
             self.handle_keys(&ctx);
         }
@@ -666,6 +1100,7 @@ impl eframe::App for MaskCuratorApp {
         for cmd in commands {
             self.apply(cmd);
         }
+        self.sync_selection();
         if self.rt.jobs.is_busy() {
             // Keeps the spinner moving; job results also wake the UI themselves.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
@@ -674,6 +1109,7 @@ impl eframe::App for MaskCuratorApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.rt.options.use_storage {
+            self.store_dataset_prefs();
             eframe::set_value(storage, STORAGE_KEY, &self.state);
         }
     }

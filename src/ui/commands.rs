@@ -51,8 +51,19 @@ pub enum Command {
     Export,
     ToggleHelp,
     ToggleTrainPanel,
-    /// Load the newest finished run again (a training run finished).
+    /// A training run finished: the newest finished run feeds the queue, unless it scores
+    /// below the current one (then the app asks).
     ReloadRun,
+    /// Feed the review queue from this run (by id).
+    UseRun(String),
+    /// Answer "keep the current run" to the question about a worse new run.
+    KeepCurrentRun,
+    /// Remove every review-queue filter.
+    ClearQueueFilters,
+    /// Show a message in the status bar.
+    Say(String),
+    /// Show an error in the status bar.
+    Warn(String),
     Zoom(f32),
     FocusSearch,
     FocusAgeField,
@@ -63,8 +74,13 @@ pub enum Command {
 pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Command> {
     let view = app.state.view;
     let on_labels = matches!(view, View::Person | View::Review) && app.rt.session.is_some();
-    let person = app.rt.current_person();
+    let person = app.rt.current_person(view);
     let slot = app.rt.selected_slot;
+    if on_labels && action.edits_labels() && person.is_none() {
+        return Some(Command::Say(
+            "No person on screen: label keys do nothing here".to_string(),
+        ));
+    }
     Some(match action {
         KeyAction::Undo => Command::Undo,
         KeyAction::Redo => Command::Redo,
@@ -87,9 +103,29 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
                 View::Overview => return None,
             }
         }
+        KeyAction::PageDown | KeyAction::PageUp | KeyAction::Home | KeyAction::End => {
+            let page = match view {
+                View::Review => app.rt.queue_page_rows.max(1) as i32,
+                _ => app.rt.grid_page_rows.max(1) as i32,
+            };
+            // Steps are clamped to the list, so a huge step lands on its end.
+            let step = match action {
+                KeyAction::PageDown => page,
+                KeyAction::PageUp => -page,
+                KeyAction::Home => -(i32::MAX / 2),
+                _ => i32::MAX / 2,
+            };
+            match view {
+                View::Review if action == KeyAction::Home => Command::QueueGo(0),
+                View::Review if action == KeyAction::End => Command::QueueGo(usize::MAX),
+                View::Review => Command::QueueStep(step),
+                View::People | View::Person => Command::StepPerson(step),
+                View::Overview => return None,
+            }
+        }
         KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),
         KeyAction::PreviousPhoto if on_labels || view == View::People => Command::StepPhoto(-1),
-        KeyAction::OpenPerson => Command::OpenPerson(person?),
+        KeyAction::OpenPerson => Command::OpenPerson(app.rt.selected_person?),
         KeyAction::MaskWear | KeyAction::MaskIncorrect | KeyAction::MaskNotWear if on_labels => {
             let mask = match action {
                 KeyAction::MaskWear => Mask::Wear,

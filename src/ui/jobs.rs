@@ -15,15 +15,11 @@ pub enum JobOutput {
     },
     Browsed(Option<PathBuf>),
     Exported(Result<PathBuf, String>),
-    RunReloaded(
-        Result<
-            (
-                Option<crate::review_queue::RunProbs>,
-                Option<super::session::IssueSet>,
-            ),
-            String,
-        >,
-    ),
+    /// A run's probabilities and issues, loaded for the review queue.
+    RunLoaded {
+        run: crate::review_queue::RunChoice,
+        result: Result<Box<(crate::review_queue::RunProbs, super::session::IssueSet)>, String>,
+    },
 }
 
 /// Running jobs and their latest stage text.
@@ -96,7 +92,7 @@ impl Jobs {
 
     /// Scan `dir` (generating the demo dataset first when `demo`), open its journal, load
     /// the newest run and its issues.
-    pub fn open(&mut self, dir: PathBuf, demo: bool) {
+    pub fn open(&mut self, dir: PathBuf, demo: bool, run: Option<String>) {
         self.spawn("Opening…", move |stage| {
             let result = (|| {
                 if demo && !dir.join("train").join("train.csv").is_file() {
@@ -115,7 +111,7 @@ impl Jobs {
                     ));
                 }
                 stage("Replaying the edit journal and loading the newest run…");
-                Session::open(dataset).map(Box::new)
+                Session::open(dataset, run.as_deref()).map(Box::new)
             })();
             JobOutput::Opened { dir, result }
         });
@@ -143,21 +139,17 @@ impl Jobs {
         });
     }
 
-    /// Reloads the newest run's probabilities and issues (after a training run finished).
-    pub fn reload_run(
+    /// Loads one run's probabilities and finds its issues on `labels` (the labels as of
+    /// the run, see [`Session::run_labels`]).
+    pub fn load_run(
         &mut self,
         dataset: Arc<crate::dataset::Dataset>,
+        run: crate::review_queue::RunChoice,
         labels: crate::issues::DatasetLabels,
     ) {
-        self.spawn("Loading the newest run…", move |_| {
-            let ws = crate::workspace::Workspace::for_dataset(&dataset.root);
-            let result = match crate::review_queue::load_run_probs(&dataset, &ws) {
-                Ok(Some(probs)) => super::session::find_issues(&dataset, &labels, &probs)
-                    .map(|issues| (Some(probs), Some(issues))),
-                Ok(None) => Ok((None, None)),
-                Err(e) => Err(format!("{e:#}")),
-            };
-            JobOutput::RunReloaded(result)
+        self.spawn("Loading a run…", move |_| {
+            let result = super::session::load_run_issues(&dataset, &run, &labels).map(Box::new);
+            JobOutput::RunLoaded { run, result }
         });
     }
 }

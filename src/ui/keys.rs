@@ -11,6 +11,10 @@ use egui::{Key, Modifiers};
 pub enum KeyAction {
     Next,
     Previous,
+    PageDown,
+    PageUp,
+    Home,
+    End,
     NextPhoto,
     PreviousPhoto,
     MaskWear,
@@ -84,6 +88,10 @@ pub const BINDINGS: &[Binding] = &[
     plain(Key::ArrowDown, KeyAction::Next),
     plain(Key::K, KeyAction::Previous),
     plain(Key::ArrowUp, KeyAction::Previous),
+    plain(Key::PageDown, KeyAction::PageDown),
+    plain(Key::PageUp, KeyAction::PageUp),
+    plain(Key::Home, KeyAction::Home),
+    plain(Key::End, KeyAction::End),
     plain(Key::L, KeyAction::NextPhoto),
     plain(Key::ArrowRight, KeyAction::NextPhoto),
     plain(Key::H, KeyAction::PreviousPhoto),
@@ -121,6 +129,10 @@ impl KeyAction {
         match self {
             KeyAction::Next => "Next issue (review) / next person (people, person)",
             KeyAction::Previous => "Previous issue / previous person",
+            KeyAction::PageDown => "A page down the queue / the people grid",
+            KeyAction::PageUp => "A page up the queue / the people grid",
+            KeyAction::Home => "First issue / first person",
+            KeyAction::End => "Last issue / last person",
             KeyAction::NextPhoto => "Select the next photo of the person",
             KeyAction::PreviousPhoto => "Select the previous photo of the person",
             KeyAction::MaskWear => "Mask of the selected photo: wear",
@@ -139,7 +151,7 @@ impl KeyAction {
             KeyAction::Undo => "Undo the last edit",
             KeyAction::Redo => "Redo",
             KeyAction::Search => "Search people by id or folder",
-            KeyAction::Escape => "Leave the text field / close the overlay",
+            KeyAction::Escape => "Leave the text field / close the overlay or an open dropdown",
             KeyAction::Help => "Show or hide this key overlay",
             KeyAction::ShowOverview => "Overview",
             KeyAction::ShowPeople => "People grid",
@@ -150,6 +162,25 @@ impl KeyAction {
             KeyAction::ZoomIn => "Larger photos",
             KeyAction::ZoomOut => "Smaller photos",
         }
+    }
+
+    /// Actions that change a label of the person on screen.
+    pub fn edits_labels(self) -> bool {
+        matches!(
+            self,
+            KeyAction::MaskWear
+                | KeyAction::MaskIncorrect
+                | KeyAction::MaskNotWear
+                | KeyAction::GenderMale
+                | KeyAction::GenderFemale
+                | KeyAction::AgeYoung
+                | KeyAction::AgeMiddle
+                | KeyAction::AgeOld
+                | KeyAction::EditAgeYears
+                | KeyAction::AcceptSuggestion
+                | KeyAction::Keep
+                | KeyAction::NeedsReview
+        )
     }
 
     /// Actions that still work while a text field has focus.
@@ -188,6 +219,8 @@ fn key_label(key: Key) -> &'static str {
         Key::Enter => "Enter",
         Key::Space => "Space",
         Key::Escape => "Esc",
+        Key::PageDown => "PageDown",
+        Key::PageUp => "PageUp",
         other => other.name(),
     }
 }
@@ -207,32 +240,52 @@ pub fn overlay_rows() -> Vec<(String, KeyAction)> {
     rows
 }
 
-/// Consumes this frame's key presses that match a binding and returns their actions.
-/// While a text field has focus only [`KeyAction::works_in_text_fields`] actions fire.
+/// Consumes this frame's key presses that match a binding and returns their actions, in
+/// the order they were pressed (Space then 3 is a decision, then a mask key; never the
+/// other way round). While a text field has focus only
+/// [`KeyAction::works_in_text_fields`] actions fire.
 pub fn take_actions(ctx: &egui::Context) -> Vec<KeyAction> {
     let typing = ctx.text_edit_focused();
     let mut actions = Vec::new();
     ctx.input_mut(|input| {
-        for b in BINDINGS {
-            if typing && !b.action.works_in_text_fields() {
-                continue;
-            }
-            // `consume_key` ignores an extra Shift/Alt: plain keys must not fire under
-            // Ctrl/Alt, nor under Shift unless the symbol itself needs Shift (`?`, `+`).
-            if b.modifiers.is_none() {
-                let m = input.modifiers;
-                let shifted_symbol = matches!(b.key, Key::Questionmark | Key::Plus);
-                if m.command || m.ctrl || m.alt || (m.shift && !shifted_symbol) {
-                    continue;
+        input.events.retain(|event| {
+            let egui::Event::Key {
+                key,
+                pressed: true,
+                modifiers,
+                ..
+            } = event
+            else {
+                return true;
+            };
+            match binding_for(*key, *modifiers, typing) {
+                Some(b) => {
+                    actions.push(b.action);
+                    false
                 }
+                None => true,
             }
-            let presses = input.count_and_consume_key(b.modifiers, b.key);
-            for _ in 0..presses {
-                actions.push(b.action);
-            }
-        }
+        });
     });
     actions
+}
+
+/// The first binding that a key press with `modifiers` matches.
+fn binding_for(key: Key, m: Modifiers, typing: bool) -> Option<&'static Binding> {
+    BINDINGS.iter().find(|b| {
+        if b.key != key || (typing && !b.action.works_in_text_fields()) {
+            return false;
+        }
+        if b.modifiers.is_none() {
+            // Plain keys must not fire under Ctrl/Alt, nor under Shift unless the symbol
+            // itself needs Shift (`?`, `+`).
+            let shifted_symbol = matches!(b.key, Key::Questionmark | Key::Plus);
+            !(m.command || m.ctrl || m.alt || (m.shift && !shifted_symbol))
+        } else {
+            // An extra Shift is ignored, so Ctrl+Shift+Z is listed before Ctrl+Z.
+            m.matches_logically(b.modifiers)
+        }
+    })
 }
 
 /// docs/keys.md, generated from [`BINDINGS`] (a test keeps the file current).

@@ -2,9 +2,10 @@
 //! probabilities and the issues found with them. The only place the app talks to the
 //! curation and issue engines, so the views only see plain labels.
 
+use crate::curation::JournalEntry;
 use crate::curation::{Change, Curation, Edit, ReviewDecision, Target};
 use crate::dataset::{AgeBin, ClassCode, Dataset, Field, Gender, Mask, PhotoRef, Slot};
-use crate::review_queue::{load_run_probs, RunProbs};
+use crate::review_queue::{finished_runs, load_chosen_run, RunChoice, RunProbs};
 use crate::workspace::Workspace;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -94,9 +95,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the curation journal of a scanned dataset and loads the newest finished run.
-    /// Runs on a worker thread.
-    pub fn open(dataset: Dataset) -> Result<Session, String> {
+    /// Opens the curation journal of a scanned dataset and loads a finished run: `run` when
+    /// it names one that exists (the annotator's choice), else the newest. Runs on a worker
+    /// thread.
+    pub fn open(dataset: Dataset, run: Option<&str>) -> Result<Session, String> {
         let workspace = Workspace::for_dataset(&dataset.root);
         let (curation, report) = Curation::open(&dataset, &workspace, "")
             .map_err(|e| format!("cannot open the edit journal: {e}"))?;
@@ -111,32 +113,48 @@ impl Session {
             issues: None,
             generation: 0,
         };
+        let runs = session.finished_runs();
+        let choice = run
+            .and_then(|id| runs.iter().find(|r| r.id == id))
+            .or_else(|| runs.first())
+            .cloned();
         // A run that cannot be read must not keep the dataset (and its edits) closed.
-        if let Err(e) = session.reload_run() {
-            let note = format!("The newest run's issues could not be loaded: {e}");
-            session.replay_note = Some(match session.replay_note.take() {
-                Some(replay) => format!("{replay}\n{note}"),
-                None => note,
-            });
+        if let Some(choice) = choice {
+            let labels = session.run_labels(&choice);
+            match load_run_issues(&session.dataset, &choice, &labels) {
+                Ok((probs, issues)) => {
+                    session.probs = Some(probs);
+                    session.issues = Some(issues);
+                }
+                Err(e) => {
+                    let note = format!("The run {}'s issues could not be loaded: {e}", choice.id);
+                    session.replay_note = Some(match session.replay_note.take() {
+                        Some(replay) => format!("{replay}\n{note}"),
+                        None => note,
+                    });
+                }
+            }
         }
         Ok(session)
     }
 
-    /// Loads the newest finished run's probabilities and finds issues with them.
-    pub fn reload_run(&mut self) -> Result<(), String> {
-        match load_run_probs(&self.dataset, &self.workspace) {
-            Ok(Some(probs)) => {
-                let labels = self.curation.issue_labels();
-                self.issues = Some(find_issues(&self.dataset, &labels, &probs)?);
-                self.probs = Some(probs);
-            }
-            Ok(None) => {
-                self.probs = None;
-                self.issues = None;
-            }
-            Err(e) => return Err(format!("{e:#}")),
-        }
-        Ok(())
+    /// The finished runs of this dataset, newest first.
+    pub fn finished_runs(&self) -> Vec<RunChoice> {
+        finished_runs(&self.workspace)
+    }
+
+    /// The labels a run's issues are judged on: the curated labels as they were when the
+    /// run was made. A fix made since then leaves its issue in the queue, marked fixed, so
+    /// the queue keeps its size across restarts.
+    pub fn run_labels(&self, run: &RunChoice) -> crate::issues::DatasetLabels {
+        self.curation.issue_labels_before(&run.created)
+    }
+
+    /// Puts a loaded run's probabilities and issues in place.
+    pub fn set_run(&mut self, probs: RunProbs, issues: IssueSet) {
+        self.probs = Some(probs);
+        self.issues = Some(issues);
+        self.generation += 1;
     }
 
     pub fn root(&self) -> &std::path::Path {
@@ -177,6 +195,10 @@ impl Session {
             Field::Gender => self.gender(person).index(),
             Field::Age => self.age_bin(person).index(),
         }
+    }
+    /// Every journal line applied, oldest first.
+    pub fn history(&self) -> &[JournalEntry] {
+        self.curation.history()
     }
     pub fn edits_this_session(&self) -> usize {
         self.curation.edits_this_session()
@@ -314,22 +336,46 @@ impl Session {
         result.map_err(|e| format!("edit not saved: {e}"))
     }
 
-    pub fn undo(&mut self) -> Result<bool, String> {
+    /// Takes back the latest step; returns its journal lines (empty: nothing to undo).
+    pub fn undo(&mut self) -> Result<Vec<JournalEntry>, String> {
         let r = self
             .curation
             .undo()
             .map_err(|e| format!("undo failed: {e}"));
         self.generation += 1;
-        r
+        Ok(if r? { self.last_step() } else { Vec::new() })
     }
 
-    pub fn redo(&mut self) -> Result<bool, String> {
+    /// Applies the latest undone step again; returns its journal lines (empty: nothing).
+    pub fn redo(&mut self) -> Result<Vec<JournalEntry>, String> {
         let r = self
             .curation
             .redo()
             .map_err(|e| format!("redo failed: {e}"));
         self.generation += 1;
-        r
+        Ok(if r? { self.last_step() } else { Vec::new() })
+    }
+
+    /// The journal lines of the step written last.
+    fn last_step(&self) -> Vec<JournalEntry> {
+        let history = self.curation.history();
+        let Some(last) = history.last() else {
+            return Vec::new();
+        };
+        let start = history
+            .iter()
+            .rposition(|e| e.step != last.step)
+            .map_or(0, |i| i + 1);
+        history[start..].to_vec()
+    }
+
+    /// The label the dataset gave (before any edit) of `field`, as an index.
+    pub fn given_value(&self, field: Field, person: usize, slot: Slot) -> usize {
+        match field {
+            Field::Mask => slot.mask().index(),
+            Field::Gender => self.curation.given_gender(person).index(),
+            Field::Age => AgeBin::from_years(self.curation.given_age_years(person)).index(),
+        }
     }
 
     /// Writes the corrected CSVs to `<workspace>/exports/<timestamp>/`.
@@ -366,19 +412,18 @@ pub fn nearest_age_in_bin(years: u32, bin: AgeBin) -> u32 {
     }
 }
 
-/// Finds the issues of a run on `labels` (the curated labels when the run is loaded).
-pub(crate) fn find_issues(
+/// Loads a run's probabilities and finds its issues on `labels` (see
+/// [`Session::run_labels`]). Runs on a worker thread.
+pub fn load_run_issues(
     dataset: &Dataset,
+    run: &RunChoice,
     labels: &crate::issues::DatasetLabels,
-    probs: &RunProbs,
-) -> Result<IssueSet, String> {
-    let report = crate::review_queue::find_run_issues(dataset, labels, probs)
+) -> Result<(RunProbs, IssueSet), String> {
+    let probs = load_chosen_run(dataset, run).map_err(|e| format!("{e:#}"))?;
+    let report = crate::review_queue::find_run_issues(dataset, labels, &probs)
         .map_err(|e| format!("{e:#}"))?;
-    Ok(IssueSet::new(
-        probs.run_id.clone(),
-        report.issues,
-        report.noise,
-    ))
+    let issues = IssueSet::new(probs.run_id.clone(), report.issues, report.noise);
+    Ok((probs, issues))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use crate::dataset::{AgeBin, Field, Gender, Mask};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// How many recent datasets the open screen lists.
@@ -99,6 +100,21 @@ pub struct QueueFilter {
     pub open_only: bool,
 }
 
+/// What the app remembers per dataset: its filters, where the review queue was left, and
+/// the run an annotator chose for the queue (`None`: the newest finished run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct DatasetPrefs {
+    pub people_filter: PeopleFilter,
+    pub queue_filter: QueueFilter,
+    /// The issue id of the queue item on screen when the dataset was last left.
+    pub queue_item: Option<String>,
+    pub run: Option<String>,
+}
+
+/// How many datasets keep their own filters and queue position.
+pub const MAX_DATASET_PREFS: usize = 32;
+
 /// Everything persisted between runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -113,6 +129,9 @@ pub struct PersistentState {
     /// Thumbnail height in the people grid, points.
     pub thumb_height: f32,
     pub show_train_panel: bool,
+    /// Per dataset (keyed by its canonical path): filters, queue position, chosen run.
+    /// The filters above are the open dataset's, swapped in and out on open and close.
+    pub datasets: BTreeMap<PathBuf, DatasetPrefs>,
 }
 
 impl Default for PersistentState {
@@ -128,6 +147,7 @@ impl Default for PersistentState {
             photo_height: 220.0,
             thumb_height: 72.0,
             show_train_panel: false,
+            datasets: BTreeMap::new(),
         }
     }
 }
@@ -140,8 +160,48 @@ impl PersistentState {
         self.recent.truncate(MAX_RECENT);
     }
 
+    /// Stores the open dataset's filters and queue position under `dir`.
+    pub fn store_dataset_prefs(
+        &mut self,
+        dir: &Path,
+        queue_item: Option<String>,
+        run: Option<String>,
+    ) {
+        let prefs = DatasetPrefs {
+            people_filter: self.people_filter.clone(),
+            queue_filter: self.queue_filter.clone(),
+            queue_item,
+            run,
+        };
+        self.datasets.insert(dir.to_path_buf(), prefs);
+        // Bounded: forget datasets that are no longer in the recent list first.
+        while self.datasets.len() > MAX_DATASET_PREFS {
+            let stale = self
+                .datasets
+                .keys()
+                .find(|k| !self.recent.contains(k))
+                .or_else(|| self.datasets.keys().next())
+                .cloned();
+            match stale {
+                Some(k) => {
+                    self.datasets.remove(&k);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Makes `dir`'s filters the current ones (defaults for a dataset never seen) and
+    /// returns what else was remembered for it.
+    pub fn load_dataset_prefs(&mut self, dir: &Path) -> DatasetPrefs {
+        let prefs = self.datasets.get(dir).cloned().unwrap_or_default();
+        self.people_filter = prefs.people_filter.clone();
+        self.queue_filter = prefs.queue_filter.clone();
+        prefs
+    }
+
     pub fn zoom(&mut self, factor: f32) {
-        self.photo_height = (self.photo_height * factor).clamp(96.0, 640.0);
+        self.photo_height = (self.photo_height * factor).clamp(48.0, 640.0);
     }
 }
 
@@ -159,6 +219,27 @@ mod tests {
         assert_eq!(s.recent.len(), MAX_RECENT);
         assert_eq!(s.recent[0], Path::new("/data/5"));
         assert_eq!(s.recent.iter().filter(|p| p.ends_with("5")).count(), 1);
+    }
+
+    #[test]
+    fn filters_belong_to_their_dataset() {
+        let mut s = PersistentState::default();
+        let (a, b) = (Path::new("/data/a"), Path::new("/data/b"));
+        s.load_dataset_prefs(a);
+        s.queue_filter.kind = Some("mask_swap".into());
+        s.people_filter.flagged_only = true;
+        s.store_dataset_prefs(a, Some("gender:x".into()), None);
+        // A dataset never opened starts with no filter.
+        let fresh = s.load_dataset_prefs(b);
+        assert_eq!(s.queue_filter, QueueFilter::default());
+        assert!(!s.people_filter.flagged_only);
+        assert_eq!(fresh.queue_item, None);
+        s.store_dataset_prefs(b, None, None);
+        // Back to the first: its filters and position come back.
+        let back = s.load_dataset_prefs(a);
+        assert_eq!(s.queue_filter.kind.as_deref(), Some("mask_swap"));
+        assert!(s.people_filter.flagged_only);
+        assert_eq!(back.queue_item.as_deref(), Some("gender:x"));
     }
 
     #[test]

@@ -211,6 +211,8 @@ impl TrainPanel {
                     ));
                     job.folds = folds.len();
                     job.run_dir = Some(run_dir);
+                    // Progress bars take over from here.
+                    self.status = None;
                 }
                 TrainEvent::FoldStarted {
                     fold,
@@ -533,7 +535,13 @@ impl TrainPanel {
             info.config.epochs,
             info.config.lr
         ));
-        curves(ui, "selected", &dir.epoch_records(info.config.folds));
+        // One plot id per run: a plot keeps its bounds in memory, and bounds fitted to
+        // another run (or to none) would leave this one's lines off screen.
+        curves(
+            ui,
+            &format!("run_{}", info.id),
+            &dir.epoch_records(info.config.folds),
+        );
         if let Some(s) = &info.summary {
             ui.label(format!(
                 "out of fold: mask F1 {:.3}  gender F1 {:.3}  age F1 {:.3}",
@@ -557,7 +565,7 @@ impl TrainPanel {
                     }
                 });
             });
-            ui.collapsing("confusion matrix (rows: label, columns: predicted)", |ui| {
+            ui.collapsing("confusion matrix (out of fold)", |ui| {
                 confusion_heatmap(ui, &s.confusion)
             });
         }
@@ -628,9 +636,17 @@ impl TrainPanel {
                 crate::workspace::write_atomic(&out, csv.as_bytes())
                     .map_err(|e| format!("{}: {e}", out.display()))?;
                 let reused = r.members.iter().filter(|m| m.reused).count();
+                let report = serde_json::json!({
+                    "scores": r.scores,
+                    "members": r.members,
+                    "tta": tta,
+                    "weights": match weighting { Weighting::Uniform => "uniform", Weighting::F1 => "f1" },
+                });
+                let metrics = crate::ml::ensemble::write_metrics_report(&out, &report)?;
                 let mut text = format!(
-                    "wrote {} ({} models, {reused} from saved probabilities)",
+                    "wrote {} and {} ({} models, {reused} from saved probabilities)",
                     out.display(),
+                    metrics.display(),
                     r.members.len()
                 );
                 if let Some(s) = r.scores {
@@ -713,11 +729,51 @@ fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
 /// The confusion matrix as a heat map, row-normalised so that rare classes show too.
 fn confusion_heatmap(ui: &mut Ui, confusion: &[Vec<u64>]) {
     let cell = 14.0;
+    // Room for the axis titles and the class numbers left of and above the cells.
+    let margin = egui::vec2(34.0, 30.0);
     let n = confusion.len().min(NUM_CLASSES);
-    let (rect, response) = ui.allocate_exact_size(
-        egui::vec2(cell * n as f32, cell * n as f32),
+    let (outer, response) = ui.allocate_exact_size(
+        margin + egui::vec2(cell * n as f32, cell * n as f32),
         egui::Sense::hover(),
     );
+    let rect = egui::Rect::from_min_size(
+        outer.min + margin,
+        egui::vec2(cell * n as f32, cell * n as f32),
+    );
+    let axis = ui.painter_at(outer);
+    let text_color = ui.visuals().text_color();
+    let small = egui::FontId::proportional(9.0);
+    axis.text(
+        egui::pos2(rect.center().x, outer.min.y),
+        egui::Align2::CENTER_TOP,
+        "predicted class (columns)",
+        egui::FontId::proportional(11.0),
+        text_color,
+    );
+    axis.text(
+        egui::pos2(outer.min.x, rect.min.y - 2.0),
+        egui::Align2::LEFT_BOTTOM,
+        "label (rows)",
+        egui::FontId::proportional(11.0),
+        text_color,
+    );
+    for i in 0..n {
+        let offset = i as f32 * cell + cell / 2.0;
+        axis.text(
+            egui::pos2(rect.min.x + offset, rect.min.y - 2.0),
+            egui::Align2::CENTER_BOTTOM,
+            i.to_string(),
+            small.clone(),
+            text_color,
+        );
+        axis.text(
+            egui::pos2(rect.min.x - 3.0, rect.min.y + offset),
+            egui::Align2::RIGHT_CENTER,
+            i.to_string(),
+            small.clone(),
+            text_color,
+        );
+    }
     let painter = ui.painter_at(rect);
     for (t, row) in confusion.iter().enumerate().take(n) {
         let total: u64 = row.iter().sum::<u64>().max(1);
@@ -737,7 +793,7 @@ fn confusion_heatmap(ui: &mut Ui, confusion: &[Vec<u64>]) {
             );
         }
     }
-    if let Some(pos) = response.hover_pos() {
+    if let Some(pos) = response.hover_pos().filter(|p| rect.contains(*p)) {
         let p = ((pos.x - rect.min.x) / cell) as usize;
         let t = ((pos.y - rect.min.y) / cell) as usize;
         if let Some(v) = confusion.get(t).and_then(|r| r.get(p)) {

@@ -71,6 +71,30 @@ pub fn age_chip_ui(ui: &mut Ui, years: u32, bin: AgeBin, edited: bool) -> egui::
     frame.show(ui, |ui| ui.label(text)).response
 }
 
+/// The width [`probability_bars_ui`] takes: name, bar, percentage and marker.
+pub const PROBABILITY_BARS_WIDTH: f32 = 300.0;
+
+/// Draws `blocks` side by side when each can have `width_each`, else one under the other,
+/// so that nothing is pushed past the right edge of a narrow panel.
+pub fn blocks_ui<'a>(ui: &mut Ui, width_each: f32, blocks: Vec<Box<dyn FnOnce(&mut Ui) + 'a>>) {
+    let spacing = ui.spacing().item_spacing.x;
+    let n = blocks.len() as f32;
+    if ui.available_width() >= n * width_each + (n - 1.0) * spacing {
+        ui.horizontal_top(|ui| {
+            for block in blocks {
+                ui.vertical(|ui| {
+                    ui.set_width(width_each);
+                    block(ui);
+                });
+            }
+        });
+    } else {
+        for block in blocks {
+            block(ui);
+        }
+    }
+}
+
 /// Horizontal probability bars for the values of a field; `given` and `suggested` marked.
 pub fn probability_bars_ui(
     ui: &mut Ui,
@@ -79,6 +103,9 @@ pub fn probability_bars_ui(
     given: Option<usize>,
     suggested: Option<usize>,
 ) {
+    // Compact rows: the bars share the review screen with seven photos.
+    ui.spacing_mut().interact_size.y = 14.0;
+    ui.spacing_mut().item_spacing.y = 1.0;
     for (i, p) in probs.iter().enumerate() {
         ui.horizontal(|ui| {
             let marker = match (Some(i) == given, Some(i) == suggested) {
@@ -86,7 +113,7 @@ pub fn probability_bars_ui(
                 (_, true) => "suggested",
                 _ => "",
             };
-            ui.add_sized([72.0, 16.0], egui::Label::new(field.class_name(i)));
+            ui.add_sized([72.0, 14.0], egui::Label::new(field.class_name(i)));
             let (rect, _) = ui.allocate_exact_size(Vec2::new(120.0, 12.0), Sense::hover());
             let painter = ui.painter();
             painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
@@ -199,6 +226,36 @@ pub fn photo_tile_ui(
         }
     }
     response
+}
+
+/// A photo's mask label as a coloured strip along the bottom of its tile; an edited label
+/// gets a white outline.
+pub fn mask_strip(ui: &Ui, tile: Rect, mask: Mask, edited: bool) {
+    let strip = Rect::from_min_max(
+        tile.left_bottom() - Vec2::new(0.0, 14.0),
+        tile.right_bottom(),
+    );
+    let painter = ui.painter();
+    painter.rect_filled(
+        strip,
+        2.0,
+        value_color(Field::Mask, mask.index()).gamma_multiply(0.9),
+    );
+    painter.text(
+        strip.center(),
+        egui::Align2::CENTER_CENTER,
+        mask.name(),
+        egui::FontId::proportional(10.0),
+        Color32::WHITE,
+    );
+    if edited {
+        painter.rect_stroke(
+            strip,
+            2.0,
+            Stroke::new(1.5, Color32::WHITE),
+            StrokeKind::Inside,
+        );
+    }
 }
 
 /// A drop-down with its name in front ("Gender [any v]"), named for screen readers and

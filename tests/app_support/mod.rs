@@ -66,6 +66,13 @@ pub fn write_dataset(root: &Path) {
 }
 
 fn write_run(root: &Path, id: &str) {
+    write_run_scored(root, id, "2026-11-22T00:00:00Z", None, GENDER_FLIP);
+}
+
+/// Writes a finished run `id` made at `created`, with out-of-fold macro F1 `f1` in its
+/// summary, whose model believes person `flipped`'s gender is the other one (and sees the
+/// swapped pair of [`MASK_SWAP`]).
+pub fn write_run_scored(root: &Path, id: &str, created: &str, f1: Option<f64>, flipped: usize) {
     let run = root.join(".mask-curator/runs").join(id);
     std::fs::create_dir_all(&run).unwrap();
     let mut index = String::from("row,path,person,fold\n");
@@ -73,9 +80,16 @@ fn write_run(root: &Path, id: &str) {
     let mut row = 0;
     for p in 0..PEOPLE {
         for slot in Slot::ALL {
-            let t = truth(p, slot).index();
+            let mut t = truth(p, slot);
+            if p == GENDER_FLIP && flipped != GENDER_FLIP {
+                t = ClassCode::new(t.mask(), given(p).0, t.age());
+            }
+            if p == flipped && flipped != GENDER_FLIP {
+                t = ClassCode::new(t.mask(), given(p).0.flipped(), t.age());
+            }
+            let t = t.index();
             // The model is surest about the gender flip, so it ranks near the top of the queue.
-            let rest = if p == GENDER_FLIP { 0.003 } else { 0.01 };
+            let rest = if p == flipped { 0.003 } else { 0.01 };
             let mut probs = [rest; NUM_CLASSES];
             probs[t] = 1.0 - rest * (NUM_CLASSES as f32 - 1.0);
             values.extend_from_slice(&probs);
@@ -91,9 +105,12 @@ fn write_run(root: &Path, id: &str) {
     }
     write_npy(&run.join("oof_probs.npy"), row, NUM_CLASSES, &values);
     std::fs::write(run.join("oof_index.csv"), index).unwrap();
+    let summary = f1.map_or(String::new(), |f| {
+        format!(r#","summary":{{"oof_macro_f1":{f}}}"#)
+    });
     std::fs::write(
         run.join("run.json"),
-        format!(r#"{{"id":"{id}","status":"finished","created":"2026-11-22T00:00:00Z","config":{{}},"metrics":{{}}}}"#),
+        format!(r#"{{"id":"{id}","status":"finished","created":"{created}","config":{{}},"metrics":{{}}{summary}}}"#),
     )
     .unwrap();
 }

@@ -47,6 +47,38 @@ pub fn frame_ui(
     if rt.show_help {
         help::help_ui(ui.ctx(), commands);
     }
+    new_run_question_ui(ui.ctx(), rt, commands);
+}
+
+/// A finished run that scores below the queue's current run does not replace it silently.
+fn new_run_question_ui(ctx: &egui::Context, rt: &Runtime, commands: &mut Vec<Command>) {
+    let (Some(run), Some(session)) = (&rt.pending_run, &rt.session) else {
+        return;
+    };
+    let current = session.probs.as_ref();
+    let f1 = |f: Option<f64>| f.map_or("unknown".to_string(), |f| format!("{f:.3}"));
+    let modal = egui::Modal::new(egui::Id::unique("new_run_question")).show(ctx, |ui| {
+        ui.heading("A new run finished");
+        ui.label(format!(
+            "Run {} has out-of-fold macro F1 {}, below the run the queue shows now ({}: {}).",
+            run.id,
+            f1(run.macro_f1),
+            current.map_or("none", |c| c.run_id.as_str()),
+            f1(current.and_then(|c| c.macro_f1)),
+        ));
+        ui.label("Replace the review queue with the new run's issues?");
+        ui.horizontal(|ui| {
+            if ui.button("Use the new run").clicked() {
+                commands.push(Command::UseRun(run.id.clone()));
+            }
+            if ui.button("Keep the current run").clicked() {
+                commands.push(Command::KeepCurrentRun);
+            }
+        });
+    });
+    if modal.should_close() {
+        commands.push(Command::KeepCurrentRun);
+    }
 }
 
 fn top_bar_ui(
@@ -62,7 +94,14 @@ fn top_bar_ui(
             for view in View::ALL {
                 let label = match (view, &session.issues) {
                     (View::Review, Some(issues)) => {
-                        format!("{} ({})", view.title(), issues.items.len())
+                        let open = issues
+                            .items
+                            .iter()
+                            .filter(|it| {
+                                session.item_status(it) == super::session::ItemStatus::Open
+                            })
+                            .count();
+                        format!("{} ({open}/{} open)", view.title(), issues.items.len())
                     }
                     _ => view.title().to_string(),
                 };
@@ -151,6 +190,7 @@ fn theme_ui(ui: &mut egui::Ui) {
     // The top bar's right side is laid out right to left: the box first puts the name
     // in front of it on screen.
     let combo = egui::ComboBox::from_id_salt("theme")
+        .width(64.0)
         .selected_text(match pref {
             egui::ThemePreference::System => "system",
             egui::ThemePreference::Dark => "dark",

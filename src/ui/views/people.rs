@@ -8,7 +8,7 @@ use crate::ui::session::{ItemStatus, Session};
 use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
 use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
-    age_chip_ui, gender_chip_ui, labelled_combo_ui, photo_content, photo_tile_ui, value_color,
+    age_chip_ui, gender_chip_ui, labelled_combo_ui, mask_strip, photo_content, photo_tile_ui,
     PhotoSource,
 };
 use egui::{Color32, Vec2};
@@ -38,6 +38,15 @@ pub fn people_ui(
     let thumb_h = state.thumb_height;
     let thumb_w = (thumb_h * 0.75).round();
     let row_h = thumb_h + 8.0;
+    // As many people side by side as the window holds, so a wide window is filled.
+    let spacing = ui.spacing().item_spacing.x;
+    let person_w = NAME_WIDTH + spacing + Slot::ALL.len() as f32 * (thumb_w + spacing);
+    let cols =
+        (((ui.available_width() + PERSON_GAP) / (person_w + PERSON_GAP)).floor() as usize).max(1);
+    let rows = list.len().div_ceil(cols);
+    let visible_rows =
+        (ui.available_height() / (row_h + ui.spacing().item_spacing.y)).floor() as usize;
+    rt.grid_page_rows = (visible_rows.max(1) * cols).max(1);
     let selected = rt.selected_person;
     let mut scroll = egui::ScrollArea::vertical()
         .id_salt("people_grid")
@@ -46,7 +55,7 @@ pub fn people_ui(
         rt.scroll_to_selected = false;
         if let Some(pos) = selected.and_then(|s| list.iter().position(|&p| p == s)) {
             let spacing = ui.spacing().item_spacing.y;
-            let target = pos as f32 * (row_h + spacing);
+            let target = (pos / cols) as f32 * (row_h + spacing);
             let visible = ui.available_height();
             let current =
                 egui::scroll_area::State::load(ui.ctx(), ui.make_persistent_id("people_grid"))
@@ -59,21 +68,32 @@ pub fn people_ui(
     }
     let selected_slot = rt.selected_slot;
     let mut thumbs = rt.thumbs.as_mut();
-    scroll.show_rows(ui, row_h, list.len(), |ui, rows| {
-        for &p in &list[rows] {
-            let size = Vec2::new(thumb_w, thumb_h);
-            person_row_ui(
-                ui,
-                session,
-                p,
-                (selected == Some(p)).then_some(selected_slot),
-                size,
-                thumbs.as_deref_mut(),
-                commands,
-            );
+    scroll.show_rows(ui, row_h, rows, |ui, range| {
+        for r in range {
+            let people = &list[r * cols..((r + 1) * cols).min(list.len())];
+            ui.horizontal(|ui| {
+                for &p in people {
+                    let size = Vec2::new(thumb_w, thumb_h);
+                    person_row_ui(
+                        ui,
+                        session,
+                        p,
+                        (selected == Some(p)).then_some(selected_slot),
+                        size,
+                        thumbs.as_deref_mut(),
+                        commands,
+                    );
+                    ui.add_space(PERSON_GAP - spacing);
+                }
+            });
         }
     });
 }
+
+/// Width of the name and labels column left of a person's photos.
+const NAME_WIDTH: f32 = 230.0;
+/// Space between two people on one grid row.
+const PERSON_GAP: f32 = 20.0;
 
 fn person_row_ui(
     ui: &mut egui::Ui,
@@ -88,20 +108,27 @@ fn person_row_ui(
     let person = &session.dataset.people[p];
     let is_selected = selected.is_some();
     let issues = session.issues.as_ref();
-    let flagged_slots: Vec<Option<Slot>> = issues
-        .and_then(|i| i.by_person.get(&p))
-        .map(|items| {
+    let flagged: Vec<(Field, Option<Slot>)> = issues
+        .and_then(|i| i.by_person.get(&p).map(|items| (i, items)))
+        .map(|(set, items)| {
             items
                 .iter()
-                .map(|&i| issues.and_then(|s| s.items[i].slot))
+                .map(|&i| (set.items[i].field, set.items[i].slot))
                 .collect()
         })
         .unwrap_or_default();
-    let person_flagged = flagged_slots.iter().any(Option::is_none);
+    let flagged_slots: Vec<Option<Slot>> = flagged.iter().map(|(_, s)| *s).collect();
+    // The flag names the fields in question: "gender", "mask, age".
+    let mut fields: Vec<&str> = Vec::new();
+    for (field, _) in &flagged {
+        if !fields.contains(&field.name()) {
+            fields.push(field.name());
+        }
+    }
     let row = ui.horizontal(|ui| {
         ui.set_height(thumb.y + 4.0);
         ui.vertical(|ui| {
-            ui.set_width(230.0);
+            ui.set_width(NAME_WIDTH);
             let name = egui::RichText::new(&person.folder).monospace();
             let name = if is_selected {
                 name.strong().color(ui.visuals().selection.stroke.color)
@@ -135,10 +162,12 @@ fn person_row_ui(
                     ItemStatus::NeedsReview => Color32::from_rgb(207, 34, 46),
                     _ => Color32::from_rgb(46, 160, 67),
                 };
-                let what = if person_flagged { "person" } else { "photo" };
                 ui.colored_label(
                     color,
-                    format!("⚠ {what} issue {:.2} · {}", score, status.name()),
+                    format!("⚠ {} {:.2} · {}", fields.join(", "), score, status.name()),
+                )
+                .on_hover_text(
+                    "fields the run flags for this person, the highest score, the review state",
                 );
             }
         });
@@ -158,31 +187,7 @@ fn person_row_ui(
                 flagged,
                 &format!("{} {}", person.folder, slot.stem()),
             );
-            // The mask label as a coloured strip along the bottom of the tile.
-            let strip = egui::Rect::from_min_max(
-                tile.rect.left_bottom() - Vec2::new(0.0, 14.0),
-                tile.rect.right_bottom(),
-            );
-            ui.painter().rect_filled(
-                strip,
-                2.0,
-                value_color(Field::Mask, mask.index()).gamma_multiply(0.9),
-            );
-            ui.painter().text(
-                strip.center(),
-                egui::Align2::CENTER_CENTER,
-                mask.name(),
-                egui::FontId::proportional(10.0),
-                Color32::WHITE,
-            );
-            if mask != slot.mask() {
-                ui.painter().rect_stroke(
-                    strip,
-                    2.0,
-                    egui::Stroke::new(1.5, Color32::WHITE),
-                    egui::StrokeKind::Inside,
-                );
-            }
+            mask_strip(ui, tile.rect, mask, mask != slot.mask());
             if tile.double_clicked() {
                 commands.push(Command::OpenPerson(p));
             } else if tile.clicked() {

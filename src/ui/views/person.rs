@@ -9,8 +9,8 @@ use crate::ui::session::{QueueItem, Session};
 use crate::ui::state::PersistentState;
 use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
-    age_chip_ui, chip_ui, gender_chip_ui, mask_chip_ui, photo_content, photo_tile_ui,
-    probability_bars_ui, PhotoSource,
+    age_chip_ui, blocks_ui, gender_chip_ui, mask_strip, photo_content, photo_tile_ui,
+    probability_bars_ui, value_color, PhotoSource, PROBABILITY_BARS_WIDTH,
 };
 
 pub fn person_ui(
@@ -47,11 +47,13 @@ pub fn person_ui(
 
 pub fn zoom_ui(ui: &mut egui::Ui, state: &mut PersistentState) {
     let label = ui.label("Photo size:");
-    ui.add(egui::Slider::new(&mut state.photo_height, 96.0..=640.0).suffix(" pt"))
+    ui.add(egui::Slider::new(&mut state.photo_height, 48.0..=640.0).suffix(" pt"))
         .labelled_by(label.id);
 }
 
-/// Labels, then the seven photos; `item` highlights the field and photo under review.
+/// The person's labels and seven photos; `item` highlights the field and photo under
+/// review. In review the photos come first, right under the issue, so the flagged photo is
+/// on screen without scrolling.
 pub fn person_detail_ui(
     ui: &mut egui::Ui,
     state: &PersistentState,
@@ -60,13 +62,14 @@ pub fn person_detail_ui(
     item: Option<&QueueItem>,
     commands: &mut Vec<Command>,
 ) {
-    let selected_slot = rt.selected_slot;
     let Some(session) = &rt.session else { return };
     let Some(person) = session.dataset.people.get(p) else {
         return;
     };
-    ui.horizontal(|ui| {
-        ui.heading(egui::RichText::new(&person.folder).monospace());
+    ui.horizontal_wrapped(|ui| {
+        if item.is_none() {
+            ui.heading(egui::RichText::new(&person.folder).monospace());
+        }
         ui.weak(format!(
             "id {} · given: {}, {} ({})",
             person.id,
@@ -78,8 +81,30 @@ pub fn person_detail_ui(
             ui.colored_label(ui.visuals().warn_fg_color, "edited");
         }
     });
-    // Person-level labels.
-    ui.horizontal(|ui| {
+    if item.is_some() {
+        photos_ui(ui, state, rt, p, item, commands);
+        labels_ui(ui, rt, p, item, commands);
+    } else {
+        labels_ui(ui, rt, p, item, commands);
+        photos_ui(ui, state, rt, p, item, commands);
+    }
+}
+
+/// Gender and age of the person, the model's view of what is not under review, and the
+/// selected photo's mask.
+fn labels_ui(
+    ui: &mut egui::Ui,
+    rt: &mut Runtime,
+    p: usize,
+    item: Option<&QueueItem>,
+    commands: &mut Vec<Command>,
+) {
+    let selected_slot = rt.selected_slot;
+    let Some(session) = &rt.session else { return };
+    let Some(person) = session.dataset.people.get(p) else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
         let gender = session.gender(p);
         ui.strong("Gender");
         gender_chip_ui(ui, gender, gender != person.gender);
@@ -87,7 +112,6 @@ pub fn person_detail_ui(
             if ui
                 .selectable_label(gender == g, format!("{} ({key})", g.name()))
                 .clicked()
-                && gender != g
             {
                 commands.push(Command::SetGender {
                     person: p,
@@ -95,7 +119,8 @@ pub fn person_detail_ui(
                 });
             }
         }
-        ui.separator();
+    });
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Age");
         age_chip_ui(
             ui,
@@ -112,25 +137,30 @@ pub fn person_detail_ui(
             .add(
                 egui::TextEdit::singleline(&mut rt.age_text)
                     .desired_width(40.0)
-                    .hint_text("age"),
+                    .hint_text(session.age_years(p).to_string()),
             )
             .labelled_by(label.id);
         if rt.focus_age {
             rt.focus_age = false;
+            // Typing replaces the age shown (its value stays as the hint).
+            rt.age_text.clear();
             field.request_focus();
         }
         if field.lost_focus() {
-            if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                match rt.age_text.trim().parse::<u32>() {
+            let entered = ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let text = rt.age_text.trim().to_string();
+            rt.age_text = session.age_years(p).to_string();
+            if entered && !text.is_empty() {
+                match text.parse::<u32>() {
                     Ok(years) if (1..=120).contains(&years) => {
-                        if years != session.age_years(p) {
-                            commands.push(Command::SetAgeYears { person: p, years });
-                        }
+                        commands.push(Command::SetAgeYears { person: p, years });
                     }
-                    _ => rt.age_text = session.age_years(p).to_string(),
+                    _ => commands.push(Command::Warn(format!(
+                        "{}: \"{text}\" is not an age in years (1-120); the age stays {}",
+                        person.folder,
+                        session.age_years(p)
+                    ))),
                 }
-            } else {
-                rt.age_text = session.age_years(p).to_string();
             }
         }
         for (bin, key) in [
@@ -142,31 +172,33 @@ pub fn person_detail_ui(
             if ui
                 .selectable_label(current, format!("{} ({key})", bin.name()))
                 .clicked()
-                && !current
             {
                 commands.push(Command::SetAgeBin { person: p, bin });
             }
         }
     });
-    // The model's view of the person: mean of its photos' marginals.
+    // The model's view of the person: the mean of its photos. In review the field under
+    // review has its own estimate in the issue box, so it is not repeated here.
     if session.probs.is_some() {
-        ui.horizontal(|ui| {
-            for field in [Field::Gender, Field::Age] {
-                if let Some(mean) = mean_probs(session, p, field) {
-                    ui.vertical(|ui| {
-                        ui.weak(format!("model: {}", field.name()));
-                        let given = Some(session.value(field, p, Slot::Mask1));
-                        let suggested = item.filter(|it| it.field == field).map(|it| it.suggested);
-                        probability_bars_ui(ui, field, &mean, given, suggested);
-                    });
-                }
+        let mut blocks: Vec<Box<dyn FnOnce(&mut egui::Ui) + '_>> = Vec::new();
+        for field in [Field::Gender, Field::Age] {
+            if item.is_some_and(|it| it.field == field) {
+                continue;
             }
-        });
+            if let Some(mean) = mean_probs(session, p, field) {
+                blocks.push(Box::new(move |ui| {
+                    ui.weak(format!("model, {}: mean of the seven photos", field.name()));
+                    // The marker stays on the label the dataset gave, whatever the edits.
+                    let given = Some(session.given_value(field, p, Slot::Mask1));
+                    probability_bars_ui(ui, field, &mean, given, None);
+                }));
+            }
+        }
+        blocks_ui(ui, PROBABILITY_BARS_WIDTH, blocks);
     }
-    ui.add_space(6.0);
     // The selected photo's mask, set with 1/2/3 or these buttons.
     let selected_mask = session.mask(p, selected_slot);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Mask");
         ui.weak(selected_slot.stem());
         for (m, key) in [
@@ -177,7 +209,6 @@ pub fn person_detail_ui(
             if ui
                 .selectable_label(selected_mask == m, format!("{} ({key})", m.name()))
                 .clicked()
-                && selected_mask != m
             {
                 commands.push(Command::SetMask {
                     person: p,
@@ -188,13 +219,30 @@ pub fn person_detail_ui(
         }
         ui.weak("· click a photo or use Left/Right to pick another");
     });
-    ui.add_space(4.0);
+}
+
+/// The seven photos, as many per row as fit the width.
+fn photos_ui(
+    ui: &mut egui::Ui,
+    state: &PersistentState,
+    rt: &mut Runtime,
+    p: usize,
+    item: Option<&QueueItem>,
+    commands: &mut Vec<Command>,
+) {
+    let selected_slot = rt.selected_slot;
+    // In review the photos share the window with the issue above them: fit what is left
+    // of it (the scroll area's visible part below the cursor).
+    let visible_below = (ui.clip_rect().bottom() - ui.cursor().top() - 8.0).max(0.0);
     let (size, per_row) = photo_layout(
         ui.available_width(),
         ui.spacing().item_spacing.x,
         state.photo_height,
-        item.is_some(),
+        item.map(|_| visible_below),
     );
+    rt.shown_photo_height = size.y;
+    let Some(session) = &rt.session else { return };
+    ui.add_space(4.0);
     for row in Slot::ALL.chunks(per_row) {
         ui.horizontal(|ui| {
             for &slot in row {
@@ -215,30 +263,52 @@ pub fn person_detail_ui(
     }
 }
 
-/// Tile size and photos per row. The review queue always shows the whole person in one
-/// row (shrinking the tiles to fit); the person view honours the zoom and wraps.
-fn photo_layout(
+/// The narrowest tile that still shows its labels.
+const MIN_TILE_WIDTH: f32 = 64.0;
+/// Height of the lines under a tile (slot, label, model guess) and the row gap.
+const CAPTION_HEIGHT: f32 = 40.0;
+
+/// Tile size and photos per row. The person view honours the zoom and wraps. Review fits
+/// the seven photos into `available` width and, when given, `height` (what is left of the
+/// window below the issue): it tries one row, two balanced rows (4 + 3) and three, and
+/// takes the layout with the largest tiles that fit, never narrower than
+/// [`MIN_TILE_WIDTH`] unless nothing else fits. No photo is ever cut off at the side.
+pub fn photo_layout(
     available: f32,
     spacing: f32,
     zoom_height: f32,
-    one_row: bool,
+    fit: Option<f32>,
 ) -> (egui::Vec2, usize) {
     const ASPECT: f32 = 0.75; // the photos are 384 x 512
     let n = Slot::ALL.len();
-    let fit_width = ((available - spacing * (n - 1) as f32) / n as f32).floor();
-    let fit_height = (fit_width / ASPECT).max(48.0);
-    let height = if one_row {
-        zoom_height.min(fit_height)
-    } else {
-        zoom_height
+    let zoom_width = (zoom_height * ASPECT).round();
+    let width_for =
+        |per_row: usize| ((available - spacing * (per_row as f32 - 1.0)) / per_row as f32).floor();
+    let size_of = |width: f32| egui::vec2(width.round(), (width / ASPECT).round());
+    let Some(height) = fit else {
+        let per_row =
+            (((available + spacing) / (zoom_width + spacing)).floor() as usize).clamp(1, n);
+        return (
+            size_of(zoom_width.min(width_for(per_row)).max(24.0)),
+            per_row,
+        );
     };
-    let size = egui::vec2((height * ASPECT).round(), height.round());
-    let per_row = if one_row {
-        n
-    } else {
-        (((available + spacing) / (size.x + spacing)).floor() as usize).clamp(1, n)
-    };
-    (size, per_row)
+    let mut best: Option<(f32, usize)> = None;
+    for rows in 1..=3 {
+        let per_row = n.div_ceil(rows);
+        let by_height = ((height / rows as f32 - CAPTION_HEIGHT) * ASPECT).floor();
+        let width = zoom_width.min(width_for(per_row)).min(by_height);
+        if width >= MIN_TILE_WIDTH && best.is_none_or(|(w, _)| width > w) {
+            best = Some((width, per_row));
+        }
+    }
+    // Nothing fits the height: keep the tiles readable and let the page scroll.
+    let (width, per_row) = best.unwrap_or_else(|| {
+        let per_row =
+            (((available + spacing) / (MIN_TILE_WIDTH + spacing)).floor() as usize).clamp(1, n);
+        (zoom_width.min(width_for(per_row)).max(24.0), per_row)
+    });
+    (size_of(width), per_row)
 }
 
 /// One photo with its slot, mask chip and the model's mask guess under it.
@@ -279,20 +349,24 @@ fn photo_column_ui(
         if tile.clicked() {
             commands.push(Command::SelectPhoto(slot));
         }
-        // Slot, label and model guess on lines of their own, so narrow tiles stay aligned.
+        // The mask label as a strip along the bottom of the photo (outlined when edited);
+        // slot and the model's guess on small lines of their own, so narrow tiles stay
+        // aligned and short.
         let mask = session.mask(p, slot);
-        ui.weak(slot.stem());
-        ui.horizontal(|ui| {
-            ui.weak("label");
-            mask_chip_ui(ui, mask, mask != slot.mask());
-        });
+        mask_strip(ui, tile.rect, mask, mask != slot.mask());
+        ui.label(egui::RichText::new(slot.stem()).small().weak());
         if let Some(probs) = session.photo_probs(Field::Mask, PhotoRef { person: p, slot }) {
             if let Some(best) = argmax(&probs) {
-                ui.horizontal(|ui| {
-                    ui.weak("model");
-                    chip_ui(ui, Field::Mask, best, false);
-                    ui.weak(format!("{:.0}%", probs[best] * 100.0));
-                });
+                ui.label(
+                    egui::RichText::new(format!(
+                        "model: {} {:.0}%",
+                        Field::Mask.class_name(best),
+                        probs[best] * 100.0
+                    ))
+                    .small()
+                    .color(value_color(Field::Mask, best)),
+                )
+                .on_hover_text("the model's guess for this photo");
             }
         }
     });

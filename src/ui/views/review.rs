@@ -1,13 +1,17 @@
 //! The review queue: ranked issues on the left, the current one in front (given vs
-//! suggested, score, probabilities, actions), and the whole person below for context.
+//! suggested, what the model estimates, actions), its person's seven photos right under
+//! it, then the person's labels. Everything fits the width it gets, down to a 1000 px
+//! window with the training panel open.
 
 use crate::curation::ReviewDecision;
 use crate::dataset::Field;
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
-use crate::ui::session::ItemStatus;
+use crate::ui::session::{ItemStatus, QueueItem, Session};
 use crate::ui::state::{PersistentState, QueueFilter};
-use crate::ui::widgets::{chip_ui, labelled_combo_ui, probability_bars_ui};
+use crate::ui::widgets::{
+    blocks_ui, chip_ui, labelled_combo_ui, probability_bars_ui, PROBABILITY_BARS_WIDTH,
+};
 use egui::Color32;
 
 pub fn review_ui(
@@ -24,16 +28,21 @@ pub fn review_ui(
             "Runs are read from {}.",
             session.workspace.runs_dir().display()
         ));
-        if ui.button("Reload newest run").clicked() {
+        if ui.button("Look for a finished run").clicked() {
             commands.push(Command::ReloadRun);
         }
         return;
     };
     let before = state.queue_filter.clone();
+    // The list takes at most a third of the space it shares with the item.
+    let width = ui.available_width();
     egui::Panel::left("queue_list")
         .resizable(true)
-        .default_size(330.0)
+        .default_size((width * 0.32).clamp(180.0, 330.0))
+        .min_size(150.0)
+        .max_size((width * 0.6).max(150.0))
         .show(ui, |ui| {
+            run_picker_ui(ui, rt, commands);
             queue_filters_ui(ui, &mut state.queue_filter, &kinds);
             ui.separator();
             queue_list_ui(ui, state, rt, commands);
@@ -48,6 +57,39 @@ pub fn review_ui(
             .show(ui, |ui| {
                 current_item_ui(ui, state, rt, commands);
             });
+    });
+}
+
+/// Which run feeds the queue: the newest finished one unless the annotator picks another.
+fn run_picker_ui(ui: &mut egui::Ui, rt: &Runtime, commands: &mut Vec<Command>) {
+    let Some(session) = &rt.session else { return };
+    let current = session.probs.as_ref().map(|p| p.run_id.clone());
+    let describe = |id: &str| {
+        let run = rt.runs.iter().find(|r| r.id == id);
+        let f1 = run
+            .and_then(|r| r.macro_f1)
+            .map_or(String::new(), |f| format!(" · F1 {f:.3}"));
+        let newest = rt.runs.first().is_some_and(|r| r.id == id);
+        format!("{id}{f1}{}", if newest { " · newest" } else { "" })
+    };
+    ui.horizontal(|ui| {
+        let name = ui.label("Run");
+        let selected = current.as_deref().map_or("none".to_string(), describe);
+        egui::ComboBox::from_id_salt("run_picker")
+            .selected_text(egui::RichText::new(selected).size(12.0))
+            .truncate()
+            .width(ui.available_width() - 8.0)
+            .show_ui(ui, |ui| {
+                for run in &rt.runs {
+                    let chosen = current.as_deref() == Some(run.id.as_str());
+                    if ui.selectable_label(chosen, describe(&run.id)).clicked() && !chosen {
+                        commands.push(Command::UseRun(run.id.clone()));
+                    }
+                }
+            })
+            .response
+            .labelled_by(name.id)
+            .on_hover_text("The run whose out-of-fold probabilities feed this queue");
     });
 }
 
@@ -85,6 +127,8 @@ fn queue_list_ui(
 ) {
     let list: Vec<usize> = rt.queue(&state.queue_filter).to_vec();
     let pos = rt.queue_pos;
+    let scroll_to = rt.scroll_to_selected;
+    rt.queue_page_rows = ((ui.available_height() - 20.0) / QUEUE_ROW_HEIGHT).max(1.0) as usize;
     let Some(session) = &rt.session else { return };
     let Some(issues) = &session.issues else {
         return;
@@ -121,8 +165,9 @@ fn queue_list_ui(
                 if status != ItemStatus::Open {
                     rich = rich.weak();
                 }
-                let r = ui.selectable_label(row == pos, rich);
-                if row == pos && rt.scroll_to_selected {
+                let label = egui::Button::selectable(row == pos, rich).truncate();
+                let r = ui.add(label);
+                if row == pos && scroll_to {
                     r.scroll_to_me(Some(egui::Align::Center));
                 }
                 if r.clicked() {
@@ -130,6 +175,47 @@ fn queue_list_ui(
                 }
             }
         });
+}
+
+/// An empty queue because of its filters: which filter hides how many, one click to clear.
+fn empty_queue_ui(
+    ui: &mut egui::Ui,
+    state: &PersistentState,
+    session: &Session,
+    commands: &mut Vec<Command>,
+) {
+    ui.heading("The queue is empty");
+    let Some(issues) = &session.issues else {
+        return;
+    };
+    let f = &state.queue_filter;
+    if issues.items.is_empty() {
+        ui.label("The run found no issue.");
+        return;
+    }
+    let hidden_by =
+        |keep: &dyn Fn(&QueueItem) -> bool| issues.items.iter().filter(|it| !keep(it)).count();
+    let mut reasons = Vec::new();
+    if let Some(field) = f.field {
+        let n = hidden_by(&|it| it.field == field);
+        reasons.push(format!("Field = {} hides {n}", field.name()));
+    }
+    if let Some(kind) = &f.kind {
+        let n = hidden_by(&|it| it.kind == *kind);
+        reasons.push(format!("Kind = {kind} hides {n}"));
+    }
+    if f.open_only {
+        let n = hidden_by(&|it| session.item_status(it) == ItemStatus::Open);
+        reasons.push(format!("Open only hides {n} (decided)"));
+    }
+    ui.label(format!(
+        "The run has {} issues; the filters hide them all: {}.",
+        issues.items.len(),
+        reasons.join(", ")
+    ));
+    if ui.button("Clear the filters").clicked() {
+        commands.push(Command::ClearQueueFilters);
+    }
 }
 
 fn current_item_ui(
@@ -142,8 +228,9 @@ fn current_item_ui(
     let total = rt.queue(&filter).len();
     let pos = rt.queue_pos;
     let Some(idx) = rt.queue(&filter).get(pos).copied() else {
-        ui.heading("The queue is empty");
-        ui.label("No issue matches the filters.");
+        if let Some(session) = &rt.session {
+            empty_queue_ui(ui, state, session, commands);
+        }
         return;
     };
     let Some(session) = &rt.session else { return };
@@ -156,7 +243,7 @@ fn current_item_ui(
         return;
     };
     let status = session.item_status(&item);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading(format!("Issue {} of {}", pos + 1, total));
         let color = match status {
             ItemStatus::Open => Color32::from_rgb(219, 143, 0),
@@ -172,58 +259,115 @@ fn current_item_ui(
         }
     });
     egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            let scope = match (item.slot, &item.pair) {
-                (Some(slot), Some(pair)) => {
-                    format!("photos {} and {} swapped", slot.stem(), pair.slot.stem())
-                }
-                (Some(slot), None) => format!("photo {}", slot.stem()),
-                (None, _) => "whole person (all seven photos)".to_string(),
-            };
-            ui.strong(format!("{} · {} issue · {}", item.field.name(), item.kind, scope));
-            ui.weak(format!("score {:.3}", item.score));
-        });
-        ui.horizontal(|ui| {
-            ui.label("given");
-            chip_ui(ui, item.field, item.given, false);
-            ui.label("-> suggested");
-            chip_ui(ui, item.field, item.suggested, false);
-            let now = session.value(item.field, item.person, item.slot.unwrap_or(crate::dataset::Slot::Mask1));
-            if now != item.given {
-                ui.label("· now");
-                chip_ui(ui, item.field, now, true);
-            }
-        });
-        probability_bars_ui(ui, item.field, &item.probabilities, Some(item.given), Some(item.suggested));
-        if let Some(pair) = &item.pair {
-            ui.horizontal(|ui| {
-                ui.label(format!("and {}: given", pair.slot.stem()));
+        issue_box_ui(ui, session, &item, commands);
+    });
+    ui.add_space(4.0);
+    super::person::person_detail_ui(ui, state, rt, item.person, Some(&item), commands);
+    rt.scroll_to_selected = false;
+}
+
+/// What the issue is, the model's estimate for it (named for what it is), and the actions.
+fn issue_box_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    item: &QueueItem,
+    commands: &mut Vec<Command>,
+) {
+    let folder = session.folder(item.person);
+    let scope = match (item.slot, &item.pair) {
+        (Some(slot), Some(pair)) => {
+            format!("photos {} and {} swapped", slot.stem(), pair.slot.stem())
+        }
+        (Some(slot), None) => format!("photo {}", slot.stem()),
+        (None, _) => "whole person (all seven photos)".to_string(),
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(format!("{} · {} · {}", item.field.name(), item.kind, scope));
+        ui.weak(format!("score {:.3}", item.score));
+    });
+    ui.spacing_mut().item_spacing.y = 2.0;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new(folder).monospace());
+        ui.label("given");
+        chip_ui(ui, item.field, item.given, false);
+        ui.label("-> suggested");
+        chip_ui(ui, item.field, item.suggested, false);
+        let now = session.value(
+            item.field,
+            item.person,
+            item.slot.unwrap_or(crate::dataset::Slot::Mask1),
+        );
+        if now != item.given {
+            ui.label("· now");
+            chip_ui(ui, item.field, now, true);
+        }
+    });
+    // The engine's own estimate: for a person-level issue it combines the seven photos,
+    // for a photo issue it is that photo's. A swapped pair shows both photos side by side.
+    let estimate = match item.slot {
+        Some(slot) => format!("model, photo {}:", slot.stem()),
+        None => "model, the person's seven photos combined:".to_string(),
+    };
+    let mut blocks: Vec<Box<dyn FnOnce(&mut egui::Ui) + '_>> = vec![Box::new(|ui| {
+        ui.weak(estimate);
+        probability_bars_ui(
+            ui,
+            item.field,
+            &item.probabilities,
+            Some(item.given),
+            Some(item.suggested),
+        );
+    })];
+    if let Some(pair) = &item.pair {
+        blocks.push(Box::new(move |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.weak(format!("model, photo {}: given", pair.slot.stem()));
                 chip_ui(ui, item.field, pair.given, false);
-                ui.label("-> suggested");
+                ui.weak("-> suggested");
                 chip_ui(ui, item.field, pair.suggested, false);
                 let now = session.value(item.field, item.person, pair.slot);
                 if now != pair.given {
-                    ui.label("· now");
+                    ui.weak("· now");
                     chip_ui(ui, item.field, now, true);
                 }
             });
-            probability_bars_ui(ui, item.field, &pair.probabilities, Some(pair.given), Some(pair.suggested));
-            ui.weak("Accepting fixes both photos in one step.");
+            probability_bars_ui(
+                ui,
+                item.field,
+                &pair.probabilities,
+                Some(pair.given),
+                Some(pair.suggested),
+            );
+        }));
+    }
+    blocks_ui(ui, PROBABILITY_BARS_WIDTH, blocks);
+    if item.pair.is_some() {
+        ui.weak("Accepting fixes both photos in one step.");
+    }
+    ui.horizontal_wrapped(|ui| {
+        let hint = "Or set a label: 1/2/3 mask of the selected photo, M/F gender, 4/5/6 age \
+                    bin, A age in years. The given label's key keeps it.";
+        if ui
+            .button("Accept (Enter)")
+            .on_hover_text("Apply the suggested label and move on")
+            .clicked()
+        {
+            commands.push(Command::Decide(ReviewDecision::Accepted));
         }
-        ui.horizontal(|ui| {
-            if ui.button("Accept suggestion (Enter)").clicked() {
-                commands.push(Command::Decide(ReviewDecision::Accepted));
-            }
-            if ui.button("Keep given (Space)").clicked() {
-                commands.push(Command::Decide(ReviewDecision::Keep));
-            }
-            if ui.button("Needs review (N)").clicked() {
-                commands.push(Command::Decide(ReviewDecision::NeedsReview));
-            }
-        });
-        ui.weak("Or set a label: 1/2/3 mask of the selected photo, M/F gender, 4/5/6 age bin, A age in years.");
+        if ui
+            .button("Keep given (Space)")
+            .on_hover_text("The given label is right: record it and move on")
+            .clicked()
+        {
+            commands.push(Command::Decide(ReviewDecision::Keep));
+        }
+        if ui
+            .button("Needs review (N)")
+            .on_hover_text("Come back to it later")
+            .clicked()
+        {
+            commands.push(Command::Decide(ReviewDecision::NeedsReview));
+        }
+        ui.weak("or a label key").on_hover_text(hint);
     });
-    ui.add_space(6.0);
-    super::person::person_detail_ui(ui, state, rt, item.person, Some(&item), commands);
-    rt.scroll_to_selected = false;
 }

@@ -31,9 +31,10 @@ pub fn status_bar_ui(ui: &mut egui::Ui, state: &PersistentState, rt: &mut Runtim
             }
             ui.separator();
         }
+        let edits = session.edits_this_session();
         ui.label(format!(
-            "{} edits this session",
-            session.edits_this_session()
+            "{edits} {} this session",
+            if edits == 1 { "edit" } else { "edits" }
         ));
         ui.separator();
         // Every edit is journaled and flushed before it is applied, so this is always true

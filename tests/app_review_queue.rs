@@ -1,0 +1,559 @@
+//! The review queue as an annotator meets it: keys act on the item on screen and say what
+//! they changed, the photos fit a small window, the given label's key records a keep, undo
+//! goes back to its item, the queue reopens where it was left, page keys, popups own the
+//! keyboard, the run picker, and filters that belong to their dataset.
+#![cfg(feature = "gui")]
+
+mod app_support;
+
+use app_support::*;
+use egui::{Key, Modifiers};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use mask_curator::curation::ReviewDecision;
+use mask_curator::dataset::{Field, Gender, Mask, Slot};
+use mask_curator::ui::commands::Command;
+use mask_curator::ui::session::{ItemStatus, QueueItem};
+use mask_curator::ui::state::View;
+use mask_curator::ui::MaskCuratorApp;
+use std::path::Path;
+
+type App = Harness<'static, MaskCuratorApp>;
+
+fn person_index(h: &App, p: usize) -> usize {
+    h.state()
+        .session()
+        .unwrap()
+        .dataset
+        .person_index(&folder(p))
+        .unwrap()
+}
+
+fn current(h: &mut App) -> QueueItem {
+    h.state_mut().current_item().expect("an item on screen")
+}
+
+fn notice(h: &App) -> String {
+    h.state()
+        .rt
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default()
+}
+
+/// The journal's lines, parsed.
+fn journal(root: &Path) -> Vec<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(root.join(".mask-curator/journal.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+        .collect()
+}
+
+fn press(h: &mut App, key: Key) {
+    h.key_press(key);
+    h.run();
+}
+
+fn review(h: &mut App) {
+    press(h, Key::F5);
+    assert_eq!(h.state().state.view, View::Review);
+}
+
+/// Presses J until the item on screen is the one `pick` accepts.
+fn go_to(h: &mut App, pick: impl Fn(&QueueItem) -> bool) -> QueueItem {
+    for _ in 0..100 {
+        let item = current(h);
+        if pick(&item) {
+            return item;
+        }
+        press(h, Key::J);
+    }
+    panic!("no such item in the queue");
+}
+
+/// Two key presses delivered in one frame, as a fast typist's are.
+fn press_in_one_frame(h: &mut App, keys: &[Key]) {
+    for &key in keys {
+        for pressed in [true, false] {
+            h.input_mut().events.push(egui::Event::Key {
+                key,
+                pressed,
+                modifiers: Modifiers::NONE,
+                repeat: false,
+                physical_key: None,
+            });
+        }
+    }
+    h.step();
+    h.run();
+}
+
+/// A person-level decision, then the next item (another person's photo issue), then a mask
+/// key: the edit lands on the photo on screen, and the notice names it.
+#[test]
+fn a_mask_key_after_a_person_decision_edits_the_person_on_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    // "Open only": a decided item leaves the list, so the next one takes its place.
+    h.get_by_label("Open only").click();
+    h.run();
+    let flip = person_index(&h, GENDER_FLIP);
+    let swap = person_index(&h, MASK_SWAP);
+    let first = go_to(&mut h, |i| i.field == Field::Gender);
+    assert_eq!(first.person, flip);
+
+    press(&mut h, Key::Space); // keep the given gender
+    let shown = current(&mut h);
+    assert_eq!(
+        (shown.person, shown.field),
+        (swap, Field::Mask),
+        "the next item is on screen"
+    );
+    assert_eq!(h.state().rt.selected_person, Some(swap));
+    assert_eq!(
+        h.state().rt.selected_slot,
+        Slot::Incorrect,
+        "the flagged photo is selected"
+    );
+
+    press(&mut h, Key::Num3);
+    let lines = journal(&root);
+    let last = lines.last().unwrap();
+    assert_eq!(
+        last["target"],
+        format!("photo:{}/incorrect_mask", folder(MASK_SWAP)),
+        "the journal names the photo on screen: {lines:?}"
+    );
+    assert_eq!(last["new"], "not_wear");
+    let s = h.state().session().unwrap();
+    assert_eq!(s.mask(swap, Slot::Incorrect), Mask::NotWear);
+    assert_eq!(
+        s.mask(flip, Slot::Mask1),
+        Mask::Wear,
+        "the previous person is untouched"
+    );
+    let text = notice(&h);
+    assert!(
+        text.contains(&folder(MASK_SWAP))
+            && text.contains("incorrect_mask")
+            && text.contains("not wear"),
+        "the notice names the person, the photo and the change: {text}"
+    );
+}
+
+/// The same without "open only": fixing the gender by key moves to the next item, whose
+/// photo the next key edits.
+#[test]
+fn a_label_fix_moves_on_and_the_next_key_follows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let flip = person_index(&h, GENDER_FLIP);
+    let swap = person_index(&h, MASK_SWAP);
+    assert_eq!(go_to(&mut h, |i| i.field == Field::Gender).person, flip);
+    press(&mut h, Key::M);
+    assert!(notice(&h).contains(&folder(GENDER_FLIP)), "{}", notice(&h));
+    assert!(notice(&h).contains("female -> male"), "{}", notice(&h));
+    assert_eq!(current(&mut h).person, swap);
+    press(&mut h, Key::Num3);
+    let last = journal(&root).pop().unwrap();
+    assert_eq!(
+        last["target"],
+        format!("photo:{}/incorrect_mask", folder(MASK_SWAP))
+    );
+}
+
+/// Two keys in one frame: the label key after a decision is not applied to an item the
+/// annotator has not seen yet.
+#[test]
+fn a_label_key_in_the_same_frame_as_a_decision_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let flip = person_index(&h, GENDER_FLIP);
+    go_to(&mut h, |i| i.field == Field::Gender);
+    press_in_one_frame(&mut h, &[Key::Space, Key::Num3]);
+    let s = h.state().session().unwrap();
+    let swap = person_index(&h, MASK_SWAP);
+    assert_eq!(
+        s.mask(swap, Slot::Incorrect),
+        Mask::Incorrect,
+        "nothing applied unseen"
+    );
+    assert_eq!(
+        s.mask(flip, Slot::Mask1),
+        Mask::Wear,
+        "nor to the decided person"
+    );
+    assert_eq!(s.edits_this_session(), 1, "only the decision");
+    assert!(notice(&h).contains("ignored"), "{}", notice(&h));
+}
+
+/// At 1000 x 700 with the training panel open, all seven photos of the item are inside the
+/// window and left of the panel; `-` makes them smaller.
+#[test]
+fn review_fits_a_small_window_with_the_train_panel_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let opts = options(&root);
+    let mut h = Harness::builder()
+        .with_size([1000.0, 700.0])
+        .with_max_steps(2000)
+        .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
+    wait_idle(&mut h);
+    press(&mut h, Key::F9);
+    review(&mut h);
+    assert!(h.state().state.show_train_panel);
+    // The swapped pair: its flagged photos are the last two of the row.
+    let swap = person_index(&h, MASK_SWAP);
+    while current(&mut h).person != swap {
+        press(&mut h, Key::J);
+    }
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1000.0, 700.0));
+    // Nodes named "Train…": the top bar's toggle (highest up) and the panel's own.
+    let mut named: Vec<egui::Rect> = h
+        .get_all_by_label_contains("Train")
+        .map(|n| n.rect())
+        .collect();
+    named.sort_by(|a, b| a.min.y.total_cmp(&b.min.y));
+    let toggle = named.remove(0);
+    let panel_left = named
+        .iter()
+        .filter(|r| r.min.y >= toggle.max.y)
+        .map(|r| r.min.x)
+        .fold(f32::INFINITY, f32::min);
+    assert!(panel_left < 1000.0, "the training panel is open");
+    let tiles = |h: &App| -> Vec<egui::Rect> {
+        Slot::ALL
+            .iter()
+            .map(|s| h.get_by_label(&format!("photo {}", s.stem())).rect())
+            .collect()
+    };
+    let before = tiles(&h);
+    for (slot, r) in Slot::ALL.iter().zip(&before) {
+        assert!(
+            window.contains_rect(*r),
+            "{slot:?} at {r:?} is inside the window"
+        );
+        assert!(
+            r.max.x <= panel_left,
+            "{slot:?} at {r:?} is left of the panel ({panel_left})"
+        );
+        assert!(r.width() >= 60.0, "{slot:?} is big enough to see: {r:?}");
+    }
+    press(&mut h, Key::Minus);
+    press(&mut h, Key::Minus);
+    let after = tiles(&h);
+    assert!(
+        after[0].height() < before[0].height() - 5.0,
+        "- shrinks the photos: {} -> {}",
+        before[0].height(),
+        after[0].height()
+    );
+}
+
+/// Pressing the key of the label the dataset gave records "keep": the item is decided and
+/// does not come back.
+#[test]
+fn the_given_labels_key_records_a_keep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let item = go_to(&mut h, |i| i.field == Field::Gender);
+    let given = h.state().session().unwrap().gender(item.person);
+    press(
+        &mut h,
+        if given == Gender::Female {
+            Key::F
+        } else {
+            Key::M
+        },
+    );
+    let s = h.state().session().unwrap();
+    assert_eq!(s.item_status(&item), ItemStatus::Kept);
+    assert_eq!(s.gender(item.person), given);
+    let last = journal(&root).pop().unwrap();
+    assert_eq!(last["target"], format!("issue:{}", item.issue_id));
+    assert_eq!(last["new"], ReviewDecision::Keep.token());
+    assert!(notice(&h).contains("kept"), "{}", notice(&h));
+    assert_ne!(current(&mut h).issue_id, item.issue_id, "moves on");
+}
+
+/// Undo goes back to the item it undid and says what it took back; redo too.
+#[test]
+fn undo_returns_to_its_item_and_names_the_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let item = go_to(&mut h, |i| i.field == Field::Gender);
+    press(&mut h, Key::M);
+    assert_ne!(current(&mut h).issue_id, item.issue_id);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(
+        current(&mut h).issue_id,
+        item.issue_id,
+        "undo shows the undone item"
+    );
+    let text = notice(&h);
+    assert!(
+        text.starts_with("Undone")
+            && text.contains(&folder(GENDER_FLIP))
+            && text.contains("gender male -> female"),
+        "{text}"
+    );
+    assert_eq!(
+        h.state().session().unwrap().item_status(&item),
+        ItemStatus::Open
+    );
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run();
+    assert!(notice(&h).starts_with("Redone"), "{}", notice(&h));
+    assert_eq!(current(&mut h).issue_id, item.issue_id);
+}
+
+/// Closing and reopening: the same number of issues (a fixed one stays, marked fixed), and
+/// the queue opens after the last item worked on.
+#[test]
+fn the_queue_reopens_where_it_was_left_with_the_same_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let (total, fixed) = {
+        let mut h = harness(&root);
+        review(&mut h);
+        let total = h
+            .state()
+            .session()
+            .unwrap()
+            .issues
+            .as_ref()
+            .unwrap()
+            .items
+            .len();
+        let first = go_to(&mut h, |i| i.field == Field::Gender);
+        press(&mut h, Key::M); // fixes the gender issue
+        (total, first)
+    };
+    let mut h = harness(&root);
+    review(&mut h);
+    let s = h.state().session().unwrap();
+    let issues = s.issues.as_ref().unwrap();
+    assert_eq!(
+        issues.items.len(),
+        total,
+        "the fixed issue is still counted"
+    );
+    let again = issues
+        .items
+        .iter()
+        .find(|i| i.issue_id == fixed.issue_id)
+        .expect("the fixed issue is listed");
+    assert_eq!(s.item_status(again), ItemStatus::Fixed);
+    assert_ne!(
+        current(&mut h).issue_id,
+        fixed.issue_id,
+        "opens on the item after the last one worked on"
+    );
+    assert_eq!(current(&mut h).person, person_index(&h, MASK_SWAP));
+}
+
+/// Page Down / End / Home in the grid and the queue; J works in the grid without a click.
+#[test]
+fn page_keys_and_j_without_a_click() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    press(&mut h, Key::F3);
+    let list = |h: &mut App| -> Vec<usize> {
+        let f = h.state().state.people_filter.clone();
+        h.state_mut().rt.people(&f).to_vec()
+    };
+    let people = list(&mut h);
+    let start = h.state().rt.selected_person.unwrap();
+    let pos = |h: &App| {
+        people
+            .iter()
+            .position(|&p| Some(p) == h.state().rt.selected_person)
+            .unwrap()
+    };
+    let before = pos(&h);
+    press(&mut h, Key::J);
+    assert_ne!(
+        h.state().rt.selected_person,
+        Some(start),
+        "J moves without a click"
+    );
+    assert_eq!(pos(&h), before + 1);
+    press(&mut h, Key::End);
+    assert_eq!(h.state().rt.selected_person, people.last().copied());
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().rt.selected_person, people.first().copied());
+    let page = h.state().rt.grid_page_rows;
+    assert!(page > 1, "a page is several people");
+    press(&mut h, Key::PageDown);
+    assert_eq!(pos(&h), page.min(people.len() - 1));
+    press(&mut h, Key::PageUp);
+    assert_eq!(pos(&h), 0);
+
+    review(&mut h);
+    press(&mut h, Key::End);
+    let len = {
+        let f = h.state().state.queue_filter.clone();
+        h.state_mut().rt.queue(&f).len()
+    };
+    assert_eq!(h.state().rt.queue_pos, len - 1);
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().rt.queue_pos, 0);
+}
+
+/// An open dropdown owns the keyboard: label keys do nothing, Esc closes it.
+#[test]
+fn escape_closes_a_dropdown_and_keys_do_not_leak_into_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let item = current(&mut h);
+    h.get_by_label("Field").click();
+    h.run();
+    assert!(egui::Popup::is_any_open(&h.ctx), "the dropdown is open");
+    press(&mut h, Key::M);
+    press(&mut h, Key::Num6);
+    let s = h.state().session().unwrap();
+    assert_eq!(s.edits_this_session(), 0, "no key reached the labels");
+    assert_eq!(s.item_status(&item), ItemStatus::Open);
+    press(&mut h, Key::Escape);
+    assert!(!egui::Popup::is_any_open(&h.ctx), "Esc closed it");
+}
+
+/// The run picker switches the queue's run; a newer run that scores worse asks first.
+#[test]
+fn run_picker_and_a_worse_new_run_asks_before_replacing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_run_scored(
+        &root,
+        "good-run",
+        "2026-11-23T00:00:00Z",
+        Some(0.6),
+        GENDER_FLIP,
+    );
+    let mut h = harness(&root);
+    review(&mut h);
+    let run_id = |h: &App| {
+        h.state()
+            .session()
+            .unwrap()
+            .issues
+            .as_ref()
+            .unwrap()
+            .run_id
+            .clone()
+    };
+    assert_eq!(
+        run_id(&h),
+        "good-run",
+        "the newest finished run feeds the queue"
+    );
+
+    // Training finishes a worse run (it believes another person's gender is wrong).
+    write_run_scored(&root, "worse-run", "2026-11-24T00:00:00Z", Some(0.3), 11);
+    h.state_mut().apply(Command::ReloadRun);
+    h.run();
+    assert!(h.state().rt.pending_run.is_some(), "the app asks");
+    h.get_by_label_contains("below the run the queue shows now");
+    h.get_by_label("Keep the current run").click();
+    wait_idle(&mut h);
+    assert_eq!(run_id(&h), "good-run");
+    assert!(h.state().rt.pending_run.is_none());
+
+    // The picker lists both; choosing one loads its issues.
+    h.get_by_label("Run").click();
+    h.run();
+    h.get_by_label_contains("worse-run · F1").click();
+    wait_idle(&mut h);
+    assert_eq!(run_id(&h), "worse-run");
+    let other = person_index(&h, 11);
+    assert!(
+        h.state()
+            .session()
+            .unwrap()
+            .issues
+            .as_ref()
+            .unwrap()
+            .items
+            .iter()
+            .any(|i| i.person == other),
+        "the chosen run's issues are listed"
+    );
+
+    // A better new run replaces the queue without asking.
+    write_run_scored(
+        &root,
+        "best-run",
+        "2026-11-25T00:00:00Z",
+        Some(0.9),
+        GENDER_FLIP,
+    );
+    h.state_mut().apply(Command::ReloadRun);
+    wait_idle(&mut h);
+    assert!(h.state().rt.pending_run.is_none());
+    assert_eq!(run_id(&h), "best-run");
+}
+
+/// Filters belong to their dataset; a queue emptied by filters says which filter hides how
+/// much and clears in one click; label keys with no person on screen say so.
+#[test]
+fn filters_belong_to_their_dataset_and_an_empty_queue_explains_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    write_dataset(&a);
+    write_dataset(&b);
+    let mut h = harness(&a);
+    review(&mut h);
+    h.state_mut().state.queue_filter.kind = Some("mask_swap".into());
+    h.state_mut().state.queue_filter.field = Some(Field::Gender);
+    h.state_mut().apply(Command::QueueGo(0));
+    h.run();
+    h.get_by_label_contains("The queue is empty");
+    h.get_by_label_contains("Kind = mask_swap hides");
+    press(&mut h, Key::Num1);
+    assert!(notice(&h).contains("No person on screen"), "{}", notice(&h));
+    assert_eq!(h.state().session().unwrap().edits_this_session(), 0);
+
+    // Another dataset starts with no filter; coming back brings them back.
+    h.state_mut().apply(Command::OpenDataset(b.clone()));
+    wait_idle(&mut h);
+    assert_eq!(h.state().state.queue_filter.kind, None);
+    h.state_mut().apply(Command::OpenDataset(a.clone()));
+    wait_idle(&mut h);
+    assert_eq!(
+        h.state().state.queue_filter.kind.as_deref(),
+        Some("mask_swap")
+    );
+    h.get_by_label("Clear the filters").click();
+    h.run();
+    assert_eq!(h.state().state.queue_filter.kind, None);
+    assert!(
+        h.state_mut().current_item().is_some(),
+        "the queue shows items again"
+    );
+}
