@@ -199,10 +199,11 @@ pub enum ProblemKind {
     DuplicatePhoto,
     BadEvalRow,
     MissingEvalImage,
+    UnreadableFolder,
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 10] = [
+    pub const ALL: [ProblemKind; 11] = [
         ProblemKind::MissingPhoto,
         ProblemKind::CorruptImage,
         ProblemKind::UnknownFile,
@@ -213,6 +214,7 @@ impl ProblemKind {
         ProblemKind::DuplicatePhoto,
         ProblemKind::BadEvalRow,
         ProblemKind::MissingEvalImage,
+        ProblemKind::UnreadableFolder,
     ];
     /// Short heading for reports.
     pub fn title(self) -> &'static str {
@@ -227,6 +229,7 @@ impl ProblemKind {
             ProblemKind::DuplicatePhoto => "duplicate photo of one slot",
             ProblemKind::BadEvalRow => "bad eval row",
             ProblemKind::MissingEvalImage => "missing eval image",
+            ProblemKind::UnreadableFolder => "person folder that cannot be read",
         }
     }
     /// What the scan did about it.
@@ -242,6 +245,7 @@ impl ProblemKind {
             ProblemKind::DuplicatePhoto => "the first file in name order is used",
             ProblemKind::BadEvalRow => "the row is left out",
             ProblemKind::MissingEvalImage => "the row is kept; it has no photo",
+            ProblemKind::UnreadableFolder => "the person is left out",
         }
     }
 }
