@@ -33,6 +33,13 @@ pub enum DatasetError {
     Cancelled,
 }
 
+/// Parses train.csv contents as a scan does: the number of usable rows and the problems
+/// of the others. Err for a file that cannot be read as a table at all. (For fuzzing and
+/// tools; [`scan`] reads the file itself.)
+pub fn parse_train_csv(bytes: &[u8]) -> Result<(usize, Vec<Problem>), String> {
+    scan::parse_train_csv(bytes, Path::new("train/train.csv")).map(|(rows, p)| (rows.len(), p))
+}
+
 /// Photo extensions of the real layout (compared case-insensitively).
 pub const PHOTO_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
