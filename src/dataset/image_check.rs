@@ -111,7 +111,8 @@ pub fn check_file(path: &Path) -> Result<ImageInfo, String> {
         file.seek(SeekFrom::Start(len - tail_len))
             .map_err(|e| format!("cannot read: {e}"))?;
         let mut t = Vec::with_capacity(tail_len as usize);
-        file.take(tail_len)
+        (&mut file)
+            .take(tail_len)
             .read_to_end(&mut t)
             .map_err(|e| format!("cannot read: {e}"))?;
         t

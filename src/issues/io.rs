@@ -155,6 +155,34 @@ fn read_csv_rows(path: &Path) -> Result<Vec<(usize, Vec<String>)>, ArrayFileErro
     csv_rows(strip_bom(&bytes), path)
 }
 
+/// The non-blank records of a CSV file's bytes with their 1-based line numbers, a UTF-8
+/// byte order mark removed and cells trimmed; no header handling. The error is the line
+/// and the reason. Shared by every CSV reader of the issue engine.
+pub(crate) fn csv_records(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(strip_bom(bytes));
+    let mut out = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(out),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                return Err((line, e.to_string()));
+            }
+        }
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        out.push((line, record.iter().map(str::to_string).collect()));
+    }
+}
+
 fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
