@@ -155,7 +155,9 @@ fn main() {
         if rng.below(4) == 0 {
             input = hs::mutate(&input, &mut rng);
         }
-        t.run(&|| format!("jpeg seed {seed} input {i}"), || decode_all(&input));
+        t.run(&|| format!("jpeg seed {seed} input {i}"), || {
+            decode_all(&input)
+        });
     }
     t.print("JPEG");
 
@@ -163,7 +165,9 @@ fn main() {
     let mut t = Tally::default();
     for i in 0..n_png {
         let input = hs::mutate(&png, &mut rng);
-        t.run(&|| format!("png seed {seed} input {i}"), || decode_all(&input));
+        t.run(&|| format!("png seed {seed} input {i}"), || {
+            decode_all(&input)
+        });
     }
     t.print("PNG");
 
@@ -210,7 +214,13 @@ fn main() {
     let journal = [
         hs::journal_line(1, &who(0), "gender", "\"female\"", "\"male\""),
         hs::journal_line(2, &who(1), "age", "31", "64"),
-        hs::journal_line(3, &format!("photo:{}/normal", ds.people[2].folder), "mask", "\"not_wear\"", "\"incorrect\""),
+        hs::journal_line(
+            3,
+            &format!("photo:{}/normal", ds.people[2].folder),
+            "mask",
+            "\"not_wear\"",
+            "\"incorrect\"",
+        ),
         hs::journal_line(4, &who(2), "review", "null", "\"keep\""),
         hs::journal_line(18_446_744_073_709_551_612, &who(0), "age", "30", "31"),
     ]

@@ -143,7 +143,6 @@ mod tests {
                 dir.path().to_path_buf(),
                 dir.path().join("a"),
                 dir.path().join("a/b"),
-                dir.path().join("a/b"),
             ]
         );
         write_atomic(&p, b"y").unwrap();

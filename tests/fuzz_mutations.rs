@@ -43,6 +43,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
+/// The heap peak is process-wide: the tests take turns so one does not reset another's.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const TIME_BOUND: Duration = Duration::from_secs(2);
 const MEMORY_BOUND: usize = 256 << 20;
 
@@ -92,9 +99,21 @@ impl Tally {
             self.max_time,
             self.max_heap / 1024
         );
-        assert!(self.panics.is_empty(), "{kind}: panics on {:?}", self.panics);
-        assert!(self.slow.is_empty(), "{kind}: over {TIME_BOUND:?}: {:?}", self.slow);
-        assert!(self.heavy.is_empty(), "{kind}: over 256 MB: {:?}", self.heavy);
+        assert!(
+            self.panics.is_empty(),
+            "{kind}: panics on {:?}",
+            self.panics
+        );
+        assert!(
+            self.slow.is_empty(),
+            "{kind}: over {TIME_BOUND:?}: {:?}",
+            self.slow
+        );
+        assert!(
+            self.heavy.is_empty(),
+            "{kind}: over 256 MB: {:?}",
+            self.heavy
+        );
     }
 }
 
@@ -149,6 +168,7 @@ fn photo_seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn mutated_photos_never_panic_hang_or_blow_up() {
+    let _serial = serial();
     let n = 2400 * scale();
     let seeds = photo_seeds();
     let mut jpegs = Tally::default();
@@ -186,6 +206,7 @@ fn mutated_photos_never_panic_hang_or_blow_up() {
 
 #[test]
 fn mutated_npy_files_never_panic_or_blow_up() {
+    let _serial = serial();
     let mut tally = Tally::default();
     let mut rng = Rng::new(0x5EED_0002);
     let seeds: Vec<Vec<u8>> = vec![
@@ -251,6 +272,7 @@ fn small_dataset(root: &Path) -> Dataset {
 
 #[test]
 fn mutated_journals_never_panic_and_replay_only_valid_values() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let ds = small_dataset(dir.path());
     let ws = Workspace::for_dataset(dir.path());
@@ -273,7 +295,12 @@ fn mutated_journals_never_panic_and_replay_only_valid_values() {
         let input = hs::mutate(seed_journal.as_bytes(), &mut rng);
         std::fs::write(ws.journal_path(), &input).unwrap();
         tally.run(
-            || format!("journal mutation {i}: {:?}", String::from_utf8_lossy(&input)),
+            || {
+                format!(
+                    "journal mutation {i}: {:?}",
+                    String::from_utf8_lossy(&input)
+                )
+            },
             || {
                 if let Ok((c, _)) = Curation::open_read_only(&ds, &ws) {
                     for person in 0..c.num_people() {
@@ -290,6 +317,7 @@ fn mutated_journals_never_panic_and_replay_only_valid_values() {
 
 #[test]
 fn mutated_csv_files_never_panic() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("train/images/000001_female_Asian_30")).unwrap();
@@ -302,7 +330,12 @@ fn mutated_csv_files_never_panic() {
         let input = hs::mutate(train.as_bytes(), &mut rng);
         std::fs::write(root.join("train/train.csv"), &input).unwrap();
         tally.run(
-            || format!("train.csv mutation {i}: {:?}", String::from_utf8_lossy(&input)),
+            || {
+                format!(
+                    "train.csv mutation {i}: {:?}",
+                    String::from_utf8_lossy(&input)
+                )
+            },
             || {
                 let _ = dataset::scan(root);
                 false

@@ -80,7 +80,11 @@ fn seeded_dataset() -> Seeded {
             )
             .unwrap();
         }
-        csv.push_str(&format!("{:06},female,Asian,{},{folder}\r\n", i + 1, 25 + i));
+        csv.push_str(&format!(
+            "{:06},female,Asian,{},{folder}\r\n",
+            i + 1,
+            25 + i
+        ));
         folders.push(folder);
     }
     std::fs::write(root.join("train/train.csv"), csv).unwrap();
@@ -94,11 +98,7 @@ fn seeded_dataset() -> Seeded {
         std::fs::write(root.join(&rel), bytes).unwrap();
         bad.push(rel);
     }
-    std::fs::write(
-        root.join(photo(0, "mask3")),
-        hs::odd_sampling_progressive(),
-    )
-    .unwrap();
+    std::fs::write(root.join(photo(0, "mask3")), hs::odd_sampling_progressive()).unwrap();
     // Damage the header check cannot see: only the deep scan lists it.
     std::fs::write(
         root.join(photo(1, "mask2")),
@@ -126,7 +126,10 @@ fn seeded_dataset() -> Seeded {
     let cache = mask_curator::thumbs::DiskCache::new(&thumbs, 96, 128);
     for f in &folders {
         for stem in STEMS {
-            let p = root.join("train/images").join(f).join(format!("{stem}.jpg"));
+            let p = root
+                .join("train/images")
+                .join(f)
+                .join(format!("{stem}.jpg"));
             let entry = cache.entry_path(&p);
             std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
             std::fs::write(entry, b"MCT2 not an entry at all").unwrap();
@@ -170,7 +173,10 @@ fn a_dataset_full_of_hostile_files_scans_opens_and_exports_without_losing_edits(
     let out = text(&scan);
     assert!(scan.status.success(), "{out}");
     for rel in &s.bad {
-        assert!(out.contains(rel.as_str()), "scan does not list {rel}:\n{out}");
+        assert!(
+            out.contains(rel.as_str()),
+            "scan does not list {rel}:\n{out}"
+        );
     }
     #[cfg(unix)]
     assert!(out.contains("named pipe"), "{out}");
@@ -195,7 +201,11 @@ fn a_dataset_full_of_hostile_files_scans_opens_and_exports_without_losing_edits(
     let mut paths = Vec::new();
     for f in &s.folders {
         for stem in STEMS {
-            let p = s.root.join("train/images").join(f).join(format!("{stem}.jpg"));
+            let p = s
+                .root
+                .join("train/images")
+                .join(f)
+                .join(format!("{stem}.jpg"));
             thumbs.request(&p);
             paths.push(p);
         }
@@ -225,7 +235,10 @@ fn a_dataset_full_of_hostile_files_scans_opens_and_exports_without_losing_edits(
     let out = text(&refused);
     assert!(!refused.status.success(), "{out}");
     assert!(out.contains("train.csv"), "{out}");
-    assert_eq!(std::fs::read(s.root.join("train/train.csv")).unwrap(), original);
+    assert_eq!(
+        std::fs::read(s.root.join("train/train.csv")).unwrap(),
+        original
+    );
 
     // ... and exports the confirmed edits, none of the hostile ones.
     let exported = run(&["export", root]);

@@ -74,7 +74,8 @@ fn decompression_bombs_are_refused_before_allocating() {
         // A generous bound against hangs (the unbounded fallback took 43 s).
         assert!(took < Duration::from_secs(5), "{name}: {took:?}");
         // Strict (scan --deep) and the training path refuse it the same way.
-        let strict = decode::decode_photo(Path::new(name), &bytes, &|_, _| (1, 1), Strictness::Strict);
+        let strict =
+            decode::decode_photo(Path::new(name), &bytes, &|_, _| (1, 1), Strictness::Strict);
         assert!(strict.is_err());
     }
 }
@@ -110,7 +111,12 @@ fn an_odd_sampling_progressive_file_is_an_error_or_a_picture_never_a_crash() {
         Ok(t) => assert_eq!(t.rgba.len(), (t.width * t.height * 4) as usize),
         Err(e) => assert!(e.contains("odd.jpg"), "{e}"),
     }
-    let strict = decode::decode_photo(Path::new("odd.jpg"), &bytes, &|_, _| (1, 1), Strictness::Strict);
+    let strict = decode::decode_photo(
+        Path::new("odd.jpg"),
+        &bytes,
+        &|_, _| (1, 1),
+        Strictness::Strict,
+    );
     if let Err(e) = strict {
         assert!(!e.reason().is_empty());
     }
@@ -143,10 +149,7 @@ fn a_panicking_waker_does_not_end_the_only_worker() {
     );
 }
 
-fn wait_ready(
-    thumbs: &Thumbnailer,
-    path: &Path,
-) -> Result<mask_curator::thumbs::Thumb, String> {
+fn wait_ready(thumbs: &Thumbnailer, path: &Path) -> Result<mask_curator::thumbs::Thumb, String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Some((p, result)) = thumbs.poll_one() {
@@ -185,8 +188,7 @@ fn a_damaged_cache_entry_is_dropped_and_the_photo_decoded_again() {
     let mid = bad.len() / 2;
     bad[mid] ^= 0x55;
     std::fs::write(cache.entry_path(&photo), &bad).unwrap();
-    let loaded =
-        mask_curator::thumbs::load_or_decode(&photo, 96, 128, Some(&cache)).unwrap();
+    let loaded = mask_curator::thumbs::load_or_decode(&photo, 96, 128, Some(&cache)).unwrap();
     assert!(!loaded.from_cache);
     assert_eq!(loaded.thumb, fresh);
 }
@@ -265,7 +267,8 @@ fn deep_scans_see_random_bytes_in_many_photos() {
     let seeds = 50;
     for seed in 0..seeds {
         let bad = hs::random_bytes_mid(&photo, 300, seed);
-        if decode::decode_photo(Path::new("x.jpg"), &bad, &|_, _| (1, 1), Strictness::Strict).is_err()
+        if decode::decode_photo(Path::new("x.jpg"), &bad, &|_, _| (1, 1), Strictness::Strict)
+            .is_err()
         {
             caught += 1;
         }

@@ -25,7 +25,9 @@ pub enum NpyError {
     FortranOrder { path: PathBuf },
     #[error("{path}: shape {shape:?} is not supported (1-D or 2-D only)")]
     Shape { path: PathBuf, shape: Vec<usize> },
-    #[error("{path}: shape {shape:?} of {item_bytes}-byte values is larger than any file can hold")]
+    #[error(
+        "{path}: shape {shape:?} of {item_bytes}-byte values is larger than any file can hold"
+    )]
     ShapeOverflow {
         path: PathBuf,
         shape: Vec<usize>,
@@ -440,11 +442,18 @@ mod tests {
             ("<f4", "(2305843009213693952, 2)", 0),
             ("<f4", "(18446744073709551615, 18446744073709551615)", 0),
         ] {
-            let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+            let header =
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
             let e = read_npy_bytes(&with_header(&header, &vec![0; payload]), name).unwrap_err();
-            assert!(matches!(e, NpyError::ShapeOverflow { .. }), "{descr} {shape}: {e}");
+            assert!(
+                matches!(e, NpyError::ShapeOverflow { .. }),
+                "{descr} {shape}: {e}"
+            );
             let text = e.to_string();
-            assert!(text.contains("probs.npy") && text.contains("larger than any file"), "{text}");
+            assert!(
+                text.contains("probs.npy") && text.contains("larger than any file"),
+                "{text}"
+            );
         }
     }
 

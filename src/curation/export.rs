@@ -130,8 +130,7 @@ fn check_export_dir(root: &Path, out_dir: &Path, names: &[&str]) -> Result<(), C
     };
     let root_real = std::fs::canonicalize(root).map_err(|e| CurationError::io(root, e))?;
     let workspace_real = root_real.join(crate::workspace::WORKSPACE_DIR);
-    let inside_dataset =
-        |p: &Path| p.starts_with(&root_real) && !p.starts_with(&workspace_real);
+    let inside_dataset = |p: &Path| p.starts_with(&root_real) && !p.starts_with(&workspace_real);
     for name in names {
         let file = out_dir.join(name);
         if let Ok(real) = std::fs::canonicalize(&file) {

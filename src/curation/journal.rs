@@ -423,7 +423,6 @@ fn try_lock_exclusive(_file: &File) -> std::io::Result<bool> {
     Ok(true)
 }
 
-
 /// The current time as RFC 3339 in UTC with milliseconds.
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -622,7 +622,7 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
     c.undo().unwrap();
 
-    let out = f.dir.path().join("out");
+    let out = f.ws.exports_dir();
     let summary = export(&f.ds, &c, &out).unwrap();
     assert_eq!(summary.files.len(), 4);
     assert_eq!(summary.people_changed, 2);
@@ -774,7 +774,13 @@ fn raw_line(f: &Fixture, seq: u64, field: &str, old: &str, new: &str) -> String 
 fn a_huge_seq_is_refused_and_later_edits_survive_reopen() {
     let f = fixture(3);
     f.ws.ensure().unwrap();
-    let huge = raw_line(&f, 18_446_744_073_709_551_612, "gender", "\"female\"", "\"male\"");
+    let huge = raw_line(
+        &f,
+        18_446_744_073_709_551_612,
+        "gender",
+        "\"female\"",
+        "\"male\"",
+    );
     std::fs::write(f.ws.journal_path(), format!("{huge}\n")).unwrap();
     {
         let (mut c, report) = f.open();
@@ -836,7 +842,10 @@ fn replay_refuses_values_an_edit_could_not_set() {
     let (c, report) = f.open();
     let skipped: Vec<usize> = report.skipped.iter().map(|s| s.line).collect();
     assert_eq!(skipped, vec![1, 2, 3, 4, 5, 6], "{report:?}");
-    assert!(report.skipped[0].reason.contains("4294967295"), "{report:?}");
+    assert!(
+        report.skipped[0].reason.contains("4294967295"),
+        "{report:?}"
+    );
     assert!(report.skipped[0].reason.contains("1..=120"), "{report:?}");
     assert!(report.skipped[3].reason.contains("robot"), "{report:?}");
     assert!(report.skipped[4].reason.contains("maybe"), "{report:?}");
@@ -855,7 +864,10 @@ fn export_refuses_folders_inside_the_dataset_and_names_the_file() {
     let err = export(&f.ds, &c, &root.join("train")).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, CurationError::UnsafeExport { .. }), "{text}");
-    assert!(text.contains("train.csv") && text.contains("a file of the dataset"), "{text}");
+    assert!(
+        text.contains("train.csv") && text.contains("a file of the dataset"),
+        "{text}"
+    );
     // Spelled with `..`, and a new folder inside the dataset: refused too.
     for out in [
         root.join(".mask-curator/../train"),

@@ -174,10 +174,17 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
 /// `head` is the start of the file, `tail` its last bytes when not already inside `head`.
 fn check_parts(head: &[u8], tail: &[u8], len: u64) -> Result<ImageInfo, HeaderError> {
     let whole = head.len() as u64 == len;
+    // The size a photo declares is held to the limits every decode applies, so a file no
+    // decoder will read is a problem of the scan, not a surprise in the grid.
+    let sized = |info: ImageInfo, format| {
+        crate::thumbs::decode::check_declared_size(info.width, info.height, len, format)
+            .map(|()| info)
+            .or_else(bad)
+    };
     if head.starts_with(&[0xFF, 0xD8]) {
-        check_jpeg(head, tail, whole)
+        sized(check_jpeg(head, tail, whole)?, ImageFormat::Jpeg)
     } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        check_png(head, tail, whole)
+        sized(check_png(head, tail, whole)?, ImageFormat::Png)
     } else {
         let shown: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
         bad(format!(

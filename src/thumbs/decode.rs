@@ -14,7 +14,7 @@
 
 use super::reduced_jpeg::{self, Reduced};
 use super::{Thumb, ThumbError};
-use crate::dataset::image_check;
+use crate::dataset::{image_check, ImageFormat};
 use std::io::Read;
 use std::path::Path;
 
@@ -111,7 +111,10 @@ pub fn decode_photo(
         Ok(result) => result,
         Err(panic) => Err(ThumbError::corrupt(
             path,
-            format!("the decoder failed on this file ({})", panic_message(&*panic)),
+            format!(
+                "the decoder failed on this file ({})",
+                panic_message(&*panic)
+            ),
         )),
     }
 }
@@ -171,8 +174,7 @@ fn decode_unguarded(
     if bytes.starts_with(&[0xFF, 0xD8]) {
         decode_jpeg(path, bytes, wanted, strictness)
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        decode_generic(bytes, image::ImageFormat::Png, PNG_PIXELS_PER_BYTE)
-            .map_err(|reason| ThumbError::corrupt(path, reason))
+        decode_generic(bytes, ImageFormat::Png).map_err(|reason| ThumbError::corrupt(path, reason))
     } else {
         let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
         Err(ThumbError::unsupported(
@@ -182,19 +184,26 @@ fn decode_unguarded(
     }
 }
 
-/// Refuses a declared size before anything is allocated for it.
-fn check_declared_size(
+/// Refuses a declared size before anything is allocated for it: zero, a side over
+/// [`MAX_SOURCE_SIDE`], more than [`MAX_PIXELS`], or more pixels than `file_len` bytes of
+/// that format can encode. Shared with the scan's header check.
+pub fn check_declared_size(
     w: u32,
     h: u32,
-    file_len: usize,
-    pixels_per_byte: u64,
-    format: &str,
+    file_len: u64,
+    format: crate::dataset::ImageFormat,
 ) -> Result<(), String> {
+    let (name, pixels_per_byte) = match format {
+        crate::dataset::ImageFormat::Jpeg => ("JPEG", JPEG_PIXELS_PER_BYTE),
+        crate::dataset::ImageFormat::Png => ("PNG", PNG_PIXELS_PER_BYTE),
+    };
     if w == 0 || h == 0 {
         return Err(format!("image has zero size ({w}x{h})"));
     }
     if w > MAX_SOURCE_SIDE || h > MAX_SOURCE_SIDE {
-        return Err(format!("image too large for a thumbnail ({w}x{h})"));
+        return Err(format!(
+            "image too large ({w}x{h}, over {MAX_SOURCE_SIDE} px a side)"
+        ));
     }
     let pixels = u64::from(w) * u64::from(h);
     if pixels > MAX_PIXELS {
@@ -203,9 +212,9 @@ fn check_declared_size(
             MAX_PIXELS >> 20
         ));
     }
-    if pixels > (file_len as u64).saturating_mul(pixels_per_byte) {
+    if pixels > file_len.saturating_mul(pixels_per_byte) {
         return Err(format!(
-            "corrupt {format}: the header declares {w}x{h}, more than the file's {file_len} bytes can hold"
+            "corrupt {name}: the header declares {w}x{h}, more than the file's {file_len} bytes can hold"
         ));
     }
     Ok(())
@@ -250,7 +259,7 @@ fn decode_jpeg(
         Ok(image) => Ok(image),
         Err(GeneralError::Refused(reason)) => Err(ThumbError::corrupt(path, reason)),
         Err(GeneralError::Failed(reason)) => {
-            decode_generic(bytes, image::ImageFormat::Jpeg, JPEG_PIXELS_PER_BYTE).map_err(|_| {
+            decode_generic(bytes, ImageFormat::Jpeg).map_err(|_| {
                 let reason = if refused == "progressive, lossless or arithmetic JPEG" {
                     reason
                 } else {
@@ -286,7 +295,7 @@ fn decode_jpeg_general(
         .info()
         .ok_or_else(|| GeneralError::Failed("no frame header".into()))?;
     let (src_w, src_h) = (u32::from(info.width), u32::from(info.height));
-    check_declared_size(src_w, src_h, bytes.len(), JPEG_PIXELS_PER_BYTE, "JPEG")
+    check_declared_size(src_w, src_h, bytes.len() as u64, ImageFormat::Jpeg)
         .map_err(GeneralError::Refused)?;
     decoder.set_max_decoding_buffer_size(MAX_DECODE_BYTES as usize);
     let (want_w, want_h) = wanted(src_w, src_h);
@@ -381,13 +390,13 @@ fn adobe_transform(bytes: &[u8]) -> Option<u8> {
 
 /// A PNG, or a JPEG neither JPEG decoder read, through the `image` crate: dimensions
 /// first, then the decode under an allocation limit.
-fn decode_generic(
-    bytes: &[u8],
-    format: image::ImageFormat,
-    pixels_per_byte: u64,
-) -> Result<Decoded, String> {
+fn decode_generic(bytes: &[u8], format: ImageFormat) -> Result<Decoded, String> {
+    let image_format = match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+    };
     let reader = |limits: image::Limits| {
-        let mut r = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+        let mut r = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format);
         r.limits(limits);
         r
     };
@@ -398,12 +407,7 @@ fn decode_generic(
     let (src_w, src_h) = reader(limits.clone())
         .into_dimensions()
         .map_err(|e| e.to_string())?;
-    let name = if format == image::ImageFormat::Png {
-        "PNG"
-    } else {
-        "JPEG"
-    };
-    check_declared_size(src_w, src_h, bytes.len(), pixels_per_byte, name)?;
+    check_declared_size(src_w, src_h, bytes.len() as u64, format)?;
     let image = reader(limits).decode().map_err(|e| e.to_string())?;
     let (w, h) = (image.width(), image.height());
     if (w, h) != (src_w, src_h) {
