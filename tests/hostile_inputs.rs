@@ -352,3 +352,30 @@ fn an_unreadable_person_folder_is_reported_as_such() {
     let kinds: Vec<ProblemKind> = report.dataset.problems.iter().map(|p| p.kind).collect();
     assert_eq!(kinds, vec![ProblemKind::UnreadableFolder]);
 }
+
+#[test]
+fn a_panic_inside_a_decoder_is_an_error_for_that_photo() {
+    // The size callback runs inside the decoders (ours and jpeg-decoder's), so a panic
+    // there stands for a panicking decoder: the boundary must turn it into an error.
+    for (name, bytes) in [
+        ("baseline.jpg", hs::jpeg(64, 48, 8)),
+        ("progressive.jpg", hs::jpeg_with(64, 48, 9, |e| e.set_progressive(true))),
+    ] {
+        for strictness in [Strictness::Lenient, Strictness::Strict] {
+            let err = decode::decode_photo(
+                Path::new(name),
+                &bytes,
+                &|_, _| panic!("simulated decoder bug"),
+                strictness,
+            )
+            .unwrap_err();
+            assert!(
+                err.reason().contains("the decoder failed on this file")
+                    && err.reason().contains("simulated decoder bug")
+                    && err.to_string().contains(name),
+                "{err}"
+            );
+            assert!(err.tile_text().starts_with("cannot decode: "));
+        }
+    }
+}
