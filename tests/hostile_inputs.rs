@@ -359,7 +359,10 @@ fn a_panic_inside_a_decoder_is_an_error_for_that_photo() {
     // there stands for a panicking decoder: the boundary must turn it into an error.
     for (name, bytes) in [
         ("baseline.jpg", hs::jpeg(64, 48, 8)),
-        ("progressive.jpg", hs::jpeg_with(64, 48, 9, |e| e.set_progressive(true))),
+        (
+            "progressive.jpg",
+            hs::jpeg_with(64, 48, 9, |e| e.set_progressive(true)),
+        ),
     ] {
         for strictness in [Strictness::Lenient, Strictness::Strict] {
             let err = decode::decode_photo(

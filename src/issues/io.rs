@@ -155,10 +155,13 @@ fn read_csv_rows(path: &Path) -> Result<Vec<(usize, Vec<String>)>, ArrayFileErro
     csv_rows(strip_bom(&bytes), path)
 }
 
+/// A CSV record's 1-based line number and its trimmed cells.
+pub(crate) type CsvRecord = (usize, Vec<String>);
+
 /// The non-blank records of a CSV file's bytes with their 1-based line numbers, a UTF-8
 /// byte order mark removed and cells trimmed; no header handling. The error is the line
 /// and the reason. Shared by every CSV reader of the issue engine.
-pub(crate) fn csv_records(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+pub(crate) fn csv_records(bytes: &[u8]) -> Result<Vec<CsvRecord>, (usize, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
