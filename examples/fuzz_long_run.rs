@@ -130,6 +130,45 @@ fn decode_all(bytes: &[u8]) -> bool {
 }
 
 fn main() {
+    // `--replay FILE`: time one input through every decode mode.
+    if let Some(file) = std::env::args().skip_while(|a| a != "--replay").nth(1) {
+        let bytes = std::fs::read(&file).expect("read the input");
+        let path = Path::new(&file);
+        let time = |name: &str, f: &dyn Fn() -> String| {
+            let started = Instant::now();
+            let what = f();
+            println!(
+                "{name:10} {:>8.1} ms  {what}",
+                started.elapsed().as_secs_f64() * 1e3
+            );
+        };
+        let show = |r: Result<(u32, u32), mask_curator::thumbs::ThumbError>| match r {
+            Ok((w, h)) => format!("{w}x{h}"),
+            Err(e) => e.to_string(),
+        };
+        time("thumbnail", &|| {
+            show(decode::decode_bytes(path, &bytes, 96, 128).map(|t| (t.width, t.height)))
+        });
+        time("strict", &|| {
+            show(
+                decode::decode_photo(path, &bytes, &|_, _| (1, 1), Strictness::Strict)
+                    .map(|d| (d.width, d.height)),
+            )
+        });
+        time("training", &|| {
+            show(
+                decode::decode_photo(path, &bytes, &|_, _| (224, 224), Strictness::Lenient)
+                    .map(|d| (d.width, d.height)),
+            )
+        });
+        time("header", &|| {
+            format!(
+                "{:?}",
+                mask_curator::dataset::image_check::check_bytes(&bytes)
+            )
+        });
+        return;
+    }
     let seed = arg("--seed", 1);
     let n_jpeg = arg("--jpeg", 1_000_000);
     let n_png = arg("--png", 100_000);
@@ -150,10 +189,20 @@ fn main() {
     ];
     let mut rng = Rng::new(seed);
     let mut t = Tally::default();
+    // `--dump N FILE`: write JPEG input N of this seed to FILE (to reproduce a finding).
+    let dump = arg("--dump", u64::MAX);
     for i in 0..n_jpeg {
         let mut input = hs::mutate(&photos[i as usize % photos.len()], &mut rng);
         if rng.below(4) == 0 {
             input = hs::mutate(&input, &mut rng);
+        }
+        if dump != u64::MAX {
+            if i == dump {
+                let file = std::env::args().skip_while(|a| a != "--dump").nth(2);
+                std::fs::write(file.as_deref().unwrap_or("input.jpg"), &input).expect("dump");
+                return;
+            }
+            continue;
         }
         t.run(&|| format!("jpeg seed {seed} input {i}"), || {
             decode_all(&input)

@@ -382,3 +382,43 @@ fn a_panic_inside_a_decoder_is_an_error_for_that_photo() {
         }
     }
 }
+
+/// A 2,700-byte 130x33 JPEG on which zune-jpeg (the `image` crate's JPEG decoder, our last
+/// fallback) panics in its IDCT. Found by `examples/fuzz_long_run.rs`, seed 1, JPEG input
+/// 414153 (a mutation of `hostile_support::odd_sampling_progressive`).
+fn zune_panic_jpeg() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zune_panic_130x33.jpg"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_file_that_panics_the_fallback_decoder_is_an_error_and_the_only_worker_lives_on() {
+    let bytes = zune_panic_jpeg();
+    for strictness in [Strictness::Lenient, Strictness::Strict] {
+        let err = decode::decode_photo(Path::new("z.jpg"), &bytes, &|_, _| (96, 128), strictness)
+            .unwrap_err();
+        assert!(
+            err.reason().contains("the decoder failed on this file"),
+            "{err}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jpg");
+    let good = dir.path().join("good.jpg");
+    std::fs::write(&bad, &bytes).unwrap();
+    std::fs::write(&good, hs::jpeg(64, 48, 10)).unwrap();
+    let thumbs = Thumbnailer::new(ThumbConfig {
+        workers: 1,
+        ..Default::default()
+    });
+    thumbs.request(&bad);
+    let err = wait_ready(&thumbs, &bad).unwrap_err();
+    assert!(
+        err.contains("cannot") || err.contains("decoder failed"),
+        "{err}"
+    );
+    thumbs.request(&good);
+    assert!(wait_ready(&thumbs, &good).is_ok());
+}
