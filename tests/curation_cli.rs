@@ -241,7 +241,8 @@ fn export_command_writes_corrected_csvs() {
     // Export while another process holds the journal must still work (read-only replay).
     let (_writer, _) = Curation::open(&dataset, &workspace, "app").unwrap();
 
-    let out_dir = root.join("export-here");
+    // Inside the workspace: an export may not write anywhere else in the dataset.
+    let out_dir = root.join(".mask-curator/export-here");
     let stdout = run_ok(&[
         "export",
         root.to_str().unwrap(),

@@ -25,6 +25,14 @@ pub enum NpyError {
     FortranOrder { path: PathBuf },
     #[error("{path}: shape {shape:?} is not supported (1-D or 2-D only)")]
     Shape { path: PathBuf, shape: Vec<usize> },
+    #[error(
+        "{path}: shape {shape:?} of {item_bytes}-byte values is larger than any file can hold"
+    )]
+    ShapeOverflow {
+        path: PathBuf,
+        shape: Vec<usize>,
+        item_bytes: u64,
+    },
     #[error("{path}: the file ends early: {expected} data bytes expected, {found} present")]
     Truncated {
         path: PathBuf,
@@ -291,14 +299,6 @@ fn read_npy_from(mut r: impl Read, total_len: u64, path: &Path) -> Result<NpyArr
             shape: h.shape,
         });
     }
-    let count = h
-        .shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| NpyError::Shape {
-            path: path.to_path_buf(),
-            shape: h.shape.clone(),
-        })?;
     let kind = match h.descr.as_str() {
         "<f4" | "=f4" => 0,
         "<f8" | "=f8" => 1,
@@ -312,7 +312,22 @@ fn read_npy_from(mut r: impl Read, total_len: u64, path: &Path) -> Result<NpyArr
         }
     };
     let size = if kind == 0 || kind == 3 { 4u64 } else { 8u64 };
-    let expected = count as u64 * size;
+    // The shape comes from the file: multiply with checks, or a wrapped product could pass
+    // the length test below and ask for an impossible allocation.
+    let overflow = || NpyError::ShapeOverflow {
+        path: path.to_path_buf(),
+        shape: h.shape.clone(),
+        item_bytes: size,
+    };
+    let count = h
+        .shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(overflow)?;
+    let expected = u64::try_from(count)
+        .ok()
+        .and_then(|c| c.checked_mul(size))
+        .ok_or_else(overflow)?;
     let available = total_len - pre_len - header_len as u64;
     if available < expected {
         return Err(NpyError::Truncated {
@@ -415,6 +430,31 @@ mod tests {
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(payload);
         out
+    }
+
+    #[test]
+    fn overflowing_shapes_are_refused_naming_the_file() {
+        let name = Path::new("probs.npy");
+        // Element count x item size wraps to 8 (and to 0): the length check must not pass.
+        for (descr, shape, payload) in [
+            ("<f8", "(2305843009213693953, 1)", 8usize),
+            ("<i8", "(2305843009213693953,)", 8),
+            ("<f4", "(2305843009213693952, 2)", 0),
+            ("<f4", "(18446744073709551615, 18446744073709551615)", 0),
+        ] {
+            let header =
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+            let e = read_npy_bytes(&with_header(&header, &vec![0; payload]), name).unwrap_err();
+            assert!(
+                matches!(e, NpyError::ShapeOverflow { .. }),
+                "{descr} {shape}: {e}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains("probs.npy") && text.contains("larger than any file"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

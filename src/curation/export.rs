@@ -45,6 +45,8 @@ pub fn export(
 /// can run on another thread without holding the curation.
 #[derive(Debug, Clone)]
 pub struct PreparedExport {
+    /// The dataset root: no export may write into the dataset's own files.
+    root: PathBuf,
     files: Vec<(&'static str, String, &'static str)>,
     people_changed: usize,
     photos_changed: usize,
@@ -89,6 +91,7 @@ pub fn prepare_export(
         .filter(|r| curation.is_edited_photo(r.person, r.slot))
         .count();
     Ok(PreparedExport {
+        root: dataset.root.clone(),
         files,
         people_changed,
         photos_changed,
@@ -96,8 +99,12 @@ pub fn prepare_export(
 }
 
 impl PreparedExport {
-    /// Writes every file atomically into `out_dir` (created when missing).
+    /// Writes every file atomically into `out_dir` (created when missing). Refuses a
+    /// folder inside the dataset other than its `.mask-curator/` workspace, and any file
+    /// that would replace one of the dataset's own.
     pub fn write(&self, out_dir: &Path) -> Result<ExportSummary, CurationError> {
+        let names: Vec<&str> = self.files.iter().map(|(name, _, _)| *name).collect();
+        check_export_dir(&self.root, out_dir, &names)?;
         let mut summary = ExportSummary {
             people_changed: self.people_changed,
             photos_changed: self.photos_changed,
@@ -110,6 +117,70 @@ impl PreparedExport {
             summary.files.push(ExportedFile { path, rows, what });
         }
         Ok(summary)
+    }
+}
+
+/// Where an export may go: outside the dataset, or inside its workspace folder. Paths are
+/// compared after resolving symlinks and `..`, so no spelling of a dataset folder slips
+/// through; a file that exists and resolves into the dataset is refused by name.
+fn check_export_dir(root: &Path, out_dir: &Path, names: &[&str]) -> Result<(), CurationError> {
+    let refuse = |path: &Path, reason: String| CurationError::UnsafeExport {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let root_real = std::fs::canonicalize(root).map_err(|e| CurationError::io(root, e))?;
+    let workspace_real = root_real.join(crate::workspace::WORKSPACE_DIR);
+    let inside_dataset = |p: &Path| p.starts_with(&root_real) && !p.starts_with(&workspace_real);
+    for name in names {
+        let file = out_dir.join(name);
+        if let Ok(real) = std::fs::canonicalize(&file) {
+            if inside_dataset(&real) {
+                return Err(refuse(
+                    &file,
+                    format!("would replace {}, a file of the dataset", real.display()),
+                ));
+            }
+        }
+    }
+    let out_real = resolve_lexically_missing(out_dir)
+        .ok_or_else(|| refuse(out_dir, "cannot tell where this folder is".into()))?;
+    if inside_dataset(&out_real) {
+        return Err(refuse(
+            out_dir,
+            format!(
+                "the folder is inside the dataset {}; export outside it or into {}",
+                root_real.display(),
+                workspace_real.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `path` with its longest existing prefix resolved by the file system and the rest (not
+/// yet created) appended; `None` when the rest climbs with `..`.
+fn resolve_lexically_missing(path: &Path) -> Option<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return Some(out);
+        }
+        let name = existing.file_name()?;
+        if name == ".." {
+            return None;
+        }
+        rest.push(name.to_os_string());
+        existing = existing.parent()?;
     }
 }
 

@@ -106,11 +106,23 @@ impl Value {
                     .map(Value::Gender)
                     .ok_or_else(|| format!("unknown gender value {s:?}"))
             }
-            JournalField::Age => v
-                .as_u64()
-                .and_then(|a| u32::try_from(a).ok())
-                .map(Value::Age)
-                .ok_or_else(|| format!("age value {v} is not a whole number of years")),
+            JournalField::Age => {
+                let years = v
+                    .as_u64()
+                    .ok_or_else(|| format!("age value {v} is not a whole number of years"))?;
+                // The same range an annotator may set: replay applies nothing an edit could not.
+                u32::try_from(years)
+                    .ok()
+                    .filter(|a| super::AGE_RANGE.contains(a))
+                    .map(Value::Age)
+                    .ok_or_else(|| {
+                        format!(
+                            "age value {years} is outside {}..={} years",
+                            super::AGE_RANGE.start(),
+                            super::AGE_RANGE.end()
+                        )
+                    })
+            }
             JournalField::Review => {
                 if v.is_null() {
                     return Ok(Value::Review(None));
@@ -140,6 +152,11 @@ fn parse_mask_token(s: &str) -> Option<Mask> {
         _ => None,
     }
 }
+
+/// The largest seq a journal line may carry: 2^53, the largest integer every JSON reader
+/// keeps exact, and more edits than any dataset will see. A file claiming more is damaged or
+/// hostile; refusing it keeps every seq computation far from overflow.
+pub const MAX_SEQ: u64 = 1 << 53;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +234,19 @@ impl JournalEntry {
     pub fn parse_line(text: &str) -> Result<JournalEntry, String> {
         let line: Line =
             serde_json::from_str(text).map_err(|e| format!("not a journal entry: {e}"))?;
+        for (name, value) in [
+            ("seq", Some(line.seq)),
+            ("step", Some(line.step)),
+            ("reverts", line.reverts),
+            ("reapplies", line.reapplies),
+        ] {
+            if value.is_some_and(|v| v > MAX_SEQ) {
+                return Err(format!(
+                    "{name} {} is beyond the largest seq a journal uses (2^53)",
+                    value.unwrap_or_default()
+                ));
+            }
+        }
         let target: Target = line.target.parse()?;
         let old = Value::from_json(line.field, &line.old)?;
         let new = Value::from_json(line.field, &line.new)?;
@@ -301,7 +331,9 @@ impl JournalWriter {
     /// on it, so two processes never interleave their edits.
     pub fn open(path: &Path) -> Result<JournalWriter, CurationError> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| CurationError::io(dir, e))?;
+        // Every new folder on the way is synced into its parent: a journal whose folder
+        // vanishes in a crash loses every edit in it.
+        crate::workspace::create_dir_all_synced(dir).map_err(|e| CurationError::io(dir, e))?;
         let existed = path.exists();
         let file = OpenOptions::new()
             .append(true)
@@ -316,7 +348,7 @@ impl JournalWriter {
         if !existed {
             // Make the new file's directory entry durable too, or a crash could lose the
             // whole journal along with its first confirmed edit.
-            sync_dir(dir).map_err(|e| CurationError::io(dir, e))?;
+            crate::workspace::sync_dir(dir).map_err(|e| CurationError::io(dir, e))?;
         }
         Ok(JournalWriter {
             file,
@@ -389,16 +421,6 @@ fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
 #[cfg(not(unix))]
 fn try_lock_exclusive(_file: &File) -> std::io::Result<bool> {
     Ok(true)
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// The current time as RFC 3339 in UTC with milliseconds.

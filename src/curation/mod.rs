@@ -233,6 +233,10 @@ pub enum CurationError {
     MissingPhoto { person: String, slot: &'static str },
     #[error("invalid edit: {0}")]
     InvalidEdit(String),
+    #[error("refusing to export to {path}: {reason}")]
+    UnsafeExport { path: PathBuf, reason: String },
+    #[error("{path}: no sequence numbers left after seq {seq}; export, then start a new journal")]
+    SeqExhausted { path: PathBuf, seq: u64 },
     #[error("{path} line {line}: {reason}")]
     BadInput {
         path: PathBuf,
@@ -438,7 +442,8 @@ impl Curation {
                 });
             }
             last_seq = last_seq.max(entry.seq);
-            self.next_seq = self.next_seq.max(entry.seq + 1);
+            // parse_line keeps seq <= MAX_SEQ, so this cannot overflow.
+            self.next_seq = self.next_seq.max(entry.seq.saturating_add(1));
             let continues = group
                 .last()
                 .is_some_and(|(_, prev)| prev.step == entry.step && prev.seq + 1 == entry.seq);
@@ -738,12 +743,18 @@ impl Curation {
     ) -> Result<Vec<JournalEntry>, CurationError> {
         let time = journal::now_rfc3339();
         let step = self.next_seq;
-        let step_len = planned.len() as u32;
+        let step_len = u32::try_from(planned.len()).ok();
+        // Seqs come from the file; never let them wrap (a wrapped seq would make the next
+        // replay drop confirmed edits).
+        let end = step_len
+            .and_then(|n| step.checked_add(u64::from(n)))
+            .filter(|&end| end <= journal::MAX_SEQ + 1);
+        let step_len = step_len.unwrap_or(u32::MAX);
         let entries: Vec<JournalEntry> = planned
             .iter()
             .enumerate()
             .map(|(i, p)| JournalEntry {
-                seq: step + i as u64,
+                seq: step.wrapping_add(i as u64),
                 time: time.clone(),
                 annotator: self.annotator.clone(),
                 op,
@@ -759,17 +770,24 @@ impl Curation {
                 reapplies: p.reapplies,
             })
             .collect();
-        let result = match self.writer.as_mut() {
-            Some(w) => w.append(&entries),
-            None => Err(CurationError::ReadOnly),
+        let result = match (self.writer.as_mut(), end) {
+            (_, None) => Err(CurationError::SeqExhausted {
+                path: self.journal_path.clone(),
+                seq: step,
+            }),
+            (Some(w), Some(end)) => w.append(&entries).map(|()| end),
+            (None, _) => Err(CurationError::ReadOnly),
         };
-        if let Err(e) = result {
-            for p in planned.iter().rev() {
-                self.set_value(&p.target, &p.key, p.old);
+        let end = match result {
+            Ok(end) => end,
+            Err(e) => {
+                for p in planned.iter().rev() {
+                    self.set_value(&p.target, &p.key, p.old);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        self.next_seq = step + u64::from(step_len);
+        };
+        self.next_seq = end;
         self.history.extend(entries.iter().cloned());
         Ok(entries)
     }

@@ -622,7 +622,7 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
     c.undo().unwrap();
 
-    let out = f.dir.path().join("out");
+    let out = f.ws.exports_dir();
     let summary = export(&f.ds, &c, &out).unwrap();
     assert_eq!(summary.files.len(), 4);
     assert_eq!(summary.people_changed, 2);
@@ -791,4 +791,165 @@ fn labels_before_a_time_take_back_later_edits() {
         c.issue_labels_before("yesterday").people[0].gender,
         Gender::Male
     );
+
+/// A journal line for person `p` written by hand (as a damaged or crafted file would hold).
+fn raw_line(f: &Fixture, seq: u64, field: &str, old: &str, new: &str) -> String {
+    format!(
+        r#"{{"seq":{seq},"time":"2026-11-22T00:00:00.000Z","annotator":"x","op":"edit","target":"person:{}","field":"{field}","old":{old},"new":{new},"reason":null,"step":{seq},"step_len":1}}"#,
+        f.folder(0)
+    )
+}
+
+#[test]
+fn a_huge_seq_is_refused_and_later_edits_survive_reopen() {
+    let f = fixture(3);
+    f.ws.ensure().unwrap();
+    let huge = raw_line(
+        &f,
+        18_446_744_073_709_551_612,
+        "gender",
+        "\"female\"",
+        "\"male\"",
+    );
+    std::fs::write(f.ws.journal_path(), format!("{huge}\n")).unwrap();
+    {
+        let (mut c, report) = f.open();
+        assert_eq!(report.entries, 0);
+        assert_eq!(report.skipped.len(), 1, "{report:?}");
+        assert_eq!(report.skipped[0].line, 1);
+        assert!(
+            report.skipped[0].reason.contains("18446744073709551612"),
+            "{report:?}"
+        );
+        // Three edits, the last a batch of two: none may wrap around to seq 0.
+        c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+        c.apply(gender_edit(&f, 1, Gender::Female)).unwrap();
+        let swap = c.swap_masks_edits(2, Slot::Incorrect, Slot::Normal, None);
+        c.apply_batch(swap, "swap").unwrap();
+        let seqs: Vec<u64> = c.history().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4]);
+    }
+    let (c, report) = f.open();
+    assert_eq!(report.entries, 4, "{report:?}");
+    assert_eq!(c.gender(0), Gender::Male);
+    assert_eq!(c.gender(1), Gender::Female);
+    assert_eq!(c.mask(2, Slot::Normal), Mask::Incorrect);
+    assert!(c.can_undo());
+}
+
+#[test]
+fn seqs_near_the_limit_end_in_a_clear_error_not_a_wrap() {
+    let f = fixture(2);
+    f.ws.ensure().unwrap();
+    let last = raw_line(&f, journal::MAX_SEQ, "gender", "\"female\"", "\"male\"");
+    std::fs::write(f.ws.journal_path(), format!("{last}\n")).unwrap();
+    let (mut c, report) = f.open();
+    assert_eq!(report.entries, 1, "{report:?}");
+    let err = c.apply(gender_edit(&f, 1, Gender::Female)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, CurationError::SeqExhausted { .. }) && text.contains("journal.jsonl"),
+        "{text}"
+    );
+    // Nothing half-applied.
+    assert_eq!(c.gender(1), Gender::Male);
+}
+
+#[test]
+fn replay_refuses_values_an_edit_could_not_set() {
+    let f = fixture(2);
+    f.ws.ensure().unwrap();
+    let lines = [
+        raw_line(&f, 1, "age", "20", "4294967295"),
+        raw_line(&f, 2, "age", "20", "0"),
+        raw_line(&f, 3, "age", "20", "121"),
+        raw_line(&f, 4, "gender", "\"female\"", "\"robot\""),
+        raw_line(&f, 5, "review", "null", "\"maybe\""),
+        raw_line(&f, 6, "age", "20", "-3"),
+        raw_line(&f, 7, "age", "20", "44"),
+    ];
+    std::fs::write(f.ws.journal_path(), lines.join("\n") + "\n").unwrap();
+    let (c, report) = f.open();
+    let skipped: Vec<usize> = report.skipped.iter().map(|s| s.line).collect();
+    assert_eq!(skipped, vec![1, 2, 3, 4, 5, 6], "{report:?}");
+    assert!(
+        report.skipped[0].reason.contains("4294967295"),
+        "{report:?}"
+    );
+    assert!(report.skipped[0].reason.contains("1..=120"), "{report:?}");
+    assert!(report.skipped[3].reason.contains("robot"), "{report:?}");
+    assert!(report.skipped[4].reason.contains("maybe"), "{report:?}");
+    assert_eq!(report.entries, 1);
+    assert_eq!(c.age_years(0), 44);
+}
+
+#[test]
+fn export_refuses_folders_inside_the_dataset_and_names_the_file() {
+    let f = fixture(3);
+    let original = write_train_csv(&f);
+    let (mut c, _) = f.open();
+    c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+    let root = f.dir.path();
+    // Straight onto train/: would replace train/train.csv.
+    let err = export(&f.ds, &c, &root.join("train")).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, CurationError::UnsafeExport { .. }), "{text}");
+    assert!(
+        text.contains("train.csv") && text.contains("a file of the dataset"),
+        "{text}"
+    );
+    // Spelled with `..`, and a new folder inside the dataset: refused too.
+    for out in [
+        root.join(".mask-curator/../train"),
+        root.join("train/images/new-export"),
+        root.to_path_buf(),
+    ] {
+        let err = export(&f.ds, &c, &out).unwrap_err();
+        assert!(
+            matches!(err, CurationError::UnsafeExport { .. }),
+            "{}: {err}",
+            out.display()
+        );
+    }
+    assert!(!root.join("train/images/new-export").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("train/train.csv")).unwrap(),
+        original
+    );
+    // The workspace and folders outside the dataset are fine.
+    export(&f.ds, &c, &root.join(".mask-curator/exports")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    export(&f.ds, &c, outside.path()).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn export_refuses_a_symlink_onto_a_dataset_file() {
+    let f = fixture(2);
+    write_train_csv(&f);
+    let (c, _) = f.open();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        f.dir.path().join("train/train.csv"),
+        outside.path().join("train.csv"),
+    )
+    .unwrap();
+    let text = export(&f.ds, &c, outside.path()).unwrap_err().to_string();
+    assert!(text.contains("a file of the dataset"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_journal_syncs_every_new_folder_on_its_path() {
+    let f = fixture(2);
+    crate::workspace::synced::take();
+    let (mut c, _) = f.open();
+    let synced = crate::workspace::synced::take();
+    // The dataset root (holds the new .mask-curator) and .mask-curator (holds the new file).
+    assert_eq!(
+        synced,
+        vec![f.dir.path().to_path_buf(), f.ws.dir.clone()],
+        "{synced:?}"
+    );
+    c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
 }

@@ -23,21 +23,84 @@ pub struct ImageInfo {
     pub channels: u8,
 }
 
+/// Largest photo file read at all (256 MiB); real photos are a thousand times smaller.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
 /// Bytes read from the start of a file before walking JPEG markers; SOF almost always
 /// sits well inside this even with EXIF blocks.
 const HEAD_BYTES: usize = 64 * 1024;
 /// Bytes read from the end of a file to find the end marker (JPEGs may carry padding).
 const TAIL_BYTES: usize = 1024;
 
+/// What a file that is not a regular file is, for messages ("a named pipe", ...).
+pub fn special_file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` for reading only when it is a regular file: a named pipe would block the
+/// open (and every read) forever, a device could stream without end. The type is checked
+/// before opening and again on the open file, so a swap in between is caught too.
+pub fn open_regular_file(path: &Path) -> std::io::Result<File> {
+    let not_regular = |t: &std::fs::FileType| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a photo file (not opened)", special_file_kind(t)),
+        )
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta.file_type()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never wait in open() should the entry have become a pipe since the check.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta.file_type()));
+    }
+    Ok(file)
+}
+
 /// Checks a file's header and end marker. The error is a human reason.
 pub fn check_file(path: &Path) -> Result<ImageInfo, String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut file = open_regular_file(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => e.to_string(),
+        _ => format!("cannot open: {e}"),
+    })?;
     let len = file
         .metadata()
         .map_err(|e| format!("cannot stat: {e}"))?
         .len();
     if len == 0 {
         return Err("empty file".into());
+    }
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "{len} bytes, more than a photo file may have ({MAX_FILE_BYTES})"
+        ));
     }
     let head_len = (len as usize).min(HEAD_BYTES);
     let mut head = vec![0u8; head_len];
@@ -48,7 +111,8 @@ pub fn check_file(path: &Path) -> Result<ImageInfo, String> {
         file.seek(SeekFrom::Start(len - tail_len))
             .map_err(|e| format!("cannot read: {e}"))?;
         let mut t = Vec::with_capacity(tail_len as usize);
-        file.take(tail_len)
+        (&mut file)
+            .take(tail_len)
             .read_to_end(&mut t)
             .map_err(|e| format!("cannot read: {e}"))?;
         t
@@ -57,7 +121,10 @@ pub fn check_file(path: &Path) -> Result<ImageInfo, String> {
     };
     match check_parts(&head, &tail, len) {
         Err(HeaderError::NeedWholeFile) => {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+            let mut bytes = Vec::with_capacity(len as usize);
+            file.seek(SeekFrom::Start(0))
+                .and_then(|_| file.read_to_end(&mut bytes))
+                .map_err(|e| format!("cannot read: {e}"))?;
             check_bytes(&bytes)
         }
         other => other.map_err(|e| e.to_string()),
@@ -74,10 +141,13 @@ pub fn check_bytes(bytes: &[u8]) -> Result<ImageInfo, String> {
 
 /// Fully decodes the file; catches damage inside the compressed data that the header
 /// check cannot see.
+///
+/// The decode is the one every photo goes through (thumbnails, training), in its strict
+/// form: any damage the decoders see is reported.
 pub fn decode_file(path: &Path) -> Result<ImageInfo, String> {
     let info = check_file(path)?;
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    image::load_from_memory(&bytes).map_err(|e| format!("cannot decode: {e}"))?;
+    crate::thumbs::decode::verify_file(path)
+        .map_err(|e| format!("cannot decode: {}", e.reason()))?;
     Ok(info)
 }
 
@@ -104,10 +174,17 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
 /// `head` is the start of the file, `tail` its last bytes when not already inside `head`.
 fn check_parts(head: &[u8], tail: &[u8], len: u64) -> Result<ImageInfo, HeaderError> {
     let whole = head.len() as u64 == len;
+    // The size a photo declares is held to the limits every decode applies, so a file no
+    // decoder will read is a problem of the scan, not a surprise in the grid.
+    let sized = |info: ImageInfo, format| {
+        crate::thumbs::decode::check_declared_size(info.width, info.height, len, format)
+            .map(|()| info)
+            .or_else(bad)
+    };
     if head.starts_with(&[0xFF, 0xD8]) {
-        check_jpeg(head, tail, whole)
+        sized(check_jpeg(head, tail, whole)?, ImageFormat::Jpeg)
     } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        check_png(head, tail, whole)
+        sized(check_png(head, tail, whole)?, ImageFormat::Png)
     } else {
         let shown: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
         bad(format!(

@@ -33,6 +33,13 @@ pub enum DatasetError {
     Cancelled,
 }
 
+/// Parses train.csv contents as a scan does: the number of usable rows and the problems
+/// of the others. Err for a file that cannot be read as a table at all. (For fuzzing and
+/// tools; [`scan`] reads the file itself.)
+pub fn parse_train_csv(bytes: &[u8]) -> Result<(usize, Vec<Problem>), String> {
+    scan::parse_train_csv(bytes, Path::new("train/train.csv")).map(|(rows, p)| (rows.len(), p))
+}
+
 /// Photo extensions of the real layout (compared case-insensitively).
 pub const PHOTO_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
@@ -199,10 +206,11 @@ pub enum ProblemKind {
     DuplicatePhoto,
     BadEvalRow,
     MissingEvalImage,
+    UnreadableFolder,
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 10] = [
+    pub const ALL: [ProblemKind; 11] = [
         ProblemKind::MissingPhoto,
         ProblemKind::CorruptImage,
         ProblemKind::UnknownFile,
@@ -213,6 +221,7 @@ impl ProblemKind {
         ProblemKind::DuplicatePhoto,
         ProblemKind::BadEvalRow,
         ProblemKind::MissingEvalImage,
+        ProblemKind::UnreadableFolder,
     ];
     /// Short heading for reports.
     pub fn title(self) -> &'static str {
@@ -227,6 +236,7 @@ impl ProblemKind {
             ProblemKind::DuplicatePhoto => "duplicate photo of one slot",
             ProblemKind::BadEvalRow => "bad eval row",
             ProblemKind::MissingEvalImage => "missing eval image",
+            ProblemKind::UnreadableFolder => "person folder that cannot be read",
         }
     }
     /// What the scan did about it.
@@ -242,6 +252,7 @@ impl ProblemKind {
             ProblemKind::DuplicatePhoto => "the first file in name order is used",
             ProblemKind::BadEvalRow => "the row is left out",
             ProblemKind::MissingEvalImage => "the row is kept; it has no photo",
+            ProblemKind::UnreadableFolder => "the person is left out",
         }
     }
 }

@@ -449,6 +449,42 @@ fn list_person_folders(dir: &Path) -> Result<(Vec<String>, Vec<Problem>, usize),
     Ok((folders, problems, junk))
 }
 
+/// What a folder entry is, following symlinks, without opening it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EntryType {
+    File,
+    Dir,
+    /// A named pipe, socket, device, or a dangling link, by name.
+    Other(&'static str),
+}
+
+impl EntryType {
+    fn of(path: &Path) -> EntryType {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => EntryType::File,
+            Ok(m) if m.is_dir() => EntryType::Dir,
+            Ok(m) => EntryType::Other(super::image_check::special_file_kind(&m.file_type())),
+            Err(_) => EntryType::Other("a link to nothing or an unreadable entry"),
+        }
+    }
+}
+
+/// The problem for a person folder that `read_dir` refused: gone since it was listed (a
+/// half-synced copy), or there but unreadable (permissions, I/O error).
+fn folder_listing_problem(rel_dir: PathBuf, e: &std::io::Error) -> Problem {
+    let kind = if e.kind() == std::io::ErrorKind::NotFound {
+        ProblemKind::MissingFolder
+    } else {
+        ProblemKind::UnreadableFolder
+    };
+    Problem {
+        path: rel_dir,
+        line: None,
+        kind,
+        reason: format!("cannot list the folder: {e}"),
+    }
+}
+
 #[derive(Debug, Default)]
 struct FolderResult {
     photos: [Option<Photo>; 7],
@@ -473,27 +509,22 @@ fn scan_person_folder(root: &Path, folder: &str, verify: Verify) -> FolderResult
         Ok(rd) => rd.filter_map(Result::ok).collect::<Vec<_>>(),
         Err(e) => {
             out.unreadable = true;
-            out.problems.push(Problem {
-                path: rel_dir,
-                line: None,
-                kind: ProblemKind::MissingFolder,
-                reason: format!("cannot list the folder: {e}"),
-            });
+            out.problems.push(folder_listing_problem(rel_dir, &e));
             return out;
         }
     };
-    let mut names: Vec<(String, bool)> = entries
+    let mut names: Vec<(String, EntryType)> = entries
         .iter()
         .map(|e| {
             (
                 e.file_name().to_string_lossy().into_owned(),
-                e.path().is_dir(),
+                EntryType::of(&e.path()),
             )
         })
         .collect();
     names.sort();
     let mut candidates: [Vec<String>; 7] = Default::default();
-    for (name, is_dir) in names {
+    for (name, entry_type) in names {
         if is_junk_file(&name) {
             out.junk += 1;
             continue;
@@ -504,7 +535,7 @@ fn scan_person_folder(root: &Path, folder: &str, verify: Verify) -> FolderResult
             kind: ProblemKind::UnknownFile,
             reason,
         };
-        if is_dir {
+        if entry_type == EntryType::Dir {
             out.problems.push(unknown("unexpected sub-folder".into()));
             continue;
         }
@@ -512,6 +543,17 @@ fn scan_person_folder(root: &Path, folder: &str, verify: Verify) -> FolderResult
         if !PHOTO_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
             out.problems
                 .push(unknown(format!("not a photo (extension '{ext}')")));
+            continue;
+        }
+        if let EntryType::Other(what) = entry_type {
+            // Opening a named pipe blocks until someone writes to it: never open one.
+            out.checked += 1;
+            out.problems.push(Problem {
+                path: rel_dir.join(&name),
+                line: None,
+                kind: ProblemKind::CorruptImage,
+                reason: format!("{what}, not a photo file (not opened)"),
+            });
             continue;
         }
         match Slot::from_stem(stem) {
@@ -857,4 +899,20 @@ fn read_ground_truth(
         return None;
     }
     Some(image_ids.iter().map(|id| classes[id]).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_folder_is_not_filed_as_missing() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let p = folder_listing_problem(PathBuf::from("train/images/x"), &denied);
+        assert_eq!(p.kind, ProblemKind::UnreadableFolder);
+        assert!(p.reason.contains("cannot list"), "{}", p.reason);
+        let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let p = folder_listing_problem(PathBuf::from("train/images/x"), &gone);
+        assert_eq!(p.kind, ProblemKind::MissingFolder);
+    }
 }

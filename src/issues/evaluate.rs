@@ -37,32 +37,29 @@ pub const NON_LABEL_FIELD: &str = "identity";
 
 /// The label noise of a manifest (rows of [`NON_LABEL_FIELD`] are left out).
 pub fn read_noise_csv(path: &Path) -> Result<Vec<NoiseEntry>, NoiseFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| NoiseFileError::Io {
+    let bytes = std::fs::read(path).map_err(|source| NoiseFileError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut out = Vec::new();
-    let mut lines = text.lines().enumerate();
-    let header = lines.next().map(|(_, h)| h.trim()).unwrap_or("");
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    let col = |name: &str| cols.iter().position(|c| *c == name);
-    let (Some(pc), Some(fc), Some(kc)) = (col("path"), col("field"), col("kind")) else {
-        return Err(NoiseFileError::Line {
-            path: path.to_path_buf(),
-            line: 1,
-            reason: "header must have path, field and kind columns".into(),
-        });
+    let bad_at = |line: usize, reason: String| NoiseFileError::Line {
+        path: path.to_path_buf(),
+        line,
+        reason,
     };
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |reason: String| NoiseFileError::Line {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason,
-        };
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    let mut records = super::io::csv_records(&bytes)
+        .map_err(|(line, reason)| bad_at(line, reason))?
+        .into_iter();
+    let mut out = Vec::new();
+    let cols = records.next().map(|(_, h)| h).unwrap_or_default();
+    let col = |name: &str| cols.iter().position(|c| c == name);
+    let (Some(pc), Some(fc), Some(kc)) = (col("path"), col("field"), col("kind")) else {
+        return Err(bad_at(
+            1,
+            "header must have path, field and kind columns".into(),
+        ));
+    };
+    for (line, f) in records {
+        let bad = |reason: String| bad_at(line, reason);
         let (Some(p), Some(field), Some(kind)) = (f.get(pc), f.get(fc), f.get(kc)) else {
             return Err(bad(format!("{} columns, expected {}", f.len(), cols.len())));
         };

@@ -145,23 +145,82 @@ pub fn read_probs(path: &Path) -> Result<ProbArray, ArrayFileError> {
 }
 
 /// Non-empty CSV records with their 1-based line numbers; a first line that is not
-/// numeric is taken as a header and skipped.
+/// numeric is taken as a header and skipped. A UTF-8 byte order mark (as spreadsheet
+/// programs write) is not part of the first value.
 fn read_csv_rows(path: &Path) -> Result<Vec<(usize, Vec<String>)>, ArrayFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ArrayFileError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ArrayFileError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    csv_rows(strip_bom(&bytes), path)
+}
+
+/// A CSV record's 1-based line number and its trimmed cells.
+pub(crate) type CsvRecord = (usize, Vec<String>);
+
+/// The non-blank records of a CSV file's bytes with their 1-based line numbers, a UTF-8
+/// byte order mark removed and cells trimmed; no header handling. The error is the line
+/// and the reason. Shared by every CSV reader of the issue engine.
+pub(crate) fn csv_records(bytes: &[u8]) -> Result<Vec<CsvRecord>, (usize, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(strip_bom(bytes));
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        if line.trim().is_empty() {
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(out),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                return Err((line, e.to_string()));
+            }
+        }
+        if record.iter().all(str::is_empty) {
             continue;
         }
-        let fields: Vec<String> = line.split(',').map(|s| s.trim().to_string()).collect();
-        if out.is_empty() && line_no == 1 && fields.iter().any(|f| f.parse::<f64>().is_err()) {
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        out.push((line, record.iter().map(str::to_string).collect()));
+    }
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+fn csv_rows(bytes: &[u8], path: &Path) -> Result<Vec<(usize, Vec<String>)>, ArrayFileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut out = Vec::new();
+    let mut record = csv::StringRecord::new();
+    let mut first = true;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(ArrayFileError::Csv {
+                    path: path.to_path_buf(),
+                    line: e.position().map_or(0, |p| p.line() as usize),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        let line_no = record.position().map_or(0, |p| p.line() as usize);
+        if record.iter().all(str::is_empty) {
             continue;
         }
-        out.push((line_no, fields));
+        let fields: Vec<String> = record.iter().map(str::to_string).collect();
+        let header = first && line_no == 1 && fields.iter().any(|f| f.parse::<f64>().is_err());
+        first = false;
+        if !header {
+            out.push((line_no, fields));
+        }
     }
     Ok(out)
 }
@@ -194,6 +253,22 @@ mod tests {
         std::fs::write(&l, "0\nx\n").unwrap();
         let e = read_labels(&l).unwrap_err().to_string();
         assert!(e.contains("labels.csv") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_turn_the_first_row_into_a_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = dir.path().join("labels.csv");
+        std::fs::write(&l, "\u{feff}2\n0\n1\n").unwrap();
+        assert_eq!(read_labels(&l).unwrap(), vec![2, 0, 1]);
+        let p = dir.path().join("probs.csv");
+        std::fs::write(&p, "\u{feff}0.9,0.1\r\n0.2,0.8\r\n").unwrap();
+        assert_eq!(read_probs(&p).unwrap().rows(), 2);
+        // With a header after the mark, the header is still skipped and lines still count
+        // from the file's first line.
+        std::fs::write(&p, "\u{feff}p0,p1\n0.5,0.5\nx,1\n").unwrap();
+        let e = read_probs(&p).unwrap_err().to_string();
+        assert!(e.contains("line 3"), "{e}");
     }
 
     #[test]

@@ -80,16 +80,12 @@ impl ProbTable {
             let run_id = read_run_id(dir).unwrap_or(stem);
             return Self::load_npy(dataset, path, &index, run_id);
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ProbTableError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let records = read_records(path)?;
         let lookup = photo_lookup(dataset);
         let mut data = Vec::new();
         let mut rows = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line_no = i + 1;
-            if line.trim().is_empty() || (line_no == 1 && line.starts_with("path")) {
+        for (line_no, fields) in records {
+            if line_no == 1 && fields.first().is_some_and(|f| f.starts_with("path")) {
                 continue;
             }
             let bad = |reason: String| ProbTableError::Line {
@@ -97,7 +93,6 @@ impl ProbTable {
                 line: line_no,
                 reason,
             };
-            let fields: Vec<&str> = line.split(',').collect();
             if fields.len() != 1 + Self::K {
                 return Err(bad(format!(
                     "{} columns, expected path and {} probabilities",
@@ -106,7 +101,7 @@ impl ProbTable {
                 )));
             }
             let photo = *lookup
-                .get(normalise(fields[0]).as_str())
+                .get(normalise(&fields[0]).as_str())
                 .ok_or_else(|| bad(format!("{} is not a photo of this dataset", fields[0])))?;
             for f in &fields[1..] {
                 data.push(
@@ -155,15 +150,10 @@ impl ProbTable {
             });
         }
         let n = a.shape[0];
-        let text = std::fs::read_to_string(index).map_err(|source| ProbTableError::Io {
-            path: index.to_path_buf(),
-            source,
-        })?;
+        let mut records = read_records(index)?.into_iter();
         let lookup = photo_lookup(dataset);
         let mut rows: Vec<Option<PhotoRef>> = vec![None; n];
-        let mut lines = text.lines().enumerate();
-        let header = lines.next().map(|(_, h)| h).unwrap_or("");
-        let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+        let cols = records.next().map(|(_, h)| h).unwrap_or_default();
         let (Some(row_col), Some(path_col)) = (
             cols.iter().position(|c| *c == "row"),
             cols.iter().position(|c| *c == "path"),
@@ -174,16 +164,12 @@ impl ProbTable {
                 reason: "header must name the columns row and path (row,path,person,fold)".into(),
             });
         };
-        for (i, line) in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
+        for (line_no, fields) in records {
             let bad = |reason: String| ProbTableError::Line {
                 path: index.to_path_buf(),
-                line: i + 1,
+                line: line_no,
                 reason,
             };
-            let fields: Vec<&str> = line.split(',').collect();
             let (Some(r), Some(p)) = (fields.get(row_col), fields.get(path_col)) else {
                 return Err(bad("missing columns".into()));
             };
@@ -211,6 +197,19 @@ impl ProbTable {
             rows: rows.into_iter().flatten().collect(),
         })
     }
+}
+
+/// A CSV file's non-blank records with their line numbers (csv crate, BOM removed).
+fn read_records(path: &Path) -> Result<Vec<(usize, Vec<String>)>, ProbTableError> {
+    let bytes = std::fs::read(path).map_err(|source| ProbTableError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    super::io::csv_records(&bytes).map_err(|(line, reason)| ProbTableError::Line {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    })
 }
 
 fn normalise(p: &str) -> String {

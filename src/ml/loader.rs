@@ -26,22 +26,30 @@ pub struct LoadError {
 /// A photo prepared for the network: RGB u8, row-major, `size.height x size.width x 3`.
 pub type Prepared = Arc<[u8]>;
 
-/// Decodes `path`, crops `crop` and resizes to `size`. JPEGs are decoded at the smallest
-/// DCT scale that still covers the target, which is much faster than a full decode.
+/// Decodes `path`, crops `crop` and resizes to `size`. The decode is the one every photo
+/// goes through (`thumbs::decode::decode_photo`: size limits, panics caught, the same
+/// colour handling as thumbnails); JPEGs come out at the smallest DCT scale that still
+/// covers the target, which is much faster than a full decode.
 pub fn prepare_photo(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<u8>, LoadError> {
+    use crate::thumbs::decode::{decode_photo, read_photo, Strictness};
     let err = |reason: String| LoadError {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let rgb = if bytes.starts_with(&[0xFF, 0xD8]) {
-        decode_jpeg_scaled(&bytes, crop, size).map_err(err)?
-    } else {
-        image::load_from_memory(&bytes)
-            .map_err(|e| err(e.to_string()))?
-            .to_rgb8()
-    };
-    let (w, h) = rgb.dimensions();
+    let bytes = read_photo(path).map_err(|e| err(e.reason().to_string()))?;
+    // The scaled photo must keep at least the target size inside the crop.
+    let need_w = (size.width as f32 / (crop.right - crop.left)).ceil() as u32;
+    let need_h = (size.height as f32 / (crop.bottom - crop.top)).ceil() as u32;
+    let decoded = decode_photo(path, &bytes, &|_, _| (need_w, need_h), Strictness::Lenient)
+        .map_err(|e| err(format!("cannot decode: {}", e.reason())))?;
+    let (w, h) = (decoded.width, decoded.height);
+    let rgb: Vec<u8> = decoded
+        .rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let rgb = image::RgbImage::from_raw(w, h, rgb)
+        .ok_or_else(|| err("decoded pixels do not match their size".to_string()))?;
     if w < 2 || h < 2 {
         return Err(err(format!("image is only {w}x{h} pixels")));
     }
@@ -57,41 +65,6 @@ pub fn prepare_photo(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<
         image::imageops::FilterType::Triangle,
     );
     Ok(resized.into_raw())
-}
-
-fn decode_jpeg_scaled(
-    bytes: &[u8],
-    crop: CropBox,
-    size: ImageSize,
-) -> Result<image::RgbImage, String> {
-    let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.read_info().map_err(|e| e.to_string())?;
-    let info = decoder.info().ok_or("JPEG without a frame header")?;
-    // The scaled photo must keep at least the target size inside the crop.
-    let need_w = (size.width as f32 / (crop.right - crop.left)).ceil() as u32;
-    let need_h = (size.height as f32 / (crop.bottom - crop.top)).ceil() as u32;
-    let req_w = need_w.min(u32::from(info.width)).max(1) as u16;
-    let req_h = need_h.min(u32::from(info.height)).max(1) as u16;
-    let (w, h) = decoder.scale(req_w, req_h).map_err(|e| e.to_string())?;
-    let pixels = decoder.decode().map_err(|e| e.to_string())?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    let n = (w * h) as usize;
-    let rgb: Vec<u8> = match decoder.info().map(|i| i.pixel_format) {
-        Some(jpeg_decoder::PixelFormat::RGB24) if pixels.len() == n * 3 => pixels,
-        Some(jpeg_decoder::PixelFormat::L8) if pixels.len() == n => {
-            pixels.iter().flat_map(|&v| [v, v, v]).collect()
-        }
-        Some(jpeg_decoder::PixelFormat::CMYK32) if pixels.len() == n * 4 => pixels
-            .chunks_exact(4)
-            .flat_map(|p| {
-                let k = 255 - u16::from(p[3]);
-                [p[0], p[1], p[2]].map(|c| ((255 - u16::from(c)) * k / 255) as u8)
-            })
-            .collect(),
-        other => return Err(format!("unsupported JPEG pixel format {other:?}")),
-    };
-    image::RgbImage::from_raw(w, h, rgb)
-        .ok_or_else(|| "JPEG data does not match its size".to_string())
 }
 
 /// One photo to load.

@@ -9,17 +9,22 @@
 //!
 //! Entries are written to a temp file and renamed into place, so a reader never sees a
 //! half-written entry. They are not fsynced: the cache is disposable, and any entry that
-//! fails validation on read is simply decoded again.
+//! fails validation on read is simply decoded again. A checksum over the header and the
+//! pixels catches entries damaged on disk (or written by someone else), which would
+//! otherwise come back as thumbnails with broken pixels.
 
 use super::{decode, Thumb};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-const MAGIC: &[u8; 4] = b"MCT1";
+/// Version 2 added the checksum; older entries are misses and get rewritten.
+const MAGIC: &[u8; 4] = b"MCT2";
 const KIND_JPEG_RGB: u8 = 0;
 const KIND_RAW_RGBA: u8 = 1;
 const JPEG_QUALITY: u8 = 90;
+/// Largest entry read back (a raw 1024 x 1024 RGBA thumbnail is 4 MiB).
+const MAX_ENTRY_BYTES: u64 = 16 << 20;
 
 /// What identifies one version of a source file: its size and modification time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +85,23 @@ impl DiskCache {
     /// The cached thumbnail of `source` if it was made from this exact version of the file.
     /// Any unreadable, foreign or stale entry is a miss.
     pub fn load(&self, source: &Path, stamp: SourceStamp) -> Option<Thumb> {
-        let bytes = std::fs::read(self.entry_path(source)).ok()?;
+        use std::io::Read;
+        // Only a regular file of a sane size: the cache folder is as open to strange
+        // files as the dataset is.
+        let file = crate::dataset::image_check::open_regular_file(&self.entry_path(source)).ok()?;
+        let mut bytes = Vec::new();
+        file.take(MAX_ENTRY_BYTES).read_to_end(&mut bytes).ok()?;
         self.parse_entry(source, stamp, &bytes)
     }
 
     /// [`DiskCache::load`] on entry bytes already read.
     pub fn parse_entry(&self, source: &Path, stamp: SourceStamp, bytes: &[u8]) -> Option<Thumb> {
-        let mut r = Reader(bytes);
+        // The checksum covers everything before it: a damaged entry is a miss.
+        let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+        if fnv64(body).to_le_bytes() != sum {
+            return None;
+        }
+        let mut r = Reader(body);
         if r.take(4)? != MAGIC {
             return None;
         }
@@ -117,14 +132,19 @@ impl DiskCache {
         let rgba = match kind {
             KIND_RAW_RGBA if payload.len() == count * 4 => payload.to_vec(),
             KIND_JPEG_RGB => {
-                // zune-jpeg (through `image`) decodes these small full-size JPEGs faster
-                // than jpeg-decoder, which only wins when it can scale.
-                let img =
-                    image::load_from_memory_with_format(payload, image::ImageFormat::Jpeg).ok()?;
-                if (img.width(), img.height()) != (width, height) {
+                // Through the photo decoding path: size limits and panics caught, as for
+                // any file on disk.
+                let img = decode::decode_photo(
+                    source,
+                    payload,
+                    &|w, h| (w, h),
+                    decode::Strictness::Strict,
+                )
+                .ok()?;
+                if (img.width, img.height) != (width, height) {
                     return None;
                 }
-                img.into_rgba8().into_raw()
+                img.rgba
             }
             _ => return None,
         };
@@ -171,6 +191,8 @@ impl DiskCache {
         out.push(kind);
         out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         out.extend_from_slice(&payload);
+        let sum = fnv64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
 
         let entry = self.entry_path(source);
         let folder = entry.parent().unwrap_or(&self.dir);
@@ -222,7 +244,11 @@ pub fn lookup_or_decode(
 ) -> Result<(Thumb, Option<SourceStamp>), super::ThumbError> {
     let meta = std::fs::metadata(source).map_err(|e| super::ThumbError::io(source, &e))?;
     if !meta.is_file() {
-        return Err(super::ThumbError::unsupported(source, "not a file"));
+        let what = crate::dataset::image_check::special_file_kind(&meta.file_type());
+        return Err(super::ThumbError::unsupported(
+            source,
+            format!("{what}, not a photo file (not opened)"),
+        ));
     }
     let stamp = SourceStamp::of(&meta);
     if let Some(cache) = cache {
@@ -247,6 +273,12 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
+}
+
+fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h = Fnv64::new();
+    h.write(bytes);
+    h.0
 }
 
 /// FNV-1a: a hash whose value never changes between builds, so entry names stay valid.

@@ -106,6 +106,16 @@ impl ThumbError {
             | ThumbError::Unsupported { reason, .. } => reason,
         }
     }
+    /// What a photo tile shows in place of the picture: `cannot decode: <reason>` (or
+    /// `cannot read: <reason>` when the file could not even be read).
+    pub fn tile_text(&self) -> String {
+        match self {
+            ThumbError::Io { reason, .. } => format!("cannot read: {reason}"),
+            ThumbError::Corrupt { reason, .. } | ThumbError::Unsupported { reason, .. } => {
+                format!("cannot decode: {reason}")
+            }
+        }
+    }
     pub fn path(&self) -> &Path {
         match self {
             ThumbError::Io { path, .. }

@@ -3,6 +3,7 @@
 use super::{cache, DiskCache, Thumb, ThumbConfig, ThumbError};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -240,8 +241,12 @@ fn worker_loop(shared: &Shared) {
         };
 
         let started = Instant::now();
-        let result =
-            cache::lookup_or_decode(&path, shared.max_w, shared.max_h, shared.cache.as_ref());
+        // A panic anywhere in the job (decoder, cache) is an error for this photo: the
+        // worker must live on, or every later request would stay pending forever.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            cache::lookup_or_decode(&path, shared.max_w, shared.max_h, shared.cache.as_ref())
+        }))
+        .unwrap_or_else(|panic| Err(crashed(&path, &*panic)));
         let nanos = started.elapsed().as_nanos() as u64;
 
         // Hand the pixels out first; the cache write happens after the UI has them.
@@ -272,14 +277,26 @@ fn worker_loop(shared: &Shared) {
             st.ready.push_back((path.clone(), result));
         }
         if let Some(wake) = shared.on_ready.read().as_ref() {
-            wake();
+            // The caller's waker runs here too; its panic must not end the worker either.
+            let _ = catch_unwind(AssertUnwindSafe(wake));
         }
         if let (Some(cache), Some((stamp, thumb))) = (&shared.cache, to_store) {
-            if cache.store(&path, stamp, &thumb).is_err() {
+            let stored = catch_unwind(AssertUnwindSafe(|| cache.store(&path, stamp, &thumb)));
+            if !matches!(stored, Ok(Ok(()))) {
                 shared.state.lock().stats.cache_write_errors += 1;
             }
         }
     }
+}
+
+fn crashed(path: &Path, panic: &(dyn std::any::Any + Send)) -> ThumbError {
+    ThumbError::corrupt(
+        path,
+        format!(
+            "the decoder failed on this file ({})",
+            super::decode::panic_message(panic)
+        ),
+    )
 }
 
 /// Decoding must never take a core from the UI thread: on a 2-core machine two busy

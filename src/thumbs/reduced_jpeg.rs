@@ -16,7 +16,8 @@
 //! Supported: 8-bit sequential Huffman JPEGs (SOF0/SOF1) with one scan holding every
 //! component, 1 (grey) or 3 (YCbCr or Adobe RGB) components, sampling factors 1 or 2,
 //! restart markers. Anything else returns [`Reduced::Unsupported`] and the caller falls
-//! back to a general decoder; so does damaged data, which keeps error messages in one place.
+//! back to a general decoder. Damage inside the entropy-coded data of a file it does read
+//! is [`Reduced::Damaged`]: the caller decides whether a lenient decoder may still try.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -41,23 +42,45 @@ pub struct ReducedImage {
     pub width: u32,
     pub height: u32,
     pub rgba: Vec<u8>,
+    /// Entropy-coded bytes left over after the last block: a clean file ends within a byte
+    /// of it, so more means the data inside was damaged (bytes inserted or replaced).
+    pub unused_bytes: usize,
 }
 
 /// What [`decode`] made of the bytes.
 #[derive(Debug)]
 pub enum Reduced {
     Decoded(ReducedImage),
-    /// A variant this decoder does not handle, or damaged data: use a general decoder.
+    /// A variant this decoder does not handle: use a general decoder.
     Unsupported(&'static str),
+    /// A baseline file whose entropy-coded data is damaged (cut short, bad codes).
+    Damaged(&'static str),
+}
+
+/// Why [`Parser::run`] stopped.
+enum Refused {
+    Unsupported(&'static str),
+    Damaged(&'static str),
+}
+
+impl From<&'static str> for Refused {
+    fn from(why: &'static str) -> Self {
+        Refused::Unsupported(why)
+    }
 }
 
 /// Decodes `bytes` at the smallest of 1/8, 1/4, 1/2 or full size whose output still covers
 /// `wanted(source width, source height)` (as a scaled IDCT would), each pixel the average
 /// of the area it covers. Images with a side over `max_side` are left to the caller.
 pub fn decode(bytes: &[u8], wanted: impl Fn(u32, u32) -> (u32, u32), max_side: u32) -> Reduced {
-    match Parser::new(bytes).and_then(|p| p.run(&wanted, max_side)) {
+    let parser = match Parser::new(bytes) {
+        Ok(p) => p,
+        Err(why) => return Reduced::Unsupported(why),
+    };
+    match parser.run(&wanted, max_side) {
         Ok(image) => Reduced::Decoded(image),
-        Err(why) => Reduced::Unsupported(why),
+        Err(Refused::Unsupported(why)) => Reduced::Unsupported(why),
+        Err(Refused::Damaged(why)) => Reduced::Damaged(why),
     }
 }
 
@@ -291,10 +314,14 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads markers up to the first scan, then decodes it.
-    fn run(mut self, wanted: &dyn Fn(u32, u32) -> (u32, u32), max_side: u32) -> Res<ReducedImage> {
+    fn run(
+        mut self,
+        wanted: &dyn Fn(u32, u32) -> (u32, u32),
+        max_side: u32,
+    ) -> Result<ReducedImage, Refused> {
         loop {
             if self.byte()? != 0xFF {
-                return Err("marker expected");
+                return Err("marker expected".into());
             }
             let mut marker = self.byte()?;
             while marker == 0xFF {
@@ -302,7 +329,7 @@ impl<'a> Parser<'a> {
             }
             let len = match marker {
                 0xD8 | 0x01 | 0xD0..=0xD7 => continue,
-                0xD9 => return Err("no scan"),
+                0xD9 => return Err("no scan".into()),
                 _ => self.u16()?,
             };
             let body_end = self.pos + len.checked_sub(2).ok_or("bad segment length")?;
@@ -313,13 +340,13 @@ impl<'a> Parser<'a> {
             match marker {
                 0xC0 | 0xC1 => self.frame(body)?,
                 0xC2..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
-                    return Err("progressive, lossless or arithmetic JPEG");
+                    return Err("progressive, lossless or arithmetic JPEG".into());
                 }
                 0xC4 => self.huffman_tables(body)?,
                 0xDB => self.quant_tables(body)?,
                 0xDD => {
                     if body.len() < 2 {
-                        return Err("bad restart interval");
+                        return Err("bad restart interval".into());
                     }
                     self.restart_interval = usize::from(body[0]) << 8 | usize::from(body[1]);
                 }
@@ -448,13 +475,13 @@ impl<'a> Parser<'a> {
         &self,
         wanted: &dyn Fn(u32, u32) -> (u32, u32),
         max_side: u32,
-    ) -> Res<ReducedImage> {
+    ) -> Result<ReducedImage, Refused> {
         let (w, h) = (self.width, self.height);
         if w == 0 || h == 0 {
-            return Err("zero size");
+            return Err("zero size".into());
         }
         if w > max_side as usize || h > max_side as usize {
-            return Err("too large");
+            return Err("too large".into());
         }
         let (min_w, min_h) = wanted(w as u32, h as u32);
         let per_block = [1usize, 2, 4, 8]
@@ -472,7 +499,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Decodes every block to `P` x `P` (= `N`) pixels, then converts colour.
-    fn decode_blocks<const P: usize, const N: usize>(&self) -> Res<ReducedImage> {
+    fn decode_blocks<const P: usize, const N: usize>(&self) -> Result<ReducedImage, Refused> {
         let (w, h) = (self.width, self.height);
         let hmax = self.components.iter().map(|c| c.h).max().unwrap_or(1);
         let vmax = self.components.iter().map(|c| c.v).max().unwrap_or(1);
@@ -483,6 +510,19 @@ impl<'a> Parser<'a> {
         } else {
             (w.div_ceil(8 * hmax), h.div_ceil(8 * vmax))
         };
+        // Every block costs at least two bits (a DC code and an end of block): a file too
+        // short for the blocks its header declares is cut off, and is refused before
+        // anything is allocated for them or decoded from zeros.
+        let blocks_per_mcu: usize = if single {
+            1
+        } else {
+            self.components.iter().map(|c| c.h * c.v).sum()
+        };
+        let scan = unstuff(self.data, self.pos);
+        let mcus = mcus_x * mcus_y;
+        if mcus.saturating_mul(blocks_per_mcu).saturating_mul(2) > scan.bytes.len() * 8 {
+            return Err(Refused::Damaged("entropy data ended early"));
+        }
         let mut planes = Vec::with_capacity(self.components.len());
         for c in &self.components {
             let quant = self.quant[c.quant]
@@ -514,12 +554,10 @@ impl<'a> Parser<'a> {
                 v: if single { 1 } else { c.v },
             });
         }
-        let scan = unstuff(self.data, self.pos);
-        let mcus = mcus_x * mcus_y;
         if self.restart_interval > 0
             && scan.interval_ends.len() < mcus.div_ceil(self.restart_interval)
         {
-            return Err("restart markers missing");
+            return Err(Refused::Damaged("restart markers missing"));
         }
         let mut interval_start = 0;
         let mut interval = 0;
@@ -530,7 +568,7 @@ impl<'a> Parser<'a> {
                 if bits.consumed_bits(interval_start)
                     > (scan.interval_ends[interval] - interval_start) * 8
                 {
-                    return Err("entropy data ended early");
+                    return Err(Refused::Damaged("entropy data ended early"));
                 }
                 interval_start = scan.interval_ends[interval];
                 interval += 1;
@@ -543,7 +581,8 @@ impl<'a> Parser<'a> {
             for plane in &mut planes {
                 for by in 0..plane.v {
                     for bx in 0..plane.h {
-                        let pixels = decode_block::<P, N>(&mut bits, plane)?;
+                        let pixels =
+                            decode_block::<P, N>(&mut bits, plane).map_err(Refused::Damaged)?;
                         let (x0, y0) = ((mx * plane.h + bx) * P, (my * plane.v + by) * P);
                         for j in 0..P {
                             let row = (y0 + j) * plane.stride + x0;
@@ -554,9 +593,11 @@ impl<'a> Parser<'a> {
             }
         }
         let end = scan.interval_ends.get(interval).copied().unwrap_or(0);
-        if bits.consumed_bits(interval_start) > (end - interval_start) * 8 {
-            return Err("entropy data ended early");
+        let consumed = bits.consumed_bits(interval_start);
+        if consumed > (end - interval_start) * 8 {
+            return Err(Refused::Damaged("entropy data ended early"));
         }
+        let unused_bytes = (end - interval_start).saturating_sub(consumed.div_ceil(8));
         // Level shift and rounding for whole planes at once: a loop the compiler vectorises.
         for plane in &mut planes {
             plane.pixels = level_shift(&plane.sums);
@@ -596,6 +637,7 @@ impl<'a> Parser<'a> {
             width: out_w as u32,
             height: out_h as u32,
             rgba,
+            unused_bytes,
         })
     }
 }
@@ -1434,7 +1476,7 @@ mod tests {
     fn reduced(jpeg: &[u8], min_w: u32, min_h: u32) -> ReducedImage {
         match decode(jpeg, |_, _| (min_w, min_h), 16_384) {
             Reduced::Decoded(image) => image,
-            Reduced::Unsupported(why) => panic!("not decoded: {why}"),
+            Reduced::Unsupported(why) | Reduced::Damaged(why) => panic!("not decoded: {why}"),
         }
     }
 
@@ -1539,7 +1581,7 @@ mod tests {
             assert!(
                 matches!(
                     decode(&baseline[..cut], |w, h| (w / 4, h / 4), 16_384),
-                    Reduced::Unsupported(_)
+                    Reduced::Damaged(_)
                 ),
                 "cut at {cut}"
             );

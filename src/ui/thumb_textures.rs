@@ -217,7 +217,7 @@ impl ThumbTextures {
                     }
                 }
                 Err(e) => Entry::Failed {
-                    reason: e.reason().to_string(),
+                    reason: e.tile_text(),
                 },
             };
             if let Some(Entry::Texture { bytes, .. }) = self.entries.insert(key, entry) {
@@ -463,7 +463,7 @@ mod tests {
             t.stats().failed == 1
         });
         assert!(
-            matches!(tex.get(key(&bad), || bad.clone()), ThumbView::Failed(r) if r.contains("not a JPEG or PNG"))
+            matches!(tex.get(key(&bad), || bad.clone()), ThumbView::Failed(r) if r.starts_with("cannot decode: ") && r.contains("not a JPEG or PNG"))
         );
 
         let all = photos(dir.path(), 20);
