@@ -20,6 +20,10 @@ pub struct Args {
     /// A run folder holding oof_probs.npy and oof_index.csv.
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// The noise manifest (default: noise.csv of the --run folder when it has one, as
+    /// `simulate` writes, else <DATA>/noise.csv).
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
     /// Write the CSV here (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -30,7 +34,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let noise = read_noise_csv(&args.data.join("noise.csv"))?;
+    let noise_path = match (&args.noise, &args.run) {
+        (Some(p), _) => p.clone(),
+        (None, Some(run)) if run.join("noise.csv").is_file() => run.join("noise.csv"),
+        _ => args.data.join("noise.csv"),
+    };
+    eprintln!("noise manifest: {}", noise_path.display());
+    let noise = read_noise_csv(&noise_path)?;
     let dataset = load_dataset(&args.data)?;
     let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
     let mut opts = DatasetIssueOptions::default();
