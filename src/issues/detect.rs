@@ -510,7 +510,6 @@ pub(super) fn mask_swaps(ctx: &Ctx<'_>, cal: &PhotoCalibration, found: &mut Foun
 pub(super) fn person_field(
     ctx: &Ctx<'_>,
     field: Field,
-    photo: &HashMap<Field, Vec<Flag>>,
     joint: &HashSet<(usize, Field)>,
     emit: bool,
     found: &mut Found,

@@ -314,9 +314,9 @@ pub fn find_dataset_issues(
     let cal = detect::photo_calibration(&ctx, &mut found);
     detect::mask_photos(&ctx, &photo[&Field::Mask], &joint, &cal, &mut found);
     detect::mask_swaps(&ctx, &cal, &mut found);
-    detect::person_field(&ctx, Field::Gender, &photo, &joint, true, &mut found)?;
+    detect::person_field(&ctx, Field::Gender, &joint, true, &mut found)?;
     let years = probs.age.is_some() && !opts.ignore_years;
-    detect::person_field(&ctx, Field::Age, &photo, &joint, !years, &mut found)?;
+    detect::person_field(&ctx, Field::Age, &joint, !years, &mut found)?;
     if years {
         detect::age_years(&ctx, &photo, &joint, &mut found);
     }
