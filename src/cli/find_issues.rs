@@ -292,9 +292,9 @@ pub fn print_queue_summary(report: &crate::issues::IssueReport) {
             "  {:<7} likely {:>4} (about {:.0} real errors)  possible {:>5} (about {:.0})  estimated wrong labels {:.0}",
             q.field.name(),
             q.likely,
-            q.expected_in_likely,
+            q.expected_in_likely.max(0.0),
             q.possible,
-            q.expected_in_possible,
+            q.expected_in_possible.max(0.0),
             q.estimated_wrong
         );
     }

@@ -56,10 +56,22 @@ impl Channel {
         let z: f64 = scaled.iter().map(|v| (v - m).exp()).sum();
         scaled.iter().map(|v| (v - m).exp() / z).collect()
     }
+    /// P(true = given | x), without allocating.
+    pub fn q_given(&self, log_probs: &[f64], given: usize) -> f64 {
+        let m = log_probs.iter().copied().fold(f64::NEG_INFINITY, f64::max) / self.temperature;
+        let z: f64 = log_probs
+            .iter()
+            .map(|l| (l / self.temperature - m).exp())
+            .sum();
+        (log_probs[given] / self.temperature - m).exp() / z
+    }
     /// P(the given label is wrong | x, given).
     pub fn p_wrong(&self, log_probs: &[f64], given: usize) -> f64 {
-        let q = self.posterior(log_probs);
-        wrong_given(q[given], q.len(), self.noise_rate)
+        wrong_given(
+            self.q_given(log_probs, given),
+            log_probs.len(),
+            self.noise_rate,
+        )
     }
 }
 
@@ -94,9 +106,8 @@ pub fn fit(ev: &Evidence<'_>, keep: &dyn Fn(usize) -> bool) -> Channel {
             units
                 .iter()
                 .map(|&i| {
-                    let q = c.posterior(row(i));
-                    let g = ev.labels[i];
-                    let lik = q[g] * (1.0 - pi) + (1.0 - q[g]) * pi / (ev.k - 1) as f64;
+                    let q = c.q_given(row(i), ev.labels[i]);
+                    let lik = q * (1.0 - pi) + (1.0 - q) * pi / (ev.k - 1) as f64;
                     -lik.max(1e-300).ln()
                 })
                 .sum::<f64>()
@@ -185,12 +196,20 @@ mod tests {
         );
         // Calibration: among units scored above 0.5, the share really wrong is near their
         // mean score.
-        let (hits, sum, cnt) = p.iter().zip(&wrong).filter(|(&q, _)| q > 0.5).fold(
-            (0.0, 0.0, 0.0),
-            |(h, s, c), (&q, &w)| (h + f64::from(u8::from(w)), s + q, c + 1.0),
-        );
+        let (hits, sum, cnt) = p
+            .iter()
+            .zip(&wrong)
+            .filter(|(&q, _)| q > 0.5)
+            .fold((0.0, 0.0, 0.0), |(h, s, c), (&q, &w)| {
+                (h + f64::from(u8::from(w)), s + q, c + 1.0)
+            });
         assert!(cnt > 50.0);
-        assert!((hits / cnt - sum / cnt).abs() < 0.12, "{} vs {}", hits / cnt, sum / cnt);
+        assert!(
+            (hits / cnt - sum / cnt).abs() < 0.12,
+            "{} vs {}",
+            hits / cnt,
+            sum / cnt
+        );
     }
 
     #[test]
@@ -198,7 +217,13 @@ mod tests {
         // Group 0 holds the only wrong-looking units; its channel is fitted on group 1 only,
         // which is clean, so its noise rate stays near the floor.
         let lp: Vec<f64> = (0..40)
-            .flat_map(|i| if i < 20 { [0.99f64.ln(), 0.01f64.ln()] } else { [0.99f64.ln(), 0.01f64.ln()] })
+            .flat_map(|i| {
+                if i < 20 {
+                    [0.99f64.ln(), 0.01f64.ln()]
+                } else {
+                    [0.99f64.ln(), 0.01f64.ln()]
+                }
+            })
             .collect();
         let labels: Vec<usize> = (0..40).map(|i| usize::from(i < 20)).collect();
         let groups: Vec<usize> = (0..40).map(|i| usize::from(i >= 20)).collect();

@@ -272,8 +272,7 @@ pub(super) fn joint18(
         .map(|&r| ctx.labels.class_of(r).index())
         .collect();
     let view = ProbView::new(&probs.data, ProbTable::K)?;
-    let (_, ranked) =
-        find_label_issues_ranked(&joint_labels, view, &ctx.opts.find, ctx.opts.rank)?;
+    let (_, ranked) = find_label_issues_ranked(&joint_labels, view, &ctx.opts.find, ctx.opts.rank)?;
     let mut fields = HashSet::new();
     let mut flagged = Vec::with_capacity(ranked.len());
     for &(row, _) in &ranked {
@@ -342,12 +341,7 @@ fn log_rows(p: &[f64]) -> Vec<f64> {
 
 /// Per-photo calibration of each field (cross-fitted by person group).
 pub(super) fn photo_calibration(ctx: &Ctx<'_>, found: &mut Found) -> PhotoCalibration {
-    let groups: Vec<usize> = ctx
-        .probs
-        .rows
-        .iter()
-        .map(|r| ctx.group[r.person])
-        .collect();
+    let groups: Vec<usize> = ctx.probs.rows.iter().map(|r| ctx.group[r.person]).collect();
     let mut out = PhotoCalibration {
         p_wrong: HashMap::new(),
         channels: HashMap::new(),
@@ -456,8 +450,7 @@ pub(super) fn mask_swaps(ctx: &Ctx<'_>, cal: &PhotoCalibration, found: &mut Foun
                 if others.is_empty() {
                     break;
                 }
-                pi = (others.iter().map(|&l| posterior(pi, l)).sum::<f64>()
-                    / others.len() as f64)
+                pi = (others.iter().map(|&l| posterior(pi, l)).sum::<f64>() / others.len() as f64)
                     .clamp(1e-4, 0.5);
             }
             pi
@@ -475,9 +468,10 @@ pub(super) fn mask_swaps(ctx: &Ctx<'_>, cal: &PhotoCalibration, found: &mut Foun
         }
         let mut found_by = vec![Detector::MaskSwap];
         for slot in [Slot::Incorrect, Slot::Normal] {
-            if let Some(old) = found
-                .issues
-                .remove(&format!("mask:{}:{}", ctx.folder(p), slot.stem()))
+            if let Some(old) =
+                found
+                    .issues
+                    .remove(&format!("mask:{}:{}", ctx.folder(p), slot.stem()))
             {
                 found_by.extend(old.found_by);
             }
@@ -551,9 +545,14 @@ pub(super) fn person_field(
         temperatures: channels.iter().map(|c| c.temperature).collect(),
         noise_rates: channels.iter().map(|c| c.noise_rate).collect(),
     });
-    found
-        .person_p
-        .insert(field, people.iter().copied().zip(p_wrong.iter().copied()).collect());
+    found.person_p.insert(
+        field,
+        people
+            .iter()
+            .copied()
+            .zip(p_wrong.iter().copied())
+            .collect(),
+    );
     if emit {
         found.estimated_wrong.insert(field, p_wrong.iter().sum());
     }
@@ -664,7 +663,7 @@ pub(super) fn age_years(
     for (p, a) in &readings {
         let p = *p;
         let given_years = ctx.labels.people[p].age;
-        let j = models[ctx.group[p]].judge(a, given_years);
+        let j = models[ctx.group[p]].judge(a, given_years, ctx.opts.boundary_years);
         total += j.p_wrong;
         person_p.insert(p, j.p_wrong);
         let kind = match j.verdict(ctx.opts.boundary_years) {

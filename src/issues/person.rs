@@ -393,7 +393,11 @@ fn assign_tiers(
                 issues[i].tier = Tier::Likely;
             }
         }
-        let of = |tier: Tier| issues.iter().filter(move |i| i.field == field && i.tier == tier);
+        let of = |tier: Tier| {
+            issues
+                .iter()
+                .filter(move |i| i.field == field && i.tier == tier)
+        };
         queues.push(FieldQueue {
             field,
             likely: of(Tier::Likely).count(),
