@@ -475,3 +475,210 @@ pub fn issues_csv(report: &IssueReport, include_possible: bool) -> Vec<u8> {
     }
     w.into_inner().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Person, Photo};
+    use crate::simulate::{simulate, NoiseRates, SimConfig, Strength};
+    use std::collections::BTreeSet;
+
+    /// People with the real layout's spread of ages (18..60, many near 60) and genders.
+    fn dataset(n: usize) -> Dataset {
+        let people = (0..n)
+            .map(|i| {
+                let age =
+                    [19, 22, 25, 28, 33, 38, 45, 50, 54, 56, 58, 60][i % 12] + (i / 12 % 2) as u32;
+                let age = age.min(60);
+                let gender = Gender::ALL[(i / 3) % 2];
+                let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
+                Person {
+                    photos: Slot::ALL.map(|s| {
+                        Some(Photo {
+                            slot: s,
+                            rel_path: format!("train/images/{folder}/{}.jpg", s.stem()).into(),
+                        })
+                    }),
+                    id: format!("{:06}", i + 1),
+                    gender,
+                    age,
+                    race: "Asian".into(),
+                    folder,
+                }
+            })
+            .collect();
+        Dataset {
+            people,
+            ..Default::default()
+        }
+    }
+
+    struct Case {
+        ds: Dataset,
+        table: ProbTable,
+        /// Person folders per noise kind.
+        noise: BTreeMap<String, BTreeSet<String>>,
+    }
+
+    fn case(strength: &str, seed: u64) -> Case {
+        let ds = dataset(1200);
+        let cfg = SimConfig {
+            strength: Strength::preset(strength).unwrap(),
+            noise: NoiseRates {
+                gender_flip: 0.03,
+                flip_run: 6,
+                age_gross: 0.03,
+                age_boundary: 0.03,
+                mask_swap: 0.01,
+            },
+            seed,
+            folds: 5,
+        };
+        let sim = simulate(&ds, &cfg).unwrap();
+        let mut noise: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for e in &sim.manifest {
+            noise
+                .entry(e.kind.name().to_string())
+                .or_default()
+                .insert(e.person_folder().to_string());
+        }
+        let table = ProbTable {
+            run_id: "sim".into(),
+            data: sim.probs.clone(),
+            rows: ds.photo_refs().collect(),
+            age: Some(sim.age.chunks_exact(2).map(|c| [c[0], c[1]]).collect()),
+            folds: Some(sim.split.iter().cloned().collect()),
+        };
+        Case { ds, table, noise }
+    }
+
+    fn run(c: &Case, table: &ProbTable) -> IssueReport {
+        find_dataset_issues(
+            &c.ds,
+            &DatasetLabels::given(&c.ds),
+            table,
+            &DatasetIssueOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn people(r: &IssueReport, kind: IssueKind, tier: Option<Tier>) -> BTreeSet<String> {
+        r.issues
+            .iter()
+            .filter(|i| i.kind == kind && tier.is_none_or(|t| i.tier == t))
+            .map(|i| i.person.clone())
+            .collect()
+    }
+
+    #[test]
+    fn years_find_gross_age_errors_that_bins_drown_in_false_alarms() {
+        let c = case("realistic", 11);
+        let years = run(&c, &c.table);
+        assert_eq!(years.age_source, AgeSource::Years);
+        assert!(years.age_note.is_none());
+        let gross_truth = &c.noise["age_gross"];
+        let boundary_truth = &c.noise["age_boundary"];
+        let gross = people(&years, IssueKind::AgeGross, None);
+        let hits = gross.intersection(gross_truth).count();
+        assert!(
+            hits as f64 >= 0.8 * gross_truth.len() as f64,
+            "{hits} of {}",
+            gross_truth.len()
+        );
+        assert!(
+            hits as f64 >= 0.7 * gross.len() as f64,
+            "{hits} of {}",
+            gross.len()
+        );
+        assert_eq!(gross.intersection(boundary_truth).count(), 0);
+        for i in years.issues.iter().filter(|i| i.field == Field::Age) {
+            let text = i.years_text().unwrap();
+            assert!(text.starts_with("given ") && text.contains(" ± "), "{text}");
+        }
+
+        // The same run without predicted years: bins, said so, and far more false alarms.
+        let bins_table = ProbTable {
+            age: None,
+            ..c.table.clone()
+        };
+        let bins = run(&c, &bins_table);
+        assert_eq!(bins.age_source, AgeSource::Bins);
+        assert_eq!(bins.age_note.as_deref(), Some(BINS_FALLBACK_NOTE));
+        assert!(bins.issues.iter().all(|i| i.years.is_none()));
+        let bins_gross = people(&bins, IssueKind::AgeGross, None);
+        let bins_precision =
+            bins_gross.intersection(gross_truth).count() as f64 / bins_gross.len().max(1) as f64;
+        assert!(
+            bins_gross.len() > gross.len()
+                && bins_precision < 0.5 * hits as f64 / gross.len() as f64,
+            "bins: {} gross, precision {bins_precision}; years: {} gross, {hits} right",
+            bins_gross.len(),
+            gross.len()
+        );
+    }
+
+    #[test]
+    fn likely_tier_is_sized_to_the_errors_and_keeps_weak_evidence_out() {
+        let c = case("realistic", 12);
+        let r = run(&c, &c.table);
+        let wrong: BTreeSet<&String> = c.noise.values().flatten().collect();
+        let likely: Vec<&Issue> = r.likely().collect();
+        assert!(!likely.is_empty());
+        assert!(
+            likely.len() <= 2 * wrong.len(),
+            "{} likely for {}",
+            likely.len(),
+            wrong.len()
+        );
+        assert!(
+            r.issues.len() > 2 * likely.len(),
+            "the possible tier holds the rest"
+        );
+        for i in &likely {
+            assert_ne!(i.kind, IssueKind::AgeBoundary, "{}", i.id);
+            assert!(
+                i.found_by.iter().any(|d| d.is_person_level()
+                    || matches!(d, Detector::MaskSwap | Detector::PhotoMask)),
+                "{}: {:?}",
+                i.id,
+                i.found_by
+            );
+        }
+        // Photo-level-only gender flags are possible, and far less precise than the likely
+        // gender items.
+        let gender_truth: BTreeSet<String> = ["gender_flip", "gender_flip_run"]
+            .iter()
+            .flat_map(|k| c.noise[*k].iter().cloned())
+            .collect();
+        let precision = |set: &BTreeSet<String>| {
+            set.intersection(&gender_truth).count() as f64 / set.len().max(1) as f64
+        };
+        let likely_g = people(&r, IssueKind::Gender, Some(Tier::Likely));
+        let possible_g = people(&r, IssueKind::Gender, Some(Tier::Possible));
+        assert!(precision(&likely_g) >= 0.8, "{}", precision(&likely_g));
+        assert!(precision(&possible_g) < 0.3, "{}", precision(&possible_g));
+        // Counts for the overview agree with the issues; the expected number of real
+        // errors in the likely tier is close to the actual one.
+        for q in &r.queues {
+            let n = |t: Tier| {
+                r.issues
+                    .iter()
+                    .filter(|i| i.field == q.field && i.tier == t)
+                    .count()
+            };
+            assert_eq!((q.likely, q.possible), (n(Tier::Likely), n(Tier::Possible)));
+        }
+        let actual = likely.iter().filter(|i| wrong.contains(&i.person)).count() as f64;
+        let expected = r.expected_in_likely();
+        assert!(
+            (expected - actual).abs() <= 0.15 * actual,
+            "{expected} vs {actual}"
+        );
+        // Ranked: likely first, most probable first within a tier.
+        for w in r.issues.windows(2) {
+            assert!(
+                w[0].tier < w[1].tier || (w[0].tier == w[1].tier && w[0].p_wrong >= w[1].p_wrong)
+            );
+        }
+    }
+}
