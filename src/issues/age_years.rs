@@ -36,6 +36,9 @@ const RANGE_EDGES: [f64; 5] = [25.0, 32.0, 40.0, 48.0, 55.0];
 const MIN_PER_RANGE: usize = 30;
 /// Degrees of freedom tried for the residual's Student-t.
 const DF_CHOICES: [f64; 5] = [3.0, 5.0, 10.0, 30.0, 200.0];
+/// The least standard deviation of a reading: labels are whole years and apparent ages vary
+/// by at least about a year.
+const MIN_SD: f64 = 1.0;
 /// A disagreement is an issue when the label is at least this likely wrong.
 pub const GROSS_MIN_P: f64 = 0.5;
 
@@ -178,7 +181,7 @@ impl YearsModel {
     /// The mixture's density of a given age: (right part, wrong part).
     fn parts(&self, a: &PersonAge, given: u32) -> (f64, f64, f64, f64) {
         let e = self.ranges[range_of(a.predicted)];
-        let sd = (e.scale * a.spread).max(0.5);
+        let sd = (e.scale * a.spread).max(MIN_SD);
         let u = (given as f64 - a.predicted - e.bias) / sd;
         let right = (1.0 - self.noise_rate) * student_t_pdf(u, self.df) / sd;
         let wrong = self.noise_rate * WRONG_DENSITY;

@@ -24,6 +24,9 @@ pub struct Strength {
     pub age_shrink: f64,
 }
 
+/// The least error scale of the predicted years.
+pub const MIN_AGE_SCALE: f64 = 1.5;
+
 /// The age predictions regress toward.
 pub const MIDDLE_AGE: f64 = 38.0;
 
@@ -150,7 +153,10 @@ impl Model {
             strength: strength.clone(),
             mask_mu: normal_quantile(strength.mask_accuracy),
             gender_mu: normal_quantile(strength.gender_accuracy),
-            age_scale: 0.5 * (lo + hi),
+            // When the pull toward the middle alone costs more than the requested accuracy
+            // (many people at 58..60), no scale reaches it: a model still errs by a year or
+            // two, so the scale never collapses (the measured accuracy then says so).
+            age_scale: (0.5 * (lo + hi)).max(MIN_AGE_SCALE),
         }
     }
 
