@@ -100,12 +100,13 @@ pub fn inject_noise(
     let boundary: Vec<usize> = (0..count(rates.age_boundary))
         .filter_map(|k| {
             // Alternate the old boundary (58..60) and the young one (28..31).
-            let (a, b): (Box<dyn Fn(usize) -> bool>, Box<dyn Fn(usize) -> bool>) = if k % 2 == 0 {
-                (Box::new(near(58, 60)), Box::new(near(28, 31)))
+            let (a, b) = if k % 2 == 0 {
+                ((58, 60), (28, 31))
             } else {
-                (Box::new(near(28, 31)), Box::new(near(58, 60)))
+                ((28, 31), (58, 60))
             };
-            pick(&mut rng, &mut taken, &*a).or_else(|| pick(&mut rng, &mut taken, &*b))
+            pick(&mut rng, &mut taken, &near(a.0, a.1))
+                .or_else(|| pick(&mut rng, &mut taken, &near(b.0, b.1)))
         })
         .collect();
     let swaps: Vec<usize> = (0..count(rates.mask_swap))

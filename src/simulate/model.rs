@@ -162,7 +162,7 @@ impl Model {
 
     /// The model's view of person `person` (its own random stream under `seed`).
     pub fn person(&self, seed: u64, person: u64, true_age: u32) -> PersonModel<'_> {
-        let mut rng = Rng::derive(seed, person, 0x6d6f_6465_6c);
+        let mut rng = Rng::derive(seed, person, 0x006d_6f64_656c);
         let mask_u = rng.normal(0.0, 1.0) as f64;
         let gender_u = rng.normal(0.0, 1.0) as f64;
         let age_u = rng.normal(0.0, 1.0) as f64;
