@@ -22,12 +22,17 @@ pub struct RunIssue {
     pub slot: Option<crate::dataset::Slot>,
     pub given: usize,
     pub suggested: usize,
-    /// 1 - p(given): higher = more likely wrong.
+    /// The calibrated probability that the given label is wrong (the engine's
+    /// `Issue::p_wrong`): higher = more likely wrong; means the same across runs.
     pub score: f32,
     pub probabilities: Vec<f32>,
     /// A swapped incorrect_mask/normal pair: the other photo's fix, applied together with
     /// this one when the suggestion is accepted (one undo step).
     pub pair: Option<PairedFix>,
+    /// `Likely` items are shown by default, `Possible` ones behind a toggle.
+    pub tier: crate::issues::Tier,
+    /// Age issues judged in years: "given 20, model 47 ± 4".
+    pub years_text: Option<String>,
 }
 
 /// The second photo of a swapped pair.
@@ -41,10 +46,15 @@ pub struct PairedFix {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunIssues {
-    /// Highest score first.
+    /// Likely items first, then the most likely wrong first.
     pub issues: Vec<RunIssue>,
     /// Estimated fraction of wrong labels per field.
     pub noise: Vec<(Field, f64)>,
+    /// Per field: likely / possible counts, expected real errors among them, the expected
+    /// number of wrong labels of the field (for the overview).
+    pub queues: Vec<crate::issues::FieldQueue>,
+    /// Why age was judged from bins (a run without predicted years); `None` in years.
+    pub age_note: Option<String>,
 }
 
 /// The issues of a run for the review queue, found by the label-issue engine
@@ -71,9 +81,9 @@ pub fn find_run_issues(
             continue;
         };
         let values: Vec<f32> = issue.probs.iter().map(|&v| v as f32).collect();
-        // The engine's score is a label quality (low = likely wrong); the queue ranks by
-        // how likely the label is wrong.
-        let score = (1.0 - issue.score) as f32;
+        // The queue ranks by the calibrated probability that the label is wrong.
+        let score = issue.p_wrong as f32;
+        let (tier, years_text) = (issue.tier, issue.years_text());
         if issue.kind == IssueKind::MaskSwap {
             // One decision for the pair: the engine's probabilities are the incorrect_mask
             // photo's three mask values, then the normal photo's.
@@ -98,6 +108,8 @@ pub fn find_run_issues(
                     suggested: incorrect,
                     probabilities: probs_of(3..6),
                 }),
+                tier,
+                years_text,
             });
             continue;
         }
@@ -126,6 +138,8 @@ pub fn find_run_issues(
             score,
             probabilities: values,
             pair: None,
+            tier,
+            years_text,
         });
     }
     let noise = [
@@ -139,7 +153,12 @@ pub fn find_run_issues(
         Some((field, run.noise_rate))
     })
     .collect();
-    Ok(RunIssues { issues, noise })
+    Ok(RunIssues {
+        issues,
+        noise,
+        queues: report.queues.clone(),
+        age_note: report.age_note.clone(),
+    })
 }
 
 // --- runs and their probabilities ------------------------------------------------------

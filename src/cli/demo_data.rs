@@ -28,9 +28,27 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Instead of a synthetic dataset, write a placeholder tree of this train.csv's layout:
+    /// its folders with tiny placeholder photos (real file names from a train_images.csv
+    /// beside it, when present) and the same train.csv. For `simulate`.
+    #[arg(long, conflicts_with_all = ["people", "noise", "eval_ratio", "json"])]
+    pub layout_from: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(csv) = &args.layout_from {
+        let started = std::time::Instant::now();
+        let s = crate::demo::placeholder::write_placeholder_tree(csv, &args.out)?;
+        println!(
+            "wrote {}: placeholder tree of {} ({} people, {} photos) in {:.2} s",
+            s.root.display(),
+            csv.display(),
+            s.people,
+            s.photos,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     anyhow::ensure!(args.people >= 1, "--people must be at least 1");
     anyhow::ensure!(
         (0.0..=0.5).contains(&args.noise),

@@ -3,7 +3,9 @@
 
 use crate::cli::find_issues::{load_dataset, load_table};
 use crate::issues::cleanlab::FilterBy;
-use crate::issues::evaluate::{evaluate, read_noise_csv, scores_csv};
+use crate::issues::evaluate::{
+    evaluate, evaluate_queue, queue_row, read_noise_csv, scores_csv, QUEUE_TABLE_HEADER,
+};
 use crate::issues::{find_dataset_issues, DatasetIssueOptions, DatasetLabels};
 use anyhow::Context;
 use clap::Args as ClapArgs;
@@ -20,6 +22,10 @@ pub struct Args {
     /// A run folder holding oof_probs.npy and oof_index.csv.
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// The noise manifest (default: noise.csv of the --run folder when it has one, as
+    /// `simulate` writes, else <DATA>/noise.csv).
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
     /// Write the CSV here (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -27,10 +33,29 @@ pub struct Args {
     /// find-issues (default: the library's).
     #[arg(long)]
     pub person_filter_by: Option<String>,
+    /// Judge age from the bins even when the run has predicted years.
+    #[arg(long)]
+    pub age_bins: bool,
+    /// Print issue 11's table (queue size, gender, age_gross, boundary, swaps; likely tier
+    /// beside cleanlab's image level) as markdown instead of the per-kind CSV.
+    #[arg(long)]
+    pub table: bool,
+    /// With --table: the first column's text (default: the run id).
+    #[arg(long, requires = "table")]
+    pub label: Option<String>,
+    /// With --table: leave out the header lines (to append rows of several runs).
+    #[arg(long, requires = "table")]
+    pub no_header: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let noise = read_noise_csv(&args.data.join("noise.csv"))?;
+    let noise_path = match (&args.noise, &args.run) {
+        (Some(p), _) => p.clone(),
+        (None, Some(run)) if run.join("noise.csv").is_file() => run.join("noise.csv"),
+        _ => args.data.join("noise.csv"),
+    };
+    eprintln!("noise manifest: {}", noise_path.display());
+    let noise = read_noise_csv(&noise_path)?;
     let dataset = load_dataset(&args.data)?;
     let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
     let mut opts = DatasetIssueOptions::default();
@@ -38,7 +63,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         opts.person_filter_by = FilterBy::parse(mode)
             .with_context(|| format!("unknown --person-filter-by {mode:?}"))?;
     }
+    opts.ignore_years = args.age_bins;
     let report = find_dataset_issues(&dataset, &DatasetLabels::given(&dataset), &table, &opts)?;
+    crate::cli::find_issues::print_queue_summary(&report);
+    if args.table {
+        let e = evaluate_queue(&report, &noise);
+        let mut text = String::new();
+        if !args.no_header {
+            text.push_str(QUEUE_TABLE_HEADER);
+            text.push('\n');
+        }
+        let label = args.label.clone().unwrap_or_else(|| report.run_id.clone());
+        text.push_str(&queue_row(&label, &e));
+        text.push('\n');
+        eprintln!(
+            "all tiers: {} items; gender {}, age_gross {}, boundary called gross {}, swaps {}",
+            e.all.items,
+            e.all.gender.text(),
+            e.all.age_gross.text(),
+            e.all.boundary_as_gross,
+            e.all.swaps.text()
+        );
+        return crate::cli::find_issues::emit(args.out.as_ref(), text.as_bytes());
+    }
     let scores = evaluate(&report, &noise);
     crate::cli::find_issues::emit(args.out.as_ref(), &scores_csv(&scores))
 }

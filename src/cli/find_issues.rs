@@ -53,6 +53,13 @@ pub struct Args {
     /// Worker threads (0 = all cores, at most 2 used).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// With --data: list the possible items too (default: the likely ones only); the
+    /// `tier` column says which is which.
+    #[arg(long, requires = "data")]
+    pub all: bool,
+    /// With --data: judge age from the bins even when the run has predicted years.
+    #[arg(long, requires = "data")]
+    pub age_bins: bool,
     /// Write the CSV here (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -247,6 +254,7 @@ fn run_dataset(args: &Args, data: &std::path::Path) -> anyhow::Result<()> {
     let opts = DatasetIssueOptions {
         find: args.find_options()?,
         rank: args.rank_options()?,
+        ignore_years: args.age_bins,
         ..Default::default()
     };
     let report = find_dataset_issues(&dataset, &DatasetLabels::given(&dataset), &table, &opts)?;
@@ -261,9 +269,41 @@ fn run_dataset(args: &Args, data: &std::path::Path) -> anyhow::Result<()> {
             r.noise_rate
         );
     }
-    eprintln!("{} issues (run {})", report.issues.len(), report.run_id);
+    print_queue_summary(&report);
     emit(
         args.out.as_ref(),
-        &crate::issues::person::issues_csv(&report),
+        &crate::issues::person::issues_csv(&report, args.all),
     )
+}
+
+/// The queue per field on stderr: likely / possible counts, expected real errors, how age
+/// was judged.
+pub fn print_queue_summary(report: &crate::issues::IssueReport) {
+    match &report.age_note {
+        Some(note) => eprintln!("age: {note}"),
+        None => eprintln!("age: judged in years (oof_age.npy)"),
+    }
+    eprintln!(
+        "calibration cross-fitted by {}; expected wrong labels per field over the dataset:",
+        report.cross_fit_by
+    );
+    for q in &report.queues {
+        eprintln!(
+            "  {:<7} likely {:>4} (about {:.0} real errors)  possible {:>5} (about {:.0})  estimated wrong labels {:.0}",
+            q.field.name(),
+            q.likely,
+            q.expected_in_likely.max(0.0),
+            q.possible,
+            q.expected_in_possible.max(0.0),
+            q.estimated_wrong
+        );
+    }
+    let likely: usize = report.queues.iter().map(|q| q.likely).sum();
+    eprintln!(
+        "{} likely issues, about {:.0} of them expected to be real errors; {} issues in all (run {})",
+        likely,
+        report.expected_in_likely(),
+        report.issues.len(),
+        report.run_id
+    );
 }

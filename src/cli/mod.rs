@@ -11,6 +11,7 @@ pub mod find_issues;
 pub mod journal_stress;
 pub mod open;
 pub mod scan;
+pub mod simulate;
 
 #[cfg(feature = "torch")]
 pub mod doctor;
@@ -43,6 +44,8 @@ pub enum Command {
     FindIssues(find_issues::Args),
     /// Score found issues against a demo dataset's noise manifest.
     EvaluateIssues(evaluate_issues::Args),
+    /// Simulate a model run with injected label noise (for measuring issue detection).
+    Simulate(simulate::Args),
     /// Export the corrected labels as CSV.
     Export(export::Args),
     /// Apply edits one by one and print each confirmed seq (for crash tests).
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::DemoData(a)) => demo_data::run(a),
         Some(Command::FindIssues(a)) => find_issues::run(a),
         Some(Command::EvaluateIssues(a)) => evaluate_issues::run(a),
+        Some(Command::Simulate(a)) => simulate::run(a),
         Some(Command::Export(a)) => export::run(a),
         Some(Command::JournalStress(a)) => journal_stress::run(a),
         #[cfg(feature = "torch")]

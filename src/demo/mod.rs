@@ -6,6 +6,7 @@
 //! demo folder is either complete or absent.
 
 pub mod noise;
+pub mod placeholder;
 pub mod plan;
 pub mod portrait;
 pub mod raster;

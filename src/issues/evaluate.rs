@@ -171,10 +171,7 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
                     }
                 }
                 _ => {
-                    if i.found_by
-                        .iter()
-                        .any(|d| matches!(d, Detector::PersonGender | Detector::PersonAge))
-                    {
+                    if i.found_by.iter().any(|d| d.is_person_level()) {
                         found.push((i.score, vec![i.person.clone()]));
                     }
                 }
@@ -238,6 +235,213 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
         }
     }
     out
+}
+
+/// Precision and recall of one flagged set against the units it should find.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PrecisionRecall {
+    pub flagged: usize,
+    pub true_flags: usize,
+    pub entries: usize,
+    pub found: usize,
+}
+
+impl PrecisionRecall {
+    fn of(flagged: &BTreeSet<String>, hits: &BTreeSet<String>, entries: &BTreeSet<String>) -> Self {
+        PrecisionRecall {
+            flagged: flagged.len(),
+            true_flags: flagged.iter().filter(|u| hits.contains(*u)).count(),
+            entries: entries.len(),
+            found: entries.iter().filter(|u| flagged.contains(*u)).count(),
+        }
+    }
+    pub fn precision(&self) -> f64 {
+        if self.flagged == 0 {
+            0.0
+        } else {
+            self.true_flags as f64 / self.flagged as f64
+        }
+    }
+    pub fn recall(&self) -> f64 {
+        if self.entries == 0 {
+            0.0
+        } else {
+            self.found as f64 / self.entries as f64
+        }
+    }
+    /// "0.88 / 0.93" (precision / recall).
+    pub fn text(&self) -> String {
+        format!("{:.2} / {:.2}", self.precision(), self.recall())
+    }
+}
+
+/// What the annotator's queue is worth against the manifest: one approach.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueScore {
+    pub approach: &'static str,
+    /// Queue items (people per person field, photos for mask, a swap counted once).
+    pub items: usize,
+    /// Gender, people.
+    pub gender: PrecisionRecall,
+    /// Age issues called gross, against people with a gross age error.
+    pub age_gross: PrecisionRecall,
+    /// People with a boundary age error whose issue is called gross.
+    pub boundary_as_gross: usize,
+    /// Swapped incorrect_mask/normal, photos.
+    pub swaps: PrecisionRecall,
+}
+
+/// Issue 11's measures, ours beside cleanlab's image level on the same probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueEvaluation {
+    /// People with at least one injected label error.
+    pub wrong_people: usize,
+    /// The likely tier (what `find-issues --data` writes by default).
+    pub likely: QueueScore,
+    /// Likely and possible together.
+    pub all: QueueScore,
+    /// Per-photo confident learning on each field's marginal (cleanlab 2.9's
+    /// `find_label_issues` per field, photos combined per person for gender and age; an age
+    /// flag is a boundary case when the given age is within 2 years of 30 or 60).
+    pub image_level: QueueScore,
+    /// The engine's expected number of real errors among the likely items, and the actual.
+    pub expected_in_likely: f64,
+    pub true_in_likely: usize,
+}
+
+/// Scores the review queue the way issue 11 measures it.
+pub fn evaluate_queue(report: &IssueReport, noise: &[NoiseEntry]) -> QueueEvaluation {
+    use super::person::{IssueKind, Tier};
+    let person_of_entry = |e: &NoiseEntry| match e.field {
+        Field::Mask => person_of(&e.path),
+        _ => leaf(&e.path).to_string(),
+    };
+    let people_with = |pred: &dyn Fn(&NoiseEntry) -> bool| -> BTreeSet<String> {
+        noise
+            .iter()
+            .filter(|e| pred(e))
+            .map(person_of_entry)
+            .collect()
+    };
+    let wrong_people = people_with(&|_| true).len();
+    let gender_truth = people_with(&|e| e.field == Field::Gender);
+    let age_truth = people_with(&|e| e.field == Field::Age);
+    let gross_truth = people_with(&|e| e.kind == "age_gross");
+    let boundary_truth = people_with(&|e| e.kind == "age_boundary");
+    let swap_photos: BTreeSet<String> = noise
+        .iter()
+        .filter(|e| e.kind == "mask_swap")
+        .map(|e| e.path.clone())
+        .collect();
+    let mask_truth: BTreeSet<String> = noise
+        .iter()
+        .filter(|e| e.field == Field::Mask)
+        .map(|e| e.path.clone())
+        .collect();
+
+    let ours = |approach: &'static str, keep: &dyn Fn(Tier) -> bool| -> QueueScore {
+        let issues: Vec<_> = report.issues.iter().filter(|i| keep(i.tier)).collect();
+        let people = |kind: IssueKind| -> BTreeSet<String> {
+            issues
+                .iter()
+                .filter(|i| i.kind == kind)
+                .map(|i| i.person.clone())
+                .collect()
+        };
+        let gross = people(IssueKind::AgeGross);
+        let photos: BTreeSet<String> = issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::MaskSwap)
+            .flat_map(|i| i.photos.iter().cloned())
+            .collect();
+        QueueScore {
+            approach,
+            items: issues.len(),
+            gender: PrecisionRecall::of(&people(IssueKind::Gender), &gender_truth, &gender_truth),
+            age_gross: PrecisionRecall::of(&gross, &gross_truth, &gross_truth),
+            boundary_as_gross: boundary_truth.intersection(&gross).count(),
+            swaps: PrecisionRecall::of(&photos, &mask_truth, &swap_photos),
+        }
+    };
+    let likely = ours("likely", &|t| t == Tier::Likely);
+    let all = ours("all", &|_| true);
+
+    let flagged_people = |d: Detector| -> BTreeSet<String> {
+        report
+            .photo_flags
+            .get(&d)
+            .map(|v| v.iter().map(|p| person_of(p)).collect())
+            .unwrap_or_default()
+    };
+    let image_gender = flagged_people(Detector::PhotoGender);
+    let image_age = flagged_people(Detector::PhotoAge);
+    let near_boundary = |folder: &String| {
+        crate::dataset::FolderName::parse(folder)
+            .is_some_and(|f| f.age.abs_diff(30) <= 2 || f.age.abs_diff(60) <= 2)
+    };
+    let image_gross: BTreeSet<String> = image_age
+        .iter()
+        .filter(|p| !near_boundary(p))
+        .cloned()
+        .collect();
+    let image_mask: BTreeSet<String> = report
+        .photo_flags
+        .get(&Detector::PhotoMask)
+        .map(|v| v.iter().cloned().collect())
+        .unwrap_or_default();
+    let image_level = QueueScore {
+        approach: "cleanlab image level",
+        items: image_gender.len() + image_age.len() + image_mask.len(),
+        gender: PrecisionRecall::of(&image_gender, &gender_truth, &gender_truth),
+        age_gross: PrecisionRecall::of(&image_gross, &gross_truth, &gross_truth),
+        boundary_as_gross: boundary_truth.intersection(&image_gross).count(),
+        swaps: PrecisionRecall::of(&image_mask, &mask_truth, &swap_photos),
+    };
+    let true_in_likely = report
+        .issues
+        .iter()
+        .filter(|i| i.tier == Tier::Likely)
+        .filter(|i| match i.field {
+            Field::Gender => gender_truth.contains(&i.person),
+            Field::Age => age_truth.contains(&i.person),
+            Field::Mask => i.photos.iter().any(|p| mask_truth.contains(p)),
+        })
+        .count();
+    QueueEvaluation {
+        wrong_people,
+        likely,
+        all,
+        image_level,
+        expected_in_likely: report.expected_in_likely(),
+        true_in_likely,
+    }
+}
+
+/// The markdown header of [`queue_row`].
+pub const QUEUE_TABLE_HEADER: &str = "| run | wrong people | likely queue (x wrong) | expected / real errors in likely | gender P / R | age_gross P / R | boundary called gross | swaps P / R |\n|---|---|---|---|---|---|---|---|";
+
+/// One markdown row: ours (likely tier) with cleanlab's image level in brackets.
+pub fn queue_row(label: &str, e: &QueueEvaluation) -> String {
+    let (o, c) = (&e.likely, &e.image_level);
+    let ratio = |n: usize| n as f64 / e.wrong_people.max(1) as f64;
+    format!(
+        "| {label} | {} | {} ({:.2}x) [cl {} ({:.2}x)] | {:.0} / {} | {} [cl {}] | {} [cl {}] | {} [cl {}] | {} [cl {}] |",
+        e.wrong_people,
+        o.items,
+        ratio(o.items),
+        c.items,
+        ratio(c.items),
+        e.expected_in_likely,
+        e.true_in_likely,
+        o.gender.text(),
+        c.gender.text(),
+        o.age_gross.text(),
+        c.age_gross.text(),
+        o.boundary_as_gross,
+        c.boundary_as_gross,
+        o.swaps.text(),
+        c.swaps.text(),
+    )
 }
 
 pub fn scores_csv(scores: &[KindScore]) -> Vec<u8> {

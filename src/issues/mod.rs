@@ -27,7 +27,10 @@
 //!
 //! Bad input is an [`probs::InputError`], never a panic.
 
+pub mod age_years;
+pub mod calibrate;
 pub mod cleanlab;
+mod detect;
 pub mod evaluate;
 pub mod io;
 pub mod person;
@@ -35,8 +38,8 @@ pub mod probs;
 pub mod table;
 
 pub use person::{
-    find_dataset_issues, DatasetIssueOptions, DatasetLabels, Detector, Issue, IssueKind,
-    IssueReport, PersonLabels, RunSummary,
+    find_dataset_issues, AgeSource, Calibration, DatasetIssueOptions, DatasetLabels, Detector,
+    FieldQueue, Issue, IssueKind, IssueReport, PersonLabels, RunSummary, Tier,
 };
 pub use probs::{InputError, Prob, ProbView};
 pub use table::ProbTable;

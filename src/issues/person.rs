@@ -1,18 +1,21 @@
 //! Structure-aware label issues for this dataset: per field and on the 18-class joint,
-//! person-level gender and age, incorrect_mask/normal swaps, age-boundary cases.
+//! person-level gender and age (in years when the run predicts years), incorrect_mask /
+//! normal swaps, age-boundary cases; each issue with a calibrated probability that the
+//! label is wrong and a tier (`likely` / `possible`) from the engine's own estimate of how
+//! many labels of the field are wrong.
 //!
 //! Entry point: [`find_dataset_issues`]. Pure: labels come in as [`DatasetLabels`] (the
-//! given labels, or the curated ones), probabilities as a [`ProbTable`].
+//! given labels, or the curated ones), probabilities as a [`ProbTable`]. The detectors
+//! live in [`super::detect`].
 
-use super::cleanlab::{
-    estimate_py_and_noise_matrices, find_label_issues_ranked, num_label_issues, FindOptions,
-    NumIssuesMethod, RankOptions, SquareMatrix,
-};
-use super::probs::{InputError, ProbView};
+use super::age_years::{YearsJudgement, YearsModel};
+use super::cleanlab::{FindOptions, RankOptions, SquareMatrix};
+use super::detect::{self, Ctx, Found};
+use super::probs::InputError;
 use super::table::ProbTable;
 use crate::dataset::{AgeBin, ClassCode, Dataset, Field, Gender, Mask, PhotoRef, Slot};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 /// The labels to check, indexed like `Dataset::people`.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +47,7 @@ impl DatasetLabels {
                 .collect(),
         }
     }
-    fn class_of(&self, r: PhotoRef) -> ClassCode {
+    pub(super) fn class_of(&self, r: PhotoRef) -> ClassCode {
         let p = &self.people[r.person];
         ClassCode::new(p.mask[r.slot.index()], p.gender, AgeBin::from_years(p.age))
     }
@@ -63,6 +66,8 @@ pub enum Detector {
     /// Confident learning over people, on the photos' combined evidence.
     PersonGender,
     PersonAge,
+    /// The person's given age against the model's predicted years.
+    PersonAgeYears,
     /// The incorrect_mask / normal pair of one person fits better swapped.
     MaskSwap,
 }
@@ -76,8 +81,16 @@ impl Detector {
             Detector::PhotoAge => "photo_age",
             Detector::PersonGender => "person_gender",
             Detector::PersonAge => "person_age",
+            Detector::PersonAgeYears => "person_age_years",
             Detector::MaskSwap => "mask_swap",
         }
+    }
+    /// Detectors that judge a whole person (or pair) rather than one photo.
+    pub fn is_person_level(self) -> bool {
+        matches!(
+            self,
+            Detector::PersonGender | Detector::PersonAge | Detector::PersonAgeYears
+        )
     }
 }
 
@@ -89,10 +102,10 @@ pub enum IssueKind {
     /// incorrect_mask and normal swapped inside one person.
     MaskSwap,
     Gender,
-    /// Age bin wrong by more than a boundary case.
+    /// A disagreement about age that no boundary explains.
     AgeGross,
-    /// Given age within `boundary_years` of 30 or 60 and the adjacent bin suggested:
-    /// ambiguous rather than wrong.
+    /// Given age and the model's reading on either side of 30 or 60, within the model's
+    /// uncertainty of it: ambiguous rather than wrong.
     AgeBoundary,
 }
 
@@ -104,6 +117,25 @@ impl IssueKind {
             IssueKind::Gender => "gender",
             IssueKind::AgeGross => "age_gross",
             IssueKind::AgeBoundary => "age_boundary",
+        }
+    }
+}
+
+/// Where an issue sits in the review queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Within the engine's estimate of the field's wrong labels: shown by default.
+    Likely,
+    /// Weaker evidence (photo-level only, boundary cases, beyond the estimate).
+    Possible,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Likely => "likely",
+            Tier::Possible => "possible",
         }
     }
 }
@@ -121,6 +153,7 @@ pub struct Issue {
     /// Photo paths relative to the dataset root.
     pub photos: Vec<String>,
     pub given: String,
+    /// The suggested class (for age, the bin).
     pub suggested: String,
     /// Label quality (lower = more likely wrong), in [0, 1].
     pub score: f64,
@@ -128,6 +161,18 @@ pub struct Issue {
     pub probs: Vec<f64>,
     pub found_by: Vec<Detector>,
     pub run_id: String,
+    /// Calibrated probability that the given label is wrong.
+    pub p_wrong: f64,
+    pub tier: Tier,
+    /// Age issues from a run with predicted years: given years against the model's.
+    pub years: Option<YearsJudgement>,
+}
+
+impl Issue {
+    /// "given 20, model 47 ± 4" for age issues judged in years.
+    pub fn years_text(&self) -> Option<String> {
+        self.years.as_ref().map(YearsJudgement::text)
+    }
 }
 
 /// Noise estimates of one confident-learning run.
@@ -146,26 +191,88 @@ pub struct RunSummary {
     pub label_counts: Vec<usize>,
 }
 
+/// How age was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgeSource {
+    /// Predicted years (`oof_age.npy`).
+    Years,
+    /// Only the three bins' probabilities (a run without an age head).
+    Bins,
+}
+
+/// What the queue holds for one field, and how many wrong labels the engine expects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldQueue {
+    pub field: Field,
+    pub likely: usize,
+    pub possible: usize,
+    /// Expected number of wrong labels of the field over the whole dataset (the sum of
+    /// the calibrated probabilities; people for gender and age, photos for mask).
+    pub estimated_wrong: f64,
+    /// Expected real errors among the likely / possible items (sum of their p_wrong).
+    pub expected_in_likely: f64,
+    pub expected_in_possible: f64,
+}
+
+/// The calibration fitted for one field and level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Calibration {
+    pub field: Field,
+    /// "photo" or "person".
+    pub level: &'static str,
+    /// Per cross-fitting group: temperature (1 for the years model) and noise rate.
+    pub temperatures: Vec<f64>,
+    pub noise_rates: Vec<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssueReport {
     pub run_id: String,
-    /// Ranked: most likely wrong first.
+    /// Ranked: likely first, then most likely wrong first.
     pub issues: Vec<Issue>,
     pub runs: Vec<RunSummary>,
     /// Photos flagged by each per-photo detector (for evaluation).
     pub photo_flags: BTreeMap<Detector, Vec<String>>,
+    pub age_source: AgeSource,
+    /// Set when age fell back to bins: why, for the app and the CLI to show.
+    pub age_note: Option<String>,
+    /// Per field: likely / possible counts and expected errors.
+    pub queues: Vec<FieldQueue>,
+    pub calibration: Vec<Calibration>,
+    /// The years error model per cross-fitting group (years runs only).
+    pub years_models: Vec<YearsModel>,
+    /// "split.csv" when calibration was cross-fitted by the run's folds, else "person hash".
+    pub cross_fit_by: &'static str,
+}
+
+impl IssueReport {
+    pub fn queue(&self, field: Field) -> Option<&FieldQueue> {
+        self.queues.iter().find(|q| q.field == field)
+    }
+    /// Expected real errors among the likely items of all fields.
+    pub fn expected_in_likely(&self) -> f64 {
+        self.queues.iter().map(|q| q.expected_in_likely).sum()
+    }
+    pub fn likely(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.iter().filter(|i| i.tier == Tier::Likely)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetIssueOptions {
     pub find: FindOptions,
     pub rank: RankOptions,
-    /// Years around 30 and 60 within which an adjacent-bin age issue is a boundary case.
+    /// Years around 30 and 60 within which an adjacent-bin age issue is a boundary case
+    /// (bins), and the least window of a boundary case (years).
     pub boundary_years: u32,
-    /// The filter used over people (gender, age). Default `prune_by_noise_rate`, as in
-    /// cleanlab: on trained demo runs it flags a third fewer people than the image level
-    /// for the same errors found (see docs/issues.md).
+    /// The filter used over people (gender, age bins). Default `prune_by_noise_rate`, as
+    /// in cleanlab.
     pub person_filter_by: super::cleanlab::FilterBy,
+    /// Judge age in bins even when the run predicts years.
+    pub ignore_years: bool,
+    /// Least calibrated probability of a likely item.
+    pub likely_min_p: f64,
 }
 
 impl Default for DatasetIssueOptions {
@@ -175,107 +282,14 @@ impl Default for DatasetIssueOptions {
             rank: RankOptions::default(),
             boundary_years: 2,
             person_filter_by: super::cleanlab::FilterBy::PruneByNoiseRate,
+            ignore_years: false,
+            likely_min_p: 0.2,
         }
     }
 }
 
-const LOG_FLOOR: f64 = 1e-12;
-
-fn field_value(field: Field, c: ClassCode) -> usize {
-    c.field_index(field)
-}
-
-/// Marginal of an 18-class row over one field.
-fn marginal(field: Field, row: &[f32]) -> Vec<f64> {
-    let mut m = vec![0f64; field.num_classes()];
-    for (c, &p) in row.iter().enumerate() {
-        if let Some(code) = ClassCode::from_index(c) {
-            m[field_value(field, code)] += p as f64;
-        }
-    }
-    m
-}
-
-fn best_other(p: &[f64], y: usize) -> usize {
-    let mut best = if y == 0 { 1 } else { 0 };
-    for (j, &v) in p.iter().enumerate() {
-        if j != y && v > p[best] {
-            best = j;
-        }
-    }
-    best
-}
-
-fn summary(
-    detector: Detector,
-    labels: &[usize],
-    probs: ProbView<'_, f64>,
-    flagged: usize,
-    opts: &FindOptions,
-) -> Result<RunSummary, InputError> {
-    let off = num_label_issues(labels, probs, &NumIssuesMethod::OffDiagonal, opts.threads)?;
-    let cal = num_label_issues(
-        labels,
-        probs,
-        &NumIssuesMethod::OffDiagonalCalibrated,
-        opts.threads,
-    )?;
-    let (lat, _) = estimate_py_and_noise_matrices(labels, probs, true, opts.threads)?;
-    let mut counts = vec![0; probs.k()];
-    for &l in labels {
-        counts[l] += 1;
-    }
-    Ok(RunSummary {
-        detector,
-        examples: labels.len(),
-        flagged,
-        num_issues_off_diagonal: off,
-        num_issues_calibrated: cal,
-        noise_rate: cal as f64 / labels.len().max(1) as f64,
-        noise_matrix: lat.noise_matrix,
-        label_counts: counts,
-    })
-}
-
-struct Flag {
-    row: usize,
-    suggested: usize,
-    score: f64,
-}
-
-/// Runs confident learning on an f64 matrix; a field with a single label class (nothing to
-/// compare against) yields no flags and no summary.
-fn run_cl(
-    detector: Detector,
-    labels: &[usize],
-    data: &[f64],
-    k: usize,
-    opts: &DatasetIssueOptions,
-) -> Result<(Vec<Flag>, Option<RunSummary>), InputError> {
-    let distinct = labels.iter().collect::<BTreeSet<_>>().len();
-    if labels.is_empty() || distinct < 2 {
-        return Ok((Vec::new(), None));
-    }
-    let view = ProbView::new(data, k)?;
-    let (_, ranked) = find_label_issues_ranked(labels, view, &opts.find, opts.rank)?;
-    let flags: Vec<Flag> = ranked
-        .iter()
-        .map(|&(row, score)| {
-            let p = view.row(row);
-            Flag {
-                row,
-                suggested: best_other(p, labels[row]),
-                score,
-            }
-        })
-        .collect();
-    let s = summary(detector, labels, view, flags.len(), &opts.find)?;
-    Ok((flags, Some(s)))
-}
-
-fn class_name(field: Field, i: usize) -> String {
-    field.class_name(i).to_string()
-}
+/// The note shown when a run has no predicted years.
+pub const BINS_FALLBACK_NOTE: &str = "this run has no predicted years (oof_age.npy): age is judged from the three bins' probabilities, so a model a few years off near 30 or 60 can look like a wrong label";
 
 /// Finds this dataset's label issues. See the module docs and docs/issues.md.
 pub fn find_dataset_issues(
@@ -290,351 +304,111 @@ pub fn find_dataset_issues(
             rows: dataset.people.len(),
         });
     }
-    let n = probs.rows.len();
-    if n == 0 {
+    if probs.rows.is_empty() {
         return Err(InputError::Empty);
     }
-    let k = ProbTable::K;
-    let photo_path = |r: PhotoRef| -> String {
-        dataset
-            .photo(r)
-            .map(|p| p.rel_path.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default()
-    };
-    let folder = |p: usize| dataset.people[p].folder.clone();
-    let run_id = probs.run_id.clone();
-    let mut runs = Vec::new();
-    let mut photo_flags: BTreeMap<Detector, Vec<String>> = BTreeMap::new();
-    let mut issues: HashMap<String, Issue> = HashMap::new();
-
-    // 18-class joint, straight on the table (no copy).
-    let joint_labels: Vec<usize> = probs
-        .rows
-        .iter()
-        .map(|&r| labels.class_of(r).index())
-        .collect();
-    let joint_view = ProbView::new(&probs.data, k)?;
-    let (_, joint_ranked) =
-        find_label_issues_ranked(&joint_labels, joint_view, &opts.find, opts.rank)?;
-    let mut joint_fields: HashMap<(usize, Field), ()> = HashMap::new();
-    for &(row, _) in &joint_ranked {
-        let y = joint_labels[row];
-        let p = joint_view.row(row);
-        let p64: Vec<f64> = p.iter().map(|&v| v as f64).collect();
-        let s = ClassCode::from_index(best_other(&p64, y));
-        let g = ClassCode::from_index(y);
-        if let (Some(s), Some(g)) = (s, g) {
-            for f in Field::ALL {
-                if s.field_index(f) != g.field_index(f) {
-                    joint_fields.insert((row, f), ());
-                }
-            }
-        }
-        photo_flags
-            .entry(Detector::Joint18)
-            .or_default()
-            .push(photo_path(probs.rows[row]));
+    let ctx = Ctx::new(dataset, labels, probs, opts);
+    let mut found = Found::default();
+    let joint = detect::joint18(&ctx, &mut found)?;
+    let photo = detect::photo_fields(&ctx, &mut found)?;
+    let cal = detect::photo_calibration(&ctx, &mut found);
+    detect::mask_photos(&ctx, &photo[&Field::Mask], &joint, &cal, &mut found);
+    detect::mask_swaps(&ctx, &cal, &mut found);
+    detect::person_field(&ctx, Field::Gender, &joint, true, &mut found)?;
+    let years = probs.age.is_some() && !opts.ignore_years;
+    detect::person_field(&ctx, Field::Age, &joint, !years, &mut found)?;
+    if years {
+        detect::age_years(&ctx, &photo, &joint, &mut found);
     }
-    {
-        let data64: Vec<f64> = probs.data.iter().map(|&v| v as f64).collect();
-        let view = ProbView::new(&data64, k)?;
-        runs.push(summary(
-            Detector::Joint18,
-            &joint_labels,
-            view,
-            joint_ranked.len(),
-            &opts.find,
-        )?);
-    }
+    detect::photo_extras(&ctx, Field::Gender, &photo, &joint, &mut found);
+    detect::photo_extras(&ctx, Field::Age, &photo, &joint, &mut found);
 
-    // Per-field marginals per photo.
-    let field_probs: HashMap<Field, Vec<f64>> = Field::ALL
-        .iter()
-        .map(|&f| (f, (0..n).flat_map(|r| marginal(f, probs.row(r))).collect()))
-        .collect();
-    let field_labels = |f: Field| -> Vec<usize> {
-        probs
-            .rows
-            .iter()
-            .map(|&r| field_value(f, labels.class_of(r)))
-            .collect()
-    };
-
-    // Photo-level per field.
-    let mut photo_field_flags: HashMap<Field, Vec<Flag>> = HashMap::new();
-    for (field, det) in [
-        (Field::Mask, Detector::PhotoMask),
-        (Field::Gender, Detector::PhotoGender),
-        (Field::Age, Detector::PhotoAge),
-    ] {
-        let fl = field_labels(field);
-        let (flags, s) = run_cl(det, &fl, &field_probs[&field], field.num_classes(), opts)?;
-        runs.extend(s);
-        photo_flags.insert(
-            det,
-            flags
-                .iter()
-                .map(|f| photo_path(probs.rows[f.row]))
-                .collect(),
-        );
-        photo_field_flags.insert(field, flags);
-    }
-
-    // Mask issues per photo.
-    let mask_p = &field_probs[&Field::Mask];
-    let mask_labels = field_labels(Field::Mask);
-    for f in &photo_field_flags[&Field::Mask] {
-        let r = probs.rows[f.row];
-        let id = format!("mask:{}:{}", folder(r.person), r.slot.stem());
-        let mut found_by = vec![Detector::PhotoMask];
-        if joint_fields.contains_key(&(f.row, Field::Mask)) {
-            found_by.push(Detector::Joint18);
-        }
-        issues.insert(
-            id.clone(),
-            Issue {
-                id,
-                kind: IssueKind::Mask,
-                field: Field::Mask,
-                person: folder(r.person),
-                person_index: r.person,
-                photos: vec![photo_path(r)],
-                given: class_name(Field::Mask, mask_labels[f.row]),
-                suggested: class_name(Field::Mask, f.suggested),
-                score: f.score,
-                probs: mask_p[f.row * 3..f.row * 3 + 3].to_vec(),
-                found_by,
-                run_id: run_id.clone(),
-            },
-        );
-    }
-
-    // Rows per person.
-    let mut person_rows: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (row, r) in probs.rows.iter().enumerate() {
-        person_rows.entry(r.person).or_default().push(row);
-    }
-
-    // Mask swaps: the incorrect_mask / normal pair fits better swapped.
-    for (&p, rows) in &person_rows {
-        let find = |slot: Slot| {
-            rows.iter()
-                .copied()
-                .find(|&row| probs.rows[row].slot == slot)
-        };
-        let (Some(ri), Some(rn)) = (find(Slot::Incorrect), find(Slot::Normal)) else {
-            continue;
-        };
-        let pl = &labels.people[p];
-        if pl.mask[Slot::Incorrect.index()] != Mask::Incorrect
-            || pl.mask[Slot::Normal.index()] != Mask::NotWear
-        {
-            continue;
-        }
-        let pi = &mask_p[ri * 3..ri * 3 + 3];
-        let pn = &mask_p[rn * 3..rn * 3 + 3];
-        let ln = |v: f64| v.max(LOG_FLOOR).ln();
-        let keep = ln(pi[1]) + ln(pn[2]);
-        let swap = ln(pi[2]) + ln(pn[1]);
-        let argmax = |v: &[f64]| (0..3).fold(0, |b, j| if v[j] > v[b] { j } else { b });
-        if swap > keep && argmax(pi) == 2 && argmax(pn) == 1 {
-            let photos = vec![photo_path(probs.rows[ri]), photo_path(probs.rows[rn])];
-            let mut found_by = vec![Detector::MaskSwap];
-            for slot in [Slot::Incorrect, Slot::Normal] {
-                if let Some(old) = issues.remove(&format!("mask:{}:{}", folder(p), slot.stem())) {
-                    found_by.extend(old.found_by);
-                }
-            }
-            found_by.sort();
-            found_by.dedup();
-            let id = format!("mask_swap:{}", folder(p));
-            issues.insert(
-                id.clone(),
-                Issue {
-                    id,
-                    kind: IssueKind::MaskSwap,
-                    field: Field::Mask,
-                    person: folder(p),
-                    person_index: p,
-                    photos,
-                    given: "incorrect_mask:incorrect;normal:not wear".into(),
-                    suggested: "incorrect_mask:not wear;normal:incorrect (files swapped)".into(),
-                    score: 1.0 / (1.0 + (swap - keep).exp()),
-                    probs: pi.iter().chain(pn).copied().collect(),
-                    found_by,
-                    run_id: run_id.clone(),
-                },
-            );
-        }
-    }
-
-    // Person level for gender and age: mean log-probability over the person's photos,
-    // renormalised, then confident learning over people.
-    let people: Vec<usize> = person_rows.keys().copied().collect();
-    for (field, det, photo_det) in [
-        (Field::Gender, Detector::PersonGender, Detector::PhotoGender),
-        (Field::Age, Detector::PersonAge, Detector::PhotoAge),
-    ] {
-        let kf = field.num_classes();
-        let fp = &field_probs[&field];
-        let mut combined = Vec::with_capacity(people.len() * kf);
-        let mut plabels = Vec::with_capacity(people.len());
-        for &p in &people {
-            let rows = &person_rows[&p];
-            let mut lp = vec![0f64; kf];
-            for &row in rows {
-                for c in 0..kf {
-                    lp[c] += fp[row * kf + c].max(LOG_FLOOR).ln() / rows.len() as f64;
-                }
-            }
-            let m = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let z: f64 = lp.iter().map(|v| (v - m).exp()).sum();
-            combined.extend(lp.iter().map(|v| (v - m).exp() / z));
-            let pl = &labels.people[p];
-            plabels.push(match field {
-                Field::Gender => pl.gender.index(),
-                _ => AgeBin::from_years(pl.age).index(),
-            });
-        }
-        let person_opts = DatasetIssueOptions {
-            find: FindOptions {
-                filter_by: opts.person_filter_by,
-                ..opts.find.clone()
-            },
-            ..opts.clone()
-        };
-        let (flags, s) = run_cl(det, &plabels, &combined, kf, &person_opts)?;
-        runs.extend(s);
-        let person_flagged: BTreeSet<usize> = flags.iter().map(|f| people[f.row]).collect();
-        for f in &flags {
-            let p = people[f.row];
-            let given = plabels[f.row];
-            let kind = issue_kind(
-                field,
-                labels.people[p].age,
-                given,
-                f.suggested,
-                opts.boundary_years,
-            );
-            let id = format!("{}:{}", field.name(), folder(p));
-            let mut found_by = vec![det];
-            let rows = &person_rows[&p];
-            let photo_set: BTreeSet<String> = photo_flags[&photo_det].iter().cloned().collect();
-            if rows
-                .iter()
-                .any(|&r| photo_set.contains(&photo_path(probs.rows[r])))
-            {
-                found_by.push(photo_det);
-            }
-            if rows.iter().any(|&r| joint_fields.contains_key(&(r, field))) {
-                found_by.push(Detector::Joint18);
-            }
-            issues.insert(
-                id.clone(),
-                Issue {
-                    id,
-                    kind,
-                    field,
-                    person: folder(p),
-                    person_index: p,
-                    photos: rows.iter().map(|&r| photo_path(probs.rows[r])).collect(),
-                    given: given_text(field, labels.people[p].age, given),
-                    suggested: class_name(field, f.suggested),
-                    score: f.score,
-                    probs: combined[f.row * kf..(f.row + 1) * kf].to_vec(),
-                    found_by,
-                    run_id: run_id.clone(),
-                },
-            );
-        }
-        // Photo-level flags on a person the person level did not flag: listed too, as the
-        // weaker evidence they are (found_by names only the photo detector).
-        let mut by_person: BTreeMap<usize, Vec<&Flag>> = BTreeMap::new();
-        for f in &photo_field_flags[&field] {
-            let p = probs.rows[f.row].person;
-            if !person_flagged.contains(&p) {
-                by_person.entry(p).or_default().push(f);
-            }
-        }
-        for (p, flags) in by_person {
-            let Some(worst) = flags.iter().min_by(|a, b| a.score.total_cmp(&b.score)) else {
-                continue;
-            };
-            let given = match field {
-                Field::Gender => labels.people[p].gender.index(),
-                _ => AgeBin::from_years(labels.people[p].age).index(),
-            };
-            let id = format!("{}:{}", field.name(), folder(p));
-            let mut found_by = vec![photo_det];
-            if flags
-                .iter()
-                .any(|f| joint_fields.contains_key(&(f.row, field)))
-            {
-                found_by.push(Detector::Joint18);
-            }
-            issues.insert(
-                id.clone(),
-                Issue {
-                    id,
-                    kind: issue_kind(
-                        field,
-                        labels.people[p].age,
-                        given,
-                        worst.suggested,
-                        opts.boundary_years,
-                    ),
-                    field,
-                    person: folder(p),
-                    person_index: p,
-                    photos: flags
-                        .iter()
-                        .map(|f| photo_path(probs.rows[f.row]))
-                        .collect(),
-                    given: given_text(field, labels.people[p].age, given),
-                    suggested: class_name(field, worst.suggested),
-                    score: worst.score,
-                    probs: fp[worst.row * kf..(worst.row + 1) * kf].to_vec(),
-                    found_by,
-                    run_id: run_id.clone(),
-                },
-            );
-        }
-    }
-
-    let mut issues: Vec<Issue> = issues.into_values().collect();
-    // Person-level and swap findings first (stronger evidence), then by score.
+    let mut issues: Vec<Issue> = found.issues.into_values().collect();
+    let queues = assign_tiers(&mut issues, &found.estimated_wrong, opts.likely_min_p);
     issues.sort_by(|a, b| {
-        let strong = |i: &Issue| {
-            !i.found_by.iter().any(|d| {
-                matches!(
-                    d,
-                    Detector::PersonGender
-                        | Detector::PersonAge
-                        | Detector::MaskSwap
-                        | Detector::PhotoMask
-                )
-            })
-        };
-        strong(a)
-            .cmp(&strong(b))
+        a.tier
+            .cmp(&b.tier)
+            .then(b.p_wrong.total_cmp(&a.p_wrong))
             .then(a.score.total_cmp(&b.score))
             .then(a.id.cmp(&b.id))
     });
     Ok(IssueReport {
-        run_id,
+        run_id: ctx.run_id.clone(),
         issues,
-        runs,
-        photo_flags,
+        runs: found.runs,
+        photo_flags: found.photo_flags,
+        age_source: if years {
+            AgeSource::Years
+        } else {
+            AgeSource::Bins
+        },
+        age_note: (!years).then(|| {
+            if probs.age.is_some() {
+                "age judged from the bins (years ignored on request)".to_string()
+            } else {
+                BINS_FALLBACK_NOTE.to_string()
+            }
+        }),
+        queues,
+        calibration: found.calibration,
+        years_models: found.years_models,
+        cross_fit_by: ctx.cross_fit_by,
     })
 }
 
-fn given_text(field: Field, age: u32, given: usize) -> String {
-    match field {
-        Field::Age => format!("{} ({age})", class_name(field, given)),
-        _ => class_name(field, given),
+/// Splits each field's issues into likely and possible. Only person-level findings, swaps
+/// and photo mask findings can be likely, never boundary cases; of those, ranked by
+/// calibrated probability, as many as the engine expects wrong labels of the field (the
+/// sum of the probabilities over every unit), each at least `min_p`.
+fn assign_tiers(
+    issues: &mut [Issue],
+    estimated_wrong: &BTreeMap<Field, f64>,
+    min_p: f64,
+) -> Vec<FieldQueue> {
+    let mut queues = Vec::new();
+    for field in Field::ALL {
+        let estimate = estimated_wrong.get(&field).copied().unwrap_or(0.0);
+        let mut eligible: Vec<usize> = (0..issues.len())
+            .filter(|&i| {
+                let it = &issues[i];
+                it.field == field
+                    && it.kind != IssueKind::AgeBoundary
+                    && it.found_by.iter().any(|d| {
+                        d.is_person_level() || matches!(d, Detector::MaskSwap | Detector::PhotoMask)
+                    })
+            })
+            .collect();
+        eligible.sort_by(|&a, &b| {
+            issues[b]
+                .p_wrong
+                .total_cmp(&issues[a].p_wrong)
+                .then(issues[a].id.cmp(&issues[b].id))
+        });
+        let budget = estimate.round() as usize;
+        for it in issues.iter_mut().filter(|i| i.field == field) {
+            it.tier = Tier::Possible;
+        }
+        for &i in eligible.iter().take(budget) {
+            if issues[i].p_wrong >= min_p {
+                issues[i].tier = Tier::Likely;
+            }
+        }
+        let of = |tier: Tier| {
+            issues
+                .iter()
+                .filter(move |i| i.field == field && i.tier == tier)
+        };
+        queues.push(FieldQueue {
+            field,
+            likely: of(Tier::Likely).count(),
+            possible: of(Tier::Possible).count(),
+            estimated_wrong: estimate,
+            expected_in_likely: of(Tier::Likely).map(|i| i.p_wrong).sum(),
+            expected_in_possible: of(Tier::Possible).map(|i| i.p_wrong).sum(),
+        });
     }
+    queues
 }
-
 /// Gender issues are gender issues; age issues are boundary cases when the given age is
 /// within `years` of the boundary between the given and the (adjacent) suggested bin.
 pub fn issue_kind(field: Field, age: u32, given: usize, suggested: usize, years: u32) -> IssueKind {
@@ -655,33 +429,44 @@ pub fn issue_kind(field: Field, age: u32, given: usize, suggested: usize, years:
     }
 }
 
-/// The report's issues as CSV (`id,kind,field,person,photos,given,suggested,score,...`).
-pub fn issues_csv(report: &IssueReport) -> Vec<u8> {
+/// The report's issues as CSV (`id,kind,field,tier,p_wrong,person,photos,given,suggested,
+/// years,score,...`): the likely ones, and with `include_possible` the possible ones too.
+pub fn issues_csv(report: &IssueReport, include_possible: bool) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([
         "id",
         "kind",
         "field",
+        "tier",
+        "p_wrong",
         "person",
         "photos",
         "given",
         "suggested",
+        "years",
         "score",
         "probs",
         "found_by",
         "run_id",
     ]);
-    for i in &report.issues {
+    for i in report
+        .issues
+        .iter()
+        .filter(|i| include_possible || i.tier == Tier::Likely)
+    {
         let probs: Vec<String> = i.probs.iter().map(|p| format!("{p:.6}")).collect();
         let found: Vec<&str> = i.found_by.iter().map(|d| d.name()).collect();
         let _ = w.write_record([
             i.id.as_str(),
             i.kind.name(),
             i.field.name(),
+            i.tier.name(),
+            &format!("{:.4}", i.p_wrong),
             &i.person,
             &i.photos.join(";"),
             &i.given,
             &i.suggested,
+            &i.years_text().unwrap_or_default(),
             &format!("{:.6}", i.score),
             &probs.join(";"),
             &found.join(";"),
@@ -689,4 +474,211 @@ pub fn issues_csv(report: &IssueReport) -> Vec<u8> {
         ]);
     }
     w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Person, Photo};
+    use crate::simulate::{simulate, NoiseRates, SimConfig, Strength};
+    use std::collections::BTreeSet;
+
+    /// People with the real layout's spread of ages (18..60, many near 60) and genders.
+    fn dataset(n: usize) -> Dataset {
+        let people = (0..n)
+            .map(|i| {
+                let age =
+                    [19, 22, 25, 28, 33, 38, 45, 50, 54, 56, 58, 60][i % 12] + (i / 12 % 2) as u32;
+                let age = age.min(60);
+                let gender = Gender::ALL[(i / 3) % 2];
+                let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
+                Person {
+                    photos: Slot::ALL.map(|s| {
+                        Some(Photo {
+                            slot: s,
+                            rel_path: format!("train/images/{folder}/{}.jpg", s.stem()).into(),
+                        })
+                    }),
+                    id: format!("{:06}", i + 1),
+                    gender,
+                    age,
+                    race: "Asian".into(),
+                    folder,
+                }
+            })
+            .collect();
+        Dataset {
+            people,
+            ..Default::default()
+        }
+    }
+
+    struct Case {
+        ds: Dataset,
+        table: ProbTable,
+        /// Person folders per noise kind.
+        noise: BTreeMap<String, BTreeSet<String>>,
+    }
+
+    fn case(strength: &str, seed: u64) -> Case {
+        let ds = dataset(1200);
+        let cfg = SimConfig {
+            strength: Strength::preset(strength).unwrap(),
+            noise: NoiseRates {
+                gender_flip: 0.03,
+                flip_run: 6,
+                age_gross: 0.03,
+                age_boundary: 0.03,
+                mask_swap: 0.01,
+            },
+            seed,
+            folds: 5,
+        };
+        let sim = simulate(&ds, &cfg).unwrap();
+        let mut noise: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for e in &sim.manifest {
+            noise
+                .entry(e.kind.name().to_string())
+                .or_default()
+                .insert(e.person_folder().to_string());
+        }
+        let table = ProbTable {
+            run_id: "sim".into(),
+            data: sim.probs.clone(),
+            rows: ds.photo_refs().collect(),
+            age: Some(sim.age.chunks_exact(2).map(|c| [c[0], c[1]]).collect()),
+            folds: Some(sim.split.iter().cloned().collect()),
+        };
+        Case { ds, table, noise }
+    }
+
+    fn run(c: &Case, table: &ProbTable) -> IssueReport {
+        find_dataset_issues(
+            &c.ds,
+            &DatasetLabels::given(&c.ds),
+            table,
+            &DatasetIssueOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn people(r: &IssueReport, kind: IssueKind, tier: Option<Tier>) -> BTreeSet<String> {
+        r.issues
+            .iter()
+            .filter(|i| i.kind == kind && tier.is_none_or(|t| i.tier == t))
+            .map(|i| i.person.clone())
+            .collect()
+    }
+
+    #[test]
+    fn years_find_gross_age_errors_that_bins_drown_in_false_alarms() {
+        let c = case("realistic", 11);
+        let years = run(&c, &c.table);
+        assert_eq!(years.age_source, AgeSource::Years);
+        assert!(years.age_note.is_none());
+        let gross_truth = &c.noise["age_gross"];
+        let boundary_truth = &c.noise["age_boundary"];
+        let gross = people(&years, IssueKind::AgeGross, None);
+        let hits = gross.intersection(gross_truth).count();
+        assert!(
+            hits as f64 >= 0.8 * gross_truth.len() as f64,
+            "{hits} of {}",
+            gross_truth.len()
+        );
+        assert!(
+            hits as f64 >= 0.7 * gross.len() as f64,
+            "{hits} of {}",
+            gross.len()
+        );
+        assert_eq!(gross.intersection(boundary_truth).count(), 0);
+        for i in years.issues.iter().filter(|i| i.field == Field::Age) {
+            let text = i.years_text().unwrap();
+            assert!(text.starts_with("given ") && text.contains(" ± "), "{text}");
+        }
+
+        // The same run without predicted years: bins, said so, and far more false alarms.
+        let bins_table = ProbTable {
+            age: None,
+            ..c.table.clone()
+        };
+        let bins = run(&c, &bins_table);
+        assert_eq!(bins.age_source, AgeSource::Bins);
+        assert_eq!(bins.age_note.as_deref(), Some(BINS_FALLBACK_NOTE));
+        assert!(bins.issues.iter().all(|i| i.years.is_none()));
+        let bins_gross = people(&bins, IssueKind::AgeGross, None);
+        let bins_precision =
+            bins_gross.intersection(gross_truth).count() as f64 / bins_gross.len().max(1) as f64;
+        assert!(
+            bins_gross.len() > gross.len()
+                && bins_precision < 0.5 * hits as f64 / gross.len() as f64,
+            "bins: {} gross, precision {bins_precision}; years: {} gross, {hits} right",
+            bins_gross.len(),
+            gross.len()
+        );
+    }
+
+    #[test]
+    fn likely_tier_is_sized_to_the_errors_and_keeps_weak_evidence_out() {
+        let c = case("realistic", 12);
+        let r = run(&c, &c.table);
+        let wrong: BTreeSet<&String> = c.noise.values().flatten().collect();
+        let likely: Vec<&Issue> = r.likely().collect();
+        assert!(!likely.is_empty());
+        assert!(
+            likely.len() <= 2 * wrong.len(),
+            "{} likely for {}",
+            likely.len(),
+            wrong.len()
+        );
+        assert!(
+            r.issues.len() > 2 * likely.len(),
+            "the possible tier holds the rest"
+        );
+        for i in &likely {
+            assert_ne!(i.kind, IssueKind::AgeBoundary, "{}", i.id);
+            assert!(
+                i.found_by.iter().any(|d| d.is_person_level()
+                    || matches!(d, Detector::MaskSwap | Detector::PhotoMask)),
+                "{}: {:?}",
+                i.id,
+                i.found_by
+            );
+        }
+        // Photo-level-only gender flags are possible, and far less precise than the likely
+        // gender items.
+        let gender_truth: BTreeSet<String> = ["gender_flip", "gender_flip_run"]
+            .iter()
+            .flat_map(|k| c.noise[*k].iter().cloned())
+            .collect();
+        let precision = |set: &BTreeSet<String>| {
+            set.intersection(&gender_truth).count() as f64 / set.len().max(1) as f64
+        };
+        let likely_g = people(&r, IssueKind::Gender, Some(Tier::Likely));
+        let possible_g = people(&r, IssueKind::Gender, Some(Tier::Possible));
+        assert!(precision(&likely_g) >= 0.8, "{}", precision(&likely_g));
+        assert!(precision(&possible_g) < 0.3, "{}", precision(&possible_g));
+        // Counts for the overview agree with the issues; the expected number of real
+        // errors in the likely tier is close to the actual one.
+        for q in &r.queues {
+            let n = |t: Tier| {
+                r.issues
+                    .iter()
+                    .filter(|i| i.field == q.field && i.tier == t)
+                    .count()
+            };
+            assert_eq!((q.likely, q.possible), (n(Tier::Likely), n(Tier::Possible)));
+        }
+        let actual = likely.iter().filter(|i| wrong.contains(&i.person)).count() as f64;
+        let expected = r.expected_in_likely();
+        assert!(
+            (expected - actual).abs() <= 0.15 * actual,
+            "{expected} vs {actual}"
+        );
+        // Ranked: likely first, most probable first within a tier.
+        for w in r.issues.windows(2) {
+            assert!(
+                w[0].tier < w[1].tier || (w[0].tier == w[1].tier && w[0].p_wrong >= w[1].p_wrong)
+            );
+        }
+    }
 }

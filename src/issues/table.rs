@@ -3,6 +3,10 @@
 //! Accepted files (see the brief's shared formats): a run folder with `oof_probs.npy` +
 //! `oof_index.csv`; an `.npy` with its index at `<stem>.index.csv` or `oof_index.csv`
 //! beside it; or a CSV `path,p0,...,p17`.
+//!
+//! Beside the probabilities, when the run has them: `oof_age.npy` (N x 2, predicted years
+//! and spread, rows as `oof_probs.npy`) and `split.csv` (`person,fold`), read into
+//! [`ProbTable::age`] and [`ProbTable::folds`].
 
 use crate::arrays::{read_npy, NpyData, NpyError};
 use crate::dataset::{Dataset, PhotoRef, NUM_CLASSES};
@@ -35,6 +39,12 @@ pub struct ProbTable {
     pub run_id: String,
     pub data: Vec<f32>,
     pub rows: Vec<PhotoRef>,
+    /// Per row: predicted age in years and its spread (standard deviation, years), from
+    /// `oof_age.npy`; `None` for runs of a model without an age head.
+    pub age: Option<Vec<[f32; 2]>>,
+    /// The run's fold per person folder (`split.csv`), for fitting calibration without
+    /// the labels being scored; `None` when the run has no split.
+    pub folds: Option<HashMap<String, usize>>,
 }
 
 impl ProbTable {
@@ -49,7 +59,28 @@ impl ProbTable {
         let npy = run_dir.join("oof_probs.npy");
         let index = run_dir.join("oof_index.csv");
         let run_id = read_run_id(run_dir).unwrap_or_else(|| file_name(run_dir));
-        Self::load_npy(dataset, &npy, &index, run_id)
+        Self::load_npy(dataset, &npy, &index, run_id)?.with_run_extras(run_dir)
+    }
+
+    /// Adds `oof_age.npy` and `split.csv` of `dir` when present.
+    fn with_run_extras(mut self, dir: &Path) -> Result<Self, ProbTableError> {
+        let age = dir.join("oof_age.npy");
+        if age.is_file() {
+            self.age = Some(read_age(&age, self.rows.len())?);
+        }
+        let split = dir.join("split.csv");
+        if split.is_file() {
+            self.folds = Some(read_split(&split)?);
+        }
+        Ok(self)
+    }
+
+    /// The years reading of row `r`: (predicted years, spread).
+    pub fn age_row(&self, r: usize) -> Option<(f64, f64)> {
+        self.age
+            .as_ref()
+            .and_then(|a| a.get(r))
+            .map(|v| (v[0] as f64, v[1] as f64))
     }
 
     /// Loads an `.npy` (index beside it) or a `path,p0..p17` CSV.
@@ -77,8 +108,15 @@ impl ProbTable {
                     ),
                 });
             }
-            let run_id = read_run_id(dir).unwrap_or(stem);
-            return Self::load_npy(dataset, path, &index, run_id);
+            let run_id = read_run_id(dir).unwrap_or(stem.clone());
+            let table = Self::load_npy(dataset, path, &index, run_id)?;
+            // The run's other files belong to these probabilities only when they are the
+            // run's own oof_probs.npy.
+            return if stem == "oof_probs" {
+                table.with_run_extras(dir)
+            } else {
+                Ok(table)
+            };
         }
         let records = read_records(path)?;
         let lookup = photo_lookup(dataset);
@@ -116,7 +154,13 @@ impl ProbTable {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(ProbTable { run_id, data, rows })
+        Ok(ProbTable {
+            run_id,
+            data,
+            rows,
+            age: None,
+            folds: None,
+        })
     }
 
     fn load_npy(
@@ -195,6 +239,8 @@ impl ProbTable {
             run_id,
             data,
             rows: rows.into_iter().flatten().collect(),
+            age: None,
+            folds: None,
         })
     }
 }
@@ -210,6 +256,70 @@ fn read_records(path: &Path) -> Result<Vec<(usize, Vec<String>)>, ProbTableError
         line,
         reason,
     })
+}
+
+/// Reads `oof_age.npy`: `rows` x 2 float32/float64, finite years and positive spreads.
+fn read_age(path: &Path, rows: usize) -> Result<Vec<[f32; 2]>, ProbTableError> {
+    let bad = |reason: String| ProbTableError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let a = read_npy(path)?;
+    let data: Vec<f32> = match a.data {
+        NpyData::F32(v) => v,
+        NpyData::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+        other => {
+            return Err(bad(format!(
+                "ages must be float32 or float64, found {}",
+                other.dtype_name()
+            )))
+        }
+    };
+    if a.shape != [rows, 2] {
+        return Err(bad(format!(
+            "expected shape ({rows}, 2) (predicted years, spread; rows as oof_probs.npy), found {:?}",
+            a.shape
+        )));
+    }
+    let out: Vec<[f32; 2]> = data.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+    if let Some(r) = out
+        .iter()
+        .position(|v| !v[0].is_finite() || !v[1].is_finite() || v[1] <= 0.0)
+    {
+        return Err(bad(format!(
+            "row {r}: predicted years {} and spread {} (need finite years and a spread > 0)",
+            out[r][0], out[r][1]
+        )));
+    }
+    Ok(out)
+}
+
+/// Reads `split.csv` (`person,fold`).
+fn read_split(path: &Path) -> Result<HashMap<String, usize>, ProbTableError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProbTableError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = HashMap::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| ProbTableError::Line {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason,
+        };
+        let (person, fold) = line
+            .rsplit_once(',')
+            .ok_or_else(|| bad("expected person,fold".into()))?;
+        let fold: usize = fold
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("fold {fold:?} is not a number")))?;
+        out.insert(person.trim().to_string(), fold);
+    }
+    Ok(out)
 }
 
 fn normalise(p: &str) -> String {

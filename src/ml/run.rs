@@ -11,6 +11,8 @@
 //! val_probs_fold<k>.npy       fold k's validation photos x 18, + val_index_fold<k>.csv
 //! eval_probs_fold<k>.npy      eval/info.csv rows x 18 (and _tta with hflip averaging)
 //! oof_probs.npy, oof_index.csv  every training photo once, from the fold where it was held out
+//! oof_age.npy                 N x 2 [predicted years, spread in years], rows as oof_probs.npy
+//! eval_age_fold<k>.npy        eval/info.csv rows x 2, same columns (and _tta)
 //! ```
 
 use super::config::TrainConfig;
@@ -206,6 +208,19 @@ impl RunDir {
     }
     pub fn oof_index(&self) -> PathBuf {
         self.dir.join("oof_index.csv")
+    }
+    /// N x 2 float32: predicted age in years and its spread (standard deviation, years),
+    /// rows aligned with `oof_probs.npy`. Absent in runs without an age head.
+    pub fn oof_age(&self) -> PathBuf {
+        self.dir.join("oof_age.npy")
+    }
+    /// Eval rows x 2, the columns of [`RunDir::oof_age`].
+    pub fn eval_age(&self, fold: usize, tta: bool) -> PathBuf {
+        self.dir.join(if tta {
+            format!("eval_age_fold{fold}_tta.npy")
+        } else {
+            format!("eval_age_fold{fold}.npy")
+        })
     }
 
     pub fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), RunError> {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Issue detection measured on simulated runs: the placeholder tree of the real layout
+# (../shared/real-layout, 2,700 people), several seeds and model strengths, one markdown
+# table (likely tier, cleanlab's image level in brackets).
+#   scripts/simulate-figures.sh [WORK_DIR] [SEEDS] [STRENGTHS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="${1:-$(mktemp -d)}"
+seeds="${2:-1 2 3}"
+strengths="${3:-realistic strong}"
+layout="../shared/real-layout/train.csv"
+[ -f "$layout" ] || { echo "no $layout: nothing to measure" >&2; exit 1; }
+cargo build --no-default-features --quiet
+bin="${CARGO_TARGET_DIR:-target}/debug/mask-curator"
+tree="$work/real"
+[ -d "$tree/train" ] || "$bin" demo-data --layout-from "$layout" --out "$tree" >&2
+header=1
+for strength in $strengths; do
+  for seed in $seeds; do
+    run="$work/runs/$strength-$seed"
+    "$bin" simulate --data "$tree" --strength "$strength" --seed "$seed" --out "$run" >&2
+    args=(evaluate-issues --data "$tree" --run "$run" --table --label "$strength, seed $seed")
+    [ $header = 1 ] || args+=(--no-header)
+    "$bin" "${args[@]}" 2>/dev/null
+    header=0
+  done
+done
