@@ -421,7 +421,11 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
 
     // Better than the best constant guess, by the run's own figures and by hand.
     let info = run.read_info().unwrap();
-    let summary = info.summary.unwrap().age.expect("an age summary in run.json");
+    let summary = info
+        .summary
+        .unwrap()
+        .age
+        .expect("an age summary in run.json");
     let truth = |r: &mask_curator::ml::run::IndexRow| {
         let folder = r.person.as_str();
         f64::from(ages[folder[..6].parse::<usize>().unwrap() - 1])
@@ -432,7 +436,10 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
         .map(|(i, r)| (f64::from(age.row(i)[0]) - truth(r)).abs())
         .sum::<f64>()
         / index.len() as f64;
-    assert!((mae - summary.mae_years).abs() < 1e-3, "{mae} vs {summary:?}");
+    assert!(
+        (mae - summary.mae_years).abs() < 1e-3,
+        "{mae} vs {summary:?}"
+    );
     assert!(
         summary.mae_years < 0.75 * summary.baseline_mae_years,
         "{summary:?}"
@@ -446,7 +453,9 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
     let out_arg = out.display().to_string();
     let run_arg = run.dir.display().to_string();
     let (_, stderr) = run_bin(
-        &["predict", "--runs", &run_arg, "--device", "cpu", "--tta", "--out", &out_arg],
+        &[
+            "predict", "--runs", &run_arg, "--device", "cpu", "--tta", "--out", &out_arg,
+        ],
         tmp.path(),
     );
     let csv = std::fs::read_to_string(out.with_file_name("submission.age.csv"))
@@ -455,7 +464,11 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
     assert_eq!(lines[0], "ImageID,age,spread");
     assert_eq!(lines.len(), 4);
     for line in &lines[1..] {
-        let cols: Vec<f64> = line.split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+        let cols: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
         assert!((10.0..90.0).contains(&cols[0]) && cols[1] > 0.0, "{line}");
     }
     assert!(run.eval_age(0, true).exists());
@@ -491,7 +504,9 @@ fn a_run_without_an_age_head_still_predicts() {
     let out = tmp.path().join("submission.csv");
     let (out_arg, run_arg) = (out.display().to_string(), run.dir.display().to_string());
     let (_, stderr) = run_bin(
-        &["predict", "--runs", &run_arg, "--device", "cpu", "--out", &out_arg],
+        &[
+            "predict", "--runs", &run_arg, "--device", "cpu", "--out", &out_arg,
+        ],
         tmp.path(),
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);

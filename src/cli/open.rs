@@ -128,7 +128,10 @@ pub fn ensure_demo(
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if !dir.join("train").join("train.csv").is_file() {
-        progress.say(&format!("Generating the demo dataset in {} …", dir.display()));
+        progress.say(&format!(
+            "Generating the demo dataset in {} …",
+            dir.display()
+        ));
         crate::demo::generate(dir, demo, None, None)
             .with_context(|| format!("cannot generate the demo dataset in {}", dir.display()))?;
         progress.say(&format!(
@@ -177,7 +180,8 @@ fn quick_demo_run(dir: &Path, progress: &Progress<'_>) -> anyhow::Result<()> {
         crate::ml::config::QUICK_DEMO_LABEL,
         config.describe()
     ));
-    let dataset = crate::dataset::scan(dir).with_context(|| format!("scanning {}", dir.display()))?;
+    let dataset =
+        crate::dataset::scan(dir).with_context(|| format!("scanning {}", dir.display()))?;
     let labels = crate::ml::labels::training_labels(&dataset, true)?;
     let run_dir = RunDir::fresh(&Workspace::for_dataset(dir).runs_dir(), "quick-demo");
     let (tx, rx) = crossbeam_channel::unbounded();

@@ -525,7 +525,10 @@ mod tests {
         assert!(quick.validate().is_ok());
         assert_eq!(quick.label.as_deref(), Some(QUICK_DEMO_LABEL));
         let full = TrainConfig::default();
-        assert!(quick.folds >= 2 && quick.folds * quick.epochs as usize <= full.folds * full.epochs as usize / 2);
+        assert!(
+            quick.folds >= 2
+                && quick.folds * quick.epochs as usize <= full.folds * full.epochs as usize / 2
+        );
         assert_eq!(
             quick.describe(),
             "quick demo run: small_cnn 48x64, 4 folds x 6 epochs"

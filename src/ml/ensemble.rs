@@ -39,11 +39,7 @@ pub fn soft_vote(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
 /// models that disagree widen the spread). `parts`: (weight, [years, spread]).
 pub fn mix_ages(parts: &[(f64, [f32; 2])]) -> [f32; 2] {
     let total: f64 = parts.iter().map(|(w, _)| w).sum();
-    let mean = parts
-        .iter()
-        .map(|(w, a)| w * f64::from(a[0]))
-        .sum::<f64>()
-        / total;
+    let mean = parts.iter().map(|(w, a)| w * f64::from(a[0])).sum::<f64>() / total;
     let var = parts
         .iter()
         .map(|(w, a)| w * (f64::from(a[1]).powi(2) + (f64::from(a[0]) - mean).powi(2)))
@@ -57,7 +53,11 @@ pub fn vote_ages(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
     let Some((_, first)) = members.first() else {
         return Err("no age predictions to ensemble".into());
     };
-    if first.cols != 2 || members.iter().any(|(_, m)| (m.rows, m.cols) != (first.rows, 2)) {
+    if first.cols != 2
+        || members
+            .iter()
+            .any(|(_, m)| (m.rows, m.cols) != (first.rows, 2))
+    {
         return Err("age predictions must all be rows x 2 with the same rows".into());
     }
     let total: f64 = members.iter().map(|(w, _)| *w).sum();
@@ -140,10 +140,16 @@ mod tests {
     #[test]
     fn ages_mix_as_a_mixture_and_write_in_row_order() {
         // Two models agreeing: the mean, the same spread.
-        assert_eq!(mix_ages(&[(1.0, [30.0, 3.0]), (1.0, [30.0, 3.0])]), [30.0, 3.0]);
+        assert_eq!(
+            mix_ages(&[(1.0, [30.0, 3.0]), (1.0, [30.0, 3.0])]),
+            [30.0, 3.0]
+        );
         // Disagreeing by 8 years with spread 3: mean 34, std sqrt(9 + 16) = 5.
         let m = mix_ages(&[(1.0, [30.0, 3.0]), (1.0, [38.0, 3.0])]);
-        assert!((m[0] - 34.0).abs() < 1e-5 && (m[1] - 5.0).abs() < 1e-5, "{m:?}");
+        assert!(
+            (m[0] - 34.0).abs() < 1e-5 && (m[1] - 5.0).abs() < 1e-5,
+            "{m:?}"
+        );
         // Weights: 3:1 gives mean 32.
         assert!((mix_ages(&[(3.0, [30.0, 1.0]), (1.0, [38.0, 1.0])])[0] - 32.0).abs() < 1e-5);
         let a = Matrix::new(2, 2, vec![20.0, 2.0, 50.0, 4.0]);

@@ -524,7 +524,10 @@ mod tests {
             assert!((y - e).abs() < 1e-4, "{years:?}");
         }
         let g = Vec::<f32>::try_from(gaussian.age_years(&raw).unwrap().view([-1])).unwrap();
-        assert!((g[1] - 12.0).abs() < 1e-4 && (g[3] - 6.0).abs() < 1e-4, "{g:?}");
+        assert!(
+            (g[1] - 12.0).abs() < 1e-4 && (g[3] - 6.0).abs() < 1e-4,
+            "{g:?}"
+        );
         // Given 75 years (z = 3): Laplace |3 - 0| / 1 + 0 and |3 - 1| / 0.5 + ln 0.5.
         let truth = Tensor::from_slice(&[75f32, 75.0]);
         let l = f64::try_from(laplace.age_loss(&raw, &truth).unwrap()).unwrap();

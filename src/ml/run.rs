@@ -493,12 +493,12 @@ pub fn age_summary(age: &[f32], truth: &[Option<u32>]) -> AgeSummary {
     let constant = median(pairs.iter().map(|p| p.2).collect());
     AgeSummary {
         mae_years: pairs.iter().map(|(y, _, t)| (y - t).abs()).sum::<f64>() / n,
-        baseline_mae_years: pairs.iter().map(|(_, _, t)| (constant - t).abs()).sum::<f64>() / n,
-        within_one_spread: pairs
+        baseline_mae_years: pairs
             .iter()
-            .filter(|(y, s, t)| (y - t).abs() <= *s)
-            .count() as f64
+            .map(|(_, _, t)| (constant - t).abs())
+            .sum::<f64>()
             / n,
+        within_one_spread: pairs.iter().filter(|(y, s, t)| (y - t).abs() <= *s).count() as f64 / n,
         median_spread_years: median(pairs.iter().map(|p| p.1).collect()),
     }
 }
@@ -629,7 +629,10 @@ mod tests {
         let age1 = [21.0 - 4.0, 2.0, 22.0 - 4.0, 2.0];
         npy::write(&run.val_age(1), &Matrix::new(2, 2, age1.to_vec())).unwrap();
         let s = assemble_oof(&run, 2, 5).unwrap().age.unwrap();
-        assert!((s.mae_years - (3.0 * 1.0 + 2.0 * 4.0) / 5.0).abs() < 1e-9, "{s:?}");
+        assert!(
+            (s.mae_years - (3.0 * 1.0 + 2.0 * 4.0) / 5.0).abs() < 1e-9,
+            "{s:?}"
+        );
         assert!((s.within_one_spread - 0.6).abs() < 1e-9, "{s:?}");
         assert_eq!(s.median_spread_years, 2.0);
         // Ages 20..24: the median 22 is off by 2, 1, 0, 1, 2.

@@ -523,7 +523,11 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             let Output { logits, age } = net.forward(&x, true)?;
             let mut loss = net.loss(&logits, &y, config.loss, &weights)?;
             if let Some(age) = &age {
-                let years: Vec<f32> = batch.items.iter().map(|&i| ctx.rows[i].age as f32).collect();
+                let years: Vec<f32> = batch
+                    .items
+                    .iter()
+                    .map(|&i| ctx.rows[i].age as f32)
+                    .collect();
                 let years = Tensor::f_from_slice(&years)?.f_to_device(ctx.device)?;
                 loss = loss.f_add(&net.age_loss(age, &years)?)?;
             }
@@ -760,7 +764,8 @@ pub fn predict_rows(
             p = p.f_add(&pf)?.f_mul_scalar(0.5)?;
             if let (Some(a), Some(b)) = (&mut age, age_f) {
                 for (x, y) in a.chunks_exact_mut(2).zip(b.chunks_exact(2)) {
-                    let mixed = super::ensemble::mix_ages(&[(1.0, [x[0], x[1]]), (1.0, [y[0], y[1]])]);
+                    let mixed =
+                        super::ensemble::mix_ages(&[(1.0, [x[0], x[1]]), (1.0, [y[0], y[1]])]);
                     x.copy_from_slice(&mixed);
                 }
             }

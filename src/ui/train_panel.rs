@@ -489,7 +489,9 @@ impl TrainPanel {
             .num_columns(8)
             .striped(true)
             .show(ui, |ui| {
-                for h in ["", "run", "recipe", "status", "labels", "OOF F1", "acc", "age MAE"] {
+                for h in [
+                    "", "run", "recipe", "status", "labels", "OOF F1", "acc", "age MAE",
+                ] {
                     ui.label(RichText::new(h).strong());
                 }
                 ui.end_row();
