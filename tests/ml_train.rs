@@ -479,8 +479,9 @@ fn a_run_without_an_age_head_still_predicts() {
     let tmp = tempfile::tempdir().unwrap();
     age_dataset(tmp.path(), 6);
     let mut args = vec!["train"];
-    args.extend(AGE_RECIPE);
-    args.extend(["--epochs", "1", "--age-loss", "none"]);
+    // One epoch is enough here: only the files matter.
+    args.extend(AGE_RECIPE.map(|a| if a == "10" { "1" } else { a }));
+    args.extend(["--age-loss", "none"]);
     let (stdout, stderr) = run_bin(&args, tmp.path());
     assert!(stderr.contains("no age head"), "{stderr}");
     let run = RunDir::new(stdout.lines().last().unwrap());
