@@ -7,7 +7,7 @@
 //!
 //! The PyTorch side runs with MASK_CURATOR_PYTHON, else .venv/bin/python (scripts/setup.sh).
 
-use mask_curator::ml::config::{Augment, CropBox, ImageSize, TrainConfig};
+use mask_curator::ml::config::{AgeLoss, Augment, CropBox, ImageSize, TrainConfig};
 use mask_curator::ml::loader::{Item, Loader};
 use mask_curator::ml::model::Net;
 use std::path::{Path, PathBuf};
@@ -61,9 +61,11 @@ fn main() {
     println!("bench: {photos} JPEGs 384x512 in {}, small_cnn, batch {batch}, input {size}, {epochs} epochs, {workers} loader threads", dir.display());
 
     tch::manual_seed(777);
+    // The PyTorch script builds the classification network only: no age head here.
     let config = TrainConfig {
         image_size: size,
         batch_size: batch,
+        age_loss: AgeLoss::None,
         ..Default::default()
     };
     let net = Net::new(&config, Device::Cpu).expect("model");
@@ -99,7 +101,7 @@ fn main() {
             let y = Tensor::from_slice(&b.labels);
             let loss = net
                 .loss(
-                    &net.forward(&x, true).expect("forward"),
+                    &net.forward(&x, true).expect("forward").logits,
                     &y,
                     config.loss,
                     &[],

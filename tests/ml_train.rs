@@ -1,6 +1,6 @@
 //! End to end: train 2 folds x 1 epoch of the small CNN on a tiny generated dataset (CPU),
 //! then check the out-of-fold files, checkpoint reloading, the ensemble and the submission,
-//! and that cancelling stops promptly.
+//! and that cancelling stops promptly; the age head's out-of-fold years through the binary.
 #![cfg(feature = "torch")]
 
 use mask_curator::dataset::{
@@ -126,6 +126,7 @@ fn request(
     TrainRequest {
         dataset: Arc::new(d.clone()),
         labels: given_labels(d),
+        person_ages: d.people.iter().map(|p| p.age).collect(),
         label_source: LabelSource::Given,
         config: tiny_config(),
         run_dir: run,
@@ -319,4 +320,197 @@ fn folds_trained_separately_assemble_into_the_same_run() {
     let info = train::assemble(&run).unwrap();
     assert_eq!(info.status, RunStatus::Finished);
     assert_eq!(npy::read(&run.oof_probs()).unwrap().rows, PEOPLE * 7);
+}
+
+/// A dataset in the real layout whose photos show the age in years: the blue channel grows
+/// with it (plus per-photo noise), so a model can learn years and not only bins.
+fn age_dataset(root: &Path, people: usize) -> Vec<u32> {
+    let images = root.join("train/images");
+    let mut csv = String::from("id,gender,race,age,path\n");
+    let mut ages = Vec::new();
+    for i in 0..people {
+        let gender = Gender::ALL[i % 2];
+        let age = 18 + (i * 42 / (people - 1)) as u32;
+        ages.push(age);
+        let id = format!("{:06}", i + 1);
+        let folder = format!("{id}_{}_Asian_{age}", gender.name());
+        std::fs::create_dir_all(images.join(&folder)).unwrap();
+        csv.push_str(&format!("{id},{},Asian,{age},{folder}\n", gender.name()));
+        for slot in Slot::ALL {
+            let salt = (i * 7 + slot.index()) as u32;
+            let img = image::RgbImage::from_fn(48, 64, |x, y| {
+                let noise = (x * 7 + y * 13 + salt * 31) % 17;
+                image::Rgb([
+                    (slot.mask().index() as u32 * 100 + noise) as u8,
+                    (gender.index() as u32 * 120 + x) as u8,
+                    ((age - 18) * 5 + noise) as u8,
+                ])
+            });
+            img.save(images.join(&folder).join(format!("{}.jpg", slot.stem())))
+                .unwrap();
+        }
+    }
+    std::fs::write(root.join("train/train.csv"), csv).unwrap();
+    // A small eval set: three photos of the first people, for predict.
+    std::fs::create_dir_all(root.join("eval/images")).unwrap();
+    let mut info = String::from("ImageID,ans\n");
+    for j in 0..3 {
+        let id = format!("{:040x}.jpg", j + 1);
+        let from = images.join(format!(
+            "{:06}_{}_Asian_{}/mask1.jpg",
+            j + 1,
+            Gender::ALL[j % 2].name(),
+            ages[j]
+        ));
+        std::fs::copy(from, root.join("eval/images").join(&id)).unwrap();
+        info.push_str(&format!("{id},0\n"));
+    }
+    std::fs::write(root.join("eval/info.csv"), info).unwrap();
+    ages
+}
+
+fn run_bin(args: &[&str], dir: &Path) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mask-curator"))
+        .arg(args[0])
+        .arg(dir)
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{args:?} failed\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+const AGE_RECIPE: [&str; 14] = [
+    "--device",
+    "cpu",
+    "--folds",
+    "2",
+    "--epochs",
+    "10",
+    "--image-size",
+    "24x32",
+    "--batch-size",
+    "8",
+    "--lr",
+    "0.003",
+    "--workers",
+    "1",
+];
+
+#[test]
+fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ages = age_dataset(tmp.path(), 16);
+    let mut args = vec!["train"];
+    args.extend(AGE_RECIPE);
+    let (stdout, stderr) = run_bin(&args, tmp.path());
+    let run = RunDir::new(stdout.lines().last().unwrap());
+    assert!(stderr.contains("out-of-fold age: MAE"), "{stderr}");
+
+    // oof_age.npy: one row per oof_index.csv row, finite years, positive spreads.
+    let index = read_index(&run.oof_index()).unwrap();
+    let age = npy::read(&run.oof_age()).unwrap();
+    assert_eq!((age.rows, age.cols), (index.len(), 2));
+    assert_eq!(index.len(), 16 * 7);
+    assert!(age.data.iter().all(|v| v.is_finite()), "{:?}", age.data);
+    assert!((0..age.rows).all(|r| age.row(r)[1] > 0.0));
+
+    // Better than the best constant guess, by the run's own figures and by hand.
+    let info = run.read_info().unwrap();
+    let summary = info
+        .summary
+        .unwrap()
+        .age
+        .expect("an age summary in run.json");
+    let truth = |r: &mask_curator::ml::run::IndexRow| {
+        let folder = r.person.as_str();
+        f64::from(ages[folder[..6].parse::<usize>().unwrap() - 1])
+    };
+    let mae = index
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (f64::from(age.row(i)[0]) - truth(r)).abs())
+        .sum::<f64>()
+        / index.len() as f64;
+    assert!(
+        (mae - summary.mae_years).abs() < 1e-3,
+        "{mae} vs {summary:?}"
+    );
+    assert!(
+        summary.mae_years < 0.75 * summary.baseline_mae_years,
+        "{summary:?}"
+    );
+    for k in 0..2 {
+        assert_eq!(npy::read(&run.eval_age(k, false)).unwrap().rows, 3);
+    }
+
+    // predict votes the fold models' ages into <out stem>.age.csv, in info.csv order.
+    let out = tmp.path().join("sub/submission.csv");
+    let out_arg = out.display().to_string();
+    let run_arg = run.dir.display().to_string();
+    let (_, stderr) = run_bin(
+        &[
+            "predict", "--runs", &run_arg, "--device", "cpu", "--tta", "--out", &out_arg,
+        ],
+        tmp.path(),
+    );
+    let csv = std::fs::read_to_string(out.with_file_name("submission.age.csv"))
+        .unwrap_or_else(|e| panic!("{e}\n{stderr}"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "ImageID,age,spread");
+    assert_eq!(lines.len(), 4);
+    for line in &lines[1..] {
+        let cols: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!((10.0..90.0).contains(&cols[0]) && cols[1] > 0.0, "{line}");
+    }
+    assert!(run.eval_age(0, true).exists());
+}
+
+#[test]
+fn a_run_without_an_age_head_still_predicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    age_dataset(tmp.path(), 6);
+    let mut args = vec!["train"];
+    // One epoch is enough here: only the files matter.
+    args.extend(AGE_RECIPE.map(|a| if a == "10" { "1" } else { a }));
+    args.extend(["--age-loss", "none"]);
+    let (stdout, stderr) = run_bin(&args, tmp.path());
+    assert!(stderr.contains("no age head"), "{stderr}");
+    let run = RunDir::new(stdout.lines().last().unwrap());
+    assert!(!run.oof_age().exists());
+    assert!(run.read_info().unwrap().summary.unwrap().age.is_none());
+    // A run made before the age head existed has no `age_loss` in its recipe at all.
+    for path in [run.config(), run.run_json()] {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let config = if path == run.config() {
+            &mut v
+        } else {
+            &mut v["config"]
+        };
+        assert!(config.as_object_mut().unwrap().remove("age_loss").is_some());
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+    for k in 0..2 {
+        std::fs::remove_file(run.eval_probs(k, false)).unwrap();
+    }
+    let out = tmp.path().join("submission.csv");
+    let (out_arg, run_arg) = (out.display().to_string(), run.dir.display().to_string());
+    let (_, stderr) = run_bin(
+        &[
+            "predict", "--runs", &run_arg, "--device", "cpu", "--out", &out_arg,
+        ],
+        tmp.path(),
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
+    assert!(stderr.contains("predate the age head"), "{stderr}");
+    assert!(!tmp.path().join("submission.age.csv").exists());
 }

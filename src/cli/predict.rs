@@ -49,6 +49,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         result.members.len(),
         result.classes.len()
     );
+    let stem = args
+        .out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "submission".into());
+    // Predicted age in years beside the submission: ImageID,age,spread.
+    let age_path = args.out.with_file_name(format!("{stem}.age.csv"));
+    match &result.age {
+        Some(age) => {
+            let csv = ensemble::age_csv(&eval.image_ids, age).map_err(anyhow::Error::msg)?;
+            crate::workspace::write_atomic(&age_path, csv.as_bytes())
+                .with_context(|| format!("writing {}", age_path.display()))?;
+            eprintln!("predicted ages written to {}", age_path.display());
+        }
+        None => {
+            let runs: Vec<String> = result
+                .runs_without_age
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect();
+            eprintln!(
+                "no age in years: {} predate the age head (their models predict age bins only)",
+                runs.join(", ")
+            );
+        }
+    }
     if let Some(scores) = &result.scores {
         let m = &scores.metrics;
         println!("macro F1   {:.4}", m.macro_f1);

@@ -1,4 +1,6 @@
-use crate::ml::config::{Backbone, DeviceChoice, Heads, ImageSize, OptimizerKind, TrainConfig};
+use crate::ml::config::{
+    AgeLoss, Backbone, DeviceChoice, Heads, ImageSize, OptimizerKind, TrainConfig,
+};
 use crate::ml::run::{RunDir, RunStatus};
 use crate::ml::train::{self, LabelSource, TrainEvent, TrainRequest};
 use anyhow::{bail, Context};
@@ -35,6 +37,9 @@ pub struct Args {
     pub optimizer: Option<OptimizerKind>,
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// The age-in-years head's likelihood (none: no age head).
+    #[arg(long, value_enum)]
+    pub age_loss: Option<AgeLoss>,
     /// Ages from this one up count as old for training (58, 59 or 60).
     #[arg(long)]
     pub age_old_from: Option<u32>,
@@ -88,6 +93,7 @@ impl Args {
             lr,
             optimizer,
             dropout,
+            age_loss,
             age_old_from,
             seed,
             device,
@@ -114,6 +120,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "out-of-fold macro F1 {:.4}  accuracy {:.4}",
                 s.oof_macro_f1, s.oof_accuracy
             );
+            if let Some(age) = &s.age {
+                eprintln!("{}", age_line(age));
+            }
         }
         println!("{}", run.dir.display());
         return Ok(());
@@ -140,13 +149,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let dataset = crate::ml::labels::load_dataset(&args.dir)
         .with_context(|| format!("scanning {}", args.dir.display()))?;
-    let (labels, label_source) =
-        crate::ml::labels::training_labels(&dataset, config.use_curated_labels)?;
+    let labels = crate::ml::labels::training_labels(&dataset, config.use_curated_labels)?;
     let (tx, rx) = crossbeam_channel::unbounded();
     let request = TrainRequest {
         dataset: Arc::new(dataset),
-        labels,
-        label_source,
+        labels: labels.classes,
+        person_ages: labels.person_ages,
+        label_source: labels.source,
         config,
         run_dir: run_dir.clone(),
         only_fold: args.fold,
@@ -170,12 +179,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             s.oof_f1_gender,
             s.oof_f1_age
         );
+        match &s.age {
+            Some(age) => eprintln!("{}", age_line(age)),
+            None => eprintln!("out-of-fold age in years: none (the recipe has no age head)"),
+        }
     }
     if outcome.info.status != RunStatus::Finished && args.fold.is_none() {
         eprintln!("run status: {}", outcome.info.status.name());
     }
     println!("{}", outcome.run_dir.dir.display());
     Ok(())
+}
+
+/// The age head's out-of-fold figures in one line.
+pub fn age_line(age: &crate::ml::run::AgeSummary) -> String {
+    format!(
+        "out-of-fold age: MAE {:.2} years (median age guessed: {:.2})  median spread {:.1} years  \
+         within one spread {:.0}%",
+        age.mae_years,
+        age.baseline_mae_years,
+        age.median_spread_years,
+        age.within_one_spread * 100.0
+    )
 }
 
 fn label_source_name(s: &str) -> &str {
@@ -187,7 +212,7 @@ fn label_source_name(s: &str) -> &str {
 }
 
 /// Draws the training events as progress bars on stderr until the channel closes.
-fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
+pub(crate) fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
     let multi = MultiProgress::new();
     // Without a terminal the bars are hidden; the log lines still go to stderr.
     let say = |line: String| {
@@ -256,8 +281,12 @@ fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
                 if let Some(bar) = &overall {
                     bar.inc(1);
                 }
+                let age = r
+                    .age_mae
+                    .map(|m| format!("  age MAE {m:.2} y"))
+                    .unwrap_or_default();
                 say(format!(
-                    "fold {} epoch {}: train loss {:.4}  val loss {:.4}  macro F1 {:.4} (mask {:.3} gender {:.3} age {:.3})  acc {:.4}  {:.0} img/s",
+                    "fold {} epoch {}: train loss {:.4}  val loss {:.4}  macro F1 {:.4} (mask {:.3} gender {:.3} age {:.3})  acc {:.4}{age}  {:.0} img/s",
                     r.fold, r.epoch, r.train_loss, r.val_loss, r.macro_f1, r.f1_mask, r.f1_gender, r.f1_age, r.accuracy, r.images_per_sec
                 ));
             }

@@ -791,6 +791,7 @@ fn labels_before_a_time_take_back_later_edits() {
         c.issue_labels_before("yesterday").people[0].gender,
         Gender::Male
     );
+}
 
 /// A journal line for person `p` written by hand (as a damaged or crafted file would hold).
 fn raw_line(f: &Fixture, seq: u64, field: &str, old: &str, new: &str) -> String {

@@ -208,6 +208,35 @@ pub enum Loss {
     },
 }
 
+/// The age head: predicted years and a spread, trained on the given age in years with a
+/// negative log-likelihood. Laplace is the default: its loss grows like |error|, so the few
+/// gross age errors of noisy labels pull the head far less than under a Gaussian's square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AgeLoss {
+    /// No age head (runs made before it existed read as this).
+    None,
+    /// Laplace negative log-likelihood (mean absolute error with a learned scale).
+    #[default]
+    Laplace,
+    /// Gaussian negative log-likelihood (squared error with a learned variance).
+    Gaussian,
+}
+
+impl AgeLoss {
+    /// What a `config.json` without the field means: a run from before the age head.
+    fn absent() -> AgeLoss {
+        AgeLoss::None
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            AgeLoss::None => "none",
+            AgeLoss::Laplace => "laplace",
+            AgeLoss::Gaussian => "gaussian",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
@@ -252,6 +281,10 @@ impl Scheduler {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
+    /// A name for the recipe shown in the runs table (e.g. "quick demo run"); none for
+    /// recipes made in the form or on the command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub backbone: Backbone,
     pub heads: Heads,
     /// Dropout before the classifier (ignored by efficientnet, whose classifier is fixed).
@@ -264,6 +297,9 @@ pub struct TrainConfig {
     /// validation metrics always use the official 60.
     pub age_old_from: u32,
     pub loss: Loss,
+    /// The age-in-years head (`none` for runs made before it: their weights have none).
+    #[serde(default = "AgeLoss::absent")]
+    pub age_loss: AgeLoss,
     pub optimizer: OptimizerKind,
     pub lr: f64,
     pub weight_decay: f64,
@@ -286,6 +322,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
+            label: None,
             backbone: Backbone::SmallCnn,
             heads: Heads::ThreeHeads,
             dropout: 0.3,
@@ -294,6 +331,7 @@ impl Default for TrainConfig {
             augment: Augment::default(),
             age_old_from: 60,
             loss: Loss::Ce,
+            age_loss: AgeLoss::Laplace,
             optimizer: OptimizerKind::Adamw,
             lr: 1e-3,
             weight_decay: 1e-4,
@@ -313,7 +351,45 @@ impl Default for TrainConfig {
     }
 }
 
+/// The label of the run `open --demo` trains on a fresh demo (see [`TrainConfig::quick_demo`]).
+pub const QUICK_DEMO_LABEL: &str = "quick demo run";
+
 impl TrainConfig {
+    /// The recipe of the quick demo run: the default network and heads on smaller inputs,
+    /// fewer folds and epochs, no eval predictions (the review queue needs only the
+    /// out-of-fold ones), so that generating the demo and training stay under about three
+    /// minutes on two CPU cores. docs/training.md has its figures.
+    pub fn quick_demo() -> TrainConfig {
+        TrainConfig {
+            label: Some(QUICK_DEMO_LABEL.to_string()),
+            image_size: ImageSize {
+                width: 48,
+                height: 64,
+            },
+            folds: 4,
+            epochs: 6,
+            scheduler: Scheduler::CosineWarmRestarts { t0: 6 },
+            predict_eval: false,
+            ..TrainConfig::default()
+        }
+    }
+
+    /// One line naming the recipe, as the runs table and the summary show it.
+    pub fn describe(&self) -> String {
+        let label = self
+            .label
+            .as_ref()
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
+        format!(
+            "{label}{} {}, {} folds x {} epochs",
+            self.backbone.name(),
+            self.image_size,
+            self.folds,
+            self.epochs
+        )
+    }
+
     /// Checks ranges; the message names the bad field.
     pub fn validate(&self) -> Result<(), String> {
         if self.folds < 2 {
@@ -396,6 +472,9 @@ mod tests {
         assert_eq!(partial.epochs, 2);
         assert_eq!(partial.heads, Heads::Class18);
         assert_eq!(partial.seed, 777);
+        // A recipe written before the age head existed describes a network without one.
+        assert_eq!(partial.age_loss, AgeLoss::None);
+        assert_eq!(TrainConfig::default().age_loss, AgeLoss::Laplace);
     }
 
     #[test]
@@ -438,5 +517,26 @@ mod tests {
         };
         assert!((step.lr_at(1.0, 3.5) - 0.1).abs() < 1e-12);
         assert!((step.lr_at(1.0, 4.0) - 0.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_quick_demo_recipe_is_labelled_valid_and_smaller() {
+        let quick = TrainConfig::quick_demo();
+        assert!(quick.validate().is_ok());
+        assert_eq!(quick.label.as_deref(), Some(QUICK_DEMO_LABEL));
+        let full = TrainConfig::default();
+        assert!(
+            quick.folds >= 2
+                && quick.folds * quick.epochs as usize <= full.folds * full.epochs as usize / 2
+        );
+        assert_eq!(
+            quick.describe(),
+            "quick demo run: small_cnn 48x64, 4 folds x 6 epochs"
+        );
+        assert_eq!(full.describe(), "small_cnn 72x96, 5 folds x 12 epochs");
+        // The label travels in config.json; unlabelled recipes do not write the field.
+        let text = serde_json::to_string(&quick).unwrap();
+        assert!(text.contains("\"label\":\"quick demo run\""), "{text}");
+        assert!(!serde_json::to_string(&full).unwrap().contains("label"));
     }
 }

@@ -1,4 +1,5 @@
-//! Soft voting over saved probability matrices and the submission file. Pure: no torch.
+//! Soft voting over saved probability matrices, the same for predicted ages, and the
+//! submission files. Pure: no torch.
 
 use super::npy::Matrix;
 use crate::dataset::NUM_CLASSES;
@@ -31,6 +32,65 @@ pub fn soft_vote(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
         first.cols,
         out.into_iter().map(|v| v as f32).collect(),
     ))
+}
+
+/// Several predictions of one age as one: the weighted mixture's mean and standard
+/// deviation (the spreads' variances averaged plus the variance between the means, so
+/// models that disagree widen the spread). `parts`: (weight, [years, spread]).
+pub fn mix_ages(parts: &[(f64, [f32; 2])]) -> [f32; 2] {
+    let total: f64 = parts.iter().map(|(w, _)| w).sum();
+    let mean = parts.iter().map(|(w, a)| w * f64::from(a[0])).sum::<f64>() / total;
+    let var = parts
+        .iter()
+        .map(|(w, a)| w * (f64::from(a[1]).powi(2) + (f64::from(a[0]) - mean).powi(2)))
+        .sum::<f64>()
+        / total;
+    [mean as f32, var.sqrt() as f32]
+}
+
+/// Row by row [`mix_ages`] of `rows x 2` age matrices (weights as in [`soft_vote`]).
+pub fn vote_ages(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
+    let Some((_, first)) = members.first() else {
+        return Err("no age predictions to ensemble".into());
+    };
+    if first.cols != 2
+        || members
+            .iter()
+            .any(|(_, m)| (m.rows, m.cols) != (first.rows, 2))
+    {
+        return Err("age predictions must all be rows x 2 with the same rows".into());
+    }
+    let total: f64 = members.iter().map(|(w, _)| *w).sum();
+    if !(total.is_finite() && total > 0.0) {
+        return Err("ensemble weights must be finite, >= 0 and not all 0".into());
+    }
+    let mut data = Vec::with_capacity(first.rows * 2);
+    for r in 0..first.rows {
+        let parts: Vec<(f64, [f32; 2])> = members
+            .iter()
+            .map(|(w, m)| (*w, [m.row(r)[0], m.row(r)[1]]))
+            .collect();
+        data.extend_from_slice(&mix_ages(&parts));
+    }
+    Ok(Matrix::new(first.rows, 2, data))
+}
+
+/// `ImageID,age,spread` CSV (years, one decimal) in the given row order.
+pub fn age_csv(image_ids: &[String], age: &Matrix) -> Result<String, String> {
+    if image_ids.len() != age.rows || age.cols != 2 {
+        return Err(format!(
+            "{} image ids but ({}, {}) age predictions",
+            image_ids.len(),
+            age.rows,
+            age.cols
+        ));
+    }
+    let mut out = String::from("ImageID,age,spread\n");
+    for (r, id) in image_ids.iter().enumerate() {
+        let [years, spread] = [age.row(r)[0], age.row(r)[1]];
+        out.push_str(&format!("{id},{years:.1},{spread:.1}\n"));
+    }
+    Ok(out)
 }
 
 /// `ImageID,ans` CSV in the given row order.
@@ -97,5 +157,34 @@ mod tests {
         );
         assert!(submission_csv(&ids, &[18, 0]).is_err());
         assert!(submission_csv(&ids, &[1]).is_err());
+    }
+
+    #[test]
+    fn ages_mix_as_a_mixture_and_write_in_row_order() {
+        // Two models agreeing: the mean, the same spread.
+        assert_eq!(
+            mix_ages(&[(1.0, [30.0, 3.0]), (1.0, [30.0, 3.0])]),
+            [30.0, 3.0]
+        );
+        // Disagreeing by 8 years with spread 3: mean 34, std sqrt(9 + 16) = 5.
+        let m = mix_ages(&[(1.0, [30.0, 3.0]), (1.0, [38.0, 3.0])]);
+        assert!(
+            (m[0] - 34.0).abs() < 1e-5 && (m[1] - 5.0).abs() < 1e-5,
+            "{m:?}"
+        );
+        // Weights: 3:1 gives mean 32.
+        assert!((mix_ages(&[(3.0, [30.0, 1.0]), (1.0, [38.0, 1.0])])[0] - 32.0).abs() < 1e-5);
+        let a = Matrix::new(2, 2, vec![20.0, 2.0, 50.0, 4.0]);
+        let b = Matrix::new(2, 2, vec![22.0, 2.0, 50.0, 4.0]);
+        let v = vote_ages(&[(1.0, &a), (1.0, &b)]).unwrap();
+        assert_eq!(v.row(1), &[50.0, 4.0]);
+        assert!((v.row(0)[0] - 21.0).abs() < 1e-5 && (v.row(0)[1] - 5f32.sqrt()).abs() < 1e-5);
+        assert!(vote_ages(&[(1.0, &a), (1.0, &Matrix::new(1, 2, vec![0.0, 1.0]))]).is_err());
+        let ids = vec!["b.jpg".to_string(), "a.jpg".to_string()];
+        assert_eq!(
+            age_csv(&ids, &v).unwrap(),
+            "ImageID,age,spread\nb.jpg,21.0,2.2\na.jpg,50.0,4.0\n"
+        );
+        assert!(age_csv(&ids[..1], &v).is_err());
     }
 }

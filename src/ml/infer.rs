@@ -1,13 +1,15 @@
 //! Ensemble inference on the eval set: each fold model's eval probabilities are saved in
 //! its run folder (and reused, so re-ensembling never recomputes), then soft-voted across
-//! folds and runs, uniformly or weighted by each fold's validation macro F1.
+//! folds and runs, uniformly or weighted by each fold's validation macro F1. Fold models
+//! with an age head also save and vote their predicted years (`eval_age_fold<k>.npy`).
 
+use super::config::AgeLoss;
 use super::ensemble;
 use super::loader::{Item, Loader};
 use super::model::Net;
 use super::npy::{self, Matrix};
 use super::run::{RunDir, RunStatus};
-use super::train::predict_rows;
+use super::train::{predict_rows, Predictions};
 use super::{catch_torch, MlError};
 use crate::dataset::{Dataset, NUM_CLASSES};
 use crate::metrics::{self, ClassMetrics};
@@ -50,38 +52,73 @@ pub struct EvalScores {
 pub struct EnsembleResult {
     pub probs: Matrix,
     pub classes: Vec<usize>,
+    /// Eval rows x 2 (predicted years, spread), when every fold model has an age head.
+    pub age: Option<Matrix>,
+    /// Runs whose models predict no age (made before the age head): no age column then.
+    pub runs_without_age: Vec<PathBuf>,
     pub members: Vec<Member>,
     pub scores: Option<EvalScores>,
 }
 
-/// Eval probabilities of one fold model, from disk when saved, else computed and saved.
+/// One fold model's eval outputs.
+#[derive(Debug, Clone)]
+pub struct FoldEval {
+    pub probs: Matrix,
+    /// Eval rows x 2, when the model has an age head.
+    pub age: Option<Matrix>,
+    /// Whether they came from disk.
+    pub reused: bool,
+}
+
+/// Eval outputs of one fold model, from disk when saved, else computed and saved.
 pub fn fold_eval_probs(
     run: &RunDir,
     fold: usize,
     dataset: &Dataset,
     device: Device,
     tta: bool,
-) -> Result<(Matrix, bool), MlError> {
+) -> Result<FoldEval, MlError> {
     let eval = dataset
         .eval
         .as_ref()
         .ok_or_else(|| MlError::Data(format!("{}: no eval/info.csv", dataset.root.display())))?;
-    let path = run.eval_probs(fold, tta);
-    if path.exists() {
-        let m = npy::read(&path).map_err(MlError::Data)?;
-        if m.rows == eval.image_ids.len() && m.cols == NUM_CLASSES {
-            return Ok((m, true));
+    let rows = eval.image_ids.len();
+    let with_age = run.read_config()?.age_loss != AgeLoss::None;
+    let (path, age_path) = (run.eval_probs(fold, tta), run.eval_age(fold, tta));
+    let saved = |p: &PathBuf, cols: usize| {
+        npy::read(p)
+            .ok()
+            .filter(|m| m.rows == rows && m.cols == cols)
+    };
+    // Files saved for a different info.csv (other rows) are recomputed.
+    if let Some(probs) = saved(&path, NUM_CLASSES) {
+        let age = saved(&age_path, 2);
+        if age.is_some() || !with_age {
+            return Ok(FoldEval {
+                probs,
+                age,
+                reused: true,
+            });
         }
-        // Saved for a different info.csv: recompute.
     }
     let photos: Vec<PathBuf> = eval
         .image_ids
         .iter()
         .map(|id| dataset.root.join("eval").join("images").join(id))
         .collect();
-    let m = predict_photos(run, fold, &photos, device, tta)?;
-    npy::write(&path, &m).map_err(|e| MlError::Io(format!("{}: {e}", path.display())))?;
-    Ok((m, false))
+    let (probs, age) = predict_photo_outputs(run, fold, &photos, device, tta)?;
+    let write = |p: &PathBuf, m: &Matrix| {
+        npy::write(p, m).map_err(|e| MlError::Io(format!("{}: {e}", p.display())))
+    };
+    write(&path, &probs)?;
+    if let Some(age) = &age {
+        write(&age_path, age)?;
+    }
+    Ok(FoldEval {
+        probs,
+        age,
+        reused: false,
+    })
 }
 
 /// Probabilities of photos with one saved fold model: the eval set, or any photos (a test
@@ -93,6 +130,18 @@ pub fn predict_photos(
     device: Device,
     tta: bool,
 ) -> Result<Matrix, MlError> {
+    Ok(predict_photo_outputs(run, fold, photos, device, tta)?.0)
+}
+
+/// Probabilities (photos x 18) and, when the model has an age head, ages (photos x 2) of
+/// photos with one saved fold model.
+pub fn predict_photo_outputs(
+    run: &RunDir,
+    fold: usize,
+    photos: &[PathBuf],
+    device: Device,
+    tta: bool,
+) -> Result<(Matrix, Option<Matrix>), MlError> {
     let config = run.read_config()?;
     let loader = Loader::new(
         photos
@@ -108,7 +157,7 @@ pub fn predict_photos(
         config.prefetch,
     );
     let rows: Vec<usize> = (0..photos.len()).collect();
-    let probs = catch_torch(|| {
+    let Predictions { probs, age } = catch_torch(|| {
         let mut net = Net::new(&config, device)?;
         net.load(&run.weights(fold))?;
         let (w, h) = (
@@ -128,7 +177,10 @@ pub fn predict_photos(
         )
     })?
     .ok_or_else(|| MlError::Data("cancelled".into()))?;
-    Ok(Matrix::new(rows.len(), NUM_CLASSES, probs))
+    Ok((
+        Matrix::new(rows.len(), NUM_CLASSES, probs),
+        age.map(|a| Matrix::new(rows.len(), 2, a)),
+    ))
 }
 
 /// Soft-votes every finished fold model of `runs` on the eval set. `progress` gets a line
@@ -143,6 +195,8 @@ pub fn ensemble(
 ) -> Result<EnsembleResult, MlError> {
     let mut members = Vec::new();
     let mut matrices = Vec::new();
+    let mut ages = Vec::new();
+    let mut runs_without_age = Vec::new();
     for dir in runs {
         let run = RunDir::new(dir);
         let info = run.read_info()?;
@@ -159,7 +213,16 @@ pub fn ensemble(
             )));
         }
         for f in finished {
-            let (m, reused) = fold_eval_probs(&run, f.fold, dataset, device, tta)?;
+            let FoldEval {
+                probs: m,
+                age,
+                reused,
+            } = fold_eval_probs(&run, f.fold, dataset, device, tta)?;
+            match age {
+                Some(a) => ages.push(a),
+                None if !runs_without_age.contains(dir) => runs_without_age.push(dir.clone()),
+                None => {}
+            }
             let val_f1 = f.last.as_ref().map(|r| r.macro_f1);
             let weight = match weighting {
                 Weighting::Uniform => 1.0,
@@ -191,6 +254,14 @@ pub fn ensemble(
         .zip(matrices.iter())
         .collect();
     let probs = ensemble::soft_vote(&weighted).map_err(MlError::Data)?;
+    // Ages are voted only when every model predicts them (weights as for the classes).
+    let age = if runs_without_age.is_empty() {
+        let weighted: Vec<(f64, &Matrix)> =
+            members.iter().map(|m| m.weight).zip(ages.iter()).collect();
+        Some(ensemble::vote_ages(&weighted).map_err(MlError::Data)?)
+    } else {
+        None
+    };
     let classes = metrics::argmax_rows(&probs.data, NUM_CLASSES);
     let scores = dataset
         .eval
@@ -209,6 +280,8 @@ pub fn ensemble(
     Ok(EnsembleResult {
         probs,
         classes,
+        age,
+        runs_without_age,
         members,
         scores,
     })

@@ -2,38 +2,45 @@
 
 use crate::dataset::{ClassCode, Dataset};
 
-/// The 18-class label of every photo in `Dataset::photo_refs()` order, and which labels
-/// they are ("curated" or "given").
-pub fn training_labels(
-    dataset: &Dataset,
-    curated: bool,
-) -> anyhow::Result<(Vec<ClassCode>, super::train::LabelSource)> {
-    use super::train::LabelSource;
-    let given = || {
-        dataset
-            .photo_refs()
-            .map(|r| dataset.people[r.person].class_of(r.slot))
-            .collect::<Vec<_>>()
-    };
-    if !curated {
-        return Ok((given(), LabelSource::Given));
-    }
-    Ok((
-        curated_labels(dataset)?.unwrap_or_else(given),
-        LabelSource::Curated,
-    ))
+/// What a run trains on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingLabels {
+    /// The 18-class label of every photo, in `Dataset::photo_refs()` order.
+    pub classes: Vec<ClassCode>,
+    /// The age in years of every person, in `Dataset::people` order (the age head's
+    /// target).
+    pub person_ages: Vec<u32>,
+    pub source: super::train::LabelSource,
 }
 
 /// The curated labels (the journal replayed read-only; the given labels when there is no
-/// journal yet).
-fn curated_labels(dataset: &Dataset) -> anyhow::Result<Option<Vec<ClassCode>>> {
+/// journal yet), or with `curated` off the labels as given on disk.
+pub fn training_labels(dataset: &Dataset, curated: bool) -> anyhow::Result<TrainingLabels> {
+    use super::train::LabelSource;
     let workspace = crate::workspace::Workspace::for_dataset(&dataset.root);
-    if !workspace.journal_path().exists() {
-        return Ok(None);
+    if curated && workspace.journal_path().exists() {
+        let (curation, _report) = crate::curation::Curation::open_read_only(dataset, &workspace)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", workspace.journal_path().display()))?;
+        return Ok(TrainingLabels {
+            classes: curation.curated_class_labels(dataset),
+            person_ages: (0..dataset.people.len())
+                .map(|p| curation.age_years(p))
+                .collect(),
+            source: LabelSource::Curated,
+        });
     }
-    let (curation, _report) = crate::curation::Curation::open_read_only(dataset, &workspace)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", workspace.journal_path().display()))?;
-    Ok(Some(curation.curated_class_labels(dataset)))
+    Ok(TrainingLabels {
+        classes: dataset
+            .photo_refs()
+            .map(|r| dataset.people[r.person].class_of(r.slot))
+            .collect(),
+        person_ages: dataset.people.iter().map(|p| p.age).collect(),
+        source: if curated {
+            LabelSource::Curated
+        } else {
+            LabelSource::Given
+        },
+    })
 }
 
 /// Scans the dataset at `root` for training and inference.

@@ -1,8 +1,10 @@
 //! The networks: a small CNN for CPU training, and tch::vision ResNet / EfficientNet
 //! backbones with replaced heads. Three heads (mask 3, gender 2, age 3) are one 8-logit
 //! layer split 3+2+3; their 18-class probability is the product of the three softmaxes.
+//! The age head (when the recipe has one) gives two more numbers per photo: the predicted
+//! age in years and the log of its spread, trained with a Laplace or Gaussian likelihood.
 
-use super::config::{Backbone, Heads, Loss, TrainConfig};
+use super::config::{AgeLoss, Backbone, Heads, Loss, TrainConfig};
 use super::MlError;
 use crate::dataset::NUM_CLASSES;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,15 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// Variable name prefixes of the classifier; never taken from pretrained files.
-const HEAD_PREFIXES: [&str; 3] = ["head.", "fc.", "classifier."];
+const HEAD_PREFIXES: [&str; 4] = ["head.", "age.", "fc.", "classifier."];
+
+/// The age head works on a standard scale, `years = AGE_CENTRE + AGE_UNIT * z`, so that
+/// its outputs start near the data's range (ages 18..60, mean about 39).
+const AGE_CENTRE: f64 = 39.0;
+const AGE_UNIT: f64 = 12.0;
+/// Bounds of the learned log-scale (standard units: 0.08 to 240 years): keeps the
+/// likelihood finite while the head is untrained.
+const AGE_LOG_SCALE: (f64, f64) = (-5.0, 3.0);
 
 impl Heads {
     pub fn outputs(self) -> i64 {
@@ -21,13 +31,26 @@ impl Heads {
     }
 }
 
+/// What the network gives for a batch.
+pub struct Output {
+    /// `N x 8` (three heads) or `N x 18`.
+    pub logits: Tensor,
+    /// `N x 2` raw age outputs (standard-scale mean, log-scale), when the recipe has an
+    /// age head; [`Net::age_years`] turns them into years and a spread.
+    pub age: Option<Tensor>,
+}
+
 /// A network with its weights.
 pub struct Net {
     pub vs: nn::VarStore,
     body: Box<dyn ModuleT>,
     /// The classifier after the body's features (None: the backbone has its own).
     head: Option<nn::Linear>,
+    /// The age head beside `head` (None: no age head, or the backbone's own classifier
+    /// carries the two age outputs after the class logits).
+    age_head: Option<nn::Linear>,
     heads: Heads,
+    age_loss: AgeLoss,
     dropout: f64,
 }
 
@@ -83,7 +106,9 @@ impl Net {
     pub fn new(config: &TrainConfig, device: Device) -> Result<Net, MlError> {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
-        let out = config.heads.outputs();
+        let with_age = config.age_loss != AgeLoss::None;
+        // Backbones with their own classifier (efficientnet) get two more outputs for age.
+        let out = config.heads.outputs() + if with_age { 2 } else { 0 };
         let (body, features): (Box<dyn ModuleT>, Option<i64>) = match config.backbone {
             Backbone::SmallCnn => {
                 let (b, f) = small_cnn(&root);
@@ -107,23 +132,92 @@ impl Net {
             Backbone::EfficientnetB3 => (Box::new(tch::vision::efficientnet::b3(&root, out)), None),
             Backbone::EfficientnetB4 => (Box::new(tch::vision::efficientnet::b4(&root, out)), None),
         };
-        let head = features.map(|f| nn::linear(&root / "head", f, out, Default::default()));
+        let classes = config.heads.outputs();
+        let head = features.map(|f| nn::linear(&root / "head", f, classes, Default::default()));
+        let age_head = features
+            .filter(|_| with_age)
+            .map(|f| nn::linear(&root / "age", f, 2, Default::default()));
         Ok(Net {
             vs,
             body,
             head,
+            age_head,
             heads: config.heads,
+            age_loss: config.age_loss,
             dropout: config.dropout,
         })
     }
 
-    /// Logits, `N x 8` (three heads) or `N x 18`.
-    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor, MlError> {
+    /// Whether this network predicts age in years.
+    pub fn has_age(&self) -> bool {
+        self.age_loss != AgeLoss::None
+    }
+
+    /// Class logits and, with an age head, the raw age outputs.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Output, MlError> {
         let features = self.body.forward_t(x, train);
         match &self.head {
-            Some(head) => Ok(features.f_dropout(self.dropout, train)?.apply(head)),
-            None => Ok(features),
+            Some(head) => {
+                let features = features.f_dropout(self.dropout, train)?;
+                let age = match &self.age_head {
+                    Some(a) => Some(features.apply(a)),
+                    None => None,
+                };
+                Ok(Output {
+                    logits: features.apply(head),
+                    age,
+                })
+            }
+            None if self.has_age() => {
+                let classes = self.heads.outputs();
+                Ok(Output {
+                    logits: features.f_narrow(1, 0, classes)?,
+                    age: Some(features.f_narrow(1, classes, 2)?),
+                })
+            }
+            None => Ok(Output {
+                logits: features,
+                age: None,
+            }),
         }
+    }
+
+    /// `N x 2` (predicted years, spread as a standard deviation in years) from the raw
+    /// age outputs. A Laplace scale b has standard deviation b * sqrt(2).
+    pub fn age_years(&self, age: &Tensor) -> Result<Tensor, MlError> {
+        let mean = age
+            .f_narrow(1, 0, 1)?
+            .f_mul_scalar(AGE_UNIT)?
+            .f_add_scalar(AGE_CENTRE)?;
+        let per_scale = match self.age_loss {
+            AgeLoss::Laplace => AGE_UNIT * std::f64::consts::SQRT_2,
+            _ => AGE_UNIT,
+        };
+        let spread = age
+            .f_narrow(1, 1, 1)?
+            .f_clamp(AGE_LOG_SCALE.0, AGE_LOG_SCALE.1)?
+            .f_exp()?
+            .f_mul_scalar(per_scale)?;
+        Ok(Tensor::f_cat(&[mean, spread], 1)?)
+    }
+
+    /// The age head's negative log-likelihood of `years` (a float tensor, one per row),
+    /// averaged over the batch.
+    pub fn age_loss(&self, age: &Tensor, years: &Tensor) -> Result<Tensor, MlError> {
+        let z = years
+            .f_sub_scalar(AGE_CENTRE)?
+            .f_div_scalar(AGE_UNIT)?
+            .f_view([-1])?;
+        let mean = age.f_select(1, 0)?;
+        let log_scale = age
+            .f_select(1, 1)?
+            .f_clamp(AGE_LOG_SCALE.0, AGE_LOG_SCALE.1)?;
+        let scaled = z.f_sub(&mean)?.f_mul(&log_scale.f_neg()?.f_exp()?)?;
+        let nll = match self.age_loss {
+            AgeLoss::Gaussian => scaled.f_square()?.f_mul_scalar(0.5)?,
+            _ => scaled.f_abs()?,
+        };
+        Ok(nll.f_add(&log_scale)?.f_mean(Kind::Float)?)
     }
 
     /// 18-class probabilities from logits.
@@ -360,10 +454,12 @@ mod tests {
         let x = Tensor::rand([2, 3, 96, 72], (Kind::Float, Device::Cpu));
         let a = saved.forward(&x, false).unwrap();
         let b = again.forward(&x, false).unwrap();
-        assert_eq!(
-            f64::try_from(a.f_sub(&b).unwrap().abs().max()).unwrap(),
-            0.0
-        );
+        for (a, b) in [(a.logits, b.logits), (a.age.unwrap(), b.age.unwrap())] {
+            assert_eq!(
+                f64::try_from(a.f_sub(&b).unwrap().abs().max()).unwrap(),
+                0.0
+            );
+        }
 
         // An 18-class head: refused, the message names the head and both shapes.
         let class18 = TrainConfig {
@@ -386,5 +482,60 @@ mod tests {
         assert!(!err.contains("Exception raised"), "{err}");
         // Nothing was copied.
         assert_eq!(before, head_sum(&other));
+    }
+
+    #[test]
+    fn runs_without_an_age_head_still_load_and_give_no_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fold0.safetensors");
+        // A recipe from before the age head (its config.json has no `age_loss`).
+        let older: TrainConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(older.age_loss, AgeLoss::None);
+        Net::new(&older, Device::Cpu).unwrap().save(&path).unwrap();
+        let mut net = Net::new(&older, Device::Cpu).unwrap();
+        net.load(&path).unwrap();
+        assert!(!net.has_age());
+        let x = Tensor::rand([2, 3, 96, 72], (Kind::Float, Device::Cpu));
+        let out = net.forward(&x, false).unwrap();
+        assert_eq!(out.logits.size(), [2, 8]);
+        assert!(out.age.is_none());
+        // A network with the age head refuses those weights, naming the age head.
+        let mut with_age = Net::new(&TrainConfig::default(), Device::Cpu).unwrap();
+        let err = with_age.load(&path).unwrap_err().to_string();
+        assert!(err.contains("age."), "{err}");
+    }
+
+    #[test]
+    fn age_outputs_are_years_and_a_spread_and_the_loss_is_the_likelihood() {
+        let laplace = Net::new(&TrainConfig::default(), Device::Cpu).unwrap();
+        let gaussian = Net::new(
+            &TrainConfig {
+                age_loss: AgeLoss::Gaussian,
+                ..TrainConfig::default()
+            },
+            Device::Cpu,
+        )
+        .unwrap();
+        // Raw (0, 0): the centre of the scale, unit log-scale; (1, ln 0.5): 12 years older.
+        let raw = Tensor::from_slice(&[0f32, 0.0, 1.0, 0.5f32.ln()]).view([2, 2]);
+        let years = Vec::<f32>::try_from(laplace.age_years(&raw).unwrap().view([-1])).unwrap();
+        let expect = [39.0, 12.0 * 2f32.sqrt(), 51.0, 6.0 * 2f32.sqrt()];
+        for (y, e) in years.iter().zip(expect) {
+            assert!((y - e).abs() < 1e-4, "{years:?}");
+        }
+        let g = Vec::<f32>::try_from(gaussian.age_years(&raw).unwrap().view([-1])).unwrap();
+        assert!(
+            (g[1] - 12.0).abs() < 1e-4 && (g[3] - 6.0).abs() < 1e-4,
+            "{g:?}"
+        );
+        // Given 75 years (z = 3): Laplace |3 - 0| / 1 + 0 and |3 - 1| / 0.5 + ln 0.5.
+        let truth = Tensor::from_slice(&[75f32, 75.0]);
+        let l = f64::try_from(laplace.age_loss(&raw, &truth).unwrap()).unwrap();
+        let want = (3.0 + (4.0 + 0.5f64.ln())) / 2.0;
+        assert!((l - want).abs() < 1e-5, "{l} vs {want}");
+        // Gaussian: (3^2 / 2 + 0 + 4^2 / 2 + ln 0.5) / 2: the square weighs far errors more.
+        let l = f64::try_from(gaussian.age_loss(&raw, &truth).unwrap()).unwrap();
+        let want = (4.5 + (8.0 + 0.5f64.ln())) / 2.0;
+        assert!((l - want).abs() < 1e-5, "{l} vs {want}");
     }
 }

@@ -11,8 +11,9 @@
 //! val_probs_fold<k>.npy       fold k's validation photos x 18, + val_index_fold<k>.csv
 //! eval_probs_fold<k>.npy      eval/info.csv rows x 18 (and _tta with hflip averaging)
 //! oof_probs.npy, oof_index.csv  every training photo once, from the fold where it was held out
-//! oof_age.npy                 N x 2 [predicted years, spread in years], rows as oof_probs.npy
-//! eval_age_fold<k>.npy        eval/info.csv rows x 2, same columns (and _tta)
+//! val_age_fold<k>.npy         fold k's validation photos x 2: predicted years, spread (std, years)
+//! eval_age_fold<k>.npy        eval/info.csv rows x 2 (and _tta)
+//! oof_age.npy                 rows of oof_index.csv x 2 (runs with an age head)
 //! ```
 
 use super::config::TrainConfig;
@@ -57,6 +58,9 @@ pub struct EpochRecord {
     pub f1_mask: f64,
     pub f1_gender: f64,
     pub f1_age: f64,
+    /// Mean absolute error of the age head in years (none without an age head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_mae: Option<f64>,
     pub images_per_sec: f64,
     pub elapsed_secs: f64,
 }
@@ -83,6 +87,23 @@ pub struct RunSummary {
     pub oof_f1_age: f64,
     pub per_class_f1: Vec<f64>,
     pub confusion: Vec<Vec<u64>>,
+    /// The age head's out-of-fold figures (none for runs without an age head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<AgeSummary>,
+}
+
+/// Out-of-fold age in years against the ages trained on (`oof_age.npy`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgeSummary {
+    /// Mean absolute error of the predicted years.
+    pub mae_years: f64,
+    /// The same for the best constant guess (the median age): what "learned nothing" scores.
+    pub baseline_mae_years: f64,
+    /// Fraction of photos whose error is at most the predicted spread (one std: about 0.68
+    /// for a calibrated Gaussian, 0.76 for a Laplace).
+    pub within_one_spread: f64,
+    /// Median predicted spread (std, years).
+    pub median_spread_years: f64,
 }
 
 /// `run.json`.
@@ -114,6 +135,9 @@ pub struct IndexRow {
     /// The 18-class label trained on (only in the per-fold files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<usize>,
+    /// The age in years trained on (only in the per-fold files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +245,9 @@ impl RunDir {
         } else {
             format!("eval_age_fold{fold}.npy")
         })
+    }
+    pub fn val_age(&self, fold: usize) -> PathBuf {
+        self.dir.join(format!("val_age_fold{fold}.npy"))
     }
 
     pub fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), RunError> {
@@ -371,9 +398,14 @@ pub fn assemble_oof(run: &RunDir, folds: usize, num_photos: usize) -> Result<Run
         .collect::<Result<_, _>>()?;
     let truth: Vec<usize> = rows.iter().map(|r| r.label.unwrap_or(usize::MAX)).collect();
     let predicted = metrics::argmax_rows(&probs, NUM_CLASSES);
+    let age = assemble_oof_age(run, folds, &rows)?;
     let public: Vec<IndexRow> = rows
         .into_iter()
-        .map(|r| IndexRow { label: None, ..r })
+        .map(|r| IndexRow {
+            label: None,
+            age: None,
+            ..r
+        })
         .collect();
     npy::write(
         &run.oof_probs(),
@@ -397,7 +429,81 @@ pub fn assemble_oof(run: &RunDir, folds: usize, num_photos: usize) -> Result<Run
         oof_f1_age: fields[2],
         per_class_f1: m.per_class_f1,
         confusion: m.confusion,
+        age,
     })
+}
+
+/// Builds `oof_age.npy` (rows aligned with `rows`, i.e. `oof_index.csv`) from the folds'
+/// `val_age_fold<k>.npy` and scores it against the ages trained on. `None` when the run has
+/// no age head (no fold wrote age predictions); a run where only some folds did is refused.
+fn assemble_oof_age(
+    run: &RunDir,
+    folds: usize,
+    rows: &[IndexRow],
+) -> Result<Option<AgeSummary>, RunError> {
+    let present: Vec<bool> = (0..folds).map(|k| run.val_age(k).exists()).collect();
+    if present.iter().all(|p| !p) {
+        return Ok(None);
+    }
+    if let Some(k) = present.iter().position(|p| !p) {
+        return Err(bad(
+            &run.val_age(k),
+            "missing while other folds have age predictions (train this fold again)",
+        ));
+    }
+    let mut age = vec![f32::NAN; rows.len() * 2];
+    for k in 0..folds {
+        let (path, ip) = (run.val_age(k), run.val_index(k));
+        let m = npy::read(&path).map_err(|e| bad(&path, e))?;
+        let index = read_index(&ip)?;
+        if m.rows != index.len() || m.cols != 2 {
+            return Err(bad(
+                &path,
+                format!(
+                    "shape ({}, {}) does not match {} index rows x 2",
+                    m.rows,
+                    m.cols,
+                    index.len()
+                ),
+            ));
+        }
+        for (i, r) in index.iter().enumerate() {
+            // Rows were checked against the probabilities' index (same file) above.
+            if let Some(slot) = age.get_mut(r.row * 2..r.row * 2 + 2) {
+                slot.copy_from_slice(m.row(i));
+            }
+        }
+    }
+    let truth: Vec<Option<u32>> = rows.iter().map(|r| r.age).collect();
+    let summary = age_summary(&age, &truth);
+    npy::write(&run.oof_age(), &Matrix::new(rows.len(), 2, age)).map_err(io(&run.oof_age()))?;
+    Ok(Some(summary))
+}
+
+/// Scores `(years, spread)` rows against the ages trained on (rows without one are skipped).
+pub fn age_summary(age: &[f32], truth: &[Option<u32>]) -> AgeSummary {
+    let pairs: Vec<(f64, f64, f64)> = age
+        .chunks_exact(2)
+        .zip(truth)
+        .filter_map(|(p, t)| t.map(|t| (f64::from(p[0]), f64::from(p[1]), f64::from(t))))
+        .filter(|(y, s, _)| y.is_finite() && s.is_finite())
+        .collect();
+    let n = pairs.len().max(1) as f64;
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let constant = median(pairs.iter().map(|p| p.2).collect());
+    AgeSummary {
+        mae_years: pairs.iter().map(|(y, _, t)| (y - t).abs()).sum::<f64>() / n,
+        baseline_mae_years: pairs
+            .iter()
+            .map(|(_, _, t)| (constant - t).abs())
+            .sum::<f64>()
+            / n,
+        within_one_spread: pairs.iter().filter(|(y, s, t)| (y - t).abs() <= *s).count() as f64 / n,
+        median_spread_years: median(pairs.iter().map(|p| p.1).collect()),
+    }
 }
 
 /// Rewrites `run.json` from the fold files on disk: status is cancelled or failed when a
@@ -479,6 +585,7 @@ mod tests {
                 person: format!("person{}", r / 7),
                 fold,
                 label: Some(r % NUM_CLASSES),
+                age: Some(20 + r as u32),
             })
             .collect();
         write_index(&run.val_index(fold), &index).unwrap();
@@ -504,6 +611,43 @@ mod tests {
         let m = npy::read(&run.oof_probs()).unwrap();
         assert_eq!((m.rows, m.cols), (5, NUM_CLASSES));
         assert!((m.row(4)[4] - 0.9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn age_predictions_are_assembled_in_oof_index_order_and_scored() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        fold_files(&run, 0, &[3, 0, 4]);
+        fold_files(&run, 1, &[1, 2]);
+        // No fold predicted age (an older run): no oof_age.npy, no age summary.
+        assert_eq!(assemble_oof(&run, 2, 5).unwrap().age, None);
+        assert!(!run.oof_age().exists());
+        // Fold 0 predicts each photo's age (20 + row) + 1 with spread 2; fold 1 is 4 off.
+        let age0 = [23.0 + 1.0, 2.0, 20.0 + 1.0, 2.0, 24.0 + 1.0, 2.0];
+        npy::write(&run.val_age(0), &Matrix::new(3, 2, age0.to_vec())).unwrap();
+        assert!(assemble_oof(&run, 2, 5)
+            .unwrap_err()
+            .to_string()
+            .contains("val_age_fold1.npy"));
+        let age1 = [21.0 - 4.0, 2.0, 22.0 - 4.0, 2.0];
+        npy::write(&run.val_age(1), &Matrix::new(2, 2, age1.to_vec())).unwrap();
+        let s = assemble_oof(&run, 2, 5).unwrap().age.unwrap();
+        assert!(
+            (s.mae_years - (3.0 * 1.0 + 2.0 * 4.0) / 5.0).abs() < 1e-9,
+            "{s:?}"
+        );
+        assert!((s.within_one_spread - 0.6).abs() < 1e-9, "{s:?}");
+        assert_eq!(s.median_spread_years, 2.0);
+        // Ages 20..24: the median 22 is off by 2, 1, 0, 1, 2.
+        assert!((s.baseline_mae_years - 1.2).abs() < 1e-9, "{s:?}");
+        let m = npy::read(&run.oof_age()).unwrap();
+        assert_eq!((m.rows, m.cols), (5, 2));
+        assert_eq!(m.row(0), &[21.0, 2.0]);
+        assert_eq!(m.row(1), &[17.0, 2.0]);
+        assert_eq!(m.row(4), &[25.0, 2.0]);
+        // The public index keeps its columns: no labels, no ages.
+        let header = std::fs::read_to_string(run.oof_index()).unwrap();
+        assert!(header.starts_with("row,path,person,fold\n"), "{header}");
     }
 
     #[test]

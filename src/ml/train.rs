@@ -1,10 +1,12 @@
 //! K-fold training by person. Each fold trains one model, writes its weights, its
 //! validation probabilities (out of fold) and, when the dataset has an eval set, its eval
-//! probabilities. When every fold is done the out-of-fold files are assembled.
+//! probabilities. When every fold is done the out-of-fold files are assembled. With an age
+//! head the same happens for the predicted years and their spread (`val_age_fold<k>.npy`,
+//! `eval_age_fold<k>.npy`, then `oof_age.npy`).
 
 use super::config::{OptimizerKind, Scheduler, TrainConfig};
 use super::loader::{Item, Loader};
-use super::model::Net;
+use super::model::{Net, Output};
 use super::npy::{self, Matrix};
 use super::run::{self, EpochRecord, FoldSummary, IndexRow, RunDir, RunInfo, RunStatus};
 use super::split::person_folds;
@@ -85,6 +87,9 @@ pub struct TrainRequest {
     pub dataset: Arc<Dataset>,
     /// The 18-class label of each photo, in `Dataset::photo_refs()` order.
     pub labels: Vec<ClassCode>,
+    /// The age in years of each person (`Dataset::people` order), from the same labels:
+    /// what the age head trains on.
+    pub person_ages: Vec<u32>,
     pub label_source: LabelSource,
     pub config: TrainConfig,
     pub run_dir: RunDir,
@@ -111,11 +116,14 @@ struct Row {
     official: usize,
     /// Label with the recipe's age boundary (the training target).
     target: usize,
+    /// The person's age in years (the age head's target).
+    age: u32,
 }
 
 fn rows_of(
     dataset: &Dataset,
     labels: &[ClassCode],
+    person_ages: &[u32],
     age_old_from: u32,
 ) -> Result<Vec<Row>, MlError> {
     let refs: Vec<_> = dataset.photo_refs().collect();
@@ -124,6 +132,13 @@ fn rows_of(
             "{} labels for {} photos: the labels must follow Dataset::photo_refs() order",
             labels.len(),
             refs.len()
+        )));
+    }
+    if person_ages.len() != dataset.people.len() {
+        return Err(MlError::Data(format!(
+            "{} ages for {} people: the ages must follow Dataset::people order",
+            person_ages.len(),
+            dataset.people.len()
         )));
     }
     refs.iter()
@@ -147,6 +162,7 @@ fn rows_of(
                 person_index: r.person,
                 official: label.index(),
                 target: target.index(),
+                age: person_ages[r.person],
             })
         })
         .collect()
@@ -195,7 +211,12 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
     let run = &req.run_dir;
     std::fs::create_dir_all(&run.dir)
         .map_err(|e| MlError::Io(format!("{}: {e}", run.dir.display())))?;
-    let rows = rows_of(&req.dataset, &req.labels, config.age_old_from)?;
+    let rows = rows_of(
+        &req.dataset,
+        &req.labels,
+        &req.person_ages,
+        config.age_old_from,
+    )?;
     if rows.is_empty() {
         return Err(MlError::Data(format!(
             "{}: no training photos",
@@ -251,6 +272,9 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
             run.val_index(k),
             run.eval_probs(k, false),
             run.eval_probs(k, true),
+            run.val_age(k),
+            run.eval_age(k, false),
+            run.eval_age(k, true),
         ] {
             let _ = std::fs::remove_file(p);
         }
@@ -455,7 +479,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
     let mut best_val_loss = f64::INFINITY;
     let mut epochs_since_best = 0u32;
     let mut last: Option<EpochRecord> = None;
-    let mut val_probs: Vec<f32> = Vec::new();
+    let mut val_out = Predictions::default();
 
     for epoch in 1..=config.epochs {
         let mut order = train_idx.clone();
@@ -496,8 +520,17 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
                 .f_view([n, 3, h, w])?
                 .f_to_device(ctx.device)?;
             let y = Tensor::f_from_slice(&batch.labels)?.f_to_device(ctx.device)?;
-            let logits = net.forward(&x, true)?;
-            let loss = net.loss(&logits, &y, config.loss, &weights)?;
+            let Output { logits, age } = net.forward(&x, true)?;
+            let mut loss = net.loss(&logits, &y, config.loss, &weights)?;
+            if let Some(age) = &age {
+                let years: Vec<f32> = batch
+                    .items
+                    .iter()
+                    .map(|&i| ctx.rows[i].age as f32)
+                    .collect();
+                let years = Tensor::f_from_slice(&years)?.f_to_device(ctx.device)?;
+                loss = loss.f_add(&net.age_loss(age, &years)?)?;
+            }
             opt.zero_grad();
             loss.f_backward()?;
             opt.step();
@@ -534,7 +567,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             h,
             &req.cancel,
         )?;
-        let Some(probs) = probs else {
+        let Some(out) = probs else {
             return Ok(FoldSummary {
                 fold: k,
                 status: RunStatus::Cancelled,
@@ -544,8 +577,17 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
                 error: None,
             });
         };
+        let probs = &out.probs;
         let truth: Vec<usize> = val_idx.iter().map(|&i| ctx.rows[i].official).collect();
-        let predicted = crate::metrics::argmax_rows(&probs, NUM_CLASSES);
+        let predicted = crate::metrics::argmax_rows(probs, NUM_CLASSES);
+        let age_mae = out.age.as_ref().map(|age| {
+            let errors: f64 = val_idx
+                .iter()
+                .zip(age.chunks_exact(2))
+                .map(|(&i, p)| (f64::from(p[0]) - f64::from(ctx.rows[i].age)).abs())
+                .sum();
+            errors / val_idx.len() as f64
+        });
         let val_loss = truth
             .iter()
             .enumerate()
@@ -564,6 +606,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             f1_mask: fields[0],
             f1_gender: fields[1],
             f1_age: fields[2],
+            age_mae,
             images_per_sec: seen as f64 / train_secs.max(1e-9),
             elapsed_secs: ctx.started.elapsed().as_secs_f64(),
         };
@@ -583,16 +626,12 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
                 }
             }
         }
-        val_probs = probs;
+        val_out = out;
     }
 
     // The last epoch's model and its held-out probabilities.
     net.save(&run.weights(k))?;
-    npy::write(
-        &run.val_probs(k),
-        &Matrix::new(val_idx.len(), NUM_CLASSES, val_probs),
-    )
-    .map_err(|e| MlError::Io(format!("{}: {e}", run.val_probs(k).display())))?;
+    write_outputs(run.val_probs(k), run.val_age(k), val_idx.len(), val_out)?;
     let index: Vec<IndexRow> = val_idx
         .iter()
         .map(|&i| {
@@ -603,6 +642,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
                 person: r.person.clone(),
                 fold: k,
                 label: Some(r.official),
+                age: Some(r.age),
             }
         })
         .collect();
@@ -620,11 +660,12 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             h,
             &req.cancel,
         )? {
-            Some(p) => npy::write(
-                &run.eval_probs(k, false),
-                &Matrix::new(all.len(), NUM_CLASSES, p),
-            )
-            .map_err(|e| MlError::Io(format!("{}: {e}", run.eval_probs(k, false).display())))?,
+            Some(p) => write_outputs(
+                run.eval_probs(k, false),
+                run.eval_age(k, false),
+                all.len(),
+                p,
+            )?,
             None => {
                 return Ok(FoldSummary {
                     fold: k,
@@ -647,8 +688,35 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
     })
 }
 
-/// 18-class probabilities of `rows` of `loader` (in that order), optionally averaged with
-/// the horizontal mirror. `None` when cancelled.
+/// What a model predicts for a list of photos, row-major.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Predictions {
+    /// Photos x 18 class probabilities.
+    pub probs: Vec<f32>,
+    /// Photos x 2: predicted years and spread (std, years); none without an age head.
+    pub age: Option<Vec<f32>>,
+}
+
+/// Writes a model's predictions of `rows` photos: probabilities, and ages when it has them.
+fn write_outputs(
+    probs_path: PathBuf,
+    age_path: PathBuf,
+    rows: usize,
+    out: Predictions,
+) -> Result<(), MlError> {
+    let io = |path: &PathBuf| {
+        let path = path.clone();
+        move |e: std::io::Error| MlError::Io(format!("{}: {e}", path.display()))
+    };
+    npy::write(&probs_path, &Matrix::new(rows, NUM_CLASSES, out.probs)).map_err(io(&probs_path))?;
+    if let Some(age) = out.age {
+        npy::write(&age_path, &Matrix::new(rows, 2, age)).map_err(io(&age_path))?;
+    }
+    Ok(())
+}
+
+/// 18-class probabilities (and ages, with an age head) of `rows` of `loader` (in that
+/// order), optionally averaged with the horizontal mirror. `None` when cancelled.
 #[allow(clippy::too_many_arguments)]
 pub fn predict_rows(
     net: &Net,
@@ -660,33 +728,55 @@ pub fn predict_rows(
     w: i64,
     h: i64,
     cancel: &AtomicBool,
-) -> Result<Option<Vec<f32>>, MlError> {
+) -> Result<Option<Predictions>, MlError> {
     let _guard = tch::no_grad_guard();
     let mut out = Vec::with_capacity(rows.len() * NUM_CLASSES);
+    let mut ages: Option<Vec<f32>> = net.has_age().then(|| Vec::with_capacity(rows.len() * 2));
     for batch in loader.batches(rows.to_vec(), batch_size, super::config::Augment::OFF, 0) {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
         }
         let batch = batch?;
         let n = batch.labels.len() as i64;
-        let run_on = |pixels: &[f32]| -> Result<Tensor, MlError> {
+        let to_vec = |t: &Tensor| -> Result<Vec<f32>, MlError> {
+            let t = t
+                .f_to_kind(Kind::Float)?
+                .f_to_device(Device::Cpu)?
+                .f_contiguous()?
+                .f_view([-1])?;
+            Ok(Vec::<f32>::try_from(&t)?)
+        };
+        let run_on = |pixels: &[f32]| -> Result<(Tensor, Option<Vec<f32>>), MlError> {
             let x = Tensor::f_from_slice(pixels)?
                 .f_view([n, 3, h, w])?
                 .f_to_device(device)?;
-            net.probs18(&net.forward(&x, false)?)
+            let Output { logits, age } = net.forward(&x, false)?;
+            let age = match age {
+                Some(a) => Some(to_vec(&net.age_years(&a)?)?),
+                None => None,
+            };
+            Ok((net.probs18(&logits)?, age))
         };
-        let mut p = run_on(&batch.pixels)?;
+        let (mut p, mut age) = run_on(&batch.pixels)?;
         if tta {
             let flipped = super::loader::hflip_batch(&batch.pixels, w as usize);
-            p = p.f_add(&run_on(&flipped)?)?.f_mul_scalar(0.5)?;
+            let (pf, age_f) = run_on(&flipped)?;
+            p = p.f_add(&pf)?.f_mul_scalar(0.5)?;
+            if let (Some(a), Some(b)) = (&mut age, age_f) {
+                for (x, y) in a.chunks_exact_mut(2).zip(b.chunks_exact(2)) {
+                    let mixed =
+                        super::ensemble::mix_ages(&[(1.0, [x[0], x[1]]), (1.0, [y[0], y[1]])]);
+                    x.copy_from_slice(&mixed);
+                }
+            }
         }
-        let p = p
-            .f_to_kind(Kind::Float)?
-            .f_to_device(Device::Cpu)?
-            .f_contiguous()?
-            .f_view([-1])?;
-        let values = Vec::<f32>::try_from(&p)?;
-        out.extend_from_slice(&values);
+        out.extend_from_slice(&to_vec(&p)?);
+        if let (Some(all), Some(a)) = (&mut ages, age) {
+            all.extend_from_slice(&a);
+        }
     }
-    Ok(Some(out))
+    Ok(Some(Predictions {
+        probs: out,
+        age: ages,
+    }))
 }

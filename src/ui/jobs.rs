@@ -95,9 +95,15 @@ impl Jobs {
     pub fn open(&mut self, dir: PathBuf, demo: bool, run: Option<String>) {
         self.spawn("Opening…", move |stage| {
             let result = (|| {
-                if demo && !dir.join("train").join("train.csv").is_file() {
-                    stage("Generating the demo dataset…");
-                    crate::cli::open::ensure_demo(&dir).map_err(|e| format!("{e:#}"))?;
+                if demo {
+                    // Generates the demo and its quick run when missing, saying so.
+                    crate::cli::open::ensure_demo(
+                        &dir,
+                        &crate::demo::DemoConfig::default(),
+                        true,
+                        &crate::cli::open::Progress::Stage(stage),
+                    )
+                    .map_err(|e| format!("{e:#}"))?;
                 }
                 if !dir.is_dir() {
                     return Err(format!("{} is not a folder", dir.display()));

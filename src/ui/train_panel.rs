@@ -148,19 +148,24 @@ impl TrainPanel {
                     Arc::new(crate::ml::labels::load_dataset(&root).map_err(|e| format!("{e:#}"))?)
                 }
             };
-            let (labels, source) = match (&labels_fn, config.use_curated_labels) {
-                (Some(f), true) => (f(&dataset), LabelSource::Curated),
-                _ => crate::ml::labels::training_labels(&dataset, config.use_curated_labels)
-                    .map_err(|e| format!("{e:#}"))?,
-            };
+            let mut labels =
+                crate::ml::labels::training_labels(&dataset, config.use_curated_labels)
+                    .map_err(|e| format!("{e:#}"))?;
+            // The app's own curation wins for the classes; the ages come from the same
+            // journal on disk (every edit is flushed before the app shows it).
+            if let (Some(f), true) = (&labels_fn, config.use_curated_labels) {
+                labels.classes = f(&dataset);
+                labels.source = LabelSource::Curated;
+            }
             let run_dir = RunDir::fresh(
                 &crate::workspace::Workspace::for_dataset(&root).runs_dir(),
                 config.backbone.name(),
             );
             let request = TrainRequest {
                 dataset,
-                labels,
-                label_source: source,
+                labels: labels.classes,
+                person_ages: labels.person_ages,
+                label_source: labels.source,
                 config,
                 run_dir,
                 only_fold: None,
@@ -483,10 +488,12 @@ impl TrainPanel {
             return;
         }
         egui::Grid::new("runs_table")
-            .num_columns(6)
+            .num_columns(8)
             .striped(true)
             .show(ui, |ui| {
-                for h in ["", "run", "status", "labels", "OOF F1", "acc"] {
+                for h in [
+                    "", "run", "recipe", "status", "labels", "OOF F1", "acc", "age MAE",
+                ] {
                     ui.label(RichText::new(h).strong());
                 }
                 ui.end_row();
@@ -507,11 +514,20 @@ impl TrainPanel {
                     if ui.selectable_label(selected, info.id.as_str()).clicked() {
                         self.selected_run = Some(dir.dir.clone());
                     }
+                    // The recipe's label (e.g. the quick demo run) or its backbone.
+                    let recipe = info
+                        .config
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| info.config.backbone.name().to_string());
+                    ui.label(recipe).on_hover_text(info.config.describe());
                     ui.label(info.status.name());
                     ui.label(info.labels.as_str());
                     let s = info.summary.as_ref();
                     ui.label(s.map_or("-".into(), |s| format!("{:.4}", s.oof_macro_f1)));
                     ui.label(s.map_or("-".into(), |s| format!("{:.4}", s.oof_accuracy)));
+                    let age = s.and_then(|s| s.age.as_ref());
+                    ui.label(age.map_or("-".into(), |a| format!("{:.1} y", a.mae_years)));
                     ui.end_row();
                 }
             });

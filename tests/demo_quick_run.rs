@@ -1,0 +1,92 @@
+//! End to end: `mask-curator open --demo` on a fresh folder without a display generates
+//! the demo, trains the quick demo run and prints a summary listing that run's issues;
+//! opening again reuses it; `--no-quick-run` skips it.
+#![cfg(feature = "torch")]
+
+use mask_curator::ml::run::{list_runs, RunStatus};
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `open --demo` on `dir` with no display, as `scripts/demo.sh` runs it on a headless box.
+fn open_demo(dir: &Path, extra: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_mask-curator"))
+        .args(["open", "--demo", "--demo-dir"])
+        .arg(dir)
+        // A small demo keeps the test short; the recipe is the quick run's own.
+        .args(["--demo-people", "48"])
+        .args(extra)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "open --demo failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn the_first_open_of_the_demo_has_a_review_queue_from_a_finished_quick_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo-data");
+    let out = open_demo(&dir, &[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+
+    // One finished run, labelled as the quick demo run, with out-of-fold files.
+    let runs = list_runs(&dir.join(".mask-curator/runs"));
+    assert_eq!(runs.len(), 1, "{stderr}");
+    let (run, info) = &runs[0];
+    assert_eq!(info.status, RunStatus::Finished);
+    assert_eq!(info.config.label.as_deref(), Some("quick demo run"));
+    assert!(run.id().ends_with("-quick-demo"), "{}", run.id());
+    assert!(run.oof_probs().exists() && run.oof_age().exists());
+    assert!(stderr.contains("Training the quick demo run"), "{stderr}");
+
+    // The summary lists that run's issues: a count, the recipe, and issue lines.
+    let header = format!("Issues (run {}): ", run.id());
+    let count: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&header))
+        .unwrap_or_else(|| panic!("no `{header}` line in\n{stdout}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(count > 0, "{stdout}");
+    assert!(
+        stdout.contains("recipe: quick demo run: small_cnn"),
+        "{stdout}"
+    );
+    let listed = stdout
+        .lines()
+        .filter(|l| l.contains(": given ") && l.contains(", suggested "))
+        .count();
+    assert_eq!(listed, count.min(20), "{stdout}");
+
+    // Opening again reuses the run: no second training, the same summary.
+    let again = open_demo(&dir, &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("Training the quick demo run"), "{stderr}");
+    assert!(stderr.contains(&run.id()), "{stderr}");
+    assert_eq!(list_runs(&dir.join(".mask-curator/runs")).len(), 1);
+    assert_eq!(String::from_utf8_lossy(&again.stdout), stdout);
+}
+
+#[test]
+fn no_quick_run_opens_the_demo_without_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo-data");
+    let out = open_demo(&dir, &["--no-quick-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(dir.join("train/train.csv").is_file());
+    assert!(list_runs(&dir.join(".mask-curator/runs")).is_empty());
+    assert!(
+        stdout.contains("Issues: no finished training run yet"),
+        "{stdout}"
+    );
+}
