@@ -557,3 +557,98 @@ fn filters_belong_to_their_dataset_and_an_empty_queue_explains_itself() {
         "the queue shows items again"
     );
 }
+
+/// A run with predicted years: person 12 (given 22) is read as 47 by all seven photos, and
+/// one photo of person 13 looks like the other gender (photo-level evidence only).
+fn write_years_run(root: &Path) {
+    use mask_curator::dataset::{AgeBin, ClassCode, NUM_CLASSES};
+    let run = root.join(".mask-curator/runs/years-run");
+    std::fs::create_dir_all(&run).unwrap();
+    let mut index = String::from("row,path,person,fold\n");
+    let (mut probs, mut ages) = (Vec::new(), Vec::new());
+    let mut row = 0;
+    for p in 0..PEOPLE {
+        let (gender, age) = given(p);
+        for slot in Slot::ALL {
+            let mask = match (p, slot) {
+                (MASK_SWAP, Slot::Incorrect) => Mask::NotWear,
+                (MASK_SWAP, Slot::Normal) => Mask::Incorrect,
+                _ => slot.mask(),
+            };
+            let g = if p == GENDER_FLIP || (p == 13 && slot == Slot::Mask1) {
+                gender.flipped()
+            } else {
+                gender
+            };
+            let years = if p == 12 {
+                47.0
+            } else {
+                age as f32 + (p % 3) as f32 - 1.0
+            };
+            let class = ClassCode::new(mask, g, AgeBin::from_years(years.round() as u32)).index();
+            let mut v = [0.01f32; NUM_CLASSES];
+            v[class] = 1.0 - 0.01 * (NUM_CLASSES as f32 - 1.0);
+            probs.extend_from_slice(&v);
+            ages.extend_from_slice(&[years, 2.5]);
+            index.push_str(&format!(
+                "{row},train/images/{}/{}.png,{},{}\n",
+                folder(p),
+                slot.stem(),
+                folder(p),
+                p % 5
+            ));
+            row += 1;
+        }
+    }
+    write_npy(&run.join("oof_probs.npy"), row, NUM_CLASSES, &probs);
+    write_npy(&run.join("oof_age.npy"), row, 2, &ages);
+    std::fs::write(run.join("oof_index.csv"), index).unwrap();
+    std::fs::write(
+        run.join("run.json"),
+        r#"{"id":"years-run","status":"finished","created":"2026-11-26T00:00:00Z","config":{},"metrics":{}}"#,
+    )
+    .unwrap();
+}
+
+/// The queue lists the likely tier by default and the possible one behind a toggle; the
+/// overview counts both; an age issue says it in years.
+#[test]
+fn likely_and_possible_tiers_and_age_in_years() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_years_run(&root);
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    assert_eq!(issues.run_id, "years-run");
+    let tier_count =
+        |t: mask_curator::issues::Tier| issues.items.iter().filter(|i| i.tier == t).count();
+    let (likely, possible) = (
+        tier_count(mask_curator::issues::Tier::Likely),
+        tier_count(mask_curator::issues::Tier::Possible),
+    );
+    assert!(likely > 0 && possible > 0, "both tiers: {:?}", issues.items);
+    // The overview shows both counts.
+    h.get_by_label("likely");
+    h.get_by_label("possible");
+    review(&mut h);
+    let listed = |h: &mut App| {
+        let f = h.state().state.queue_filter.clone();
+        h.state_mut().rt.queue(&f).len()
+    };
+    assert_eq!(listed(&mut h), likely, "only the likely tier by default");
+    h.get_by_label_contains(&format!("possible {possible} (hidden)"));
+    h.get_by_label("Possible too").click();
+    h.run();
+    assert_eq!(
+        listed(&mut h),
+        likely + possible,
+        "the toggle adds the possible tier"
+    );
+    // The age error is judged in years and shown so.
+    let p12 = person_index(&h, 12);
+    let age = go_to(&mut h, |i| i.field == Field::Age && i.person == p12);
+    let years = age.years_text.clone().expect("years on an age issue");
+    assert!(years.contains("22") && years.contains("47"), "{years}");
+    h.get_by_label_contains(&years);
+}

@@ -537,6 +537,6 @@ mod tests {
         // The label travels in config.json; unlabelled recipes do not write the field.
         let text = serde_json::to_string(&quick).unwrap();
         assert!(text.contains("\"label\":\"quick demo run\""), "{text}");
-        assert!(!serde_json::to_string(&full).unwrap().contains("label"));
+        assert!(!serde_json::to_string(&full).unwrap().contains("\"label\":"));
     }
 }

@@ -159,10 +159,7 @@ impl Net {
         match &self.head {
             Some(head) => {
                 let features = features.f_dropout(self.dropout, train)?;
-                let age = match &self.age_head {
-                    Some(a) => Some(features.apply(a)),
-                    None => None,
-                };
+                let age = self.age_head.as_ref().map(|a| features.apply(a));
                 Ok(Output {
                     logits: features.apply(head),
                     age,

@@ -115,6 +115,7 @@ pub fn simulate(dataset: &Dataset, cfg: &SimConfig) -> Result<Simulation, SimErr
                 person: person.folder.clone(),
                 fold: folds[p],
                 label: None,
+                age: None,
             });
         }
     }

@@ -138,6 +138,7 @@ impl Runtime {
                 .filter(|(_, it)| filter.field.is_none_or(|f| f == it.field))
                 .filter(|(_, it)| filter.kind.as_ref().is_none_or(|k| *k == it.kind))
                 .filter(|(_, it)| !filter.open_only || session.item_status(it) == ItemStatus::Open)
+                .filter(|(_, it)| filter.show_possible || it.tier == crate::issues::Tier::Likely)
                 .map(|(i, _)| i)
                 .collect();
             self.queue_cache = Some((filter.clone(), session.generation, n, list));

@@ -49,11 +49,22 @@ pub struct IssueSet {
     pub noise: Vec<(Field, f64)>,
     /// Distinct kind names, sorted.
     pub kinds: Vec<String>,
+    /// Per field: likely / possible counts and the expected real errors among them.
+    pub queues: Vec<crate::issues::FieldQueue>,
+    /// Why age was judged from bins (a run without predicted years).
+    pub age_note: Option<String>,
 }
 
 impl IssueSet {
+    /// Likely items first, each tier by score (the calibrated probability that the given
+    /// label is wrong), highest first.
     pub fn new(run_id: String, mut items: Vec<QueueItem>, noise: Vec<(Field, f64)>) -> Self {
-        items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
+        items.sort_by(|a, b| {
+            (a.tier != crate::issues::Tier::Likely)
+                .cmp(&(b.tier != crate::issues::Tier::Likely))
+                .then(b.score.total_cmp(&a.score))
+                .then(a.person.cmp(&b.person))
+        });
         let mut by_person: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, it) in items.iter().enumerate() {
             by_person.entry(it.person).or_default().push(i);
@@ -67,7 +78,18 @@ impl IssueSet {
             by_person,
             noise,
             kinds,
+            queues: Vec::new(),
+            age_note: None,
         }
+    }
+
+    /// Items of the likely tier, and the expected real errors among them.
+    pub fn likely(&self) -> (usize, f64) {
+        let items = self
+            .items
+            .iter()
+            .filter(|i| i.tier == crate::issues::Tier::Likely);
+        items.fold((0, 0.0), |(n, e), i| (n + 1, e + f64::from(i.score)))
     }
 
     /// The highest issue score of a person (0 when not flagged).
@@ -422,7 +444,9 @@ pub fn load_run_issues(
     let probs = load_chosen_run(dataset, run).map_err(|e| format!("{e:#}"))?;
     let report = crate::review_queue::find_run_issues(dataset, labels, &probs)
         .map_err(|e| format!("{e:#}"))?;
-    let issues = IssueSet::new(probs.run_id.clone(), report.issues, report.noise);
+    let mut issues = IssueSet::new(probs.run_id.clone(), report.issues, report.noise);
+    issues.queues = report.queues;
+    issues.age_note = report.age_note;
     Ok((probs, issues))
 }
 
@@ -451,6 +475,8 @@ mod tests {
             score,
             probabilities: vec![0.2, 0.8],
             pair: None,
+            tier: crate::issues::Tier::Likely,
+            years_text: None,
         };
         let set = IssueSet::new(
             "r".into(),

@@ -98,6 +98,9 @@ pub struct QueueFilter {
     pub kind: Option<String>,
     /// Hide issues that already have a decision or a fix.
     pub open_only: bool,
+    /// Also list the *possible* tier (weaker evidence, beyond the engine's estimate of the
+    /// wrong labels); by default only the *likely* items are queued.
+    pub show_possible: bool,
 }
 
 /// What the app remembers per dataset: its filters, where the review queue was left, and

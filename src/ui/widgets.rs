@@ -74,9 +74,12 @@ pub fn age_chip_ui(ui: &mut Ui, years: u32, bin: AgeBin, edited: bool) -> egui::
 /// The width [`probability_bars_ui`] takes: name, bar, percentage and marker.
 pub const PROBABILITY_BARS_WIDTH: f32 = 300.0;
 
+/// Something to draw, for [`blocks_ui`].
+pub type Block<'a> = Box<dyn FnOnce(&mut Ui) + 'a>;
+
 /// Draws `blocks` side by side when each can have `width_each`, else one under the other,
 /// so that nothing is pushed past the right edge of a narrow panel.
-pub fn blocks_ui<'a>(ui: &mut Ui, width_each: f32, blocks: Vec<Box<dyn FnOnce(&mut Ui) + 'a>>) {
+pub fn blocks_ui(ui: &mut Ui, width_each: f32, blocks: Vec<Block<'_>>) {
     let spacing = ui.spacing().item_spacing.x;
     let n = blocks.len() as f32;
     if ui.available_width() >= n * width_each + (n - 1.0) * spacing {

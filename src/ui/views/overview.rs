@@ -217,13 +217,26 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
     ));
     egui::Grid::new("noise").striped(true).show(ui, |ui| {
         ui.strong("field");
-        ui.strong("issues");
+        ui.strong("likely");
+        ui.strong("possible");
+        ui.strong("expected real errors (likely)");
         ui.strong("estimated noise");
         ui.end_row();
         for field in Field::ALL {
-            let n = issues.items.iter().filter(|i| i.field == field).count();
+            let tier = |t: crate::issues::Tier| {
+                issues
+                    .items
+                    .iter()
+                    .filter(|i| i.field == field && i.tier == t)
+                    .count()
+            };
             ui.colored_label(value_color(field, 0), field.name());
-            ui.label(n.to_string());
+            ui.label(tier(crate::issues::Tier::Likely).to_string());
+            ui.label(tier(crate::issues::Tier::Possible).to_string());
+            match issues.queues.iter().find(|q| q.field == field) {
+                Some(q) => ui.label(format!("{:.1}", q.expected_in_likely)),
+                None => ui.weak("-"),
+            };
             match issues.noise.iter().find(|(f, _)| *f == field) {
                 Some((_, rate)) => ui.label(format!("{:.1}%", rate * 100.0)),
                 None => ui.weak("-"),
@@ -231,6 +244,9 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
             ui.end_row();
         }
     });
+    if let Some(note) = &issues.age_note {
+        ui.weak(note);
+    }
     if ui.button("Review the issues").clicked() {
         commands.push(Command::Show(View::Review));
     }

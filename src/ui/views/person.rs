@@ -10,7 +10,7 @@ use crate::ui::state::PersistentState;
 use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
     age_chip_ui, blocks_ui, gender_chip_ui, mask_strip, photo_content, photo_tile_ui,
-    probability_bars_ui, value_color, PhotoSource, PROBABILITY_BARS_WIDTH,
+    probability_bars_ui, value_color, Block, PhotoSource, PROBABILITY_BARS_WIDTH,
 };
 
 pub fn person_ui(
@@ -180,7 +180,7 @@ fn labels_ui(
     // The model's view of the person: the mean of its photos. In review the field under
     // review has its own estimate in the issue box, so it is not repeated here.
     if session.probs.is_some() {
-        let mut blocks: Vec<Box<dyn FnOnce(&mut egui::Ui) + '_>> = Vec::new();
+        let mut blocks: Vec<Block<'_>> = Vec::new();
         for field in [Field::Gender, Field::Age] {
             if item.is_some_and(|it| it.field == field) {
                 continue;

@@ -10,7 +10,7 @@ use crate::ui::commands::Command;
 use crate::ui::session::{ItemStatus, QueueItem, Session};
 use crate::ui::state::{PersistentState, QueueFilter};
 use crate::ui::widgets::{
-    blocks_ui, chip_ui, labelled_combo_ui, probability_bars_ui, PROBABILITY_BARS_WIDTH,
+    blocks_ui, chip_ui, labelled_combo_ui, probability_bars_ui, Block, PROBABILITY_BARS_WIDTH,
 };
 use egui::Color32;
 
@@ -113,6 +113,8 @@ fn queue_filters_ui(ui: &mut egui::Ui, f: &mut QueueFilter, kinds: &[String]) {
             },
         );
         ui.checkbox(&mut f.open_only, "Open only");
+        ui.checkbox(&mut f.show_possible, "Possible too")
+            .on_hover_text("Also list the possible tier: weaker evidence, beyond the engine's estimate of how many labels are wrong");
     });
 }
 
@@ -138,6 +140,16 @@ fn queue_list_ui(
         .filter(|&&i| session.item_status(&issues.items[i]) != ItemStatus::Open)
         .count();
     ui.label(format!("{} issues · {} decided", list.len(), done));
+    let (likely, expected) = issues.likely();
+    let possible = issues.items.len() - likely;
+    ui.label(format!(
+        "likely {likely} (about {expected:.0} expected real errors) · possible {possible}{}",
+        if state.queue_filter.show_possible { "" } else { " (hidden)" }
+    ))
+    .on_hover_text("The score of an item is the calibrated probability that its given label is wrong; their sum is the expected number of real errors.");
+    if let Some(note) = &issues.age_note {
+        ui.weak(note);
+    }
     egui::ScrollArea::vertical()
         .id_salt("queue_rows")
         .auto_shrink([false, false])
@@ -207,6 +219,10 @@ fn empty_queue_ui(
     if f.open_only {
         let n = hidden_by(&|it| session.item_status(it) == ItemStatus::Open);
         reasons.push(format!("Open only hides {n} (decided)"));
+    }
+    if !f.show_possible {
+        let n = hidden_by(&|it| it.tier == crate::issues::Tier::Likely);
+        reasons.push(format!("the possible tier ({n}) is hidden"));
     }
     ui.label(format!(
         "The run has {} issues; the filters hide them all: {}.",
@@ -283,8 +299,12 @@ fn issue_box_ui(
     };
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{} · {} · {}", item.field.name(), item.kind, scope));
-        ui.weak(format!("score {:.3}", item.score));
+        ui.label(format!("{} · p(wrong) {:.2}", item.tier.name(), item.score))
+            .on_hover_text("The calibrated probability that the given label is wrong");
     });
+    if let Some(years) = &item.years_text {
+        ui.strong(years);
+    }
     ui.spacing_mut().item_spacing.y = 2.0;
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(folder).monospace());
@@ -308,7 +328,7 @@ fn issue_box_ui(
         Some(slot) => format!("model, photo {}:", slot.stem()),
         None => "model, the person's seven photos combined:".to_string(),
     };
-    let mut blocks: Vec<Box<dyn FnOnce(&mut egui::Ui) + '_>> = vec![Box::new(|ui| {
+    let mut blocks: Vec<Block<'_>> = vec![Box::new(|ui| {
         ui.weak(estimate);
         probability_bars_ui(
             ui,
