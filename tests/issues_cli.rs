@@ -345,6 +345,7 @@ fn dataset_mode_lists_person_swap_and_photo_issues() {
         .arg(&d.root)
         .arg("--run")
         .arg(&d.run)
+        .arg("--all")
         .output()
         .unwrap();
     assert!(
@@ -353,25 +354,30 @@ fn dataset_mode_lists_person_swap_and_photo_issues() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines = text.lines();
-    assert!(lines
-        .next()
-        .unwrap()
-        .starts_with("id,kind,field,person,photos,given,suggested,score"));
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
+    assert!(
+        text.starts_with("id,kind,field,tier,p_wrong,person,photos,given,suggested,years,score")
+    );
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let swaps: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| &r[col("kind")] == "mask_swap")
         .collect();
-    let swaps: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == "mask_swap").collect();
     assert_eq!(swaps.len(), 20, "one swap issue per swapped person");
-    assert!(swaps
+    assert!(swaps.iter().all(
+        |r| r[col("photos")].contains("incorrect_mask") && r[col("photos")].contains("normal")
+    ));
+    let genders: Vec<&csv::StringRecord> = rows
         .iter()
-        .all(|r| r[4].contains("incorrect_mask") && r[4].contains("normal")));
-    let genders: Vec<&Vec<String>> = rows
-        .iter()
-        .filter(|r| r[1] == "gender" && r[9].contains("person_gender"))
+        .filter(|r| &r[col("kind")] == "gender" && r[col("found_by")].contains("person_gender"))
         .collect();
     assert!(genders.len() >= 15, "{}", genders.len());
-    assert!(rows.iter().all(|r| r[10] == "test-run"));
+    assert!(rows.iter().all(|r| &r[col("run_id")] == "test-run"));
+    assert!(rows
+        .iter()
+        .all(|r| matches!(&r[col("tier")], "likely" | "possible")));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("person_gender") && stderr.contains("noise rate"),
