@@ -354,13 +354,13 @@ fn age_dataset(root: &Path, people: usize) -> Vec<u32> {
     // A small eval set: three photos of the first people, for predict.
     std::fs::create_dir_all(root.join("eval/images")).unwrap();
     let mut info = String::from("ImageID,ans\n");
-    for j in 0..3 {
+    for (j, age) in ages.iter().enumerate().take(3) {
         let id = format!("{:040x}.jpg", j + 1);
         let from = images.join(format!(
             "{:06}_{}_Asian_{}/mask1.jpg",
             j + 1,
             Gender::ALL[j % 2].name(),
-            ages[j]
+            age
         ));
         std::fs::copy(from, root.join("eval/images").join(&id)).unwrap();
         info.push_str(&format!("{id},0\n"));

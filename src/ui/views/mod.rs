@@ -94,14 +94,22 @@ fn top_bar_ui(
             for view in View::ALL {
                 let label = match (view, &session.issues) {
                     (View::Review, Some(issues)) => {
-                        let open = issues
+                        // The tiers the queue lists (likely, and possible when shown).
+                        let listed: Vec<_> = issues
                             .items
+                            .iter()
+                            .filter(|it| {
+                                state.queue_filter.show_possible
+                                    || it.tier == crate::issues::Tier::Likely
+                            })
+                            .collect();
+                        let open = listed
                             .iter()
                             .filter(|it| {
                                 session.item_status(it) == super::session::ItemStatus::Open
                             })
                             .count();
-                        format!("{} ({open}/{} open)", view.title(), issues.items.len())
+                        format!("{} ({open}/{} open)", view.title(), listed.len())
                     }
                     _ => view.title().to_string(),
                 };

@@ -71,7 +71,7 @@ pub fn people_ui(
     scroll.show_rows(ui, row_h, rows, |ui, range| {
         for r in range {
             let people = &list[r * cols..((r + 1) * cols).min(list.len())];
-            ui.horizontal(|ui| {
+            ui.horizontal_top(|ui| {
                 for &p in people {
                     let size = Vec2::new(thumb_w, thumb_h);
                     person_row_ui(
