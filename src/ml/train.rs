@@ -50,19 +50,8 @@ pub enum TrainEvent {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BatchProgress {
-    pub fold: usize,
-    /// 1-based.
-    pub epoch: u32,
-    /// 1-based.
-    pub batch: usize,
-    pub batches: usize,
-    pub loss: f64,
-    pub images_per_sec: f64,
-    /// Estimated seconds until the folds of this process are done.
-    pub eta_secs: f64,
-}
+/// Progress within an epoch: the same type the worker protocol carries.
+pub use super::protocol::BatchProgress;
 
 /// Where the training labels come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
