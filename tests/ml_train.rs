@@ -251,6 +251,70 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
 }
 
 #[test]
+fn a_photo_that_cannot_be_decoded_is_skipped_and_logged_not_a_failed_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = tiny_dataset(tmp.path());
+    // One training photo and one eval photo turn into garbage after the scan (a half-synced
+    // folder): the run must go on without the first and predict the second from a blank.
+    let bad = dataset.people[3].photos[2]
+        .as_ref()
+        .unwrap()
+        .rel_path
+        .clone();
+    std::fs::write(tmp.path().join(&bad), b"\xFF\xD8\xFF\xE0 not a jpeg at all").unwrap();
+    let eval_id = dataset.eval.as_ref().unwrap().image_ids[4].clone();
+    std::fs::write(tmp.path().join("eval/images").join(&eval_id), b"garbage").unwrap();
+    let run = RunDir::new(tmp.path().join("run"));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let req = request(
+        &dataset,
+        run.clone(),
+        Arc::new(AtomicBool::new(false)),
+        Some(tx),
+    );
+    let worker = std::thread::spawn(move || train::train(req));
+    let events: Vec<TrainEvent> = rx.iter().collect();
+    let outcome = worker.join().unwrap().unwrap();
+    assert_eq!(outcome.info.status, RunStatus::Finished);
+    assert_eq!(outcome.info.num_photos, PEOPLE * 7 - 1);
+
+    let bad_text = bad.to_string_lossy().replace('\\', "/");
+    let logs: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Log(line) => Some(line),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains(&bad_text) && l.contains("cannot decode")),
+        "{logs:?}"
+    );
+    assert!(logs.iter().any(|l| l.contains(&eval_id)), "{logs:?}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, TrainEvent::Preparing { done, total } if done == total && *total == PEOPLE * 7)));
+    let skipped = std::fs::read_to_string(run.skipped_csv()).unwrap();
+    assert!(skipped.starts_with("path,reason\n"), "{skipped}");
+    assert!(skipped.contains(&bad_text), "{skipped}");
+
+    // The out-of-fold files cover every other photo, and the issue engine reads them.
+    let index = read_index(&run.oof_index()).unwrap();
+    assert_eq!(index.len(), PEOPLE * 7 - 1);
+    assert!(index.iter().all(|r| r.path != bad_text));
+    assert_eq!(npy::read(&run.oof_probs()).unwrap().rows, PEOPLE * 7 - 1);
+    let table = mask_curator::issues::ProbTable::load_run(&dataset, &run.dir).unwrap();
+    assert_eq!(table.rows.len(), PEOPLE * 7 - 1);
+    // Eval predictions still have a row for every eval photo.
+    assert_eq!(
+        npy::read(&run.eval_probs(0, false)).unwrap().rows,
+        EVAL,
+        "the blank stands in for the bad eval photo"
+    );
+}
+
+#[test]
 fn cancel_after_the_first_batch_marks_the_run_cancelled() {
     let tmp = tempfile::tempdir().unwrap();
     let dataset = tiny_dataset(tmp.path());

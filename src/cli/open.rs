@@ -203,6 +203,9 @@ fn quick_demo_run(dir: &Path, progress: &Progress<'_>) -> anyhow::Result<()> {
         Progress::Stage(say) => {
             for event in rx {
                 match event {
+                    TrainEvent::Preparing { done: 0, total } => say(&format!(
+                        "Training the quick demo run: checking {total} photos…"
+                    )),
                     TrainEvent::Batch(b) if b.batch == 1 || b.batch == b.batches => say(&format!(
                         "Training the quick demo run: fold {} epoch {}, about {:.0} s left…",
                         b.fold + 1,

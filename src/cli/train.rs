@@ -227,8 +227,23 @@ pub(crate) fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
         .progress_chars("=> ");
     let mut overall: Option<ProgressBar> = None;
     let mut epoch_bar: Option<ProgressBar> = None;
+    let mut photos_bar: Option<ProgressBar> = None;
     for event in rx {
         match event {
+            TrainEvent::Preparing { done, total } => {
+                let bar = photos_bar.get_or_insert_with(|| {
+                    let bar = multi.add(ProgressBar::new(total as u64));
+                    bar.set_style(style.clone());
+                    bar.set_prefix("photos");
+                    bar.set_message("decoding every photo once");
+                    bar
+                });
+                bar.set_position(done as u64);
+                if done == total {
+                    bar.finish_and_clear();
+                }
+            }
+            TrainEvent::Log(line) => say(line),
             TrainEvent::Started {
                 run_dir,
                 folds,
@@ -305,7 +320,7 @@ pub(crate) fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
             TrainEvent::Finished { .. } => {}
         }
     }
-    for bar in [epoch_bar, overall].into_iter().flatten() {
+    for bar in [photos_bar, epoch_bar, overall].into_iter().flatten() {
         bar.finish_and_clear();
     }
 }

@@ -5,7 +5,7 @@
 
 use super::config::AgeLoss;
 use super::ensemble;
-use super::loader::{Item, Loader};
+use super::loader::{Item, LoadError, Loader};
 use super::model::Net;
 use super::npy::{self, Matrix};
 use super::run::{RunDir, RunStatus};
@@ -68,6 +68,8 @@ pub struct FoldEval {
     pub age: Option<Matrix>,
     /// Whether they came from disk.
     pub reused: bool,
+    /// Eval photos that cannot be decoded, predicted from a blank photo instead.
+    pub blank: Vec<LoadError>,
 }
 
 /// Eval outputs of one fold model, from disk when saved, else computed and saved.
@@ -98,6 +100,7 @@ pub fn fold_eval_probs(
                 probs,
                 age,
                 reused: true,
+                blank: Vec::new(),
             });
         }
     }
@@ -106,7 +109,7 @@ pub fn fold_eval_probs(
         .iter()
         .map(|id| dataset.root.join("eval").join("images").join(id))
         .collect();
-    let (probs, age) = predict_photo_outputs(run, fold, &photos, device, tta)?;
+    let (probs, age, blank) = predict_photo_outputs(run, fold, &photos, device, tta)?;
     let write = |p: &PathBuf, m: &Matrix| {
         npy::write(p, m).map_err(|e| MlError::Io(format!("{}: {e}", p.display())))
     };
@@ -118,6 +121,7 @@ pub fn fold_eval_probs(
         probs,
         age,
         reused: false,
+        blank,
     })
 }
 
@@ -134,14 +138,15 @@ pub fn predict_photos(
 }
 
 /// Probabilities (photos x 18) and, when the model has an age head, ages (photos x 2) of
-/// photos with one saved fold model.
+/// photos with one saved fold model, and the photos that could not be decoded (each still
+/// has a row: what the model says of a blank photo).
 pub fn predict_photo_outputs(
     run: &RunDir,
     fold: usize,
     photos: &[PathBuf],
     device: Device,
     tta: bool,
-) -> Result<(Matrix, Option<Matrix>), MlError> {
+) -> Result<(Matrix, Option<Matrix>, Vec<LoadError>), MlError> {
     let config = run.read_config()?;
     let loader = Loader::new(
         photos
@@ -156,6 +161,13 @@ pub fn predict_photo_outputs(
         config.workers,
         config.prefetch,
     );
+    let blank = loader
+        .prepare_all(&AtomicBool::new(false), &|_, _| {})
+        .unwrap_or_default();
+    for (i, _) in &blank {
+        loader.use_blank(*i);
+    }
+    let blank = blank.into_iter().map(|(_, e)| e).collect();
     let rows: Vec<usize> = (0..photos.len()).collect();
     let Predictions { probs, age } = catch_torch(|| {
         let mut net = Net::new(&config, device)?;
@@ -180,6 +192,7 @@ pub fn predict_photo_outputs(
     Ok((
         Matrix::new(rows.len(), NUM_CLASSES, probs),
         age.map(|a| Matrix::new(rows.len(), 2, a)),
+        blank,
     ))
 }
 
@@ -217,7 +230,17 @@ pub fn ensemble(
                 probs: m,
                 age,
                 reused,
+                blank,
             } = fold_eval_probs(&run, f.fold, dataset, device, tta)?;
+            if let Some(first) = blank.first() {
+                progress(&format!(
+                    "{} fold {}: {} eval photo(s) cannot be decoded and were predicted from a blank photo ({first}{})",
+                    run.id(),
+                    f.fold,
+                    blank.len(),
+                    if blank.len() > 1 { ", …" } else { "" }
+                ));
+            }
             match age {
                 Some(a) => ages.push(a),
                 None if !runs_without_age.contains(dir) => runs_without_age.push(dir.clone()),

@@ -8,7 +8,9 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
@@ -65,6 +67,25 @@ pub fn prepare_photo(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<
         image::imageops::FilterType::Triangle,
     );
     Ok(resized.into_raw())
+}
+
+/// [`prepare_photo`] with any panic (cropping, resizing, a decoder) turned into an error
+/// for that photo.
+fn prepare_guarded(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<u8>, LoadError> {
+    catch_unwind(|| prepare_photo(path, crop, size)).unwrap_or_else(|panic| {
+        Err(LoadError {
+            path: path.to_path_buf(),
+            reason: format!("cannot decode: panicked: {}", panic_text(panic.as_ref())),
+        })
+    })
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// One photo to load.
@@ -138,6 +159,81 @@ impl Loader {
         self.cache.iter().filter(|c| c.get().is_some()).count()
     }
 
+    /// Decodes every photo not yet cached, on the loader's worker threads, and returns the
+    /// ones that cannot be used (item index and why), in item order. Run before training so
+    /// that one bad photo is skipped and reported instead of failing a batch mid-epoch; the
+    /// decodes are not wasted, the cache keeps them for the first epoch. `progress` gets
+    /// (done, total) now and then. `None` when `cancel` was set.
+    pub fn prepare_all(
+        &self,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Option<Vec<(usize, LoadError)>> {
+        let total = self.items.len();
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let failed = parking_lot::Mutex::new(Vec::new());
+        let step = (total / 100).max(1);
+        progress(0, total);
+        std::thread::scope(|scope| {
+            for _ in 0..self.workers.min(total.max(1)) {
+                scope.spawn(|| loop {
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    if self.cache[i].get().is_none() {
+                        match prepare_guarded(&self.items[i].path, self.crop, self.size) {
+                            Ok(photo) => {
+                                let _ = self.cache[i].set(photo.into());
+                            }
+                            Err(e) => failed.lock().push((i, e)),
+                        }
+                    }
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if d.is_multiple_of(step) || d == total {
+                        progress(d, total);
+                    }
+                });
+            }
+        });
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut failed = failed.into_inner();
+        failed.sort_by_key(|(i, _)| *i);
+        Some(failed)
+    }
+
+    /// The loader over the items whose `keep` is true, in order, with their cached photos.
+    pub fn retain(self, keep: &[bool]) -> Loader {
+        let items = Arc::unwrap_or_clone(self.items);
+        let cache = Arc::unwrap_or_clone(self.cache);
+        let (items, cache): (Vec<Item>, Vec<OnceLock<Prepared>>) = items
+            .into_iter()
+            .zip(cache)
+            .zip(keep.iter().copied().chain(std::iter::repeat(true)))
+            .filter(|(_, k)| *k)
+            .map(|(pair, _)| pair)
+            .unzip();
+        Loader {
+            items: Arc::new(items),
+            cache: Arc::new(cache),
+            ..self
+        }
+    }
+
+    /// Stands a plain mid-grey photo in for item `i` (an eval photo that cannot be decoded
+    /// still needs a prediction row; what the model says of a blank photo is that row).
+    pub fn use_blank(&self, i: usize) {
+        let (w, h) = (self.size.width as usize, self.size.height as usize);
+        let blank: Prepared = vec![128u8; w * h * 3].into();
+        let _ = self.cache[i].set(blank);
+    }
+
     /// Batches of `order` (item indices) of `batch_size`, augmented with `augment` seeded by
     /// `seed` (the same seed gives the same pixels whatever the thread timing).
     pub fn batches(
@@ -166,7 +262,19 @@ impl Loader {
                 };
                 std::thread::spawn(move || {
                     for (index, members) in job_rx {
-                        if out_tx.send(ctx.build(index, members)).is_err() {
+                        // A panicking batch is an error for that batch: the worker lives on
+                        // and the training loop reports it instead of waiting forever.
+                        let built = catch_unwind(AssertUnwindSafe(|| ctx.build(index, members)))
+                            .unwrap_or_else(|panic| {
+                                Err(LoadError {
+                                    path: PathBuf::from(format!("batch {index}")),
+                                    reason: format!(
+                                        "the loader panicked: {}",
+                                        panic_text(panic.as_ref())
+                                    ),
+                                })
+                            });
+                        if out_tx.send(built).is_err() {
                             break;
                         }
                     }
@@ -213,7 +321,7 @@ impl WorkerContext {
             let photo = match self.cache[i].get() {
                 Some(p) => Arc::clone(p),
                 None => {
-                    let fresh: Prepared = prepare_photo(&item.path, self.crop, self.size)?.into();
+                    let fresh: Prepared = prepare_guarded(&item.path, self.crop, self.size)?.into();
                     Arc::clone(self.cache[i].get_or_init(|| fresh))
                 }
             };
@@ -280,7 +388,16 @@ impl Iterator for Batches {
                     self.next = self.total;
                     return Some(Err(e));
                 }
-                Err(_) => return None,
+                Err(_) => {
+                    // Every worker is gone with batches still owed: say so, never end the
+                    // epoch early in silence.
+                    let missing = self.next;
+                    self.next = self.total;
+                    return Some(Err(LoadError {
+                        path: PathBuf::from(format!("batch {missing}")),
+                        reason: "the loader's workers stopped before the epoch ended".into(),
+                    }));
+                }
             }
         }
     }
@@ -533,6 +650,70 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert_eq!(err.path, p);
+    }
+
+    #[test]
+    fn prepare_all_lists_the_photos_that_cannot_be_used_and_retain_drops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut items = Vec::new();
+        for i in 0..6 {
+            let p = dir.path().join(format!("{i}.jpg"));
+            if i == 1 || i == 4 {
+                std::fs::write(&p, [0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3]).unwrap();
+            } else {
+                write_jpeg(&p, 48, 64);
+            }
+            items.push(Item { path: p, label: i });
+        }
+        let size = ImageSize {
+            width: 12,
+            height: 16,
+        };
+        let loader = Loader::new(items, CropBox::default(), size, 2, 2);
+        let seen = std::sync::Mutex::new(Vec::new());
+        let failed = loader
+            .prepare_all(&AtomicBool::new(false), &|d, t| {
+                seen.lock().unwrap().push((d, t))
+            })
+            .unwrap();
+        assert_eq!(
+            failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![1, 4]
+        );
+        assert!(
+            failed[0].1.reason.contains("cannot decode"),
+            "{}",
+            failed[0].1
+        );
+        assert_eq!(seen.lock().unwrap().last(), Some(&(6, 6)));
+        assert_eq!(loader.cached(), 4);
+        let keep: Vec<bool> = (0..6).map(|i| i != 1 && i != 4).collect();
+        let loader = loader.retain(&keep);
+        assert_eq!(loader.len(), 4);
+        assert_eq!(loader.cached(), 4, "retain keeps the decoded photos");
+        let labels: Vec<i64> = loader
+            .batches(vec![0, 1, 2, 3], 4, Augment::OFF, 0)
+            .flat_map(|b| b.unwrap().labels)
+            .collect();
+        assert_eq!(labels, vec![0, 2, 3, 5]);
+        // Cancelled before it starts: nothing is decoded.
+        let fresh = Loader::new(
+            vec![Item {
+                path: dir.path().join("0.jpg"),
+                label: 0,
+            }],
+            CropBox::default(),
+            size,
+            1,
+            1,
+        );
+        assert!(fresh
+            .prepare_all(&AtomicBool::new(true), &|_, _| {})
+            .is_none());
+        assert_eq!(fresh.cached(), 0);
+        // A blank stands in for a photo that cannot be decoded.
+        fresh.use_blank(0);
+        assert_eq!(fresh.cached(), 1);
     }
 
     #[test]

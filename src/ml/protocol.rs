@@ -36,6 +36,11 @@ pub enum WorkerEvent {
         val_photos: usize,
         pretrained: Option<String>,
     },
+    /// Photos checked before the first fold (done of total).
+    Preparing {
+        done: usize,
+        total: usize,
+    },
     Batch(BatchProgress),
     Epoch(EpochRecord),
     FoldFinished(FoldSummary),

@@ -202,6 +202,10 @@ impl RunDir {
     pub fn split_csv(&self) -> PathBuf {
         self.dir.join("split.csv")
     }
+    /// Photos left out of the run because they cannot be decoded (`path,reason`).
+    pub fn skipped_csv(&self) -> PathBuf {
+        self.dir.join("skipped.csv")
+    }
     pub fn weights(&self, fold: usize) -> PathBuf {
         self.dir.join(format!("fold{fold}.safetensors"))
     }

@@ -5,7 +5,7 @@
 //! `eval_age_fold<k>.npy`, then `oof_age.npy`).
 
 use super::config::{OptimizerKind, Scheduler, TrainConfig};
-use super::loader::{Item, Loader};
+use super::loader::{Item, LoadError, Loader};
 use super::model::{Net, Output};
 use super::npy::{self, Matrix};
 use super::run::{self, EpochRecord, FoldSummary, IndexRow, RunDir, RunInfo, RunStatus};
@@ -40,6 +40,14 @@ pub enum TrainEvent {
         val_photos: usize,
         pretrained: Option<String>,
     },
+    /// Photos decoded before the first fold (done of total): every photo is checked once
+    /// so that one that cannot be decoded is skipped, not a failed batch.
+    Preparing {
+        done: usize,
+        total: usize,
+    },
+    /// A line for the run's log (e.g. a photo skipped and why).
+    Log(String),
     Batch(BatchProgress),
     Epoch(EpochRecord),
     FoldFinished(FoldSummary),
@@ -284,6 +292,26 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         config.workers,
         config.prefetch,
     );
+    let send = |e: TrainEvent| {
+        if let Some(tx) = &req.events {
+            let _ = tx.send(e);
+        }
+    };
+    let progress = |done, total| send(TrainEvent::Preparing { done, total });
+    let Some(failed) = loader.prepare_all(&req.cancel, &progress) else {
+        return cancelled_before_training(&req, &folds_to_run);
+    };
+    let (rows, loader) = if failed.is_empty() {
+        (rows, loader)
+    } else {
+        skip_photos(&req, rows, loader, &failed)?
+    };
+    if rows.is_empty() {
+        return Err(MlError::Data(format!(
+            "{}: no photo of the dataset can be decoded",
+            req.dataset.root.display()
+        )));
+    }
     let eval = match (&req.dataset.eval, config.predict_eval) {
         (Some(e), true) if !e.image_ids.is_empty() => {
             let items = e
@@ -294,16 +322,23 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
                     label: 0,
                 })
                 .collect();
-            Some((
-                e.image_ids.clone(),
-                Loader::new(
-                    items,
-                    config.crop,
-                    config.image_size,
-                    config.workers,
-                    config.prefetch,
-                ),
-            ))
+            let loader = Loader::new(
+                items,
+                config.crop,
+                config.image_size,
+                config.workers,
+                config.prefetch,
+            );
+            let Some(failed) = loader.prepare_all(&req.cancel, &progress) else {
+                return cancelled_before_training(&req, &folds_to_run);
+            };
+            for (i, err) in failed {
+                loader.use_blank(i);
+                send(TrainEvent::Log(format!(
+                    "eval photo {err}: predicted from a blank photo"
+                )));
+            }
+            Some((e.image_ids.clone(), loader))
         }
         _ => None,
     };
@@ -388,6 +423,84 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
             info,
         }),
     }
+}
+
+/// Leaves the run cancelled when the cancel came while photos were being checked.
+fn cancelled_before_training(
+    req: &TrainRequest,
+    folds_to_run: &[usize],
+) -> Result<TrainOutcome, MlError> {
+    let run = &req.run_dir;
+    let summary = FoldSummary {
+        fold: folds_to_run[0],
+        status: RunStatus::Cancelled,
+        epochs_completed: 0,
+        epochs: req.config.epochs,
+        last: None,
+        error: None,
+    };
+    run.write_json(&run.fold_json(summary.fold), &summary)?;
+    let info = run::refresh_info(run, None, None)?;
+    if let Some(tx) = &req.events {
+        let _ = tx.send(TrainEvent::FoldFinished(summary));
+        let _ = tx.send(TrainEvent::Finished {
+            run_dir: run.dir.clone(),
+            status: info.status,
+            error: None,
+        });
+    }
+    Ok(TrainOutcome {
+        run_dir: run.clone(),
+        info,
+    })
+}
+
+/// Drops the photos that cannot be decoded from the run: they are listed in the run's
+/// `skipped.csv` and its log, and `run.json` counts the photos actually used. Every process
+/// training a fold of the run drops the same photos, so the row numbers agree.
+fn skip_photos(
+    req: &TrainRequest,
+    mut rows: Vec<Row>,
+    loader: Loader,
+    failed: &[(usize, LoadError)],
+) -> Result<(Vec<Row>, Loader), MlError> {
+    let run = &req.run_dir;
+    let mut keep = vec![true; rows.len()];
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| MlError::Io(format!("{}: {e}", run.skipped_csv().display()));
+    csv.write_record(["path", "reason"]).map_err(io)?;
+    for (i, e) in failed {
+        keep[*i] = false;
+        csv.write_record([rows[*i].path.as_str(), e.reason.as_str()])
+            .map_err(io)?;
+        if let Some(tx) = &req.events {
+            let _ = tx.send(TrainEvent::Log(format!(
+                "skipped {}: {}",
+                rows[*i].path, e.reason
+            )));
+        }
+    }
+    let bytes = csv
+        .into_inner()
+        .map_err(|e| MlError::Io(format!("{}: {e}", run.skipped_csv().display())))?;
+    crate::workspace::write_atomic(&run.skipped_csv(), &bytes)
+        .map_err(|e| MlError::Io(format!("{}: {e}", run.skipped_csv().display())))?;
+    if let Some(tx) = &req.events {
+        let _ = tx.send(TrainEvent::Log(format!(
+            "{} of {} photos cannot be decoded and are left out of this run (listed in {})",
+            failed.len(),
+            rows.len(),
+            run.skipped_csv().display()
+        )));
+    }
+    let mut kept = keep.iter();
+    rows.retain(|_| *kept.next().unwrap_or(&true));
+    let mut info = run.read_info()?;
+    if info.num_photos != rows.len() {
+        info.num_photos = rows.len();
+        run.write_json(&run.run_json(), &info)?;
+    }
+    Ok((rows, loader.retain(&keep)))
 }
 
 /// Builds the out-of-fold files of a run whose folds were trained separately (e.g. one

@@ -230,6 +230,10 @@ impl TrainPanel {
                         .map(|p| format!(", pretrained {p}"))
                         .unwrap_or_default()
                 )),
+                TrainEvent::Preparing { done, total } => {
+                    self.status = Some(format!("checking photos: {done} of {total}"));
+                }
+                TrainEvent::Log(line) => job.log.push(line),
                 TrainEvent::Batch(b) => job.last_batch = Some(b),
                 TrainEvent::Epoch(r) => job.epochs.push(r),
                 TrainEvent::FoldFinished(s) => job.log.push(match &s.error {
