@@ -55,8 +55,15 @@ fn tiers(csv_text: &str) -> Vec<String> {
     r.records().map(|x| x.unwrap()[col].to_string()).collect()
 }
 
-/// Runs the whole loop on `tree` and checks the targets; returns the table row.
-fn check_targets(tree: &Path, run: &Path, strength: &str, seed: &str) -> String {
+/// Runs the whole loop on `tree` and checks the targets (the gender one only when
+/// `gender_target`); returns the table row.
+fn check_targets(
+    tree: &Path,
+    run: &Path,
+    strength: &str,
+    seed: &str,
+    gender_target: bool,
+) -> String {
     ok(bin()
         .args(["simulate", "--strength", strength, "--seed", seed])
         .arg("--data")
@@ -105,7 +112,9 @@ fn check_targets(tree: &Path, run: &Path, strength: &str, seed: &str) -> String 
     assert!(likely_items <= 2.0 * wrong, "{row}");
     assert_eq!(likely_items as usize, likely_tiers.len(), "{row}");
     let (gp, gr) = pair(cells[5]);
-    assert!(gp >= 0.85 && gr >= 0.93, "gender {row}");
+    if gender_target {
+        assert!(gp >= 0.85 && gr >= 0.93, "gender {row}");
+    }
     let (ap, ar) = pair(cells[6]);
     assert!(ap >= 0.8 && ar >= 0.9, "age_gross {row}");
     assert!(
@@ -127,7 +136,7 @@ fn simulated_run_meets_the_queue_targets_and_falls_back_without_years() {
         .arg(&csv)
         .arg("--out")
         .arg(&tree));
-    let row = check_targets(&tree, &dir.path().join("run"), "strong", "5");
+    let row = check_targets(&tree, &dir.path().join("run"), "strong", "5", true);
     eprintln!("{row}");
 
     // The same run without oof_age.npy: bins, and the CLI says so.
@@ -176,6 +185,17 @@ fn real_layout_placeholder_meets_the_queue_targets() {
         .arg(&csv)
         .arg("--out")
         .arg(&tree));
-    let row = check_targets(&tree, &dir.path().join("run"), "strong", "1");
+    let row = check_targets(&tree, &dir.path().join("run"), "strong", "1", true);
+    eprintln!("{row}");
+    // The realistic model (half of its error shared by a person's photos) meets every
+    // target but gender's (docs/issues.md): age judged in years from the given age's
+    // reading error keeps gross age errors apart from the model's own misses.
+    let row = check_targets(
+        &tree,
+        &dir.path().join("run-realistic"),
+        "realistic",
+        "2",
+        false,
+    );
     eprintln!("{row}");
 }

@@ -6,22 +6,25 @@
 //!    person's spread is the median of the photos' (a person's photos share most of their
 //!    error, so seven photos are not seven independent readings). The prediction is capped
 //!    to 18..60, the range of the labels (60 means "60 or older").
-//! 2. The error the model makes is learnt from the run's own out-of-fold residuals
-//!    (given - predicted), per range of predicted age: the median residual (the model's
-//!    bias, e.g. its pull toward the middle) and the robust scale (MAD) of the residuals in
-//!    units of the model's spread. Robust statistics ignore the few wrong labels.
-//! 3. A given age is right with probability 1 - pi (the residual then follows a Student-t
-//!    at that bias and scale) or wrong (any age 18..60 alike); pi is fitted by EM and the
-//!    t's degrees of freedom (3, 5, 10, 30 or 200: how heavy the model's error tails are)
-//!    by maximum likelihood, so a model with occasional large misses does not turn them
-//!    into label issues. The posterior of "wrong" is the issue's probability.
+//! 2. How the model reads people is learnt from the run's own out-of-fold readings, per
+//!    group of given ages (at least 40 people each): the median of predicted - given (its
+//!    bias, e.g. the pull of old faces toward the middle) and the robust scale (MAD) of the
+//!    readings in units of the model's spread. Robust statistics ignore the few wrong
+//!    labels. The ages people have are the given ages, smoothed.
+//! 3. A given age g is right with probability 1 - pi (the reading then follows a Student-t
+//!    around g + bias(g) at g's scale) or wrong (the reading came from any other age, as
+//!    common as it is); pi is fitted by EM and the t's degrees of freedom (3, 5, 10, 30 or
+//!    200: how heavy the model's error tails are) by maximum likelihood, so a model with
+//!    occasional large misses does not turn them into label issues. The posterior of
+//!    "wrong" is the issue's probability; the posterior over ages gives the model's age.
 //! 4. Cross-fitting: each person is judged with the bias, scale and pi learnt on the
 //!    other folds (or person-hash groups).
 //!
-//! A disagreement is an `age_boundary` case when the given age and the model's reading
-//! lie on either side of the 30 or 60 boundary and both within the model's uncertainty
-//! (two standard deviations, at least `boundary_years`) of it; otherwise, when the label
-//! is more likely wrong than right, `age_gross`.
+//! A disagreement is an `age_boundary` case when the given age and the model's age lie on
+//! either side of the 30 or 60 boundary and each within two standard deviations (at least
+//! `boundary_years`) of it: the given age by how closely people of that age are read, the
+//! model's by its posterior; otherwise, when the label is more likely wrong than right,
+//! `age_gross`.
 
 use crate::dataset::AgeBin;
 use crate::stats::{mad_sd, median, student_t_pdf};
@@ -30,10 +33,6 @@ use serde::Serialize;
 pub const MIN_AGE: f64 = 18.0;
 /// The labels' top: "60" means 60 or older.
 pub const MAX_AGE: f64 = 60.0;
-/// Upper edges of the predicted-age ranges with their own error scale.
-const RANGE_EDGES: [f64; 5] = [25.0, 32.0, 40.0, 48.0, 55.0];
-/// Ranges with fewer people than this use the scale of all people.
-const MIN_PER_RANGE: usize = 30;
 /// Degrees of freedom tried for the residual's Student-t.
 const DF_CHOICES: [f64; 5] = [3.0, 5.0, 10.0, 30.0, 200.0];
 /// The least standard deviation of a reading: labels are whole years and apparent ages vary
@@ -83,86 +82,106 @@ pub fn combine_person(readings: &[(f64, f64)]) -> Option<PersonAge> {
     })
 }
 
-/// The model's error in one range of predicted age.
+/// How the model reads people of one given age, estimated over the ages `lo..=hi` around
+/// it: its readings' median offset from the given age and their robust spread, in units of
+/// each person's own spread.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct RangeError {
-    /// Median of given - predicted.
+pub struct ReadingError {
+    /// Given ages `lo..=hi` share this error.
+    pub lo: u32,
+    pub hi: u32,
+    /// Median of predicted - given (e.g. negative for old people: the pull to the middle).
     pub bias: f64,
-    /// Robust standard deviation of the residual in units of the person's spread.
+    /// Robust standard deviation of the readings in units of the person's spread.
     pub scale: f64,
     pub people: usize,
 }
 
-/// The learnt error model: per range of predicted age, the tail of the errors, and the
-/// rate of wrong labels.
+/// The learnt error model: how the model reads people of each age, how heavy its error's
+/// tails are, the ages people have, and the rate of wrong labels.
+///
+/// It works in the direction the data were made: a person of true age t is read as
+/// `t + bias(t)` with a spread that depends on t (young faces are read closely, old ones
+/// loosely). A given age g is right (the reading came from age g) or wrong (the reading
+/// came from any other age, weighed by how common that age is). Judging the reading by
+/// the error at the *given* age, not at the reading, is what tells "20, read as 41" (young
+/// people are never read 20 years off) from "56, read as 61" (old people often are a few
+/// years off).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct YearsModel {
-    pub ranges: Vec<RangeError>,
-    /// Degrees of freedom of the residual's Student-t.
+    /// Per whole given age 18..=60.
+    pub groups: Vec<ReadingError>,
+    /// Share of people per whole age 18..=60 (the given ages, smoothed).
+    pub prior: Vec<f64>,
+    /// Degrees of freedom of the readings' Student-t.
     pub df: f64,
     pub noise_rate: f64,
 }
 
-fn range_of(predicted: f64) -> usize {
-    RANGE_EDGES
-        .iter()
-        .position(|&e| predicted < e)
-        .unwrap_or(RANGE_EDGES.len())
+/// The error at an age is estimated over at least this many people of nearby ages.
+const MIN_PER_GROUP: usize = 100;
+const AGES: usize = (MAX_AGE - MIN_AGE) as usize + 1;
+
+fn age_index(age: u32) -> usize {
+    (age.clamp(MIN_AGE as u32, MAX_AGE as u32) - MIN_AGE as u32) as usize
 }
 
-/// Density of a wrong label: any whole age 18..60 alike.
-const WRONG_DENSITY: f64 = 1.0 / 43.0;
+/// Student-t density with the normalising constant computed once per df.
+#[derive(Clone, Copy)]
+struct TDensity {
+    df: f64,
+    norm: f64,
+}
+
+impl TDensity {
+    fn new(df: f64) -> Self {
+        TDensity {
+            df,
+            norm: student_t_pdf(0.0, df),
+        }
+    }
+    fn at(&self, u: f64) -> f64 {
+        self.norm * (1.0 + u * u / self.df).powf(-(self.df + 1.0) / 2.0)
+    }
+}
 
 impl YearsModel {
     /// Learns the model from people `(reading, given years)`.
     pub fn fit(people: &[(PersonAge, u32)]) -> Self {
-        let fit_range = |sel: &dyn Fn(&PersonAge) -> bool| -> Option<RangeError> {
-            let chosen: Vec<&(PersonAge, u32)> = people.iter().filter(|(a, _)| sel(a)).collect();
-            let res: Vec<f64> = chosen
-                .iter()
-                .map(|(a, g)| *g as f64 - a.predicted)
-                .collect();
-            let bias = median(&res)?;
-            let units: Vec<f64> = chosen
-                .iter()
-                .map(|(a, g)| (*g as f64 - a.predicted - bias) / a.spread)
-                .collect();
-            let scale = mad_sd(&units, 0.0)?.max(0.05);
-            Some(RangeError {
-                bias,
-                scale,
-                people: chosen.len(),
-            })
-        };
-        let all = fit_range(&|_| true).unwrap_or(RangeError {
-            bias: 0.0,
-            scale: 1.0,
-            people: 0,
-        });
-        let ranges: Vec<RangeError> = (0..=RANGE_EDGES.len())
-            .map(|r| match fit_range(&|a| range_of(a.predicted) == r) {
-                Some(e) if e.people >= MIN_PER_RANGE => e,
-                _ => all,
-            })
-            .collect();
+        let groups = fit_groups(people);
+        let mut counts = vec![1.0; AGES];
+        for (_, g) in people {
+            counts[age_index(*g)] += 1.0;
+        }
+        let total: f64 = counts.iter().sum();
+        let prior: Vec<f64> = counts.iter().map(|c| c / total).collect();
         let n = people.len().max(1) as f64;
         let fit_with = |df: f64| {
             let mut model = YearsModel {
-                ranges: ranges.clone(),
+                groups: groups.clone(),
+                prior: prior.clone(),
                 df,
                 noise_rate: 0.02,
             };
-            for _ in 0..30 {
-                let mean = people
+            let t = TDensity::new(df);
+            // The densities do not depend on the rate: compute them once per df.
+            let dens: Vec<(f64, f64)> = people
+                .iter()
+                .map(|(a, g)| (model.density(&t, a, *g), model.density_if_wrong(&t, a, *g)))
+                .collect();
+            for _ in 0..50 {
+                let pi = model.noise_rate;
+                let mean = dens
                     .iter()
-                    .map(|(a, g)| model.p_wrong(a, *g))
+                    .map(|&(r, w)| posterior_wrong(r, w, pi))
                     .sum::<f64>()
                     / n;
                 model.noise_rate = mean.clamp(1e-4, 0.5);
             }
-            let log_lik: f64 = people
+            let pi = model.noise_rate;
+            let log_lik: f64 = dens
                 .iter()
-                .map(|(a, g)| model.likelihood(a, *g).max(1e-300).ln())
+                .map(|&(r, w)| ((1.0 - pi) * r + pi * w).max(1e-300).ln())
                 .sum();
             (model, log_lik)
         };
@@ -172,61 +191,175 @@ impl YearsModel {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(m, _)| m)
             .unwrap_or(YearsModel {
-                ranges,
+                groups,
+                prior,
                 df: 5.0,
                 noise_rate: 0.02,
             })
     }
 
-    /// The mixture's density of a given age: (right part, wrong part).
-    fn parts(&self, a: &PersonAge, given: u32) -> (f64, f64, f64, f64) {
-        let e = self.ranges[range_of(a.predicted)];
-        let sd = (e.scale * a.spread).max(MIN_SD);
-        let u = (given as f64 - a.predicted - e.bias) / sd;
-        let right = (1.0 - self.noise_rate) * student_t_pdf(u, self.df) / sd;
-        let wrong = self.noise_rate * WRONG_DENSITY;
-        (right, wrong, sd, u)
+    fn group(&self, age: u32) -> &ReadingError {
+        self.groups.get(age_index(age)).unwrap_or(&FALLBACK_GROUP)
     }
 
-    fn likelihood(&self, a: &PersonAge, given: u32) -> f64 {
-        let (right, wrong, _, _) = self.parts(a, given);
-        right + wrong
+    /// The reading's standard deviation for a person of true age `age`.
+    fn sd_at(&self, a: &PersonAge, age: u32) -> f64 {
+        (self.group(age).scale * a.spread).max(MIN_SD)
     }
 
-    fn p_wrong(&self, a: &PersonAge, given: u32) -> f64 {
-        let (right, wrong, _, _) = self.parts(a, given);
-        wrong / (wrong + right)
+    /// Density of the reading if the person's true age is `age`.
+    fn density(&self, t: &TDensity, a: &PersonAge, age: u32) -> f64 {
+        let sd = self.sd_at(a, age);
+        let u = (a.predicted - age as f64 - self.group(age).bias) / sd;
+        t.at(u) / sd
+    }
+
+    /// Density of the reading if the given age is wrong: the true age is any other,
+    /// as common as it is among the people.
+    fn density_if_wrong(&self, t: &TDensity, a: &PersonAge, given: u32) -> f64 {
+        let skip = age_index(given);
+        let (mut num, mut den) = (0.0, 0.0);
+        for (i, &w) in self.prior.iter().enumerate() {
+            if i != skip {
+                num += w * self.density(t, a, MIN_AGE as u32 + i as u32);
+                den += w;
+            }
+        }
+        if den > 0.0 {
+            num / den
+        } else {
+            0.0
+        }
+    }
+
+    fn p_wrong(&self, t: &TDensity, a: &PersonAge, given: u32) -> f64 {
+        posterior_wrong(
+            self.density(t, a, given),
+            self.density_if_wrong(t, a, given),
+            self.noise_rate,
+        )
     }
 
     /// How the given age compares with the reading. A given age within `boundary_years` of
     /// 30 or 60 is also judged as if it were any age that close to it (a boundary error is
     /// a year or two off), the least suspicious of those deciding whether it is gross.
     pub fn judge(&self, a: &PersonAge, given: u32, boundary_years: u32) -> YearsJudgement {
-        let e = self.ranges[range_of(a.predicted)];
-        let expected = (a.predicted + e.bias).clamp(MIN_AGE, MAX_AGE);
-        let (_, _, sd, u) = self.parts(a, given);
-        let p_wrong = self.p_wrong(a, given);
+        let t = TDensity::new(self.df);
+        // What the reading says of the true age: the posterior over ages (mean and sd).
+        let post: Vec<f64> = (0..AGES)
+            .map(|i| self.prior[i] * self.density(&t, a, MIN_AGE as u32 + i as u32))
+            .collect();
+        let z: f64 = post.iter().sum();
+        let (expected, sd) = if z > 0.0 && z.is_finite() {
+            let mean = post
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p * (MIN_AGE + i as f64))
+                .sum::<f64>()
+                / z;
+            let var = post
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p * (MIN_AGE + i as f64 - mean).powi(2))
+                .sum::<f64>()
+                / z;
+            (mean, var.sqrt().max(MIN_SD))
+        } else {
+            (a.predicted, self.sd_at(a, given))
+        };
+        let p_wrong = self.p_wrong(&t, a, given);
+        // Near 30 or 60 a label a year or two off is a boundary error: does a true age that
+        // close explain the reading better than any other age does?
+        let by = boundary_years as i64;
         let near = [29.5, 59.5]
             .iter()
             .any(|b| (given as f64 - b).abs() <= boundary_years as f64 + 0.5);
-        let p_wrong_near_boundary = if near {
-            let lo = given.saturating_sub(boundary_years).max(MIN_AGE as u32);
-            let hi = (given + boundary_years).min(MAX_AGE as u32);
-            (lo..=hi)
-                .map(|age| self.p_wrong(a, age))
-                .fold(p_wrong, f64::min)
-        } else {
-            p_wrong
+        let boundary_explains = near && {
+            let (mut near_sum, mut near_w, mut far_sum, mut far_w) = (0.0, 0.0, 0.0, 0.0);
+            for (i, p) in post.iter().enumerate() {
+                let d = (MIN_AGE as i64 + i as i64 - given as i64).abs();
+                if d == 0 {
+                    continue;
+                }
+                if d <= by {
+                    near_sum += p;
+                    near_w += self.prior[i];
+                } else {
+                    far_sum += p;
+                    far_w += self.prior[i];
+                }
+            }
+            near_w > 0.0 && near_sum / near_w >= far_sum / far_w.max(f64::MIN_POSITIVE)
         };
         YearsJudgement {
             given,
-            expected,
+            expected: expected.clamp(MIN_AGE, MAX_AGE),
             sd,
-            z: u,
+            sd_given: self.sd_at(a, given),
             p_wrong,
-            p_wrong_near_boundary,
+            boundary_explains,
         }
     }
+}
+
+const FALLBACK_GROUP: ReadingError = ReadingError {
+    lo: MIN_AGE as u32,
+    hi: MAX_AGE as u32,
+    bias: 0.0,
+    scale: 1.0,
+    people: 0,
+};
+
+fn posterior_wrong(right: f64, wrong: f64, pi: f64) -> f64 {
+    let w = pi * wrong;
+    let r = (1.0 - pi) * right;
+    if w + r > 0.0 {
+        w / (w + r)
+    } else {
+        // Both vanish far out in the tails: a reading that far from the given age is wrong.
+        1.0
+    }
+}
+
+/// The model's reading error at each whole given age 18..=60, estimated over the nearest
+/// ages (a window widened until it holds [`MIN_PER_GROUP`] people), so that the estimate
+/// moves smoothly with age and rare ages borrow from their neighbours.
+fn fit_groups(people: &[(PersonAge, u32)]) -> Vec<ReadingError> {
+    let mut per_age: Vec<Vec<f64>> = vec![Vec::new(); AGES];
+    let mut spreads: Vec<Vec<f64>> = vec![Vec::new(); AGES];
+    for (a, g) in people {
+        let i = age_index(*g);
+        per_age[i].push(a.predicted - *g as f64);
+        spreads[i].push(a.spread);
+    }
+    let fit = |lo: usize, hi: usize| -> Option<ReadingError> {
+        let offsets: Vec<f64> = (lo..=hi).flat_map(|i| per_age[i].iter().copied()).collect();
+        let bias = median(&offsets)?;
+        let units: Vec<f64> = (lo..=hi)
+            .flat_map(|i| per_age[i].iter().zip(&spreads[i]))
+            .map(|(o, s)| (o - bias) / s)
+            .collect();
+        let scale = mad_sd(&units, 0.0)?.max(0.05);
+        Some(ReadingError {
+            lo: MIN_AGE as u32 + lo as u32,
+            hi: MIN_AGE as u32 + hi as u32,
+            bias,
+            scale,
+            people: offsets.len(),
+        })
+    };
+    let groups: Option<Vec<ReadingError>> = (0..AGES)
+        .map(|i| {
+            let (mut lo, mut hi) = (i, i);
+            let count = |lo: usize, hi: usize| (lo..=hi).map(|j| per_age[j].len()).sum::<usize>();
+            while count(lo, hi) < MIN_PER_GROUP && (lo > 0 || hi + 1 < AGES) {
+                lo = lo.saturating_sub(1);
+                hi = (hi + 1).min(AGES - 1);
+            }
+            fit(lo, hi)
+        })
+        .collect();
+    groups.unwrap_or_else(|| vec![FALLBACK_GROUP; AGES])
 }
 
 /// The verdict on one person's given age.
@@ -237,13 +370,14 @@ pub struct YearsJudgement {
     pub expected: f64,
     /// Its standard deviation (years).
     pub sd: f64,
-    /// Standardised disagreement.
-    pub z: f64,
+    /// The standard deviation of a reading of someone of the given age (years).
+    pub sd_given: f64,
     /// Probability that the given age is wrong.
     pub p_wrong: f64,
-    /// The least such probability over ages within `boundary_years` of the given one when
-    /// it is that close to 30 or 60 (else `p_wrong`).
-    pub p_wrong_near_boundary: f64,
+    /// The given age is within `boundary_years` of 30 or 60, and a true age that close to
+    /// it explains the reading better than the other ages do (weighed as common as they
+    /// are): a wrong label there is a boundary error, not a gross one.
+    pub boundary_explains: bool,
 }
 
 /// What a disagreement in years is.
@@ -277,21 +411,23 @@ impl YearsJudgement {
     }
 
     pub fn verdict(&self, boundary_years: u32) -> YearsVerdict {
-        let window = (2.0 * self.sd).max(boundary_years as f64 + 0.5);
+        // Each side within two of its own standard deviations of the boundary: the given
+        // age by how closely people of that age are read, the model's age by its posterior.
+        let least = boundary_years as f64 + 0.5;
         let boundary = self.boundary();
         if let Some(b) = boundary {
-            if (self.given as f64 - b).abs() <= window && (self.expected - b).abs() <= window {
+            if (self.given as f64 - b).abs() <= (2.0 * self.sd_given).max(least)
+                && (self.expected - b).abs() <= (2.0 * self.sd).max(least)
+            {
                 return YearsVerdict::Boundary;
             }
         }
-        match (
-            self.p_wrong >= GROSS_MIN_P,
-            self.p_wrong_near_boundary >= GROSS_MIN_P,
-        ) {
+        match (self.p_wrong >= GROSS_MIN_P, self.boundary_explains) {
+            (true, false) => YearsVerdict::Gross,
+            // A year or two across the boundary explains it best: ambiguous, not gross.
+            (true, true) if boundary.is_some() => YearsVerdict::Boundary,
             (true, true) => YearsVerdict::Gross,
-            // A year or two across the boundary would fit: ambiguous, not gross.
-            (true, false) if boundary.is_some() => YearsVerdict::Boundary,
-            _ => YearsVerdict::Fits,
+            (false, _) => YearsVerdict::Fits,
         }
     }
 
@@ -368,11 +504,15 @@ mod tests {
         assert!(j.p_wrong > 0.99, "{j:?}");
         assert_eq!(j.verdict(2), YearsVerdict::Gross);
         assert!(j.text().starts_with("given 20, model 4"), "{}", j.text());
-        // Given 30 (true 28, a boundary error) read as 20 by a model that is off: a year or
-        // two across the boundary would fit better than 30, so not gross.
-        let j = model.judge(&reading(19.0), 30, 2);
-        assert!(j.p_wrong > j.p_wrong_near_boundary, "{j:?}");
+        // Given 30 (true 28, a boundary error) read as 24 by a model that is off: a year or
+        // two across the boundary explains it better than any other age, so not gross.
+        let j = model.judge(&reading(24.0), 30, 2);
+        assert!(j.boundary_explains, "{j:?}");
         assert_ne!(j.verdict(2), YearsVerdict::Gross, "{j:?}");
+        // Given 60 read as 41: no year or two explains that; gross, not a boundary case.
+        let j = model.judge(&reading(41.0), 60, 2);
+        assert!(!j.boundary_explains, "{j:?}");
+        assert_eq!(j.verdict(2), YearsVerdict::Gross, "{j:?}");
     }
 
     #[test]
