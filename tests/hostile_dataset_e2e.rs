@@ -99,6 +99,16 @@ fn seeded_dataset() -> Seeded {
         bad.push(rel);
     }
     std::fs::write(root.join(photo(0, "mask3")), hs::odd_sampling_progressive()).unwrap();
+    // A file on which the last fallback decoder (zune-jpeg) panics.
+    let zune = photo(1, "mask3");
+    std::fs::write(
+        root.join(&zune),
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zune_panic_130x33.jpg"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     // Damage the header check cannot see: only the deep scan lists it.
     std::fs::write(
         root.join(photo(1, "mask2")),
@@ -189,6 +199,12 @@ fn a_dataset_full_of_hostile_files_scans_opens_and_exports_without_losing_edits(
         out.contains(&damaged) && out.contains("cannot decode"),
         "deep scan misses {damaged}:\n{out}"
     );
+    // The decoder's panic is that photo's problem, said once, not a panic report.
+    assert!(
+        out.contains(&format!("{}/mask3.jpg: cannot decode", s.folders[1])),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
 
     let open = run(&["open", "--summary", root]);
     let out = text(&open);

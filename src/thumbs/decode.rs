@@ -105,9 +105,12 @@ pub fn decode_photo(
 ) -> Result<Decoded, ThumbError> {
     // The decoders are third-party code run on untrusted bytes: a panic in one must cost
     // this photo, not the thread (or the app).
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        decode_unguarded(path, bytes, wanted, strictness)
-    })) {
+    let result = quiet_panics(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decode_unguarded(path, bytes, wanted, strictness)
+        }))
+    });
+    match result {
         Ok(result) => result,
         Err(panic) => Err(ThumbError::corrupt(
             path,
@@ -117,6 +120,30 @@ pub fn decode_photo(
             ),
         )),
     }
+}
+
+thread_local! {
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the panic hook silent on this thread: a decoder panic that the decode
+/// boundary turns into an error for one photo is reported as that error, not also as a
+/// "thread panicked" message and backtrace on the terminal (printing a backtrace can take
+/// longer than the decode itself). Panics elsewhere, and on other threads, print as usual.
+fn quiet_panics<T>(f: impl FnOnce() -> T) -> T {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(|d| d.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = DECODING.with(|d| d.replace(true));
+    let out = f();
+    DECODING.with(|d| d.set(was));
+    out
 }
 
 /// The text of a caught panic.
