@@ -7,9 +7,9 @@
 //!    error, so seven photos are not seven independent readings). The prediction is capped
 //!    to 18..60, the range of the labels (60 means "60 or older").
 //! 2. How the model reads people is learnt from the run's own out-of-fold readings, per
-//!    whole given age, over a window of nearby ages holding at least 100 people: the median of predicted - given (its
-//!    bias, e.g. the pull of old faces toward the middle) and the robust scale (MAD) of the
-//!    readings in units of the model's spread. Robust statistics ignore the few wrong
+//!    whole given age, over a window of nearby ages holding at least 100 people: the
+//!    median of predicted - given (its bias, e.g. the pull of old faces toward the middle)
+//!    and the robust scale (MAD) of the readings in units of the model's spread. Robust statistics ignore the few wrong
 //!    labels. The ages people have are the given ages, smoothed.
 //! 3. A given age g is right with probability 1 - pi (the reading then follows a Student-t
 //!    around g + bias(g) at g's scale) or wrong (the reading came from any other age, as
