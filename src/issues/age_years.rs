@@ -8,8 +8,10 @@
 //!    to 18..60, the range of the labels (60 means "60 or older").
 //! 2. How the model reads people is learnt from the run's own out-of-fold readings, per
 //!    whole given age, over a window of nearby ages holding at least 100 people: the
-//!    median of predicted - given (its bias, e.g. the pull of old faces toward the middle)
-//!    and the robust scale (MAD) of the readings in units of the model's spread. Robust statistics ignore the few wrong
+//!    median of predicted - given (its bias, e.g. the pull of old faces toward the middle;
+//!    in a window spanning 12 ages or more, a line through it, so that a small run's
+//!    wide windows do not flatten the pull) and the robust scale (MAD) of the readings in
+//!    units of the model's spread. Robust statistics ignore the few wrong
 //!    labels. The ages people have are the given ages, smoothed.
 //! 3. A given age g is right with probability 1 - pi (the reading then follows a Student-t
 //!    around g + bias(g) at g's scale) or wrong (the reading came from any other age, as
@@ -121,6 +123,8 @@ pub struct YearsModel {
 /// The error at an age is estimated over at least this many people of nearby ages.
 const MIN_PER_GROUP: usize = 100;
 const AGES: usize = (MAX_AGE - MIN_AGE) as usize + 1;
+/// A window spanning fewer ages than this takes the bias as flat.
+const MIN_SLOPE_AGES: usize = 12;
 
 fn age_index(age: u32) -> usize {
     (age.clamp(MIN_AGE as u32, MAX_AGE as u32) - MIN_AGE as u32) as usize
@@ -332,13 +336,37 @@ fn fit_groups(people: &[(PersonAge, u32)]) -> Vec<ReadingError> {
         per_age[i].push(a.predicted - *g as f64);
         spreads[i].push(a.spread);
     }
-    let fit = |lo: usize, hi: usize| -> Option<ReadingError> {
-        let offsets: Vec<f64> = (lo..=hi).flat_map(|i| per_age[i].iter().copied()).collect();
-        let bias = median(&offsets)?;
-        let units: Vec<f64> = (lo..=hi)
-            .flat_map(|i| per_age[i].iter().zip(&spreads[i]))
-            .map(|(o, s)| (o - bias) / s)
+    // The bias changes with age inside a window (young faces are read older, old ones
+    // younger): it is taken as a line through the window, its slope the median of the
+    // slopes between the window's per-age medians (Theil-Sen), evaluated at the age itself.
+    let age_median: Vec<Option<f64>> = per_age.iter().map(|o| median(o)).collect();
+    let fit = |at: usize, lo: usize, hi: usize| -> Option<ReadingError> {
+        let points: Vec<(f64, f64)> = (lo..=hi)
+            .filter_map(|i| age_median[i].map(|m| (i as f64, m)))
             .collect();
+        let mut slopes = Vec::new();
+        for (k, (x1, y1)) in points.iter().enumerate() {
+            for (x2, y2) in &points[k + 1..] {
+                slopes.push((y2 - y1) / (x2 - x1));
+            }
+        }
+        // A few ages are too few for a slope: their medians' noise would be taken for one.
+        let slope = if hi - lo >= MIN_SLOPE_AGES {
+            median(&slopes).unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        let detrended: Vec<(f64, f64)> = (lo..=hi)
+            .flat_map(|i| {
+                per_age[i]
+                    .iter()
+                    .zip(&spreads[i])
+                    .map(move |(o, s)| (o - slope * (i as f64 - at as f64), *s))
+            })
+            .collect();
+        let offsets: Vec<f64> = detrended.iter().map(|d| d.0).collect();
+        let bias = median(&offsets)?;
+        let units: Vec<f64> = detrended.iter().map(|(o, s)| (o - bias) / s).collect();
         let scale = mad_sd(&units, 0.0)?.max(0.05);
         Some(ReadingError {
             lo: MIN_AGE as u32 + lo as u32,
@@ -356,7 +384,7 @@ fn fit_groups(people: &[(PersonAge, u32)]) -> Vec<ReadingError> {
                 lo = lo.saturating_sub(1);
                 hi = (hi + 1).min(AGES - 1);
             }
-            fit(lo, hi)
+            fit(i, lo, hi)
         })
         .collect();
     groups.unwrap_or_else(|| vec![FALLBACK_GROUP; AGES])
@@ -513,6 +541,50 @@ mod tests {
         let j = model.judge(&reading(41.0), 60, 2);
         assert!(!j.boundary_explains, "{j:?}");
         assert_eq!(j.verdict(2), YearsVerdict::Gross, "{j:?}");
+    }
+
+    /// 240 people, ages spread evenly, read by a model that pulls every age 40% toward 39
+    /// (as small models do), with 2% of the labels grossly wrong.
+    fn small_pulled_population() -> Vec<(PersonAge, u32)> {
+        let mut rng = crate::demo::rng::Rng::new(11);
+        (0..240)
+            .map(|i| {
+                let truth = 18 + (i * 7 % 43) as u32;
+                let read = 39.0 + 0.6 * (truth as f64 - 39.0) + rng.normal(0.0, 2.0) as f64;
+                let given = if i % 50 == 7 {
+                    if truth < 39 {
+                        truth + 25
+                    } else {
+                        truth - 25
+                    }
+                } else {
+                    truth
+                };
+                (reading(read.clamp(MIN_AGE, MAX_AGE)), given)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_small_run_learns_the_pull_toward_the_middle_not_noise() {
+        let people = small_pulled_population();
+        let model = YearsModel::fit(&people);
+        // Windows of 100 people span ~18 ages here: a flat bias would be years off at the
+        // window's ends and the model's own pull would pass for wrong labels.
+        assert!(model.noise_rate < 0.05, "{}", model.noise_rate);
+        let gross = people
+            .iter()
+            .filter(|(a, g)| model.judge(a, *g, 2).verdict(2) == YearsVerdict::Gross)
+            .count();
+        assert!((4..=7).contains(&gross), "{gross} gross of 5 injected");
+        // People at the ends, read as the model reads their age, are judged by the bias at
+        // their age, not the window's average: their labels look right (a flat bias puts
+        // them at p 0.16 and 0.23).
+        for (truth, read) in [(18, 30.6), (60, 47.4)] {
+            let j = model.judge(&reading(read), truth, 2);
+            assert!(j.p_wrong < 0.1, "{truth}: {j:?}");
+            assert_ne!(j.verdict(2), YearsVerdict::Gross, "{truth}: {j:?}");
+        }
     }
 
     #[test]
