@@ -16,6 +16,7 @@ pub mod review_queue;
 pub mod simulate;
 pub mod stats;
 pub mod thumbs;
+pub mod workbench;
 pub mod workspace;
 
 /// Training and inference; the pure parts (config, split, run files, ensembling) build

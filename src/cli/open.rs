@@ -6,6 +6,7 @@
 
 use crate::dataset::{Dataset, Field, NUM_CLASSES};
 use crate::review_queue::{find_run_issues, load_run_probs};
+use crate::workbench::demo::{ensure_demo, DemoProgress, QuickRun};
 use crate::workspace::Workspace;
 use anyhow::Context;
 use clap::Args as ClapArgs;
@@ -33,21 +34,54 @@ pub struct Args {
     pub demo_people: usize,
 }
 
-/// Where [`ensure_demo`] reports what it does.
-pub enum Progress<'a> {
-    /// Lines and progress bars on the terminal (stderr).
-    Terminal,
-    /// One line of text at a time (the app's status line).
-    Stage(&'a dyn Fn(&str)),
+/// The terminal's view of opening the demo: lines on stderr, progress bars for training.
+struct Terminal;
+
+impl DemoProgress for Terminal {
+    fn say(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    #[cfg(feature = "torch")]
+    fn follow_training(&self, events: crossbeam_channel::Receiver<crate::ml::train::TrainEvent>) {
+        super::train::render_progress(events);
+    }
 }
 
-impl Progress<'_> {
-    fn say(&self, line: &str) {
-        match self {
-            Progress::Terminal => eprintln!("{line}"),
-            Progress::Stage(f) => f(line),
+/// Generates the demo and its quick run when missing, on the terminal.
+fn ensure_demo_on_terminal(
+    dir: &Path,
+    demo: &crate::demo::DemoConfig,
+    quick_run: bool,
+) -> anyhow::Result<()> {
+    let ready = ensure_demo(dir, demo, quick_run, &Terminal)?;
+    match &ready.quick_run {
+        QuickRun::Existing(id) => {
+            eprintln!("Using the finished run {id} (no quick demo run needed).")
         }
+        QuickRun::Trained {
+            run_id,
+            secs,
+            summary,
+        } => {
+            if let Some(s) = summary {
+                eprintln!(
+                    "Quick demo run {run_id} finished in {secs:.0} s: out-of-fold macro F1 {:.3}",
+                    s.oof_macro_f1
+                );
+                #[cfg(feature = "torch")]
+                if let Some(age) = &s.age {
+                    eprintln!("{}", super::train::age_line(age));
+                }
+            }
+            eprintln!(
+                "Demo ready in {:.0} s (generation and quick run).",
+                ready.secs
+            );
+        }
+        QuickRun::NotAsked | QuickRun::Failed(_) | QuickRun::Unavailable => {}
     }
+    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -65,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or(defaults.people),
             ..defaults
         };
-        ensure_demo(&demo_dir, &demo, !args.no_quick_run, &Progress::Terminal)?;
+        ensure_demo_on_terminal(&demo_dir, &demo, !args.no_quick_run)?;
         Some(demo_dir.clone())
     } else {
         args.dir
@@ -114,129 +148,6 @@ fn print_summary_or_hint(dir: Option<&Path>) -> anyhow::Result<()> {
     let dataset =
         crate::dataset::scan(dir).with_context(|| format!("cannot scan {}", dir.display()))?;
     print!("{}", summary_text(&dataset));
-    Ok(())
-}
-
-/// Generates the demo dataset into `dir` unless a dataset is already there; with
-/// `quick_run`, also trains the quick demo run unless a finished run exists. A failed
-/// quick run is reported and the demo opens without it.
-pub fn ensure_demo(
-    dir: &Path,
-    demo: &crate::demo::DemoConfig,
-    quick_run: bool,
-    progress: &Progress<'_>,
-) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    if !dir.join("train").join("train.csv").is_file() {
-        progress.say(&format!(
-            "Generating the demo dataset in {} …",
-            dir.display()
-        ));
-        crate::demo::generate(dir, demo, None, None)
-            .with_context(|| format!("cannot generate the demo dataset in {}", dir.display()))?;
-        progress.say(&format!(
-            "Generated the demo dataset in {:.0} s.",
-            started.elapsed().as_secs_f64()
-        ));
-    }
-    if !quick_run {
-        return Ok(());
-    }
-    let ws = Workspace::for_dataset(dir);
-    if let Some((id, _)) = crate::review_queue::latest_finished_run(&ws) {
-        if matches!(progress, Progress::Terminal) {
-            eprintln!("Using the finished run {id} (no quick demo run needed).");
-        }
-        return Ok(());
-    }
-    if let Err(e) = quick_demo_run(dir, progress) {
-        progress.say(&format!(
-            "The quick demo run failed ({e:#}); opening the demo without a review queue."
-        ));
-    } else if matches!(progress, Progress::Terminal) {
-        eprintln!(
-            "Demo ready in {:.0} s (generation and quick run).",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
-}
-
-/// Trains the quick demo run ([`crate::ml::config::TrainConfig::quick_demo`]) on the
-/// demo's curated labels into a run folder named `<stamp>-quick-demo`.
-#[cfg(feature = "torch")]
-fn quick_demo_run(dir: &Path, progress: &Progress<'_>) -> anyhow::Result<()> {
-    use crate::ml::config::TrainConfig;
-    use crate::ml::run::RunDir;
-    use crate::ml::train::{self, TrainEvent, TrainRequest};
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-
-    let started = std::time::Instant::now();
-    let config = TrainConfig::quick_demo();
-    progress.say(&format!(
-        "Training the {} ({}) so that the review queue has issues; \
-         `open --demo --no-quick-run` skips it.",
-        crate::ml::config::QUICK_DEMO_LABEL,
-        config.describe()
-    ));
-    let dataset =
-        crate::dataset::scan(dir).with_context(|| format!("scanning {}", dir.display()))?;
-    let labels = crate::ml::labels::training_labels(&dataset, true)?;
-    let run_dir = RunDir::fresh(&Workspace::for_dataset(dir).runs_dir(), "quick-demo");
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let request = TrainRequest {
-        dataset: Arc::new(dataset),
-        labels: labels.classes,
-        person_ages: labels.person_ages,
-        label_source: labels.source,
-        config,
-        run_dir: run_dir.clone(),
-        only_fold: None,
-        models_dir: PathBuf::from("models"),
-        cancel: Arc::new(AtomicBool::new(false)),
-        events: Some(tx),
-    };
-    let worker = std::thread::spawn(move || train::train(request));
-    match progress {
-        Progress::Terminal => super::train::render_progress(rx),
-        Progress::Stage(say) => {
-            for event in rx {
-                match event {
-                    TrainEvent::Preparing { done: 0, total } => say(&format!(
-                        "Training the quick demo run: checking {total} photos…"
-                    )),
-                    TrainEvent::Batch(b) if b.batch == 1 || b.batch == b.batches => say(&format!(
-                        "Training the quick demo run: fold {} epoch {}, about {:.0} s left…",
-                        b.fold + 1,
-                        b.epoch,
-                        b.eta_secs
-                    )),
-                    _ => {}
-                }
-            }
-        }
-    }
-    let outcome = worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the training thread crashed"))??;
-    if let (Progress::Terminal, Some(s)) = (progress, &outcome.info.summary) {
-        eprintln!(
-            "Quick demo run {} finished in {:.0} s: out-of-fold macro F1 {:.3}",
-            outcome.run_dir.id(),
-            started.elapsed().as_secs_f64(),
-            s.oof_macro_f1
-        );
-        if let Some(age) = &s.age {
-            eprintln!("{}", super::train::age_line(age));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(not(feature = "torch"))]
-fn quick_demo_run(_dir: &Path, progress: &Progress<'_>) -> anyhow::Result<()> {
-    progress.say("Built without libtorch: no quick demo run (train a run from a torch build).");
     Ok(())
 }
 

@@ -97,11 +97,11 @@ impl Jobs {
             let result = (|| {
                 if demo {
                     // Generates the demo and its quick run when missing, saying so.
-                    crate::cli::open::ensure_demo(
+                    crate::workbench::demo::ensure_demo(
                         &dir,
                         &crate::demo::DemoConfig::default(),
                         true,
-                        &crate::cli::open::Progress::Stage(stage),
+                        &StatusLine(stage),
                     )
                     .map_err(|e| format!("{e:#}"))?;
                 }
@@ -157,5 +157,14 @@ impl Jobs {
             let result = super::session::load_run_issues(&dataset, &run, &labels).map(Box::new);
             JobOutput::RunLoaded { run, result }
         });
+    }
+}
+
+/// Opening the demo as the app's status line shows it: one line at a time.
+struct StatusLine<'a>(&'a dyn Fn(&str));
+
+impl crate::workbench::demo::DemoProgress for StatusLine<'_> {
+    fn say(&self, line: &str) {
+        (self.0)(line);
     }
 }

@@ -1,0 +1,164 @@
+//! Opening the demo: generate the demo dataset when it is missing and, when asked, train
+//! the quick demo run so that the first open already has a review queue.
+
+use crate::workspace::Workspace;
+use anyhow::Context;
+use std::path::Path;
+
+/// Where [`ensure_demo`] reports what it is doing.
+pub trait DemoProgress {
+    /// One line of what is happening now.
+    fn say(&self, line: &str);
+
+    /// Follows the quick run's training until its events end. By default, one line now and
+    /// then through [`DemoProgress::say`]; a terminal draws progress bars instead.
+    #[cfg(feature = "torch")]
+    fn follow_training(&self, events: crossbeam_channel::Receiver<crate::ml::train::TrainEvent>) {
+        use crate::ml::train::TrainEvent;
+        for event in events {
+            match event {
+                TrainEvent::Preparing { done: 0, total } => self.say(&format!(
+                    "Training the quick demo run: checking {total} photos…"
+                )),
+                TrainEvent::Batch(b) if b.batch == 1 || b.batch == b.batches => self.say(&format!(
+                    "Training the quick demo run: fold {} epoch {}, about {:.0} s left…",
+                    b.fold + 1,
+                    b.epoch,
+                    b.eta_secs
+                )),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What became of the quick demo run.
+#[derive(Debug, Clone)]
+pub enum QuickRun {
+    /// Not asked for.
+    NotAsked,
+    /// A finished run was already there (its id).
+    Existing(String),
+    /// Trained now.
+    Trained {
+        run_id: String,
+        secs: f64,
+        summary: Option<crate::ml::run::RunSummary>,
+    },
+    /// Training failed; the demo opens without a review queue.
+    Failed(String),
+    /// Built without libtorch.
+    Unavailable,
+}
+
+/// The demo is ready to open.
+#[derive(Debug, Clone)]
+pub struct DemoReady {
+    /// Seconds the generation took, when the dataset was generated now.
+    pub generated_secs: Option<f64>,
+    pub quick_run: QuickRun,
+    /// Seconds for everything.
+    pub secs: f64,
+}
+
+/// Generates the demo dataset into `dir` unless a dataset is already there; with
+/// `quick_run`, also trains the quick demo run unless a finished run exists. A failed
+/// quick run is reported (said, and in [`DemoReady::quick_run`]), not an error: the demo
+/// opens without it.
+pub fn ensure_demo(
+    dir: &Path,
+    demo: &crate::demo::DemoConfig,
+    quick_run: bool,
+    progress: &dyn DemoProgress,
+) -> anyhow::Result<DemoReady> {
+    let started = std::time::Instant::now();
+    let mut generated_secs = None;
+    if !dir.join("train").join("train.csv").is_file() {
+        progress.say(&format!(
+            "Generating the demo dataset in {} …",
+            dir.display()
+        ));
+        crate::demo::generate(dir, demo, None, None)
+            .with_context(|| format!("cannot generate the demo dataset in {}", dir.display()))?;
+        let secs = started.elapsed().as_secs_f64();
+        progress.say(&format!("Generated the demo dataset in {secs:.0} s."));
+        generated_secs = Some(secs);
+    }
+    let quick_run = if !quick_run {
+        QuickRun::NotAsked
+    } else if let Some((id, _)) =
+        crate::review_queue::latest_finished_run(&Workspace::for_dataset(dir))
+    {
+        QuickRun::Existing(id)
+    } else {
+        match quick_demo_run(dir, progress) {
+            Ok(run) => run,
+            Err(e) => {
+                let reason = format!("{e:#}");
+                progress.say(&format!(
+                    "The quick demo run failed ({reason}); opening the demo without a review queue."
+                ));
+                QuickRun::Failed(reason)
+            }
+        }
+    };
+    Ok(DemoReady {
+        generated_secs,
+        quick_run,
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Trains the quick demo run ([`crate::ml::config::TrainConfig::quick_demo`]) on the
+/// demo's curated labels into a run folder named `<stamp>-quick-demo`.
+#[cfg(feature = "torch")]
+fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<QuickRun> {
+    use crate::ml::config::TrainConfig;
+    use crate::ml::run::RunDir;
+    use crate::ml::train::{self, TrainRequest};
+    use std::path::PathBuf;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    let started = std::time::Instant::now();
+    let config = TrainConfig::quick_demo();
+    progress.say(&format!(
+        "Training the {} ({}) so that the review queue has issues; \
+         `open --demo --no-quick-run` skips it.",
+        crate::ml::config::QUICK_DEMO_LABEL,
+        config.describe()
+    ));
+    let dataset =
+        crate::dataset::scan(dir).with_context(|| format!("scanning {}", dir.display()))?;
+    let labels = crate::ml::labels::training_labels(&dataset, true)?;
+    let run_dir = RunDir::fresh(&Workspace::for_dataset(dir).runs_dir(), "quick-demo");
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let request = TrainRequest {
+        dataset: Arc::new(dataset),
+        labels: labels.classes,
+        person_ages: labels.person_ages,
+        label_source: labels.source,
+        config,
+        run_dir,
+        only_fold: None,
+        models_dir: PathBuf::from("models"),
+        cancel: Arc::new(AtomicBool::new(false)),
+        events: Some(tx),
+    };
+    let worker = std::thread::spawn(move || train::train(request));
+    progress.follow_training(rx);
+    let outcome = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the training thread crashed"))??;
+    Ok(QuickRun::Trained {
+        run_id: outcome.run_dir.id(),
+        secs: started.elapsed().as_secs_f64(),
+        summary: outcome.info.summary,
+    })
+}
+
+#[cfg(not(feature = "torch"))]
+fn quick_demo_run(_dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<QuickRun> {
+    progress.say("Built without libtorch: no quick demo run (train a run from a torch build).");
+    Ok(QuickRun::Unavailable)
+}
