@@ -403,6 +403,9 @@ impl MaskCuratorApp {
                     self.rt.last_export = Some(dir);
                 }
                 JobOutput::Exported(Err(e)) => self.rt.error(e),
+                JobOutput::Failed { job, error } => self
+                    .rt
+                    .error(format!("{} failed: {error}", job.trim_end_matches('…'))),
                 JobOutput::RunLoaded { run, result } => match (result, self.rt.session.as_mut()) {
                     (Ok(loaded), Some(session)) => {
                         let (probs, issues) = *loaded;

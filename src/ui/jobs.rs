@@ -20,6 +20,11 @@ pub enum JobOutput {
         run: crate::review_queue::RunChoice,
         result: Result<Box<(crate::review_queue::RunProbs, super::session::IssueSet)>, String>,
     },
+    /// The job panicked: it is over (no spinner left running) and says why.
+    Failed {
+        job: String,
+        error: String,
+    },
 }
 
 /// Running jobs and their latest stage text.
@@ -78,7 +83,14 @@ impl Jobs {
                         ctx.request_repaint();
                     }
                 };
-                let out = work(&set_stage);
+                // A job that panics still reports, so the app never waits on it forever.
+                let job = stage.lock().clone();
+                let out =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&set_stage)))
+                        .unwrap_or_else(|panic| JobOutput::Failed {
+                            job,
+                            error: crate::thumbs::decode::panic_message(&*panic),
+                        });
                 // The receiver lives as long as the app; a send error only means it is closing.
                 let _ = tx.send(out);
                 if let Some(ctx) = &ctx {
@@ -166,5 +178,31 @@ struct StatusLine<'a>(&'a dyn Fn(&str));
 impl crate::workbench::demo::DemoProgress for StatusLine<'_> {
     fn say(&self, line: &str) {
         (self.0)(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_reports_a_failure_and_leaves_nothing_running() {
+        let mut jobs = Jobs::new(None);
+        jobs.spawn("Exploding…", |_| panic!("out of cheese"));
+        assert!(jobs.is_busy());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut got = Vec::new();
+        while got.is_empty() && std::time::Instant::now() < deadline {
+            got = jobs.poll();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        match got.as_slice() {
+            [JobOutput::Failed { job, error }] => {
+                assert_eq!(job, "Exploding…");
+                assert_eq!(error, "out of cheese");
+            }
+            _ => panic!("expected one failure, got {} outputs", got.len()),
+        }
+        assert!(!jobs.is_busy(), "the spinner must stop");
     }
 }
