@@ -19,34 +19,12 @@ use mask_curator::curation::Curation;
 use mask_curator::dataset::{Dataset, Gender, Person, Photo, Slot};
 use mask_curator::thumbs::decode::{self, Strictness};
 use mask_curator::workspace::Workspace;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: hs::Counting = hs::Counting;
 
 #[derive(Default)]
 struct Tally {
@@ -63,12 +41,9 @@ struct Tally {
 impl Tally {
     fn run(&mut self, label: &dyn Fn() -> String, f: impl FnOnce() -> bool) {
         self.inputs += 1;
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(f));
+        let (outcome, heap) = hs::peak_heap(|| catch_unwind(AssertUnwindSafe(f)));
         let took = started.elapsed();
-        let heap = PEAK.load(Ordering::Relaxed).saturating_sub(base);
         self.total += took;
         self.max_time = self.max_time.max(took);
         self.max_heap = self.max_heap.max(heap);

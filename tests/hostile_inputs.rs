@@ -10,48 +10,18 @@ use mask_curator::dataset::{scan_with, ProblemKind, ScanOptions, Verify};
 use mask_curator::thumbs::decode::{self, Strictness};
 use mask_curator::thumbs::reduced_jpeg::{self, Reduced};
 use mask_curator::thumbs::{DiskCache, SourceStamp, ThumbConfig, Thumbnailer};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Counts live heap bytes and their peak, for the memory bound.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: hs::Counting = hs::Counting;
 
 /// Tests that measure memory run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const MEMORY_BOUND: usize = 256 << 20;
-
-/// Runs `f` and returns its result with the peak extra heap it needed.
-fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
-}
 
 fn thumb(name: &str, bytes: &[u8]) -> Result<mask_curator::thumbs::Thumb, String> {
     decode::decode_bytes(Path::new(name), bytes, 96, 128).map_err(|e| e.to_string())
@@ -66,7 +36,7 @@ fn decompression_bombs_are_refused_before_allocating() {
     ] {
         assert!(bytes.len() < 4096, "{name}: {} bytes", bytes.len());
         let started = Instant::now();
-        let (result, peak) = peak_during(|| thumb(name, &bytes));
+        let (result, peak) = hs::peak_heap(|| thumb(name, &bytes));
         let took = started.elapsed();
         let err = result.expect_err(name);
         assert!(err.contains(name) && err.contains("65535x65535"), "{err}");
@@ -87,7 +57,7 @@ fn a_png_declaring_a_huge_size_is_refused_before_allocating() {
     // IHDR width and height at 16..24; the header CRC is left wrong on purpose too.
     png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
     png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
-    let (result, peak) = peak_during(|| thumb("huge.png", &png));
+    let (result, peak) = hs::peak_heap(|| thumb("huge.png", &png));
     assert!(result.is_err());
     assert!(peak < MEMORY_BOUND, "{peak} bytes");
 }

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A small deterministic generator (xorshift64*), so every test input is reproducible.
 #[derive(Clone)]
@@ -261,4 +263,36 @@ pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
         }
     }
     b
+}
+
+/// Counts live heap bytes and their peak, for the memory bounds. A binary installs it with
+/// `#[global_allocator] static ALLOC: hs::Counting = hs::Counting;`; [`peak_heap`] then
+/// measures.
+pub struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+/// Runs `f` and returns its result with the peak heap it needed above what was live when
+/// it started (the peak is process-wide: measure one thing at a time).
+pub fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let out = f();
+    (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
 }
