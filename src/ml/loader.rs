@@ -75,17 +75,12 @@ fn prepare_guarded(path: &Path, crop: CropBox, size: ImageSize) -> Result<Vec<u8
     catch_unwind(|| prepare_photo(path, crop, size)).unwrap_or_else(|panic| {
         Err(LoadError {
             path: path.to_path_buf(),
-            reason: format!("cannot decode: panicked: {}", panic_text(panic.as_ref())),
+            reason: format!(
+                "cannot decode: panicked: {}",
+                crate::thumbs::decode::panic_message(panic.as_ref())
+            ),
         })
     })
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
 }
 
 /// One photo to load.
@@ -270,7 +265,7 @@ impl Loader {
                                     path: PathBuf::from(format!("batch {index}")),
                                     reason: format!(
                                         "the loader panicked: {}",
-                                        panic_text(panic.as_ref())
+                                        crate::thumbs::decode::panic_message(panic.as_ref())
                                     ),
                                 })
                             });
