@@ -5,4 +5,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
-cargo run --release -- open --demo "$@"
+# Both binaries: the app and the training worker it runs beside it.
+cargo build --release --workspace
+exec ./target/release/mask-curator open --demo "$@"

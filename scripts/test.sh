@@ -8,13 +8,15 @@ cd "$root"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy (all features, all targets)"
-cargo clippy --all-targets -- -D warnings
-echo "== cargo clippy (pure core, no GUI, no torch)"
-cargo clippy --no-default-features --all-targets -- -D warnings
+echo "== cargo clippy (the app, the worker, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo clippy (pure core and command line, no GUI; no torch in this package)"
+cargo clippy -p mask-curator --no-default-features --all-targets -- -D warnings
 
 # Bench targets are built here and run with `cargo bench`, never as tests.
-run_tests() { cargo build --benches && cargo test --no-fail-fast --lib --bins --tests "$@"; }
+# --workspace builds the worker (mask-curator-ml) that the app's and the CLI's training
+# tests run as a child process.
+run_tests() { cargo build --workspace --benches && cargo test --workspace --no-fail-fast --lib --bins --tests "$@"; }
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1; then
   echo "== cargo test (under xvfb-run)"
   xvfb-run -a -s "-screen 0 1600x1000x24" bash -c "$(declare -f run_tests); run_tests"
@@ -23,4 +25,4 @@ else
   run_tests
 fi
 echo "== doc tests"
-cargo test --doc
+cargo test --workspace --doc

@@ -116,7 +116,6 @@ fn screenshots_of_the_main_screens() {
 
 /// The training panel after a small run: progress log, curves, the runs table, the
 /// confusion heat map of the selected run.
-#[cfg(feature = "torch")]
 #[test]
 #[ignore = "needs a wgpu adapter; run with --ignored to refresh docs/screenshots"]
 fn screenshot_of_the_training_panel() {

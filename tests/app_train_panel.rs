@@ -1,7 +1,10 @@
 //! The loop in the GUI: open a generated dataset, open the training panel (F9), start a
 //! small run with the Start button, watch it finish, and see the review queue reload from
-//! the new run's out-of-fold probabilities. Also: Cancel stops a run and leaves it marked.
-#![cfg(all(feature = "gui", feature = "torch"))]
+//! the new run's out-of-fold probabilities. Also: Cancel stops a run and leaves it marked;
+//! a worker killed mid-run fails its run and nothing else; the panel and the command line
+//! train the same run from the same recipe. Training runs in the worker process
+//! (`mask-curator-ml`, built beside the test binaries by `cargo test --workspace`).
+#![cfg(feature = "gui")]
 
 mod app_support;
 
@@ -10,7 +13,8 @@ use egui::Key;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use mask_curator::ml::config::{DeviceChoice, ImageSize};
-use mask_curator::ml::run::RunStatus;
+use mask_curator::ml::run::{RunDir, RunStatus};
+use mask_curator::ui::commands::Command;
 use mask_curator::ui::MaskCuratorApp;
 use std::time::{Duration, Instant};
 
@@ -149,4 +153,158 @@ fn cancel_from_the_panel_stops_the_run_and_marks_it() {
         h.state().session().unwrap().issues.as_ref().unwrap().run_id,
         "test-run"
     );
+}
+
+/// Steps the app until the panel's worker has started its run (the run folder has its
+/// `run.json`), returning the worker's pid.
+fn wait_for_the_worker_to_start(h: &mut Harness<'static, MaskCuratorApp>) -> u32 {
+    step_until(h, "the worker to start its run", |app| {
+        app.rt
+            .train_panel
+            .as_ref()
+            .and_then(|p| p.training_run())
+            .is_some_and(|r| r.run_json().is_file())
+    });
+    h.state()
+        .rt
+        .train_panel
+        .as_ref()
+        .and_then(|p| p.worker_pid())
+        .expect("a worker runs")
+}
+
+#[test]
+fn a_worker_killed_mid_run_fails_the_run_and_the_app_and_its_edits_stay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    // An edit before training, and one while it runs.
+    h.state_mut().apply(Command::SetAgeYears {
+        person: 0,
+        years: 77,
+    });
+    open_panel(&mut h);
+    small_recipe(&mut h, 200);
+    h.get_by_label("Start").click();
+    h.run();
+    let pid = wait_for_the_worker_to_start(&mut h);
+    h.state_mut().apply(Command::SetAgeYears {
+        person: 1,
+        years: 66,
+    });
+    h.run();
+
+    // What the out-of-memory killer does.
+    let pid = libc::pid_t::try_from(pid).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    step_until(&mut h, "the app to notice", |app| {
+        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
+    });
+    let panel = h.state().rt.train_panel.as_ref().unwrap();
+    let status = panel.status().unwrap_or_default().to_string();
+    assert!(
+        status.starts_with("training failed") && status.contains("signal 9"),
+        "{status}"
+    );
+    let (run, info) = panel.runs().first().expect("the run is listed").clone();
+    assert_eq!(info.status, RunStatus::Failed);
+    assert!(
+        info.error
+            .as_deref()
+            .is_some_and(|e| e.contains("signal 9")),
+        "the run says why: {:?}",
+        info.error
+    );
+    assert_eq!(
+        RunDir::new(&run.dir).read_info().unwrap().status,
+        RunStatus::Failed,
+        "on disk too"
+    );
+
+    // The app goes on: a third edit, and the queue is the one it had.
+    h.state_mut().apply(Command::SetAgeYears {
+        person: 2,
+        years: 55,
+    });
+    h.run();
+    let session = h.state().session().unwrap();
+    assert_eq!(session.issues.as_ref().unwrap().run_id, "test-run");
+    assert_eq!(session.edits_this_session(), 3);
+    drop(h);
+
+    // Reopened, every edit is there.
+    let h = harness(&root);
+    let session = h.state().session().unwrap();
+    assert_eq!(
+        [0, 1, 2].map(|p| session.age_years(p)),
+        [77, 66, 55],
+        "no edit is lost"
+    );
+}
+
+#[test]
+fn the_panel_and_the_command_line_train_the_same_run_from_the_same_recipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    open_panel(&mut h);
+    small_recipe(&mut h, 1);
+    h.state_mut()
+        .rt
+        .train_panel
+        .as_mut()
+        .unwrap()
+        .config_mut()
+        .seed = 4242;
+    h.get_by_label("Start").click();
+    h.run();
+    step_until(&mut h, "the panel's run to finish", |app| {
+        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
+    });
+    let panel = h.state().rt.train_panel.as_ref().unwrap();
+    let (from_panel, info) = panel.runs().first().expect("the run is listed").clone();
+    assert_eq!(info.status, RunStatus::Finished, "{:?}", panel.status());
+    drop(h);
+
+    // The engineer's way: the recipe the panel saved, on the command line.
+    let from_cli = RunDir::new(tmp.path().join("cli-run"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mask-curator"))
+        .arg("train")
+        .arg(&root)
+        .arg("--config")
+        .arg(from_panel.config())
+        .arg("--run-dir")
+        .arg(&from_cli.dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        read(from_cli.config()),
+        read(from_panel.config()),
+        "the same recipe"
+    );
+    assert_eq!(
+        read(from_cli.split_csv()),
+        read(from_panel.split_csv()),
+        "the same split"
+    );
+    assert_eq!(read(from_cli.oof_index()), read(from_panel.oof_index()));
+    let a = mask_curator::ml::npy::read(&from_panel.oof_probs()).unwrap();
+    let b = mask_curator::ml::npy::read(&from_cli.oof_probs()).unwrap();
+    assert_eq!((a.rows, a.cols), (b.rows, b.cols));
+    let worst = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "out-of-fold probabilities differ by {worst}");
 }

@@ -24,7 +24,11 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
 /// Every line of the module's files that names one of `forbidden` (comments excluded).
 fn offending(module: &str, forbidden: &[&str]) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let path = root.join(module);
+    let path = if module.is_empty() {
+        root.clone()
+    } else {
+        root.join(module)
+    };
     let files = if path.is_dir() {
         sources(&path)
     } else {
@@ -75,6 +79,38 @@ fn the_core_and_the_workbench_know_no_front_end_gui_or_torch() {
             hits.is_empty(),
             "{module} reaches a front end, the GUI or torch:\n{}",
             hits.join("\n")
+        );
+    }
+}
+
+#[test]
+fn libtorch_stays_in_the_worker_package() {
+    // The app and the command line must not link libtorch (0.4 s and 500 MB per start,
+    // and an abort inside it would take the annotator's window down): no torch crate in
+    // this package's manifest, no torch path anywhere in its sources.
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let deps: Vec<&str> = manifest
+        .lines()
+        .filter(|l| l.starts_with("tch") || l.starts_with("torch-sys"))
+        .collect();
+    assert!(deps.is_empty(), "torch in Cargo.toml: {deps:?}");
+    let hits = offending("", &["tch::", "torch_sys", "mask_curator_ml"]);
+    assert!(hits.is_empty(), "torch in src/:\n{}", hits.join("\n"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_mask_curator_binary_does_not_link_libtorch() {
+    // The names a dynamic section lists when libtorch is linked (`readelf -d` shows them
+    // as NEEDED); the worker's binary has them, this one must not.
+    let bin = env!("CARGO_BIN_EXE_mask-curator");
+    let bytes = std::fs::read(bin).unwrap();
+    for lib in [&b"libtorch.so"[..], b"libtorch_cpu.so", b"libc10.so"] {
+        assert!(
+            !bytes.windows(lib.len()).any(|w| w == lib),
+            "{bin} names {}",
+            String::from_utf8_lossy(lib)
         );
     }
 }

@@ -1,7 +1,7 @@
 //! End to end: `mask-curator open --demo` on a fresh folder without a display generates
 //! the demo, trains the quick demo run and prints a summary listing that run's issues;
-//! opening again reuses it; `--no-quick-run` skips it.
-#![cfg(feature = "torch")]
+//! opening again reuses it; `--no-quick-run` skips it. The quick run trains in the worker
+//! (`mask-curator-ml`, built beside `mask-curator` by `cargo test --workspace`).
 
 use mask_curator::ml::run::{list_runs, RunStatus};
 use std::path::Path;

@@ -13,12 +13,8 @@ pub mod open;
 pub mod scan;
 pub mod simulate;
 
-#[cfg(feature = "torch")]
-pub mod doctor;
-#[cfg(feature = "torch")]
-pub mod predict;
-#[cfg(feature = "torch")]
-pub mod train;
+pub mod progress;
+pub mod worker;
 
 /// Curate noisy mask / gender / age labels of a face-photo dataset.
 ///
@@ -52,14 +48,14 @@ pub enum Command {
     #[command(hide = true)]
     JournalStress(journal_stress::Args),
     /// Print the torch version, CUDA availability, device and threads.
-    #[cfg(feature = "torch")]
-    Doctor(doctor::Args),
+    #[command(disable_help_flag = true)]
+    Doctor(worker::Forward),
     /// Train models (k-fold by person) and write out-of-fold probabilities.
-    #[cfg(feature = "torch")]
-    Train(train::Args),
+    #[command(disable_help_flag = true)]
+    Train(worker::Forward),
     /// Ensemble inference on eval/info.csv, writing a submission CSV.
-    #[cfg(feature = "torch")]
-    Predict(predict::Args),
+    #[command(disable_help_flag = true)]
+    Predict(worker::Forward),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -77,11 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Simulate(a)) => simulate::run(a),
         Some(Command::Export(a)) => export::run(a),
         Some(Command::JournalStress(a)) => journal_stress::run(a),
-        #[cfg(feature = "torch")]
-        Some(Command::Doctor(a)) => doctor::run(a),
-        #[cfg(feature = "torch")]
-        Some(Command::Train(a)) => train::run(a),
-        #[cfg(feature = "torch")]
-        Some(Command::Predict(a)) => predict::run(a),
+        Some(Command::Doctor(a)) => worker::run("doctor", a),
+        Some(Command::Train(a)) => worker::run("train", a),
+        Some(Command::Predict(a)) => worker::run("predict", a),
     }
 }

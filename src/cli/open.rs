@@ -5,6 +5,7 @@
 //! has a review queue.
 
 use crate::dataset::{Dataset, Field, NUM_CLASSES};
+use crate::ml::protocol::WorkerEvent;
 use crate::review_queue::{find_run_issues, load_run_probs};
 use crate::workbench::demo::{ensure_demo, DemoProgress, QuickRun};
 use crate::workspace::Workspace;
@@ -42,9 +43,8 @@ impl DemoProgress for Terminal {
         eprintln!("{line}");
     }
 
-    #[cfg(feature = "torch")]
-    fn follow_training(&self, events: crossbeam_channel::Receiver<crate::ml::train::TrainEvent>) {
-        super::train::render_progress(events);
+    fn follow_training(&self, events: &crossbeam_channel::Receiver<WorkerEvent>) {
+        super::progress::render_training(events);
     }
 }
 
@@ -69,9 +69,8 @@ fn ensure_demo_on_terminal(
                     "Quick demo run {run_id} finished in {secs:.0} s: out-of-fold macro F1 {:.3}",
                     s.oof_macro_f1
                 );
-                #[cfg(feature = "torch")]
                 if let Some(age) = &s.age {
-                    eprintln!("{}", super::train::age_line(age));
+                    eprintln!("{}", super::progress::age_line(age));
                 }
             }
             eprintln!(
@@ -79,7 +78,7 @@ fn ensure_demo_on_terminal(
                 ready.secs
             );
         }
-        QuickRun::NotAsked | QuickRun::Failed(_) | QuickRun::Unavailable => {}
+        QuickRun::NotAsked | QuickRun::Failed(_) => {}
     }
     Ok(())
 }

@@ -71,6 +71,16 @@ pub enum Heads {
     Class18,
 }
 
+impl Heads {
+    /// The network's class outputs: 3 + 2 + 3 logits, or 18.
+    pub fn outputs(self) -> i64 {
+        match self {
+            Heads::ThreeHeads => 8,
+            Heads::Class18 => crate::dataset::NUM_CLASSES as i64,
+        }
+    }
+}
+
 /// Width x height of the network input in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSize {

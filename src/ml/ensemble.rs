@@ -4,6 +4,27 @@
 use super::npy::Matrix;
 use crate::dataset::NUM_CLASSES;
 
+/// How the fold models of an ensemble are weighted.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Weighting {
+    /// Every fold model counts the same.
+    #[default]
+    Uniform,
+    /// Each fold model weighted by its validation macro F1.
+    F1,
+}
+
 /// Weighted mean of `members` (all the same shape); weights are normalised to sum 1.
 pub fn soft_vote(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
     let Some((_, first)) = members.first() else {

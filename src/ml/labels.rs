@@ -10,13 +10,12 @@ pub struct TrainingLabels {
     /// The age in years of every person, in `Dataset::people` order (the age head's
     /// target).
     pub person_ages: Vec<u32>,
-    pub source: super::train::LabelSource,
+    pub source: LabelSource,
 }
 
 /// The curated labels (the journal replayed read-only; the given labels when there is no
 /// journal yet), or with `curated` off the labels as given on disk.
 pub fn training_labels(dataset: &Dataset, curated: bool) -> anyhow::Result<TrainingLabels> {
-    use super::train::LabelSource;
     let workspace = crate::workspace::Workspace::for_dataset(&dataset.root);
     if curated && workspace.journal_path().exists() {
         let (curation, _report) = crate::curation::Curation::open_read_only(dataset, &workspace)
@@ -46,4 +45,22 @@ pub fn training_labels(dataset: &Dataset, curated: bool) -> anyhow::Result<Train
 /// Scans the dataset at `root` for training and inference.
 pub fn load_dataset(root: &std::path::Path) -> anyhow::Result<Dataset> {
     Ok(crate::dataset::scan(root)?)
+}
+
+/// Where the training labels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelSource {
+    /// The curation journal applied.
+    Curated,
+    /// The labels as given on disk.
+    Given,
+}
+
+impl LabelSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelSource::Curated => "curated",
+            LabelSource::Given => "given",
+        }
+    }
 }

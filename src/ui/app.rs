@@ -90,7 +90,6 @@ pub struct Runtime {
     /// from what is on screen, not from a size the layout capped.
     pub shown_photo_height: f32,
     /// The training side panel, made for the open dataset when first shown.
-    #[cfg(feature = "torch")]
     pub train_panel: Option<super::train_panel::TrainPanel>,
 }
 
@@ -274,7 +273,6 @@ impl MaskCuratorApp {
                 ctx: cc.egui_ctx.clone(),
                 people_cache: None,
                 queue_cache: None,
-                #[cfg(feature = "torch")]
                 train_panel: None,
             },
             commands: Vec::new(),
@@ -474,7 +472,6 @@ impl MaskCuratorApp {
         self.rt.runs = session.finished_runs();
         self.rt.pending_run = None;
         self.rt.session = Some(session);
-        #[cfg(feature = "torch")]
         {
             self.rt.train_panel = None;
         }
@@ -755,7 +752,6 @@ impl MaskCuratorApp {
                 self.store_dataset_prefs();
                 self.rt.dataset_key = None;
                 self.rt.session = None;
-                #[cfg(feature = "torch")]
                 {
                     self.rt.train_panel = None;
                 }

@@ -14,7 +14,6 @@ pub mod session;
 pub mod state;
 mod theme;
 pub mod thumb_textures;
-#[cfg(feature = "torch")]
 pub mod train_panel;
 mod views;
 pub mod widgets;

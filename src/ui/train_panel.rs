@@ -2,20 +2,19 @@
 //! runs to compare (per-class F1, confusion heat map), and the ensemble form. Training and
 //! inference run on background threads; the panel only polls their channels.
 
-use crate::dataset::{ClassCode, Dataset, NUM_CLASSES};
+use crate::dataset::{ClassCode, NUM_CLASSES};
 use crate::ml::config::{
     Augment, Backbone, DeviceChoice, Heads, Loss, OptimizerKind, Scheduler, TrainConfig,
 };
-use crate::ml::infer::Weighting;
+use crate::ml::ensemble::Weighting;
+use crate::ml::protocol::{BatchProgress, WorkerEvent};
 use crate::ml::run::{self, EpochRecord, RunDir, RunInfo, RunStatus};
-use crate::ml::train::{self, BatchProgress, LabelSource, TrainEvent, TrainRequest};
-use crossbeam_channel::Receiver;
+use crate::workbench::training::{train_args, write_recipe, PredictRequest};
+use crate::workbench::worker::{mark_run_failed, WorkerProcess};
+use crate::workspace::Workspace;
 use egui::{Color32, RichText, Ui};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// What the panel tells the app.
@@ -25,14 +24,13 @@ pub enum TrainPanelEvent {
     RunFinished(PathBuf),
 }
 
-/// Supplies the curated labels (in `Dataset::photo_refs()` order) at Start.
-pub type LabelsFn = Box<dyn Fn(&Dataset) -> Vec<ClassCode> + Send + Sync>;
-
 struct TrainJob {
-    events: Receiver<TrainEvent>,
-    cancel: Arc<AtomicBool>,
-    handle: Option<JoinHandle<Result<PathBuf, String>>>,
-    run_dir: Option<PathBuf>,
+    worker: WorkerProcess,
+    /// The recipe file the worker reads; removed when the job ends.
+    _recipe: tempfile::NamedTempFile,
+    run_dir: RunDir,
+    /// The worker reported the run's end (finished, cancelled or failed).
+    finished: Option<(RunStatus, Option<String>)>,
     last_batch: Option<BatchProgress>,
     epochs: Vec<EpochRecord>,
     log: Vec<String>,
@@ -41,13 +39,13 @@ struct TrainJob {
 }
 
 struct PredictJob {
-    handle: JoinHandle<Result<String, String>>,
+    worker: WorkerProcess,
+    /// What the worker said it wrote, or the error it reported.
+    outcome: Option<Result<String, String>>,
 }
 
 pub struct TrainPanel {
     root: PathBuf,
-    dataset: Option<Arc<Dataset>>,
-    labels: Option<Arc<LabelsFn>>,
     config: TrainConfig,
     image_size_text: String,
     /// The size `image_size_text` was last synced with.
@@ -78,8 +76,6 @@ impl TrainPanel {
             image_size_shown: config.image_size,
             config,
             root: dataset_root,
-            dataset: None,
-            labels: None,
             job: None,
             status: None,
             selected_run: None,
@@ -92,13 +88,6 @@ impl TrainPanel {
         };
         panel.refresh_runs();
         panel
-    }
-
-    /// The app's scanned dataset and its curated labels; without them Start scans the
-    /// folder and replays the journal itself.
-    pub fn set_data(&mut self, dataset: Arc<Dataset>, curated_labels: LabelsFn) {
-        self.dataset = Some(dataset);
-        self.labels = Some(Arc::new(curated_labels));
     }
 
     /// The recipe the form edits (also set from a saved config or by tests).
@@ -120,12 +109,28 @@ impl TrainPanel {
         self.job.is_some()
     }
 
+    /// The training worker's process id while a run trains.
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.job.as_ref().map(|j| j.worker.pid())
+    }
+
+    /// The run folder of the run training now.
+    pub fn training_run(&self) -> Option<&RunDir> {
+        self.job.as_ref().map(|j| &j.run_dir)
+    }
+
+    /// The lines the panel shows under the progress bars (newest last).
+    pub fn log(&self) -> &[String] {
+        self.job.as_ref().map_or(&[], |j| &j.log)
+    }
+
     fn refresh_runs(&mut self) {
         self.runs =
             run::list_runs(&crate::workspace::Workspace::for_dataset(&self.root).runs_dir());
     }
 
-    /// Starts training with the current form on a background thread.
+    /// Starts training with the current form in the worker process: the recipe is handed
+    /// over as a file, as `mask-curator train --config` takes it.
     pub fn start(&mut self) {
         if self.job.is_some() {
             return;
@@ -134,54 +139,27 @@ impl TrainPanel {
             self.status = Some(format!("cannot start: {e}"));
             return;
         }
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let config = self.config.clone();
-        let root = self.root.clone();
-        let dataset = self.dataset.clone();
-        let labels_fn = self.labels.clone();
-        let thread_cancel = Arc::clone(&cancel);
-        let handle = std::thread::spawn(move || -> Result<PathBuf, String> {
-            let dataset = match dataset {
-                Some(d) => d,
-                None => {
-                    Arc::new(crate::ml::labels::load_dataset(&root).map_err(|e| format!("{e:#}"))?)
-                }
-            };
-            let mut labels =
-                crate::ml::labels::training_labels(&dataset, config.use_curated_labels)
-                    .map_err(|e| format!("{e:#}"))?;
-            // The app's own curation wins for the classes; the ages come from the same
-            // journal on disk (every edit is flushed before the app shows it).
-            if let (Some(f), true) = (&labels_fn, config.use_curated_labels) {
-                labels.classes = f(&dataset);
-                labels.source = LabelSource::Curated;
+        let workspace = Workspace::for_dataset(&self.root);
+        let run_dir = RunDir::fresh(&workspace.runs_dir(), self.config.backbone.name());
+        let recipe = match write_recipe(&workspace, &self.config) {
+            Ok(r) => r,
+            Err(e) => {
+                self.status = Some(format!("cannot start: cannot write the recipe: {e}"));
+                return;
             }
-            let run_dir = RunDir::fresh(
-                &crate::workspace::Workspace::for_dataset(&root).runs_dir(),
-                config.backbone.name(),
-            );
-            let request = TrainRequest {
-                dataset,
-                labels: labels.classes,
-                person_ages: labels.person_ages,
-                label_source: labels.source,
-                config,
-                run_dir,
-                only_fold: None,
-                models_dir: PathBuf::from("models"),
-                cancel: thread_cancel,
-                events: Some(tx),
-            };
-            train::train(request)
-                .map(|o| o.run_dir.dir)
-                .map_err(|e| e.to_string())
-        });
+        };
+        let worker = match WorkerProcess::spawn(&train_args(&self.root, recipe.path(), &run_dir)) {
+            Ok(w) => w,
+            Err(e) => {
+                self.status = Some(format!("cannot start: {e}"));
+                return;
+            }
+        };
         self.job = Some(TrainJob {
-            events: rx,
-            cancel,
-            handle: Some(handle),
-            run_dir: None,
+            worker,
+            _recipe: recipe,
+            run_dir,
+            finished: None,
             last_batch: None,
             epochs: Vec::new(),
             log: Vec::new(),
@@ -191,20 +169,21 @@ impl TrainPanel {
         self.status = Some("starting…".into());
     }
 
-    /// Asks the running training to stop (within a batch).
+    /// Asks the running training to stop (within a batch; a worker that does not obey is
+    /// stopped with signals).
     pub fn cancel(&mut self) {
-        if let Some(job) = &self.job {
-            job.cancel.store(true, Ordering::Relaxed);
+        if let Some(job) = &mut self.job {
+            job.worker.cancel();
             self.status = Some("cancelling…".into());
         }
     }
 
-    /// Drains the training events; returns the finished run folder when training ended.
+    /// Follows the worker's events; when it has ended, reports a finished run.
     fn poll(&mut self) -> Option<TrainPanelEvent> {
         let job = self.job.as_mut()?;
-        for event in job.events.try_iter() {
+        for event in job.worker.events().try_iter() {
             match event {
-                TrainEvent::Started {
+                WorkerEvent::Started {
                     run_dir,
                     device,
                     folds,
@@ -215,11 +194,10 @@ impl TrainPanel {
                         run_dir.display()
                     ));
                     job.folds = folds.len();
-                    job.run_dir = Some(run_dir);
                     // Progress bars take over from here.
                     self.status = None;
                 }
-                TrainEvent::FoldStarted {
+                WorkerEvent::FoldStarted {
                     fold,
                     train_photos,
                     val_photos,
@@ -230,13 +208,13 @@ impl TrainPanel {
                         .map(|p| format!(", pretrained {p}"))
                         .unwrap_or_default()
                 )),
-                TrainEvent::Preparing { done, total } => {
+                WorkerEvent::Preparing { done, total } => {
                     self.status = Some(format!("checking photos: {done} of {total}"));
                 }
-                TrainEvent::Log(line) => job.log.push(line),
-                TrainEvent::Batch(b) => job.last_batch = Some(b),
-                TrainEvent::Epoch(r) => job.epochs.push(r),
-                TrainEvent::FoldFinished(s) => job.log.push(match &s.error {
+                WorkerEvent::Log { text } => job.log.push(text),
+                WorkerEvent::Batch(b) => job.last_batch = Some(b),
+                WorkerEvent::Epoch(r) => job.epochs.push(r),
+                WorkerEvent::FoldFinished(s) => job.log.push(match &s.error {
                     Some(e) => format!("fold {} failed: {e}", s.fold),
                     None => format!(
                         "fold {} {} ({} epochs)",
@@ -245,39 +223,44 @@ impl TrainPanel {
                         s.epochs_completed
                     ),
                 }),
-                TrainEvent::Finished { status, error, .. } => {
-                    self.status = Some(match error {
+                WorkerEvent::Finished { status, error, .. } => {
+                    self.status = Some(match &error {
                         Some(e) => format!("run {}: {e}", status.name()),
                         None => format!("run {}", status.name()),
                     });
+                    job.finished = Some((status, error));
                 }
+                WorkerEvent::Error { message } => {
+                    self.status = Some(format!("training failed: {message}"));
+                    job.finished = Some((RunStatus::Failed, Some(message)));
+                }
+                WorkerEvent::Predicted { .. } => {}
             }
         }
-        if !job.handle.as_ref().is_some_and(|h| h.is_finished()) {
+        let exit = job.worker.try_wait()?;
+        // Lines written just before the end may still be on their way: take them first.
+        if !job.worker.outputs_drained() {
             return None;
         }
-        let result = job.handle.take().map(|h| h.join());
         let job = self.job.take()?;
+        let event = match &job.finished {
+            Some((RunStatus::Finished, _)) => {
+                Some(TrainPanelEvent::RunFinished(job.run_dir.dir.clone()))
+            }
+            Some(_) => None,
+            None => {
+                // The worker died without reporting an end: an abort, a kill, a crash.
+                let reason = job.worker.failure_reason(&exit);
+                mark_run_failed(&job.run_dir, &reason);
+                self.status = Some(format!("training failed: {reason}"));
+                None
+            }
+        };
         self.refresh_runs();
-        match result {
-            Some(Ok(Ok(dir))) => {
-                let finished = run::RunDir::new(&dir)
-                    .read_info()
-                    .map(|i| i.status == RunStatus::Finished)
-                    .unwrap_or(false);
-                self.selected_run = Some(dir.clone());
-                finished.then_some(TrainPanelEvent::RunFinished(dir))
-            }
-            Some(Ok(Err(e))) => {
-                self.status = Some(format!("training failed: {e}"));
-                let _ = job.run_dir;
-                None
-            }
-            _ => {
-                self.status = Some("the training thread crashed".into());
-                None
-            }
+        if job.run_dir.run_json().exists() {
+            self.selected_run = Some(job.run_dir.dir.clone());
         }
+        event
     }
 
     pub fn ui(&mut self, ui: &mut Ui) -> Option<TrainPanelEvent> {
@@ -593,18 +576,7 @@ impl TrainPanel {
 
     fn ensemble_ui(&mut self, ui: &mut Ui) {
         ui.heading("Ensemble");
-        if let Some(p) = &self.predict {
-            if p.handle.is_finished() {
-                if let Some(p) = self.predict.take() {
-                    self.predict_result = Some(match p.handle.join() {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => format!("failed: {e}"),
-                        Err(_) => "the inference thread crashed".into(),
-                    });
-                    self.refresh_runs();
-                }
-            }
-        }
+        self.poll_predict();
         ui.label(format!(
             "{} run(s) ticked in the table",
             self.ensemble_runs.len()
@@ -628,61 +600,72 @@ impl TrainPanel {
             .add_enabled(can_run, egui::Button::new("Predict"))
             .clicked()
         {
-            let runs: Vec<PathBuf> = self.ensemble_runs.iter().cloned().collect();
-            let (root, dataset, tta, weighting, out) = (
-                self.root.clone(),
-                self.dataset.clone(),
-                self.tta,
-                self.weighting,
-                PathBuf::from(&self.out_path),
-            );
-            let device = self.config.device;
-            let handle = std::thread::spawn(move || -> Result<String, String> {
-                let dataset = match dataset {
-                    Some(d) => d,
-                    None => Arc::new(
-                        crate::ml::labels::load_dataset(&root).map_err(|e| format!("{e:#}"))?,
-                    ),
-                };
-                let eval = dataset
-                    .eval
-                    .as_ref()
-                    .ok_or("the dataset has no eval/info.csv")?;
-                let device = crate::ml::device::choose(device).map_err(|e| e.to_string())?;
-                let r =
-                    crate::ml::infer::ensemble(&dataset, &runs, tta, weighting, device, &|_| {})
-                        .map_err(|e| e.to_string())?;
-                let csv = crate::ml::ensemble::submission_csv(&eval.image_ids, &r.classes)?;
-                crate::workspace::write_atomic(&out, csv.as_bytes())
-                    .map_err(|e| format!("{}: {e}", out.display()))?;
-                let reused = r.members.iter().filter(|m| m.reused).count();
-                let report = serde_json::json!({
-                    "scores": r.scores,
-                    "members": r.members,
-                    "tta": tta,
-                    "weights": match weighting { Weighting::Uniform => "uniform", Weighting::F1 => "f1" },
-                });
-                let metrics = crate::ml::ensemble::write_metrics_report(&out, &report)?;
-                let mut text = format!(
-                    "wrote {} and {} ({} models, {reused} from saved probabilities)",
-                    out.display(),
-                    metrics.display(),
-                    r.members.len()
-                );
-                if let Some(s) = r.scores {
-                    text.push_str(&format!(
-                        "\neval macro F1 {:.4}, accuracy {:.4}",
-                        s.metrics.macro_f1, s.metrics.accuracy
-                    ));
-                }
-                Ok(text)
-            });
-            self.predict = Some(PredictJob { handle });
-            self.predict_result = Some("predicting…".into());
+            self.start_predict();
         }
         if let Some(r) = &self.predict_result {
             ui.label(r.as_str());
         }
+    }
+
+    /// Starts ensemble inference over the ticked runs in the worker.
+    pub fn start_predict(&mut self) {
+        if self.predict.is_some() || self.ensemble_runs.is_empty() {
+            return;
+        }
+        let request = PredictRequest {
+            dataset: self.root.clone(),
+            runs: self.ensemble_runs.iter().cloned().collect(),
+            tta: self.tta,
+            weighting: self.weighting,
+            device: self.config.device,
+            out: PathBuf::from(&self.out_path),
+        };
+        match WorkerProcess::spawn(&request.args()) {
+            Ok(worker) => {
+                self.predict = Some(PredictJob {
+                    worker,
+                    outcome: None,
+                });
+                self.predict_result = Some("predicting…".into());
+            }
+            Err(e) => self.predict_result = Some(format!("failed: {e}")),
+        }
+    }
+
+    /// The inference result once the worker has ended.
+    fn poll_predict(&mut self) {
+        let Some(job) = &mut self.predict else { return };
+        for event in job.worker.events().try_iter() {
+            match event {
+                WorkerEvent::Predicted { summary, .. } => job.outcome = Some(Ok(summary)),
+                WorkerEvent::Error { message } => job.outcome = Some(Err(message)),
+                _ => {}
+            }
+        }
+        let Some(exit) = job.worker.try_wait() else {
+            return;
+        };
+        if !job.worker.outputs_drained() {
+            return;
+        }
+        let Some(job) = self.predict.take() else {
+            return;
+        };
+        self.predict_result = Some(match job.outcome {
+            Some(Ok(summary)) => summary,
+            Some(Err(e)) => format!("failed: {e}"),
+            None => format!("failed: {}", job.worker.failure_reason(&exit)),
+        });
+        self.refresh_runs();
+    }
+
+    /// The last inference's result line ("predicting…", what was written, or why not).
+    pub fn predict_result(&self) -> Option<&str> {
+        self.predict_result.as_deref()
+    }
+
+    pub fn is_predicting(&self) -> bool {
+        self.predict.is_some()
     }
 }
 

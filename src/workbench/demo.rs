@@ -1,6 +1,7 @@
 //! Opening the demo: generate the demo dataset when it is missing and, when asked, train
 //! the quick demo run so that the first open already has a review queue.
 
+use crate::ml::protocol::WorkerEvent;
 use crate::workspace::Workspace;
 use anyhow::Context;
 use std::path::Path;
@@ -12,20 +13,20 @@ pub trait DemoProgress {
 
     /// Follows the quick run's training until its events end. By default, one line now and
     /// then through [`DemoProgress::say`]; a terminal draws progress bars instead.
-    #[cfg(feature = "torch")]
-    fn follow_training(&self, events: crossbeam_channel::Receiver<crate::ml::train::TrainEvent>) {
-        use crate::ml::train::TrainEvent;
+    fn follow_training(&self, events: &crossbeam_channel::Receiver<WorkerEvent>) {
         for event in events {
             match event {
-                TrainEvent::Preparing { done: 0, total } => self.say(&format!(
+                WorkerEvent::Preparing { done: 0, total } => self.say(&format!(
                     "Training the quick demo run: checking {total} photos…"
                 )),
-                TrainEvent::Batch(b) if b.batch == 1 || b.batch == b.batches => self.say(&format!(
-                    "Training the quick demo run: fold {} epoch {}, about {:.0} s left…",
-                    b.fold + 1,
-                    b.epoch,
-                    b.eta_secs
-                )),
+                WorkerEvent::Batch(b) if b.batch == 1 || b.batch == b.batches => {
+                    self.say(&format!(
+                        "Training the quick demo run: fold {} epoch {}, about {:.0} s left…",
+                        b.fold + 1,
+                        b.epoch,
+                        b.eta_secs
+                    ))
+                }
                 _ => {}
             }
         }
@@ -47,8 +48,6 @@ pub enum QuickRun {
     },
     /// Training failed; the demo opens without a review queue.
     Failed(String),
-    /// Built without libtorch.
-    Unavailable,
 }
 
 /// The demo is ready to open.
@@ -110,15 +109,12 @@ pub fn ensure_demo(
 }
 
 /// Trains the quick demo run ([`crate::ml::config::TrainConfig::quick_demo`]) on the
-/// demo's curated labels into a run folder named `<stamp>-quick-demo`.
-#[cfg(feature = "torch")]
+/// demo's curated labels into a run folder named `<stamp>-quick-demo`, in the training
+/// worker.
 fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<QuickRun> {
+    use super::worker::{mark_run_failed, WorkerProcess};
     use crate::ml::config::TrainConfig;
-    use crate::ml::run::RunDir;
-    use crate::ml::train::{self, TrainRequest};
-    use std::path::PathBuf;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
+    use crate::ml::run::{RunDir, RunStatus};
 
     let started = std::time::Instant::now();
     let config = TrainConfig::quick_demo();
@@ -128,37 +124,29 @@ fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<Qui
         crate::ml::config::QUICK_DEMO_LABEL,
         config.describe()
     ));
-    let dataset =
-        crate::dataset::scan(dir).with_context(|| format!("scanning {}", dir.display()))?;
-    let labels = crate::ml::labels::training_labels(&dataset, true)?;
-    let run_dir = RunDir::fresh(&Workspace::for_dataset(dir).runs_dir(), "quick-demo");
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let request = TrainRequest {
-        dataset: Arc::new(dataset),
-        labels: labels.classes,
-        person_ages: labels.person_ages,
-        label_source: labels.source,
-        config,
-        run_dir,
-        only_fold: None,
-        models_dir: PathBuf::from("models"),
-        cancel: Arc::new(AtomicBool::new(false)),
-        events: Some(tx),
-    };
-    let worker = std::thread::spawn(move || train::train(request));
-    progress.follow_training(rx);
-    let outcome = worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the training thread crashed"))??;
-    Ok(QuickRun::Trained {
-        run_id: outcome.run_dir.id(),
-        secs: started.elapsed().as_secs_f64(),
-        summary: outcome.info.summary,
-    })
-}
-
-#[cfg(not(feature = "torch"))]
-fn quick_demo_run(_dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<QuickRun> {
-    progress.say("Built without libtorch: no quick demo run (train a run from a torch build).");
-    Ok(QuickRun::Unavailable)
+    let workspace = Workspace::for_dataset(dir);
+    let run_dir = RunDir::fresh(&workspace.runs_dir(), "quick-demo");
+    let recipe = super::training::write_recipe(&workspace, &config)?;
+    let mut worker =
+        WorkerProcess::spawn(&super::training::train_args(dir, recipe.path(), &run_dir))?;
+    progress.follow_training(worker.events());
+    let exit = worker.wait();
+    let info = run_dir.read_info().ok();
+    match info {
+        Some(info) if info.status == RunStatus::Finished => Ok(QuickRun::Trained {
+            run_id: run_dir.id(),
+            secs: started.elapsed().as_secs_f64(),
+            summary: info.summary,
+        }),
+        Some(info) if info.status != RunStatus::Running => anyhow::bail!(
+            "the run {}{}",
+            info.status.name(),
+            info.error.map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+        _ => {
+            let reason = worker.failure_reason(&exit);
+            mark_run_failed(&run_dir, &reason);
+            anyhow::bail!(reason)
+        }
+    }
 }

@@ -4,3 +4,5 @@
 //! reports through the callbacks it is given).
 
 pub mod demo;
+pub mod training;
+pub mod worker;

@@ -162,31 +162,18 @@ fn top_bar_ui(
 
 /// The training side panel (`crate::ui::train_panel::TrainPanel`): made for the open
 /// dataset on first show; a finished run reloads the issue list.
-#[cfg(feature = "torch")]
 fn train_panel_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) {
     let Some(session) = &rt.session else {
         return;
     };
-    // The panel scans the folder and replays the journal read-only when a run starts, so
-    // it trains on the curated labels as they are at that moment.
+    // The worker scans the folder and replays the journal read-only when a run starts
+    // (every edit is on disk before the app shows it), so it trains on the curated labels
+    // as they are at that moment.
     let root = session.dataset.root.clone();
     let panel = rt
         .train_panel
         .get_or_insert_with(|| super::train_panel::TrainPanel::new(root));
     if let Some(super::train_panel::TrainPanelEvent::RunFinished(_)) = panel.ui(ui) {
-        commands.push(Command::ReloadRun);
-    }
-}
-
-/// Without libtorch there is no training panel: say how to get one.
-#[cfg(not(feature = "torch"))]
-fn train_panel_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) {
-    ui.heading("Training");
-    ui.label("This build has no libtorch (feature `torch`). Train from a full build:");
-    if let Some(s) = &rt.session {
-        ui.monospace(format!("mask-curator train {}", s.dataset.root.display()));
-    }
-    if ui.button("Reload newest run").clicked() {
         commands.push(Command::ReloadRun);
     }
 }

@@ -1,4 +1,4 @@
-use crate::ml::device::{self, DeviceChoice};
+use crate::device::{self, DeviceChoice};
 use clap::Args as ClapArgs;
 
 #[derive(Debug, ClapArgs)]

@@ -6,9 +6,6 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    if std::env::var_os("CARGO_FEATURE_TORCH").is_none() {
-        return;
-    }
     let Some(libtorch) = std::env::var_os("LIBTORCH").map(PathBuf::from) else {
         panic!(
             "LIBTORCH is not set: run scripts/setup.sh, which links .libtorch to libtorch 2.13.0"

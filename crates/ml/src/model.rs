@@ -4,9 +4,9 @@
 //! The age head (when the recipe has one) gives two more numbers per photo: the predicted
 //! age in years and the log of its spread, trained with a Laplace or Gaussian likelihood.
 
-use super::config::{AgeLoss, Backbone, Heads, Loss, TrainConfig};
-use super::MlError;
-use crate::dataset::NUM_CLASSES;
+use crate::MlError;
+use mask_curator::dataset::NUM_CLASSES;
+use mask_curator::ml::config::{AgeLoss, Backbone, Heads, Loss, TrainConfig};
 use std::path::{Path, PathBuf};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -21,15 +21,6 @@ const AGE_UNIT: f64 = 12.0;
 /// Bounds of the learned log-scale (standard units: 0.08 to 240 years): keeps the
 /// likelihood finite while the head is untrained.
 const AGE_LOG_SCALE: (f64, f64) = (-5.0, 3.0);
-
-impl Heads {
-    pub fn outputs(self) -> i64 {
-        match self {
-            Heads::ThreeHeads => 8,
-            Heads::Class18 => NUM_CLASSES as i64,
-        }
-    }
-}
 
 /// What the network gives for a batch.
 pub struct Output {

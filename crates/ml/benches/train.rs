@@ -9,7 +9,7 @@
 
 use mask_curator::ml::config::{AgeLoss, Augment, CropBox, ImageSize, TrainConfig};
 use mask_curator::ml::loader::{Item, Loader};
-use mask_curator::ml::model::Net;
+use mask_curator_ml::model::Net;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

@@ -1,13 +1,13 @@
-use crate::ml::config::{
-    AgeLoss, Backbone, DeviceChoice, Heads, ImageSize, OptimizerKind, TrainConfig,
-};
-use crate::ml::run::{RunDir, RunStatus};
-use crate::ml::train::{self, LabelSource, TrainEvent, TrainRequest};
+use super::Report;
+use crate::train::{self, LabelSource, TrainRequest};
 use anyhow::{bail, Context};
 use clap::Args as ClapArgs;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use mask_curator::cli::progress::{age_line, render_training};
+use mask_curator::ml::config::{
+    AgeLoss, Backbone, DeviceChoice, Heads, ImageSize, OptimizerKind, TrainConfig,
+};
+use mask_curator::ml::run::{RunDir, RunStatus};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// Train k-fold models by person; prints the run folder as its last line.
@@ -100,7 +100,7 @@ impl Args {
             workers
         );
         if self.no_augment {
-            c.augment = crate::ml::config::Augment::OFF;
+            c.augment = mask_curator::ml::config::Augment::OFF;
         }
         if self.given_labels {
             c.use_curated_labels = false;
@@ -110,7 +110,7 @@ impl Args {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
     if let Some(dir) = &args.assemble {
         let run = RunDir::new(dir);
         let info =
@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(d) => RunDir::new(d),
         None if args.fold.is_some() => bail!("--fold needs --run-dir (the folder the folds share)"),
         None => RunDir::fresh(
-            &crate::workspace::Workspace::for_dataset(&args.dir).runs_dir(),
+            &mask_curator::workspace::Workspace::for_dataset(&args.dir).runs_dir(),
             config.backbone.name(),
         ),
     };
@@ -147,9 +147,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.device = device;
         eprintln!("using the recipe of {}", run_dir.config().display());
     }
-    let dataset = crate::ml::labels::load_dataset(&args.dir)
+    let dataset = mask_curator::ml::labels::load_dataset(&args.dir)
         .with_context(|| format!("scanning {}", args.dir.display()))?;
-    let labels = crate::ml::labels::training_labels(&dataset, config.use_curated_labels)?;
+    let labels = mask_curator::ml::labels::training_labels(&dataset, config.use_curated_labels)?;
     let (tx, rx) = crossbeam_channel::unbounded();
     let request = TrainRequest {
         dataset: Arc::new(dataset),
@@ -160,11 +160,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         run_dir: run_dir.clone(),
         only_fold: args.fold,
         models_dir: args.models.clone(),
-        cancel: Arc::new(AtomicBool::new(false)),
+        cancel: report.cancel_flag(),
         events: Some(tx),
     };
     let worker = std::thread::spawn(move || train::train(request));
-    render_progress(rx);
+    match report {
+        Report::Terminal => render_training(&rx),
+        Report::Lines => rx.iter().for_each(|e| super::emit(&e)),
+    }
     let outcome = worker
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread crashed"))?;
@@ -187,20 +190,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if outcome.info.status != RunStatus::Finished && args.fold.is_none() {
         eprintln!("run status: {}", outcome.info.status.name());
     }
-    println!("{}", outcome.run_dir.dir.display());
+    if report == Report::Terminal {
+        println!("{}", outcome.run_dir.dir.display());
+    }
     Ok(())
-}
-
-/// The age head's out-of-fold figures in one line.
-pub fn age_line(age: &crate::ml::run::AgeSummary) -> String {
-    format!(
-        "out-of-fold age: MAE {:.2} years (median age guessed: {:.2})  median spread {:.1} years  \
-         within one spread {:.0}%",
-        age.mae_years,
-        age.baseline_mae_years,
-        age.median_spread_years,
-        age.within_one_spread * 100.0
-    )
 }
 
 fn label_source_name(s: &str) -> &str {
@@ -208,128 +201,5 @@ fn label_source_name(s: &str) -> &str {
         "curated"
     } else {
         "given"
-    }
-}
-
-/// Draws the training events as progress bars on stderr until the channel closes.
-pub(crate) fn render_progress(rx: crossbeam_channel::Receiver<TrainEvent>) {
-    let multi = MultiProgress::new();
-    // Without a terminal the bars are hidden; the log lines still go to stderr.
-    let say = |line: String| {
-        if multi.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            let _ = multi.println(line);
-        }
-    };
-    let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    let mut overall: Option<ProgressBar> = None;
-    let mut epoch_bar: Option<ProgressBar> = None;
-    let mut photos_bar: Option<ProgressBar> = None;
-    for event in rx {
-        match event {
-            TrainEvent::Preparing { done, total } => {
-                let bar = photos_bar.get_or_insert_with(|| {
-                    let bar = multi.add(ProgressBar::new(total as u64));
-                    bar.set_style(style.clone());
-                    bar.set_prefix("photos");
-                    bar.set_message("decoding every photo once");
-                    bar
-                });
-                bar.set_position(done as u64);
-                if done == total {
-                    bar.finish_and_clear();
-                }
-            }
-            TrainEvent::Log(line) => say(line),
-            TrainEvent::Started {
-                run_dir,
-                folds,
-                epochs,
-                device,
-                ..
-            } => {
-                say(format!(
-                    "run {} on {device}, folds {folds:?}, {epochs} epochs",
-                    run_dir.display()
-                ));
-                let bar = multi.add(ProgressBar::new((folds.len() as u64) * u64::from(epochs)));
-                bar.set_style(style.clone());
-                bar.set_prefix("epochs");
-                overall = Some(bar);
-            }
-            TrainEvent::FoldStarted {
-                fold,
-                train_photos,
-                val_photos,
-                pretrained,
-            } => {
-                let from = pretrained
-                    .map(|p| format!(", pretrained from {p}"))
-                    .unwrap_or_default();
-                say(format!(
-                    "fold {fold}: {train_photos} training / {val_photos} validation photos{from}"
-                ));
-            }
-            TrainEvent::Batch(b) => {
-                let bar = epoch_bar.get_or_insert_with(|| {
-                    let bar = multi.add(ProgressBar::new(b.batches as u64));
-                    bar.set_style(style.clone());
-                    bar
-                });
-                if b.batch == 1 {
-                    bar.reset();
-                    bar.set_length(b.batches as u64);
-                }
-                bar.set_prefix(format!("f{} e{}", b.fold, b.epoch));
-                bar.set_position(b.batch as u64);
-                bar.set_message(format!(
-                    "loss {:.4}  {:.0} img/s  ETA {}",
-                    b.loss,
-                    b.images_per_sec,
-                    format_secs(b.eta_secs)
-                ));
-            }
-            TrainEvent::Epoch(r) => {
-                if let Some(bar) = &overall {
-                    bar.inc(1);
-                }
-                let age = r
-                    .age_mae
-                    .map(|m| format!("  age MAE {m:.2} y"))
-                    .unwrap_or_default();
-                say(format!(
-                    "fold {} epoch {}: train loss {:.4}  val loss {:.4}  macro F1 {:.4} (mask {:.3} gender {:.3} age {:.3})  acc {:.4}{age}  {:.0} img/s",
-                    r.fold, r.epoch, r.train_loss, r.val_loss, r.macro_f1, r.f1_mask, r.f1_gender, r.f1_age, r.accuracy, r.images_per_sec
-                ));
-            }
-            TrainEvent::FoldFinished(s) => {
-                if let Some(e) = &s.error {
-                    say(format!("fold {} failed: {e}", s.fold));
-                } else {
-                    say(format!(
-                        "fold {} {} after {} epoch(s)",
-                        s.fold,
-                        s.status.name(),
-                        s.epochs_completed
-                    ));
-                }
-            }
-            TrainEvent::Finished { .. } => {}
-        }
-    }
-    for bar in [photos_bar, epoch_bar, overall].into_iter().flatten() {
-        bar.finish_and_clear();
-    }
-}
-
-fn format_secs(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
     }
 }

@@ -3,30 +3,21 @@
 //! folds and runs, uniformly or weighted by each fold's validation macro F1. Fold models
 //! with an age head also save and vote their predicted years (`eval_age_fold<k>.npy`).
 
-use super::config::AgeLoss;
-use super::ensemble;
-use super::loader::{Item, LoadError, Loader};
-use super::model::Net;
-use super::npy::{self, Matrix};
-use super::run::{RunDir, RunStatus};
-use super::train::{predict_rows, Predictions};
-use super::{catch_torch, MlError};
-use crate::dataset::{Dataset, NUM_CLASSES};
-use crate::metrics::{self, ClassMetrics};
+use crate::model::Net;
+use crate::train::{predict_rows, Predictions};
+use crate::{catch_torch, MlError};
+use mask_curator::dataset::{Dataset, NUM_CLASSES};
+use mask_curator::metrics::{self, ClassMetrics};
+use mask_curator::ml::config::AgeLoss;
+use mask_curator::ml::ensemble;
+pub use mask_curator::ml::ensemble::Weighting;
+use mask_curator::ml::loader::{Item, LoadError, Loader};
+use mask_curator::ml::npy::{self, Matrix};
+use mask_curator::ml::run::{RunDir, RunStatus};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use tch::Device;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Weighting {
-    /// Every fold model counts the same.
-    #[default]
-    Uniform,
-    /// Each fold model weighted by its validation macro F1.
-    F1,
-}
 
 /// One fold model of the ensemble.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -292,7 +283,7 @@ pub fn ensemble(
         .and_then(|e| e.ground_truth.as_ref())
         .map(|gt| {
             let truth: Vec<usize> = gt.iter().map(|c| c.index()).collect();
-            let (m, fields) = super::run::score(&truth, &classes);
+            let (m, fields) = mask_curator::ml::run::score(&truth, &classes);
             EvalScores {
                 metrics: m,
                 f1_mask: fields[0],

@@ -4,15 +4,16 @@
 //! head the same happens for the predicted years and their spread (`val_age_fold<k>.npy`,
 //! `eval_age_fold<k>.npy`, then `oof_age.npy`).
 
-use super::config::{OptimizerKind, Scheduler, TrainConfig};
-use super::loader::{Item, LoadError, Loader};
-use super::model::{Net, Output};
-use super::npy::{self, Matrix};
-use super::run::{self, EpochRecord, FoldSummary, IndexRow, RunDir, RunInfo, RunStatus};
-use super::split::person_folds;
-use super::{catch_torch, device, MlError};
-use crate::dataset::{AgeBin, ClassCode, Dataset, NUM_CLASSES};
+use crate::model::{Net, Output};
+use crate::{catch_torch, device, MlError};
 use crossbeam_channel::Sender;
+use mask_curator::dataset::{AgeBin, ClassCode, Dataset, NUM_CLASSES};
+use mask_curator::ml::config::{OptimizerKind, Scheduler, TrainConfig};
+pub use mask_curator::ml::labels::LabelSource;
+use mask_curator::ml::loader::{Item, LoadError, Loader};
+use mask_curator::ml::npy::{self, Matrix};
+use mask_curator::ml::run::{self, EpochRecord, FoldSummary, IndexRow, RunDir, RunInfo, RunStatus};
+use mask_curator::ml::split::person_folds;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -23,61 +24,9 @@ use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{Device, Kind, Tensor};
 
-/// What training reports while it runs (the CLI draws progress bars from these, the app's
-/// panel polls the same channel).
-#[derive(Debug, Clone)]
-pub enum TrainEvent {
-    Started {
-        run_dir: PathBuf,
-        folds: Vec<usize>,
-        epochs: u32,
-        batches_per_epoch: usize,
-        device: String,
-    },
-    FoldStarted {
-        fold: usize,
-        train_photos: usize,
-        val_photos: usize,
-        pretrained: Option<String>,
-    },
-    /// Photos decoded before the first fold (done of total): every photo is checked once
-    /// so that one that cannot be decoded is skipped, not a failed batch.
-    Preparing {
-        done: usize,
-        total: usize,
-    },
-    /// A line for the run's log (e.g. a photo skipped and why).
-    Log(String),
-    Batch(BatchProgress),
-    Epoch(EpochRecord),
-    FoldFinished(FoldSummary),
-    Finished {
-        run_dir: PathBuf,
-        status: RunStatus,
-        error: Option<String>,
-    },
-}
-
-/// Progress within an epoch: the same type the worker protocol carries.
-pub use super::protocol::BatchProgress;
-
-/// Where the training labels come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LabelSource {
-    /// The curation journal applied.
-    Curated,
-    /// The labels as given on disk.
-    Given,
-}
-
-impl LabelSource {
-    pub fn name(self) -> &'static str {
-        match self {
-            LabelSource::Curated => "curated",
-            LabelSource::Given => "given",
-        }
-    }
-}
+// Training reports the worker protocol's events: the worker writes them as lines for a
+// front end, or draws them as progress bars on a terminal.
+pub use mask_curator::ml::protocol::{BatchProgress, WorkerEvent};
 
 /// A training request.
 pub struct TrainRequest {
@@ -95,7 +44,7 @@ pub struct TrainRequest {
     /// Where `<backbone>.safetensors` / `.ot` pretrained files are looked for.
     pub models_dir: PathBuf,
     pub cancel: Arc<AtomicBool>,
-    pub events: Option<Sender<TrainEvent>>,
+    pub events: Option<Sender<WorkerEvent>>,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +117,7 @@ fn rows_of(
 /// The fold of each person of `dataset` under the labels given (gender and age bin of the
 /// curated labels stratify the split).
 pub fn folds_for(dataset: &Dataset, labels: &[ClassCode], k: usize, seed: u64) -> Vec<usize> {
-    let mut strata: Vec<(crate::dataset::Gender, AgeBin)> = dataset
+    let mut strata: Vec<(mask_curator::dataset::Gender, AgeBin)> = dataset
         .people
         .iter()
         .map(|p| (p.gender, p.age_bin()))
@@ -192,7 +141,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn send(&self, e: TrainEvent) {
+    fn send(&self, e: WorkerEvent) {
         if let Some(tx) = &self.req.events {
             let _ = tx.send(e);
         }
@@ -292,12 +241,12 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         config.workers,
         config.prefetch,
     );
-    let send = |e: TrainEvent| {
+    let send = |e: WorkerEvent| {
         if let Some(tx) = &req.events {
             let _ = tx.send(e);
         }
     };
-    let progress = |done, total| send(TrainEvent::Preparing { done, total });
+    let progress = |done, total| send(WorkerEvent::Preparing { done, total });
     let Some(failed) = loader.prepare_all(&req.cancel, &progress) else {
         return cancelled_before_training(&req, &folds_to_run);
     };
@@ -334,9 +283,9 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
             };
             for (i, err) in failed {
                 loader.use_blank(i);
-                send(TrainEvent::Log(format!(
-                    "eval photo {err}: predicted from a blank photo"
-                )));
+                send(WorkerEvent::Log {
+                    text: format!("eval photo {err}: predicted from a blank photo"),
+                });
             }
             Some((e.image_ids.clone(), loader))
         }
@@ -365,7 +314,7 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         batches_total,
         req: &req,
     };
-    ctx.send(TrainEvent::Started {
+    ctx.send(WorkerEvent::Started {
         run_dir: run.dir.clone(),
         folds: folds_to_run.clone(),
         epochs: config.epochs,
@@ -393,7 +342,7 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         };
         run.write_json(&run.fold_json(k), &summary)?;
         let stop = summary.status != RunStatus::Finished;
-        ctx.send(TrainEvent::FoldFinished(summary));
+        ctx.send(WorkerEvent::FoldFinished(summary));
         if stop {
             break;
         }
@@ -411,7 +360,7 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         None
     };
     let info = run::refresh_info(run, summary, None)?;
-    ctx.send(TrainEvent::Finished {
+    ctx.send(WorkerEvent::Finished {
         run_dir: run.dir.clone(),
         status: info.status,
         error: failure.as_ref().map(|e| e.to_string()),
@@ -442,8 +391,8 @@ fn cancelled_before_training(
     run.write_json(&run.fold_json(summary.fold), &summary)?;
     let info = run::refresh_info(run, None, None)?;
     if let Some(tx) = &req.events {
-        let _ = tx.send(TrainEvent::FoldFinished(summary));
-        let _ = tx.send(TrainEvent::Finished {
+        let _ = tx.send(WorkerEvent::FoldFinished(summary));
+        let _ = tx.send(WorkerEvent::Finished {
             run_dir: run.dir.clone(),
             status: info.status,
             error: None,
@@ -474,24 +423,25 @@ fn skip_photos(
         csv.write_record([rows[*i].path.as_str(), e.reason.as_str()])
             .map_err(io)?;
         if let Some(tx) = &req.events {
-            let _ = tx.send(TrainEvent::Log(format!(
-                "skipped {}: {}",
-                rows[*i].path, e.reason
-            )));
+            let _ = tx.send(WorkerEvent::Log {
+                text: format!("skipped {}: {}", rows[*i].path, e.reason),
+            });
         }
     }
     let bytes = csv
         .into_inner()
         .map_err(|e| MlError::Io(format!("{}: {e}", run.skipped_csv().display())))?;
-    crate::workspace::write_atomic(&run.skipped_csv(), &bytes)
+    mask_curator::workspace::write_atomic(&run.skipped_csv(), &bytes)
         .map_err(|e| MlError::Io(format!("{}: {e}", run.skipped_csv().display())))?;
     if let Some(tx) = &req.events {
-        let _ = tx.send(TrainEvent::Log(format!(
-            "{} of {} photos cannot be decoded and are left out of this run (listed in {})",
-            failed.len(),
-            rows.len(),
-            run.skipped_csv().display()
-        )));
+        let _ = tx.send(WorkerEvent::Log {
+            text: format!(
+                "{} of {} photos cannot be decoded and are left out of this run (listed in {})",
+                failed.len(),
+                rows.len(),
+                run.skipped_csv().display()
+            ),
+        });
     }
     let mut kept = keep.iter();
     rows.retain(|_| *kept.next().unwrap_or(&true));
@@ -550,7 +500,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
     }
     let mut net = Net::new(config, ctx.device)?;
     let pretrained = net.load_pretrained(&req.models_dir, config.backbone)?;
-    ctx.send(TrainEvent::FoldStarted {
+    ctx.send(WorkerEvent::FoldStarted {
         fold: k,
         train_photos: train_idx.len(),
         val_photos: val_idx.len(),
@@ -646,7 +596,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             let elapsed = ctx.started.elapsed().as_secs_f64();
             let eta =
                 elapsed / ctx.batches_done as f64 * (ctx.batches_total - ctx.batches_done) as f64;
-            ctx.send(TrainEvent::Batch(BatchProgress {
+            ctx.send(WorkerEvent::Batch(BatchProgress {
                 fold: k,
                 epoch,
                 batch: b + 1,
@@ -681,7 +631,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         };
         let probs = &out.probs;
         let truth: Vec<usize> = val_idx.iter().map(|&i| ctx.rows[i].official).collect();
-        let predicted = crate::metrics::argmax_rows(probs, NUM_CLASSES);
+        let predicted = mask_curator::metrics::argmax_rows(probs, NUM_CLASSES);
         let age_mae = out.age.as_ref().map(|age| {
             let errors: f64 = val_idx
                 .iter()
@@ -713,7 +663,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             elapsed_secs: ctx.started.elapsed().as_secs_f64(),
         };
         run.append_epoch(&record)?;
-        ctx.send(TrainEvent::Epoch(record.clone()));
+        ctx.send(WorkerEvent::Epoch(record.clone()));
         last = Some(record);
         if let Scheduler::Plateau { patience, factor } = config.scheduler {
             if val_loss < best_val_loss - 1e-4 {
@@ -834,7 +784,12 @@ pub fn predict_rows(
     let _guard = tch::no_grad_guard();
     let mut out = Vec::with_capacity(rows.len() * NUM_CLASSES);
     let mut ages: Option<Vec<f32>> = net.has_age().then(|| Vec::with_capacity(rows.len() * 2));
-    for batch in loader.batches(rows.to_vec(), batch_size, super::config::Augment::OFF, 0) {
+    for batch in loader.batches(
+        rows.to_vec(),
+        batch_size,
+        mask_curator::ml::config::Augment::OFF,
+        0,
+    ) {
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -861,13 +816,15 @@ pub fn predict_rows(
         };
         let (mut p, mut age) = run_on(&batch.pixels)?;
         if tta {
-            let flipped = super::loader::hflip_batch(&batch.pixels, w as usize);
+            let flipped = mask_curator::ml::loader::hflip_batch(&batch.pixels, w as usize);
             let (pf, age_f) = run_on(&flipped)?;
             p = p.f_add(&pf)?.f_mul_scalar(0.5)?;
             if let (Some(a), Some(b)) = (&mut age, age_f) {
                 for (x, y) in a.chunks_exact_mut(2).zip(b.chunks_exact(2)) {
-                    let mixed =
-                        super::ensemble::mix_ages(&[(1.0, [x[0], x[1]]), (1.0, [y[0], y[1]])]);
+                    let mixed = mask_curator::ml::ensemble::mix_ages(&[
+                        (1.0, [x[0], x[1]]),
+                        (1.0, [y[0], y[1]]),
+                    ]);
                     x.copy_from_slice(&mixed);
                 }
             }

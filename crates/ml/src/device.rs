@@ -2,7 +2,7 @@
 
 use tch::Device;
 
-pub use super::config::DeviceChoice;
+pub use mask_curator::ml::config::DeviceChoice;
 
 /// The device for a choice: `auto` is CUDA when available, else CPU; `cuda` fails clearly
 /// when CUDA is not available.

@@ -1,8 +1,10 @@
-use crate::ml::config::DeviceChoice;
-use crate::ml::ensemble;
-use crate::ml::infer::{self, Weighting};
+use super::Report;
+use crate::infer::{self, Weighting};
 use anyhow::{bail, Context};
 use clap::Args as ClapArgs;
+use mask_curator::ml::config::DeviceChoice;
+use mask_curator::ml::ensemble;
+use mask_curator::ml::protocol::WorkerEvent;
 use std::path::PathBuf;
 
 /// Ensemble inference on eval/info.csv; writes `ImageID,ans` in info.csv row order.
@@ -25,9 +27,9 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let device = crate::ml::device::choose(args.device)?;
-    let dataset = crate::ml::labels::load_dataset(&args.dir)
+pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
+    let device = crate::device::choose(args.device)?;
+    let dataset = mask_curator::ml::labels::load_dataset(&args.dir)
         .with_context(|| format!("scanning {}", args.dir.display()))?;
     let Some(eval) = dataset.eval.as_ref() else {
         bail!("{}: no eval/info.csv to predict", args.dir.display());
@@ -42,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let csv =
         ensemble::submission_csv(&eval.image_ids, &result.classes).map_err(anyhow::Error::msg)?;
-    crate::workspace::write_atomic(&args.out, csv.as_bytes())
+    mask_curator::workspace::write_atomic(&args.out, csv.as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "{} fold model(s), {} rows",
@@ -59,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match &result.age {
         Some(age) => {
             let csv = ensemble::age_csv(&eval.image_ids, age).map_err(anyhow::Error::msg)?;
-            crate::workspace::write_atomic(&age_path, csv.as_bytes())
+            mask_curator::workspace::write_atomic(&age_path, csv.as_bytes())
                 .with_context(|| format!("writing {}", age_path.display()))?;
             eprintln!("predicted ages written to {}", age_path.display());
         }
@@ -75,31 +77,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    let reused = result.members.iter().filter(|m| m.reused).count();
+    let mut summary = format!(
+        "wrote {} ({} models, {reused} from saved probabilities)",
+        args.out.display(),
+        result.members.len()
+    );
+    let mut metrics_path = None;
     if let Some(scores) = &result.scores {
         let m = &scores.metrics;
-        println!("macro F1   {:.4}", m.macro_f1);
-        println!("accuracy   {:.4}", m.accuracy);
-        println!(
-            "field F1   mask {:.4}  gender {:.4}  age {:.4}",
-            scores.f1_mask, scores.f1_gender, scores.f1_age
-        );
-        println!("class  support     F1  name");
-        for (c, f1) in m.per_class_f1.iter().enumerate() {
-            let name = crate::dataset::ClassCode::from_index(c)
-                .map(|c| c.describe())
-                .unwrap_or_default();
-            println!("{c:>5} {:>8} {f1:>6.3}  {name}", m.support[c]);
+        if report == Report::Terminal {
+            println!("macro F1   {:.4}", m.macro_f1);
+            println!("accuracy   {:.4}", m.accuracy);
+            println!(
+                "field F1   mask {:.4}  gender {:.4}  age {:.4}",
+                scores.f1_mask, scores.f1_gender, scores.f1_age
+            );
+            println!("class  support     F1  name");
+            for (c, f1) in m.per_class_f1.iter().enumerate() {
+                let name = mask_curator::dataset::ClassCode::from_index(c)
+                    .map(|c| c.describe())
+                    .unwrap_or_default();
+                println!("{c:>5} {:>8} {f1:>6.3}  {name}", m.support[c]);
+            }
+            println!("confusion (rows: true class, columns: predicted)");
+            for (c, row) in m.confusion.iter().enumerate() {
+                let cells: Vec<String> = row.iter().map(|v| format!("{v:>4}")).collect();
+                println!("{c:>5} {}", cells.join(""));
+            }
         }
-        println!("confusion (rows: true class, columns: predicted)");
-        for (c, row) in m.confusion.iter().enumerate() {
-            let cells: Vec<String> = row.iter().map(|v| format!("{v:>4}")).collect();
-            println!("{c:>5} {}", cells.join(""));
-        }
-        let report = serde_json::json!({ "scores": scores, "members": result.members, "tta": args.tta, "weights": args.weights });
-        let metrics_path = crate::ml::ensemble::write_metrics_report(&args.out, &report)
+        let report_json = serde_json::json!({ "scores": scores, "members": result.members, "tta": args.tta, "weights": args.weights });
+        let path = mask_curator::ml::ensemble::write_metrics_report(&args.out, &report_json)
             .map_err(anyhow::Error::msg)?;
-        eprintln!("metrics written to {}", metrics_path.display());
+        eprintln!("metrics written to {}", path.display());
+        summary.push_str(&format!(
+            "\neval macro F1 {:.4}, accuracy {:.4}",
+            m.macro_f1, m.accuracy
+        ));
+        metrics_path = Some(path);
     }
-    println!("{}", args.out.display());
+    match report {
+        Report::Terminal => println!("{}", args.out.display()),
+        Report::Lines => super::emit(&WorkerEvent::Predicted {
+            out: args.out.clone(),
+            metrics: metrics_path,
+            summary,
+        }),
+    }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! End to end: train 2 folds x 1 epoch of the small CNN on a tiny generated dataset (CPU),
 //! then check the out-of-fold files, checkpoint reloading, the ensemble and the submission,
 //! and that cancelling stops promptly; the age head's out-of-fold years through the binary.
-#![cfg(feature = "torch")]
 
 use mask_curator::dataset::{
     AgeBin, ClassCode, Dataset, EvalSet, Gender, Person, Photo, Slot, NUM_CLASSES,
@@ -9,7 +8,7 @@ use mask_curator::dataset::{
 use mask_curator::ml::config::{Augment, DeviceChoice, ImageSize, TrainConfig};
 use mask_curator::ml::npy;
 use mask_curator::ml::run::{read_index, RunDir, RunStatus};
-use mask_curator::ml::train::{self, LabelSource, TrainEvent, TrainRequest};
+use mask_curator_ml::train::{self, LabelSource, TrainRequest, WorkerEvent};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -121,7 +120,7 @@ fn request(
     d: &Dataset,
     run: RunDir,
     cancel: Arc<AtomicBool>,
-    events: Option<crossbeam_channel::Sender<TrainEvent>>,
+    events: Option<crossbeam_channel::Sender<WorkerEvent>>,
 ) -> TrainRequest {
     TrainRequest {
         dataset: Arc::new(d.clone()),
@@ -193,7 +192,7 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
     let val_index = read_index(&run.val_index(0)).unwrap();
     let photos: Vec<PathBuf> = val_index.iter().map(|r| tmp.path().join(&r.path)).collect();
     let again =
-        mask_curator::ml::infer::predict_photos(&run, 0, &photos, tch::Device::Cpu, false).unwrap();
+        mask_curator_ml::infer::predict_photos(&run, 0, &photos, tch::Device::Cpu, false).unwrap();
     let saved = npy::read(&run.val_probs(0)).unwrap();
     assert_eq!((again.rows, again.cols), (saved.rows, saved.cols));
     for (a, b) in again.data.iter().zip(&saved.data) {
@@ -202,7 +201,7 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
 
     // The binary's ensemble equals the hand-computed mean of the saved fold probabilities.
     let out = tmp.path().join("sub/submission.csv");
-    let status = Command::new(env!("CARGO_BIN_EXE_mask-curator"))
+    let status = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
         .args(["predict"])
         .arg(tmp.path())
         .arg("--runs")
@@ -273,7 +272,7 @@ fn a_photo_that_cannot_be_decoded_is_skipped_and_logged_not_a_failed_run() {
         Some(tx),
     );
     let worker = std::thread::spawn(move || train::train(req));
-    let events: Vec<TrainEvent> = rx.iter().collect();
+    let events: Vec<WorkerEvent> = rx.iter().collect();
     let outcome = worker.join().unwrap().unwrap();
     assert_eq!(outcome.info.status, RunStatus::Finished);
     assert_eq!(outcome.info.num_photos, PEOPLE * 7 - 1);
@@ -282,7 +281,7 @@ fn a_photo_that_cannot_be_decoded_is_skipped_and_logged_not_a_failed_run() {
     let logs: Vec<&String> = events
         .iter()
         .filter_map(|e| match e {
-            TrainEvent::Log(line) => Some(line),
+            WorkerEvent::Log { text } => Some(text),
             _ => None,
         })
         .collect();
@@ -294,7 +293,7 @@ fn a_photo_that_cannot_be_decoded_is_skipped_and_logged_not_a_failed_run() {
     assert!(logs.iter().any(|l| l.contains(&eval_id)), "{logs:?}");
     assert!(events
         .iter()
-        .any(|e| matches!(e, TrainEvent::Preparing { done, total } if done == total && *total == PEOPLE * 7)));
+        .any(|e| matches!(e, WorkerEvent::Preparing { done, total } if done == total && *total == PEOPLE * 7)));
     let skipped = std::fs::read_to_string(run.skipped_csv()).unwrap();
     assert!(skipped.starts_with("path,reason\n"), "{skipped}");
     assert!(skipped.contains(&bad_text), "{skipped}");
@@ -327,7 +326,7 @@ fn cancel_after_the_first_batch_marks_the_run_cancelled() {
     let worker = std::thread::spawn(move || train::train(req));
     let (mut batches_seen, mut batches_per_epoch) = (0, 0);
     for event in rx {
-        if let TrainEvent::Batch(progress) = event {
+        if let WorkerEvent::Batch(progress) = event {
             batches_seen += 1;
             batches_per_epoch = progress.batches;
             cancel.store(true, Ordering::Relaxed);
@@ -434,7 +433,7 @@ fn age_dataset(root: &Path, people: usize) -> Vec<u32> {
 }
 
 fn run_bin(args: &[&str], dir: &Path) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mask-curator"))
+    let out = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
         .arg(args[0])
         .arg(dir)
         .args(&args[1..])
