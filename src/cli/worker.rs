@@ -18,7 +18,9 @@ pub fn run(command: &str, forward: Forward) -> anyhow::Result<()> {
     let exe = std::env::current_exe().ok();
     let worker = crate::ml::protocol::worker_path(exe.as_deref());
     let mut cmd = Command::new(&worker);
-    cmd.arg(command).args(&forward.args);
+    cmd.arg(command)
+        .args(&forward.args)
+        .env(crate::ml::protocol::BIN_NAME_ENV, "mask-curator");
     let cannot = |e: std::io::Error| {
         anyhow::anyhow!(
             "cannot run the training worker {}: {e} (`cargo build --release` builds it beside \

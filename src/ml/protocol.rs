@@ -15,6 +15,10 @@ use std::path::PathBuf;
 /// The file name of the worker binary, found beside the front end's own binary.
 pub const WORKER_BIN: &str = "mask-curator-ml";
 
+/// Set by a front end that hands a command over to the worker: the name its usage and
+/// errors show (`mask-curator`).
+pub const BIN_NAME_ENV: &str = "MASK_CURATOR_BIN_NAME";
+
 /// Written on the worker's standard input: stop after the current batch.
 pub const CANCEL: &str = "cancel";
 
