@@ -108,6 +108,35 @@ fn run_cleanlab(py: &Path, dir: &Path) -> Result<(f64, f64, usize), String> {
     }
 }
 
+/// cleanlab's flagged rows as a whole process: start Python, import, load the arrays,
+/// find the issues (prune_by_noise_rate), write their indices as a CSV.
+const PY_PROCESS: &str = r#"
+import sys
+import numpy as np
+from cleanlab.filter import find_label_issues
+labels = np.load(sys.argv[1]); probs = np.load(sys.argv[2])
+m = find_label_issues(labels, probs)
+np.savetxt(sys.argv[3], np.flatnonzero(m), fmt="%d")
+"#;
+
+/// Wall seconds of a whole process (best of `runs`), failing on a non-zero exit.
+fn time_process(
+    runs: usize,
+    mut make: impl FnMut() -> std::process::Command,
+) -> Result<f64, String> {
+    let mut best = f64::INFINITY;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = make().output().map_err(|e| e.to_string())?;
+        let secs = t.elapsed().as_secs_f64();
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        best = best.min(secs);
+    }
+    Ok(best)
+}
+
 fn best_of<R>(runs: usize, mut f: impl FnMut() -> R) -> (f64, R) {
     let mut best = f64::INFINITY;
     let mut last = None;
@@ -172,6 +201,38 @@ fn main() {
                 );
             }
             Err(e) => println!("  cleanlab failed: {e}"),
+        }
+        // Whole processes, as a user runs them: ours is `mask-curator find-issues` (it
+        // does not load libtorch), cleanlab's is Python importing it.
+        let (labels_npy, probs_npy) = (dir.path().join("labels.npy"), dir.path().join("probs.npy"));
+        let ours = time_process(3, || {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mask-curator"));
+            c.arg("find-issues")
+                .arg("--labels")
+                .arg(&labels_npy)
+                .arg("--pred-probs")
+                .arg(&probs_npy)
+                .arg("--out")
+                .arg(dir.path().join("ours.csv"));
+            c
+        });
+        let theirs = time_process(3, || {
+            let mut c = std::process::Command::new(py);
+            c.arg("-c")
+                .arg(PY_PROCESS)
+                .arg(&labels_npy)
+                .arg(&probs_npy)
+                .arg(dir.path().join("theirs.csv"));
+            c
+        });
+        match (ours, theirs) {
+            (Ok(a), Ok(b)) => println!(
+                "  whole process (start, read .npy, find, write CSV): ours {:.0} ms, cleanlab {:.0} ms, speedup {:.1}x",
+                a * 1e3,
+                b * 1e3,
+                b / a
+            ),
+            (Err(e), _) | (_, Err(e)) => println!("  whole process failed: {e}"),
         }
     }
 }

@@ -26,8 +26,8 @@ fn person_index(
 /// Presses J until the current queue item is the one `pick` accepts.
 fn move_to_item(
     h: &mut egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
-    pick: impl Fn(&mask_curator::ui::session::QueueItem) -> bool,
-) -> mask_curator::ui::session::QueueItem {
+    pick: impl Fn(&mask_curator::workbench::session::QueueItem) -> bool,
+) -> mask_curator::workbench::session::QueueItem {
     for _ in 0..200 {
         if let Some(item) = h.state_mut().current_item() {
             if pick(&item) {
@@ -106,7 +106,7 @@ fn review_fix_undo_redo_restart_and_export() {
         assert_eq!(s.edits_this_session(), 1);
         assert_eq!(
             s.item_status(&item),
-            mask_curator::ui::session::ItemStatus::Fixed
+            mask_curator::workbench::session::ItemStatus::Fixed
         );
     }
     // Moves on to the next item still open (below, else wrapping to the top).
@@ -116,7 +116,7 @@ fn review_fix_undo_redo_restart_and_export() {
         assert_ne!(h.state().rt.queue_pos, pos, "moves on after the fix");
         assert_eq!(
             s.item_status(&next),
-            mask_curator::ui::session::ItemStatus::Open,
+            mask_curator::workbench::session::ItemStatus::Open,
             "lands on an open item"
         );
     }
@@ -265,11 +265,11 @@ fn keep_and_accept_decisions_move_on_and_survive_a_restart() {
         let s = h.state().session().unwrap();
         assert_eq!(
             s.item_status(&first),
-            mask_curator::ui::session::ItemStatus::Kept
+            mask_curator::workbench::session::ItemStatus::Kept
         );
         assert_eq!(
             s.item_status(&second),
-            mask_curator::ui::session::ItemStatus::Accepted
+            mask_curator::workbench::session::ItemStatus::Accepted
         );
         let slot = second.slot.unwrap_or(Slot::Mask1);
         assert_eq!(
@@ -283,11 +283,11 @@ fn keep_and_accept_decisions_move_on_and_survive_a_restart() {
     let s = h.state().session().unwrap();
     assert_eq!(
         s.item_status(&first),
-        mask_curator::ui::session::ItemStatus::Kept
+        mask_curator::workbench::session::ItemStatus::Kept
     );
     assert_eq!(
         s.item_status(&second),
-        mask_curator::ui::session::ItemStatus::Accepted
+        mask_curator::workbench::session::ItemStatus::Accepted
     );
 }
 

@@ -13,9 +13,9 @@ use egui_kittest::Harness;
 use mask_curator::curation::ReviewDecision;
 use mask_curator::dataset::{Field, Gender, Mask, Slot};
 use mask_curator::ui::commands::Command;
-use mask_curator::ui::session::{ItemStatus, QueueItem};
 use mask_curator::ui::state::View;
 use mask_curator::ui::MaskCuratorApp;
+use mask_curator::workbench::session::{ItemStatus, QueueItem};
 use std::path::Path;
 
 type App = Harness<'static, MaskCuratorApp>;

@@ -3,14 +3,15 @@
 
 use super::commands::{command_for_key, Command};
 use super::jobs::{JobOutput, Jobs};
-use super::session::{ItemStatus, QueueItem, Session};
-use super::state::{PeopleFilter, PersistentState, QueueFilter, ReviewedFilter, SortBy, View};
+use super::state::{PeopleFilter, PersistentState, QueueFilter, View};
 use super::thumb_textures::{TextureBudget, ThumbTextures};
 use super::{keys, views};
 use crate::curation::JournalEntry;
 use crate::dataset::{AgeBin, Field, Gender, Mask, Slot};
 use crate::review_queue::RunChoice;
 use crate::thumbs::ThumbConfig;
+use crate::workbench::queries::filter_people;
+use crate::workbench::session::{ItemStatus, QueueItem, Session};
 use std::path::PathBuf;
 
 /// How the app starts.
@@ -165,60 +166,6 @@ impl Runtime {
             is_error: true,
         });
     }
-}
-
-fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
-    let needle = f.text.trim().to_lowercase();
-    let ds = &session.dataset;
-    let mut list: Vec<usize> = (0..ds.people.len())
-        .filter(|&p| {
-            let person = &ds.people[p];
-            let photos = || person.photos.iter().flatten();
-            f.gender.is_none_or(|g| session.gender(p) == g)
-                && f.age.is_none_or(|a| session.age_bin(p) == a)
-                && f.mask
-                    .is_none_or(|m| photos().any(|ph| session.mask(p, ph.slot) == m))
-                && f.class
-                    .is_none_or(|c| photos().any(|ph| session.class_of(p, ph.slot).index() == c))
-                && (!f.flagged_only
-                    || session
-                        .issues
-                        .as_ref()
-                        .is_some_and(|i| i.by_person.contains_key(&p)))
-                && (!f.edited_only || session.is_edited(p))
-                && match f.reviewed {
-                    ReviewedFilter::Any => true,
-                    ReviewedFilter::Open => session.person_status(p) == Some(ItemStatus::Open),
-                    ReviewedFilter::NeedsReview => {
-                        session.person_status(p) == Some(ItemStatus::NeedsReview)
-                    }
-                    ReviewedFilter::Reviewed => {
-                        session.is_edited(p)
-                            || matches!(
-                                session.person_status(p),
-                                Some(ItemStatus::Kept | ItemStatus::Accepted | ItemStatus::Fixed)
-                            )
-                    }
-                }
-                && (needle.is_empty()
-                    || person.folder.to_lowercase().contains(&needle)
-                    || person.id.to_lowercase().contains(&needle))
-        })
-        .collect();
-    match f.sort {
-        SortBy::Id => list.sort_by(|&a, &b| ds.people[a].folder.cmp(&ds.people[b].folder)),
-        SortBy::IssueScore => {
-            if let Some(issues) = &session.issues {
-                list.sort_by(|&a, &b| {
-                    issues
-                        .person_score(b)
-                        .total_cmp(&issues.person_score(a))
-                        .then(a.cmp(&b))
-                });
-            }
-        }
-    }
-    list
 }
 
 pub struct MaskCuratorApp {
@@ -630,7 +577,7 @@ impl MaskCuratorApp {
             }
             (Field::Age, None) => {
                 let bin = AgeBin::from_index(value).unwrap_or(AgeBin::Middle);
-                let years = super::session::nearest_age_in_bin(now_years, bin);
+                let years = crate::workbench::session::nearest_age_in_bin(now_years, bin);
                 let r =
                     self.with_session(|s| s.set_age_years(person, years, "age bin set by hand"));
                 (

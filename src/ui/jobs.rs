@@ -2,7 +2,7 @@
 //! the folder picker, reloading a run. Each job runs on its own thread and reports once
 //! through a channel that the app polls every frame; the UI never waits on it.
 
-use super::session::Session;
+use crate::workbench::session::Session;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::PathBuf;
@@ -18,7 +18,13 @@ pub enum JobOutput {
     /// A run's probabilities and issues, loaded for the review queue.
     RunLoaded {
         run: crate::review_queue::RunChoice,
-        result: Result<Box<(crate::review_queue::RunProbs, super::session::IssueSet)>, String>,
+        result: Result<
+            Box<(
+                crate::review_queue::RunProbs,
+                crate::workbench::session::IssueSet,
+            )>,
+            String,
+        >,
     },
     /// The job panicked: it is over (no spinner left running) and says why.
     Failed {
@@ -166,7 +172,8 @@ impl Jobs {
         labels: crate::issues::DatasetLabels,
     ) {
         self.spawn("Loading a run…", move |_| {
-            let result = super::session::load_run_issues(&dataset, &run, &labels).map(Box::new);
+            let result =
+                crate::workbench::session::load_run_issues(&dataset, &run, &labels).map(Box::new);
             JobOutput::RunLoaded { run, result }
         });
     }

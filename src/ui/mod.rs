@@ -10,7 +10,6 @@ pub mod app;
 pub mod commands;
 pub mod jobs;
 pub mod keys;
-pub mod session;
 pub mod state;
 mod theme;
 pub mod thumb_textures;

@@ -2,7 +2,7 @@
 //! view, filters, sort and zoom. Runtime resources (the open dataset, threads, textures)
 //! live elsewhere.
 
-use crate::dataset::{AgeBin, Field, Gender, Mask};
+use crate::dataset::Field;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,64 +31,8 @@ impl View {
     }
 }
 
-/// Which review state the people grid shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum ReviewedFilter {
-    #[default]
-    Any,
-    /// Flagged people with no decision yet.
-    Open,
-    /// People with a decision (keep / accepted) or an edit.
-    Reviewed,
-    NeedsReview,
-}
-
-impl ReviewedFilter {
-    pub const ALL: [ReviewedFilter; 4] = [
-        ReviewedFilter::Any,
-        ReviewedFilter::Open,
-        ReviewedFilter::Reviewed,
-        ReviewedFilter::NeedsReview,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            ReviewedFilter::Any => "any",
-            ReviewedFilter::Open => "open",
-            ReviewedFilter::Reviewed => "reviewed",
-            ReviewedFilter::NeedsReview => "needs review",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum SortBy {
-    #[default]
-    Id,
-    IssueScore,
-}
-
-/// People-grid filters. `None` means "any".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct PeopleFilter {
-    pub gender: Option<Gender>,
-    pub age: Option<AgeBin>,
-    /// Person has at least one photo with this (curated) mask label.
-    pub mask: Option<Mask>,
-    /// Person has at least one photo of this class (0..18).
-    pub class: Option<usize>,
-    pub flagged_only: bool,
-    pub edited_only: bool,
-    pub reviewed: ReviewedFilter,
-    /// Substring of the id or folder, case-insensitive.
-    pub text: String,
-    pub sort: SortBy,
-}
-
-impl PeopleFilter {
-    pub fn is_default(&self) -> bool {
-        *self == PeopleFilter::default()
-    }
-}
+// The people filters are queries over the session: they live in the workbench.
+pub use crate::workbench::queries::{PeopleFilter, ReviewedFilter, SortBy};
 
 /// Review-queue filters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -211,6 +155,7 @@ impl PersistentState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::Gender;
 
     #[test]
     fn recent_list_is_most_recent_first_without_duplicates() {

@@ -4,5 +4,7 @@
 //! reports through the callbacks it is given).
 
 pub mod demo;
+pub mod queries;
+pub mod session;
 pub mod training;
 pub mod worker;

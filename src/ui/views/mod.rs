@@ -9,7 +9,7 @@ mod person;
 mod review;
 mod status;
 
-pub use overview::Counts;
+pub use crate::workbench::queries::Counts;
 
 use super::app::Runtime;
 use super::commands::Command;
@@ -106,7 +106,8 @@ fn top_bar_ui(
                         let open = listed
                             .iter()
                             .filter(|it| {
-                                session.item_status(it) == super::session::ItemStatus::Open
+                                session.item_status(it)
+                                    == crate::workbench::session::ItemStatus::Open
                             })
                             .count();
                         format!("{} ({open}/{} open)", view.title(), listed.len())

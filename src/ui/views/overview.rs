@@ -4,57 +4,11 @@
 use crate::dataset::{Field, NUM_CLASSES};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
-use crate::ui::session::Session;
 use crate::ui::state::{PersistentState, View};
 use crate::ui::widgets::{class_color, value_color};
+use crate::workbench::queries::counts;
+use crate::workbench::session::Session;
 use egui::{Color32, Sense, Vec2};
-
-/// Label counts, given (from the files) and curated (after edits).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Counts {
-    pub generation: u64,
-    pub people: usize,
-    pub photos: usize,
-    pub class_given: [usize; NUM_CLASSES],
-    pub class_curated: [usize; NUM_CLASSES],
-    /// Per field: (given, curated) count of each value; gender and age count people.
-    pub fields: Vec<(Field, Vec<usize>, Vec<usize>)>,
-}
-
-pub fn counts(session: &Session) -> Counts {
-    let ds = &session.dataset;
-    let mut class_given = [0; NUM_CLASSES];
-    let mut class_curated = [0; NUM_CLASSES];
-    let mut photos = 0;
-    let mut mask = (vec![0; 3], vec![0; 3]);
-    let mut gender = (vec![0; 2], vec![0; 2]);
-    let mut age = (vec![0; 3], vec![0; 3]);
-    for (p, person) in ds.people.iter().enumerate() {
-        gender.0[person.gender.index()] += 1;
-        gender.1[session.gender(p).index()] += 1;
-        age.0[person.age_bin().index()] += 1;
-        age.1[session.age_bin(p).index()] += 1;
-        for ph in person.photos.iter().flatten() {
-            photos += 1;
-            class_given[person.class_of(ph.slot).index()] += 1;
-            class_curated[session.class_of(p, ph.slot).index()] += 1;
-            mask.0[ph.slot.mask().index()] += 1;
-            mask.1[session.mask(p, ph.slot).index()] += 1;
-        }
-    }
-    Counts {
-        generation: session.generation,
-        people: ds.people.len(),
-        photos,
-        class_given,
-        class_curated,
-        fields: vec![
-            (Field::Mask, mask.0, mask.1),
-            (Field::Gender, gender.0, gender.1),
-            (Field::Age, age.0, age.1),
-        ],
-    }
-}
 
 pub fn overview_ui(
     ui: &mut egui::Ui,

@@ -4,13 +4,13 @@
 use crate::dataset::{AgeBin, Field, Gender, Mask, Slot, NUM_CLASSES};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
-use crate::ui::session::{ItemStatus, Session};
 use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
 use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
     age_chip_ui, gender_chip_ui, labelled_combo_ui, mask_strip, photo_content, photo_tile_ui,
     PhotoSource,
 };
+use crate::workbench::session::{ItemStatus, Session};
 use egui::{Color32, Vec2};
 
 pub fn people_ui(

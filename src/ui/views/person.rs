@@ -5,13 +5,13 @@
 use crate::dataset::{AgeBin, Field, Gender, Mask, PhotoRef, Slot};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
-use crate::ui::session::{QueueItem, Session};
 use crate::ui::state::PersistentState;
 use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
 use crate::ui::widgets::{
     age_chip_ui, blocks_ui, gender_chip_ui, mask_strip, photo_content, photo_tile_ui,
     probability_bars_ui, value_color, Block, PhotoSource, PROBABILITY_BARS_WIDTH,
 };
+use crate::workbench::session::{QueueItem, Session};
 
 pub fn person_ui(
     ui: &mut egui::Ui,

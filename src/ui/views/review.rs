@@ -7,11 +7,11 @@ use crate::curation::ReviewDecision;
 use crate::dataset::Field;
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
-use crate::ui::session::{ItemStatus, QueueItem, Session};
 use crate::ui::state::{PersistentState, QueueFilter};
 use crate::ui::widgets::{
     blocks_ui, chip_ui, labelled_combo_ui, probability_bars_ui, Block, PROBABILITY_BARS_WIDTH,
 };
+use crate::workbench::session::{ItemStatus, QueueItem, Session};
 use egui::Color32;
 
 pub fn review_ui(

@@ -1,0 +1,168 @@
+//! Questions the front ends ask of an open session: which people a filter keeps, and the
+//! label counts (given and curated) the overview shows. Pure: no egui.
+
+use super::session::{ItemStatus, Session};
+use crate::dataset::{AgeBin, ClassCode, DatasetSummary, Field, Gender, Mask, NUM_CLASSES};
+use serde::{Deserialize, Serialize};
+
+/// Which review state the people grid shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ReviewedFilter {
+    #[default]
+    Any,
+    /// Flagged people with no decision yet.
+    Open,
+    /// People with a decision (keep / accepted) or an edit.
+    Reviewed,
+    NeedsReview,
+}
+
+impl ReviewedFilter {
+    pub const ALL: [ReviewedFilter; 4] = [
+        ReviewedFilter::Any,
+        ReviewedFilter::Open,
+        ReviewedFilter::Reviewed,
+        ReviewedFilter::NeedsReview,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewedFilter::Any => "any",
+            ReviewedFilter::Open => "open",
+            ReviewedFilter::Reviewed => "reviewed",
+            ReviewedFilter::NeedsReview => "needs review",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SortBy {
+    #[default]
+    Id,
+    IssueScore,
+}
+
+/// People-grid filters. `None` means "any".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PeopleFilter {
+    pub gender: Option<Gender>,
+    pub age: Option<AgeBin>,
+    /// Person has at least one photo with this (curated) mask label.
+    pub mask: Option<Mask>,
+    /// Person has at least one photo of this class (0..18).
+    pub class: Option<usize>,
+    pub flagged_only: bool,
+    pub edited_only: bool,
+    pub reviewed: ReviewedFilter,
+    /// Substring of the id or folder, case-insensitive.
+    pub text: String,
+    pub sort: SortBy,
+}
+
+impl PeopleFilter {
+    pub fn is_default(&self) -> bool {
+        *self == PeopleFilter::default()
+    }
+}
+
+/// The people `f` keeps, in its sort order.
+pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
+    let needle = f.text.trim().to_lowercase();
+    let ds = &session.dataset;
+    let mut list: Vec<usize> = (0..ds.people.len())
+        .filter(|&p| {
+            let person = &ds.people[p];
+            let photos = || person.photos.iter().flatten();
+            f.gender.is_none_or(|g| session.gender(p) == g)
+                && f.age.is_none_or(|a| session.age_bin(p) == a)
+                && f.mask
+                    .is_none_or(|m| photos().any(|ph| session.mask(p, ph.slot) == m))
+                && f.class
+                    .is_none_or(|c| photos().any(|ph| session.class_of(p, ph.slot).index() == c))
+                && (!f.flagged_only
+                    || session
+                        .issues
+                        .as_ref()
+                        .is_some_and(|i| i.by_person.contains_key(&p)))
+                && (!f.edited_only || session.is_edited(p))
+                && match f.reviewed {
+                    ReviewedFilter::Any => true,
+                    ReviewedFilter::Open => session.person_status(p) == Some(ItemStatus::Open),
+                    ReviewedFilter::NeedsReview => {
+                        session.person_status(p) == Some(ItemStatus::NeedsReview)
+                    }
+                    ReviewedFilter::Reviewed => {
+                        session.is_edited(p)
+                            || matches!(
+                                session.person_status(p),
+                                Some(ItemStatus::Kept | ItemStatus::Accepted | ItemStatus::Fixed)
+                            )
+                    }
+                }
+                && (needle.is_empty()
+                    || person.folder.to_lowercase().contains(&needle)
+                    || person.id.to_lowercase().contains(&needle))
+        })
+        .collect();
+    match f.sort {
+        SortBy::Id => list.sort_by(|&a, &b| ds.people[a].folder.cmp(&ds.people[b].folder)),
+        SortBy::IssueScore => {
+            if let Some(issues) = &session.issues {
+                list.sort_by(|&a, &b| {
+                    issues
+                        .person_score(b)
+                        .total_cmp(&issues.person_score(a))
+                        .then(a.cmp(&b))
+                });
+            }
+        }
+    }
+    list
+}
+
+/// Label counts, given (from the files) and curated (after edits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counts {
+    /// The session generation the counts were made at.
+    pub generation: u64,
+    pub people: usize,
+    pub photos: usize,
+    pub class_given: [usize; NUM_CLASSES],
+    pub class_curated: [usize; NUM_CLASSES],
+    /// Per field: (given, curated) count of each value; gender and age count people.
+    pub fields: Vec<(Field, Vec<usize>, Vec<usize>)>,
+}
+
+/// The counts of the session's dataset, given and curated: two [`DatasetSummary`]s.
+pub fn counts(session: &Session) -> Counts {
+    let ds = &session.dataset;
+    let curated: Vec<ClassCode> = ds
+        .photo_refs()
+        .map(|r| session.class_of(r.person, r.slot))
+        .collect();
+    let given = DatasetSummary::of(ds);
+    let now = DatasetSummary::with_classes(ds, &curated);
+    Counts {
+        generation: session.generation,
+        people: given.people,
+        photos: given.photos,
+        class_given: given.per_class,
+        class_curated: now.per_class,
+        fields: vec![
+            (
+                Field::Mask,
+                given.mask_photos.to_vec(),
+                now.mask_photos.to_vec(),
+            ),
+            (
+                Field::Gender,
+                given.gender_people.to_vec(),
+                now.gender_people.to_vec(),
+            ),
+            (
+                Field::Age,
+                given.age_people.to_vec(),
+                now.age_people.to_vec(),
+            ),
+        ],
+    }
+}
