@@ -5,9 +5,48 @@
 
 use crate::dataset::{Dataset, Field, PhotoRef, NUM_CLASSES};
 use crate::workspace::Workspace;
-use anyhow::{bail, Context};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// Why a run's probabilities or issues cannot be loaded; each names the file (and line).
+#[derive(Debug, thiserror::Error)]
+pub enum RunLoadError {
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    #[error("{}:{line}: {message}", path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(transparent)]
+    Npy(#[from] crate::arrays::npy::NpyError),
+    #[error("cannot read the probabilities of {}: {source}", dir.display())]
+    Table {
+        dir: PathBuf,
+        source: crate::issues::table::ProbTableError,
+    },
+    #[error("cannot find issues in {}: {source}", dir.display())]
+    Issues {
+        dir: PathBuf,
+        source: crate::issues::InputError,
+    },
+}
+
+fn file_error(path: &Path, message: impl Into<String>) -> RunLoadError {
+    RunLoadError::File {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn line_error(path: &Path, line: usize, message: impl Into<String>) -> RunLoadError {
+    RunLoadError::Line {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
 
 /// One suspected label error.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,13 +105,18 @@ pub fn find_run_issues(
     dataset: &Dataset,
     labels: &crate::issues::DatasetLabels,
     probs: &RunProbs,
-) -> anyhow::Result<RunIssues> {
+) -> Result<RunIssues, RunLoadError> {
     use crate::dataset::Slot;
     use crate::issues::{find_dataset_issues, DatasetIssueOptions, Detector, IssueKind, ProbTable};
-    let table = ProbTable::load_run(dataset, &probs.dir)
-        .with_context(|| format!("cannot read the probabilities of {}", probs.dir.display()))?;
+    let table = ProbTable::load_run(dataset, &probs.dir).map_err(|source| RunLoadError::Table {
+        dir: probs.dir.clone(),
+        source,
+    })?;
     let report = find_dataset_issues(dataset, labels, &table, &DatasetIssueOptions::default())
-        .with_context(|| format!("cannot find issues in {}", probs.dir.display()))?;
+        .map_err(|source| RunLoadError::Issues {
+            dir: probs.dir.clone(),
+            source,
+        })?;
     let class_index =
         |field: Field, name: &str| (0..field.num_classes()).find(|&i| field.class_name(i) == name);
     let mut issues = Vec::new();
@@ -265,7 +309,7 @@ pub fn latest_finished_run(ws: &Workspace) -> Option<(String, PathBuf)> {
 }
 
 /// Loads the newest finished run's probabilities, or `None` when there is no run.
-pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Option<RunProbs>> {
+pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> Result<Option<RunProbs>, RunLoadError> {
     match finished_runs(ws).into_iter().next() {
         Some(run) => load_chosen_run(dataset, &run).map(Some),
         None => Ok(None),
@@ -273,39 +317,42 @@ pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> anyhow::Result<Optio
 }
 
 /// Loads one run's out-of-fold probabilities, keyed by photo.
-pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> anyhow::Result<RunProbs> {
+pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> Result<RunProbs, RunLoadError> {
     let dir = run.dir.clone();
     let probs_path = dir.join("oof_probs.npy");
     let index_path = dir.join("oof_index.csv");
     let (shape, values) = read_npy_f32(&probs_path)?;
     if shape.len() != 2 || shape[1] != NUM_CLASSES {
-        bail!(
-            "{}: expected shape (N, {NUM_CLASSES}), found {shape:?}",
-            probs_path.display()
-        );
+        return Err(file_error(
+            &probs_path,
+            format!("expected shape (N, {NUM_CLASSES}), found {shape:?}"),
+        ));
     }
     let by_path: HashMap<PathBuf, PhotoRef> = dataset
         .photo_refs()
         .filter_map(|r| dataset.photo(r).map(|ph| (ph.rel_path.clone(), r)))
         .collect();
     let mut reader = csv::Reader::from_path(&index_path)
-        .with_context(|| format!("cannot read {}", index_path.display()))?;
+        .map_err(|e| file_error(&index_path, format!("cannot read: {e}")))?;
     let mut rows = HashMap::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
-        let rec = rec.with_context(|| format!("{}:{line}: malformed row", index_path.display()))?;
+        let rec = rec.map_err(|e| line_error(&index_path, line, format!("malformed row: {e}")))?;
         let row: usize = rec
             .get(0)
             .and_then(|v| v.trim().parse().ok())
-            .with_context(|| format!("{}:{line}: bad row number", index_path.display()))?;
+            .ok_or_else(|| line_error(&index_path, line, "bad row number"))?;
         let path = rec.get(1).unwrap_or_default();
         if row >= shape[0] {
-            bail!(
-                "{}:{line}: row {row} is past the {} rows of {}",
-                index_path.display(),
-                shape[0],
-                probs_path.display()
-            );
+            return Err(line_error(
+                &index_path,
+                line,
+                format!(
+                    "row {row} is past the {} rows of {}",
+                    shape[0],
+                    probs_path.display()
+                ),
+            ));
         }
         let Some(&r) = by_path.get(Path::new(path)) else {
             continue;
@@ -313,10 +360,10 @@ pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> anyhow::Result<Run
         let mut p = [0f32; NUM_CLASSES];
         p.copy_from_slice(&values[row * NUM_CLASSES..(row + 1) * NUM_CLASSES]);
         if p.iter().any(|v| !v.is_finite()) {
-            bail!(
-                "{}: row {row} ({path}) holds NaN or infinite probabilities",
-                probs_path.display()
-            );
+            return Err(file_error(
+                &probs_path,
+                format!("row {row} ({path}) holds NaN or infinite probabilities"),
+            ));
         }
         rows.insert(r, p);
     }
@@ -330,15 +377,17 @@ pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> anyhow::Result<Run
 }
 
 /// Reads a float32 `.npy` file (through [`crate::arrays::npy`]): (shape, values).
-pub fn read_npy_f32(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
+pub fn read_npy_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>), RunLoadError> {
     let array = crate::arrays::npy::read_npy(path)?;
     match array.data {
         crate::arrays::npy::NpyData::F32(values) => Ok((array.shape, values)),
-        other => bail!(
-            "{}: expected float32 probabilities, found {}",
-            path.display(),
-            other.dtype_name()
-        ),
+        other => Err(file_error(
+            path,
+            format!(
+                "expected float32 probabilities, found {}",
+                other.dtype_name()
+            ),
+        )),
     }
 }
 

@@ -13,13 +13,28 @@ pub struct TrainingLabels {
     pub source: LabelSource,
 }
 
+/// Why the labels of a run cannot be gathered.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelsError {
+    #[error("{}: {message}", path.display())]
+    Journal {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error(transparent)]
+    Dataset(#[from] crate::dataset::DatasetError),
+}
+
 /// The curated labels (the journal replayed read-only; the given labels when there is no
 /// journal yet), or with `curated` off the labels as given on disk.
-pub fn training_labels(dataset: &Dataset, curated: bool) -> anyhow::Result<TrainingLabels> {
+pub fn training_labels(dataset: &Dataset, curated: bool) -> Result<TrainingLabels, LabelsError> {
     let workspace = crate::workspace::Workspace::for_dataset(&dataset.root);
     if curated && workspace.journal_path().exists() {
         let (curation, _report) = crate::curation::Curation::open_read_only(dataset, &workspace)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", workspace.journal_path().display()))?;
+            .map_err(|e| LabelsError::Journal {
+                path: workspace.journal_path(),
+                message: e.to_string(),
+            })?;
         return Ok(TrainingLabels {
             classes: curation.curated_class_labels(dataset),
             person_ages: (0..dataset.people.len())
@@ -43,7 +58,7 @@ pub fn training_labels(dataset: &Dataset, curated: bool) -> anyhow::Result<Train
 }
 
 /// Scans the dataset at `root` for training and inference.
-pub fn load_dataset(root: &std::path::Path) -> anyhow::Result<Dataset> {
+pub fn load_dataset(root: &std::path::Path) -> Result<Dataset, LabelsError> {
     Ok(crate::dataset::scan(root)?)
 }
 

@@ -3,7 +3,6 @@
 
 use crate::ml::protocol::WorkerEvent;
 use crate::workspace::Workspace;
-use anyhow::Context;
 use std::path::Path;
 
 /// Where [`ensure_demo`] reports what it is doing.
@@ -31,6 +30,32 @@ pub trait DemoProgress {
             }
         }
     }
+}
+
+/// Why the demo cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot generate the demo dataset in {}: {source}", dir.display())]
+    Generate {
+        dir: std::path::PathBuf,
+        source: crate::demo::DemoError,
+    },
+}
+
+/// Why the quick demo run failed (the demo then opens without it).
+#[derive(Debug, thiserror::Error)]
+enum QuickRunError {
+    #[error("cannot write the recipe: {0}")]
+    Recipe(std::io::Error),
+    #[error(transparent)]
+    Worker(#[from] super::worker::WorkerError),
+    #[error("the run {status}{}", error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Ended {
+        status: &'static str,
+        error: Option<String>,
+    },
+    #[error("{0}")]
+    Died(String),
 }
 
 /// What became of the quick demo run.
@@ -69,7 +94,7 @@ pub fn ensure_demo(
     demo: &crate::demo::DemoConfig,
     quick_run: bool,
     progress: &dyn DemoProgress,
-) -> anyhow::Result<DemoReady> {
+) -> Result<DemoReady, DemoError> {
     let started = std::time::Instant::now();
     let mut generated_secs = None;
     if !dir.join("train").join("train.csv").is_file() {
@@ -77,8 +102,10 @@ pub fn ensure_demo(
             "Generating the demo dataset in {} …",
             dir.display()
         ));
-        crate::demo::generate(dir, demo, None, None)
-            .with_context(|| format!("cannot generate the demo dataset in {}", dir.display()))?;
+        crate::demo::generate(dir, demo, None, None).map_err(|source| DemoError::Generate {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         let secs = started.elapsed().as_secs_f64();
         progress.say(&format!("Generated the demo dataset in {secs:.0} s."));
         generated_secs = Some(secs);
@@ -93,7 +120,7 @@ pub fn ensure_demo(
         match quick_demo_run(dir, progress) {
             Ok(run) => run,
             Err(e) => {
-                let reason = format!("{e:#}");
+                let reason = e.to_string();
                 progress.say(&format!(
                     "The quick demo run failed ({reason}); opening the demo without a review queue."
                 ));
@@ -111,7 +138,7 @@ pub fn ensure_demo(
 /// Trains the quick demo run ([`crate::ml::config::TrainConfig::quick_demo`]) on the
 /// demo's curated labels into a run folder named `<stamp>-quick-demo`, in the training
 /// worker.
-fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<QuickRun> {
+fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> Result<QuickRun, QuickRunError> {
     use super::worker::{mark_run_failed, WorkerProcess};
     use crate::ml::config::TrainConfig;
     use crate::ml::run::{RunDir, RunStatus};
@@ -126,7 +153,8 @@ fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<Qui
     ));
     let workspace = Workspace::for_dataset(dir);
     let run_dir = RunDir::fresh(&workspace.runs_dir(), "quick-demo");
-    let recipe = super::training::write_recipe(&workspace, &config)?;
+    let recipe =
+        super::training::write_recipe(&workspace, &config).map_err(QuickRunError::Recipe)?;
     let mut worker =
         WorkerProcess::spawn(&super::training::train_args(dir, recipe.path(), &run_dir))?;
     progress.follow_training(worker.events());
@@ -138,15 +166,14 @@ fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> anyhow::Result<Qui
             secs: started.elapsed().as_secs_f64(),
             summary: info.summary,
         }),
-        Some(info) if info.status != RunStatus::Running => anyhow::bail!(
-            "the run {}{}",
-            info.status.name(),
-            info.error.map(|e| format!(": {e}")).unwrap_or_default()
-        ),
+        Some(info) if info.status != RunStatus::Running => Err(QuickRunError::Ended {
+            status: info.status.name(),
+            error: info.error,
+        }),
         _ => {
             let reason = worker.failure_reason(&exit);
             mark_run_failed(&run_dir, &reason);
-            anyhow::bail!(reason)
+            Err(QuickRunError::Died(reason))
         }
     }
 }
