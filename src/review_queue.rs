@@ -264,42 +264,26 @@ pub fn finished_runs(ws: &Workspace) -> Vec<RunChoice> {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let info = match std::fs::read_to_string(dir.join("run.json")) {
-            Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(v) => Some(v),
-                Err(_) => continue,
-            },
-            Err(_) => None,
+        let header = match crate::ml::run::RunDir::new(&dir).read_header() {
+            Ok(h) => h,
+            Err(_) => continue,
         };
-        let str_of = |key: &str| {
-            info.as_ref()
-                .and_then(|v| v.get(key))
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        };
-        if info.is_some() && str_of("status").as_deref() != Some("finished") {
+        if header
+            .as_ref()
+            .is_some_and(|h| h.status.as_deref() != Some("finished"))
+        {
             continue;
         }
-        let macro_f1 = info
-            .as_ref()
-            .and_then(|v| v.pointer("/summary/oof_macro_f1"))
-            .and_then(|f| f.as_f64());
-        let recipe = info
-            .as_ref()
-            .and_then(|v| v.pointer("/config/backbone"))
-            .and_then(|b| b.as_str())
-            .map(str::to_string);
+        let header = header.unwrap_or_default();
         runs.push(RunChoice {
-            id: str_of("id").unwrap_or_else(|| name.clone()),
-            created: str_of("created").unwrap_or_default(),
+            id: header.id.unwrap_or_else(|| name.clone()),
+            created: header.created,
             dir,
-            macro_f1,
-            recipe,
+            macro_f1: header.summary.and_then(|s| s.oof_macro_f1),
+            recipe: header.config.and_then(|c| c.backbone),
         });
     }
-    runs.sort_by(|a, b| {
-        (b.created.as_str(), b.dir.file_name()).cmp(&(a.created.as_str(), a.dir.file_name()))
-    });
+    runs.sort_by(|a, b| crate::ml::run::newest_first((&a.created, &a.dir), (&b.created, &b.dir)));
     runs
 }
 

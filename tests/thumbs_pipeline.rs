@@ -363,6 +363,51 @@ fn unwanted_requests_are_dropped() {
 }
 
 #[test]
+fn finished_results_nobody_wants_any_more_are_dropped_not_kept() {
+    // Fast scrolling: the workers finish thumbnails faster than frames upload them. What
+    // scrolled away must not stay in memory waiting to be polled.
+    let dir = tempfile::tempdir().unwrap();
+    let photos = photo_set(dir.path(), 6);
+    let thumbs = paused_pool(2, 64);
+    for p in &photos {
+        thumbs.request(p);
+    }
+    thumbs.set_paused(false);
+    let started = std::time::Instant::now();
+    while thumbs.stats().ready < photos.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "decodes stalled"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let visible = [photos[2].clone()];
+    let mut dropped = thumbs.retain(|p| visible.iter().any(|v| v == p));
+    dropped.sort();
+    let mut expected: Vec<PathBuf> = photos
+        .iter()
+        .filter(|p| **p != photos[2])
+        .cloned()
+        .collect();
+    expected.sort();
+    assert_eq!(
+        dropped, expected,
+        "the caller learns which to ask for again"
+    );
+    assert_eq!(thumbs.stats().ready, 1);
+    let got: Vec<PathBuf> = thumbs
+        .poll_ready(usize::MAX)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(got, visible.to_vec());
+    // Asked for again, a dropped one comes back (from the disk cache).
+    assert!(!thumbs.is_queued(&photos[0]));
+    thumbs.request(&photos[0]);
+    assert_eq!(wait_for(&thumbs, 1)[0].0, photos[0]);
+}
+
+#[test]
 fn queue_is_bounded_and_keeps_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let photos = photo_set(dir.path(), 8);

@@ -545,7 +545,8 @@ pub fn now() -> String {
         .to_string()
 }
 
-/// All run folders under `runs_dir` that have a readable `run.json`, newest first.
+/// All run folders under `runs_dir` that have a readable `run.json`, newest first
+/// ([`newest_first`]).
 pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunInfo)> {
     let Ok(entries) = std::fs::read_dir(runs_dir) else {
         return Vec::new();
@@ -555,8 +556,53 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunInfo)> {
         .map(|e| RunDir::new(e.path()))
         .filter_map(|r| r.read_info().ok().map(|i| (r, i)))
         .collect();
-    runs.sort_by_key(|r| std::cmp::Reverse(r.0.id()));
+    runs.sort_by(|a, b| newest_first((&a.1.created, &a.0.dir), (&b.1.created, &b.0.dir)));
     runs
+}
+
+/// The one order of runs, newest first: the later `created` time of `run.json`, then the
+/// later folder name (folder names start with their creation stamp).
+pub fn newest_first(a: (&str, &Path), b: (&str, &Path)) -> std::cmp::Ordering {
+    (b.0, b.1.file_name()).cmp(&(a.0, a.1.file_name()))
+}
+
+/// The fields of `run.json` every front end reads, tolerant of run folders written by
+/// other tools or older versions (any field may be missing).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RunHeader {
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub created: String,
+    pub summary: Option<RunHeaderSummary>,
+    pub config: Option<RunHeaderConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RunHeaderSummary {
+    pub oof_macro_f1: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RunHeaderConfig {
+    pub backbone: Option<String>,
+}
+
+impl RunDir {
+    /// `run.json`'s common fields: `Ok(None)` when the folder has none, `Err` when it is
+    /// not JSON of that shape.
+    pub fn read_header(&self) -> Result<Option<RunHeader>, RunError> {
+        let path = self.run_json();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| bad(&path, e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
 }
 
 #[cfg(test)]

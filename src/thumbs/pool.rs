@@ -133,8 +133,11 @@ impl Thumbnailer {
         dropped
     }
 
-    /// Drops every pending request for which `keep` is false (rows scrolled out of view)
-    /// and returns their paths. Decodes already running and results already ready are kept.
+    /// Drops every pending request and every finished result for which `keep` is false
+    /// (rows scrolled out of view) and returns their paths. Decodes already running are
+    /// kept. Finished results go too: while the grid scrolls fast the workers finish
+    /// thumbnails faster than a frame uploads them, and results nobody wants any more
+    /// would pile up in memory (the disk cache makes asking again cheap).
     pub fn retain(&self, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
         let mut st = self.shared.state.lock();
         let drop_seqs: Vec<u64> = st
@@ -143,10 +146,19 @@ impl Thumbnailer {
             .filter(|(_, p)| !keep(p))
             .map(|(&seq, _)| seq)
             .collect();
-        let dropped: Vec<PathBuf> = drop_seqs
+        let mut dropped: Vec<PathBuf> = drop_seqs
             .iter()
             .filter_map(|&seq| st.remove_pending(seq))
             .collect();
+        let ready = std::mem::take(&mut st.ready);
+        for (path, result) in ready {
+            if keep(&path) {
+                st.ready.push_back((path, result));
+            } else {
+                st.ready_paths.remove(&path);
+                dropped.push(path);
+            }
+        }
         st.stats.dropped_unwanted += dropped.len() as u64;
         dropped
     }
