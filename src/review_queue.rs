@@ -13,12 +13,6 @@ use std::path::{Path, PathBuf};
 pub enum RunLoadError {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
-    #[error("{}:{line}: {message}", path.display())]
-    Line {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
     #[error(transparent)]
     Npy(#[from] crate::arrays::npy::NpyError),
     #[error("cannot read the probabilities of {}: {source}", dir.display())]
@@ -36,14 +30,6 @@ pub enum RunLoadError {
 fn file_error(path: &Path, message: impl Into<String>) -> RunLoadError {
     RunLoadError::File {
         path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
-fn line_error(path: &Path, line: usize, message: impl Into<String>) -> RunLoadError {
-    RunLoadError::Line {
-        path: path.to_path_buf(),
-        line,
         message: message.into(),
     }
 }
@@ -213,6 +199,9 @@ pub struct RunProbs {
     pub run_id: String,
     pub dir: PathBuf,
     pub rows: HashMap<PhotoRef, [f32; NUM_CLASSES]>,
+    /// The run's files as read once (`issues::table::ProbTable::load_run`: probabilities,
+    /// index, predicted years, split); the issue engine works on this.
+    pub table: crate::issues::ProbTable,
     /// When the run was made (`run.json`), to tell edits made before it from edits after.
     pub created: String,
     /// Out-of-fold macro F1, when recorded.
@@ -303,50 +292,20 @@ pub fn load_run_probs(dataset: &Dataset, ws: &Workspace) -> Result<Option<RunPro
 /// Loads one run's out-of-fold probabilities, keyed by photo.
 pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> Result<RunProbs, RunLoadError> {
     let dir = run.dir.clone();
-    let probs_path = dir.join("oof_probs.npy");
-    let index_path = dir.join("oof_index.csv");
-    let (shape, values) = read_npy_f32(&probs_path)?;
-    if shape.len() != 2 || shape[1] != NUM_CLASSES {
-        return Err(file_error(
-            &probs_path,
-            format!("expected shape (N, {NUM_CLASSES}), found {shape:?}"),
-        ));
-    }
-    let by_path: HashMap<PathBuf, PhotoRef> = dataset
-        .photo_refs()
-        .filter_map(|r| dataset.photo(r).map(|ph| (ph.rel_path.clone(), r)))
-        .collect();
-    let mut reader = csv::Reader::from_path(&index_path)
-        .map_err(|e| file_error(&index_path, format!("cannot read: {e}")))?;
-    let mut rows = HashMap::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| line_error(&index_path, line, format!("malformed row: {e}")))?;
-        let row: usize = rec
-            .get(0)
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| line_error(&index_path, line, "bad row number"))?;
-        let path = rec.get(1).unwrap_or_default();
-        if row >= shape[0] {
-            return Err(line_error(
-                &index_path,
-                line,
-                format!(
-                    "row {row} is past the {} rows of {}",
-                    shape[0],
-                    probs_path.display()
-                ),
-            ));
+    let table = crate::issues::ProbTable::load_run(dataset, &dir).map_err(|source| {
+        RunLoadError::Table {
+            dir: dir.clone(),
+            source,
         }
-        let Some(&r) = by_path.get(Path::new(path)) else {
-            continue;
-        };
+    })?;
+    let mut rows = HashMap::with_capacity(table.rows.len());
+    for (i, &r) in table.rows.iter().enumerate() {
         let mut p = [0f32; NUM_CLASSES];
-        p.copy_from_slice(&values[row * NUM_CLASSES..(row + 1) * NUM_CLASSES]);
+        p.copy_from_slice(table.row(i));
         if p.iter().any(|v| !v.is_finite()) {
             return Err(file_error(
-                &probs_path,
-                format!("row {row} ({path}) holds NaN or infinite probabilities"),
+                &dir.join("oof_probs.npy"),
+                format!("row {i} holds NaN or infinite probabilities"),
             ));
         }
         rows.insert(r, p);
@@ -355,6 +314,7 @@ pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> Result<RunProbs, R
         run_id: run.id.clone(),
         dir,
         rows,
+        table,
         created: run.created.clone(),
         macro_f1: run.macro_f1,
     })

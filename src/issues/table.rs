@@ -33,7 +33,7 @@ pub enum ProbTableError {
 }
 
 /// Probabilities for (some of) the dataset's photos: row r belongs to `rows[r]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProbTable {
     /// The model run that produced them (run folder name, or the file stem).
     pub run_id: String,
