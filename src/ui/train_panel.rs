@@ -273,18 +273,17 @@ impl TrainPanel {
             .show(ui, |ui| {
                 ui.heading("Train");
                 ui.add_enabled_ui(self.job.is_none(), |ui| self.config_form(ui));
-                ui.horizontal(|ui| {
-                    if self.job.is_none() {
-                        if ui.button("Start").clicked() {
-                            self.start();
-                        }
-                    } else if ui.button("Cancel").clicked() {
-                        self.cancel();
+                if self.job.is_none() {
+                    if ui.button("Start").clicked() {
+                        self.start();
                     }
-                    if let Some(s) = &self.status {
-                        ui.label(s.as_str());
-                    }
-                });
+                } else if ui.button("Cancel").clicked() {
+                    self.cancel();
+                }
+                // On its own line, wrapped: a failure's reason can be long.
+                if let Some(s) = &self.status {
+                    ui.add(egui::Label::new(s.as_str()).wrap());
+                }
                 self.progress_ui(ui);
                 ui.separator();
                 self.runs_ui(ui);

@@ -37,7 +37,7 @@ pub enum WorkerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerExit {
     pub success: bool,
-    /// "exited with status 1", "killed by signal 9 (SIGKILL)".
+    /// "exited with status 1", "was killed by signal 9 (SIGKILL, …)".
     pub description: String,
 }
 
@@ -59,14 +59,14 @@ fn describe_status(status: ExitStatus) -> String {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
             let name = match signal {
-                libc::SIGKILL => " (SIGKILL: killed, e.g. by the out-of-memory killer)",
+                libc::SIGKILL => " (SIGKILL, e.g. from the out-of-memory killer)",
                 libc::SIGABRT => " (SIGABRT: libtorch aborted)",
                 libc::SIGSEGV => " (SIGSEGV: crashed)",
                 libc::SIGTERM => " (SIGTERM)",
                 libc::SIGBUS => " (SIGBUS)",
                 _ => "",
             };
-            return format!("killed by signal {signal}{name}");
+            return format!("was killed by signal {signal}{name}");
         }
     }
     format!("ended ({status})")
