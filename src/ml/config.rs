@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// A recipe that cannot be used; the text names the field (and the file).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value out of its range.
+    #[error("{0}")]
+    Range(String),
+    #[error("{}: {reason}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+}
+
 /// Where training and inference run; chosen at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -147,15 +160,15 @@ impl CropBox {
         right: 1.0,
         bottom: 1.0,
     };
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let ok =
             |a: f32, b: f32| (0.0..=1.0).contains(&a) && (0.0..=1.0).contains(&b) && b - a >= 0.05;
         if ok(self.left, self.right) && ok(self.top, self.bottom) {
             Ok(())
         } else {
-            Err(format!(
+            Err(ConfigError::Range(format!(
                 "crop box {self:?}: fractions must be in 0..1 with left < right and top < bottom"
-            ))
+            )))
         }
     }
 }
@@ -400,8 +413,13 @@ impl TrainConfig {
         )
     }
 
-    /// Checks ranges; the message names the bad field.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks ranges; the error names the bad field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_ranges().map_err(ConfigError::Range)?;
+        self.crop.validate()
+    }
+
+    fn check_ranges(&self) -> Result<(), String> {
         if self.folds < 2 {
             return Err(format!(
                 "folds = {}: need at least 2 (k-fold by person)",
@@ -446,17 +464,18 @@ impl TrainConfig {
             }
             _ => {}
         }
-        self.crop.validate()
+        Ok(())
     }
 
     /// Reads a config file (missing fields take their defaults).
-    pub fn load(path: &std::path::Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let config: TrainConfig =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        config
-            .validate()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let file = |reason: String| ConfigError::File {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file(e.to_string()))?;
+        let config: TrainConfig = serde_json::from_str(&text).map_err(|e| file(e.to_string()))?;
+        config.validate().map_err(|e| file(e.to_string()))?;
         Ok(config)
     }
 }
@@ -506,12 +525,12 @@ mod tests {
             folds: 1,
             ..Default::default()
         };
-        assert!(c.validate().unwrap_err().contains("folds"));
+        assert!(c.validate().unwrap_err().to_string().contains("folds"));
         let c = TrainConfig {
             age_old_from: 70,
             ..Default::default()
         };
-        assert!(c.validate().unwrap_err().contains("age_old_from"));
+        assert!(c.validate().unwrap_err().to_string().contains("age_old_from"));
         assert!(TrainConfig::default().validate().is_ok());
     }
 

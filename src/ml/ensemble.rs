@@ -4,6 +4,19 @@
 use super::npy::Matrix;
 use crate::dataset::NUM_CLASSES;
 
+/// Why an ensemble or its files cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EnsembleError {
+    /// Members or rows that do not fit together; the text says how.
+    #[error("{0}")]
+    Input(String),
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// How the fold models of an ensemble are weighted.
 #[derive(
     Debug,
@@ -26,23 +39,25 @@ pub enum Weighting {
 }
 
 /// Weighted mean of `members` (all the same shape); weights are normalised to sum 1.
-pub fn soft_vote(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
+pub fn soft_vote(members: &[(f64, &Matrix)]) -> Result<Matrix, EnsembleError> {
     let Some((_, first)) = members.first() else {
-        return Err("nothing to ensemble".into());
+        return Err(EnsembleError::Input("nothing to ensemble".into()));
     };
     let total: f64 = members.iter().map(|(w, _)| *w).sum();
     if !(total.is_finite() && total > 0.0)
         || members.iter().any(|(w, _)| !(w.is_finite() && *w >= 0.0))
     {
-        return Err("ensemble weights must be finite, >= 0 and not all 0".into());
+        return Err(EnsembleError::Input(
+            "ensemble weights must be finite, >= 0 and not all 0".into(),
+        ));
     }
     let mut out = vec![0f64; first.data.len()];
     for (w, m) in members {
         if (m.rows, m.cols) != (first.rows, first.cols) {
-            return Err(format!(
+            return Err(EnsembleError::Input(format!(
                 "shape ({}, {}) differs from ({}, {})",
                 m.rows, m.cols, first.rows, first.cols
-            ));
+            )));
         }
         for (o, &v) in out.iter_mut().zip(&m.data) {
             *o += w / total * f64::from(v);
@@ -70,20 +85,26 @@ pub fn mix_ages(parts: &[(f64, [f32; 2])]) -> [f32; 2] {
 }
 
 /// Row by row [`mix_ages`] of `rows x 2` age matrices (weights as in [`soft_vote`]).
-pub fn vote_ages(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
+pub fn vote_ages(members: &[(f64, &Matrix)]) -> Result<Matrix, EnsembleError> {
     let Some((_, first)) = members.first() else {
-        return Err("no age predictions to ensemble".into());
+        return Err(EnsembleError::Input(
+            "no age predictions to ensemble".into(),
+        ));
     };
     if first.cols != 2
         || members
             .iter()
             .any(|(_, m)| (m.rows, m.cols) != (first.rows, 2))
     {
-        return Err("age predictions must all be rows x 2 with the same rows".into());
+        return Err(EnsembleError::Input(
+            "age predictions must all be rows x 2 with the same rows".into(),
+        ));
     }
     let total: f64 = members.iter().map(|(w, _)| *w).sum();
     if !(total.is_finite() && total > 0.0) {
-        return Err("ensemble weights must be finite, >= 0 and not all 0".into());
+        return Err(EnsembleError::Input(
+            "ensemble weights must be finite, >= 0 and not all 0".into(),
+        ));
     }
     let mut data = Vec::with_capacity(first.rows * 2);
     for r in 0..first.rows {
@@ -97,14 +118,14 @@ pub fn vote_ages(members: &[(f64, &Matrix)]) -> Result<Matrix, String> {
 }
 
 /// `ImageID,age,spread` CSV (years, one decimal) in the given row order.
-pub fn age_csv(image_ids: &[String], age: &Matrix) -> Result<String, String> {
+pub fn age_csv(image_ids: &[String], age: &Matrix) -> Result<String, EnsembleError> {
     if image_ids.len() != age.rows || age.cols != 2 {
-        return Err(format!(
+        return Err(EnsembleError::Input(format!(
             "{} image ids but ({}, {}) age predictions",
             image_ids.len(),
             age.rows,
             age.cols
-        ));
+        )));
     }
     let mut out = String::from("ImageID,age,spread\n");
     for (r, id) in image_ids.iter().enumerate() {
@@ -115,18 +136,20 @@ pub fn age_csv(image_ids: &[String], age: &Matrix) -> Result<String, String> {
 }
 
 /// `ImageID,ans` CSV in the given row order.
-pub fn submission_csv(image_ids: &[String], classes: &[usize]) -> Result<String, String> {
+pub fn submission_csv(image_ids: &[String], classes: &[usize]) -> Result<String, EnsembleError> {
     if image_ids.len() != classes.len() {
-        return Err(format!(
+        return Err(EnsembleError::Input(format!(
             "{} image ids but {} predictions",
             image_ids.len(),
             classes.len()
-        ));
+        )));
     }
     let mut out = String::from("ImageID,ans\n");
     for (id, &c) in image_ids.iter().zip(classes) {
         if c >= NUM_CLASSES {
-            return Err(format!("class {c} for {id} is outside 0..17"));
+            return Err(EnsembleError::Input(format!(
+                "class {c} for {id} is outside 0..17"
+            )));
         }
         out.push_str(&format!("{id},{c}\n"));
     }
@@ -147,11 +170,16 @@ pub fn metrics_path(out: &std::path::Path) -> std::path::PathBuf {
 pub fn write_metrics_report(
     out: &std::path::Path,
     report: &serde_json::Value,
-) -> Result<std::path::PathBuf, String> {
+) -> Result<std::path::PathBuf, EnsembleError> {
     let path = metrics_path(out);
-    let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
-    crate::workspace::write_atomic(&path, text.as_bytes())
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let text = serde_json::to_string_pretty(report)
+        .map_err(|e| EnsembleError::Input(format!("the report cannot be encoded: {e}")))?;
+    crate::workspace::write_atomic(&path, text.as_bytes()).map_err(|source| {
+        EnsembleError::Write {
+            path: path.clone(),
+            source,
+        }
+    })?;
     Ok(path)
 }
 

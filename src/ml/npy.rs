@@ -2,7 +2,7 @@
 //! [`crate::arrays::npy`], the project's one NumPy reader and writer. Pure: no torch.
 
 use crate::arrays::npy::{read_npy, write_npy, NpyData};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A row-major `rows x cols` f32 matrix.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,23 +31,32 @@ pub fn write(path: &Path, m: &Matrix) -> std::io::Result<()> {
     write_npy(path, &[m.rows, m.cols], &m.data).map_err(std::io::Error::other)
 }
 
+/// Why a matrix file cannot be read; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error(transparent)]
+    Npy(#[from] crate::arrays::NpyError),
+    #[error("{}: expected a 2-D array, found shape {shape:?}", path.display())]
+    Shape { path: PathBuf, shape: Vec<usize> },
+    #[error("{}: expected float32, found {dtype}", path.display())]
+    Dtype { path: PathBuf, dtype: &'static str },
+}
+
 /// Reads a 2-D float32 `.npy` file; errors name the file.
-pub fn read(path: &Path) -> Result<Matrix, String> {
-    let array = read_npy(path).map_err(|e| e.to_string())?;
+pub fn read(path: &Path) -> Result<Matrix, MatrixError> {
+    let array = read_npy(path)?;
     let [rows, cols] = array.shape[..] else {
-        return Err(format!(
-            "{}: expected a 2-D array, found shape {:?}",
-            path.display(),
-            array.shape
-        ));
+        return Err(MatrixError::Shape {
+            path: path.to_path_buf(),
+            shape: array.shape,
+        });
     };
     match array.data {
         NpyData::F32(data) => Ok(Matrix { rows, cols, data }),
-        other => Err(format!(
-            "{}: expected float32, found {}",
-            path.display(),
-            other.dtype_name()
-        )),
+        other => Err(MatrixError::Dtype {
+            path: path.to_path_buf(),
+            dtype: other.dtype_name(),
+        }),
     }
 }
 
@@ -65,15 +74,15 @@ mod tests {
 
         let wide = dir.path().join("wide.npy");
         write_npy(&wide, &[2, 2], &[1.0f64; 4]).unwrap();
-        let err = read(&wide).unwrap_err();
+        let err = read(&wide).unwrap_err().to_string();
         assert!(err.contains("wide.npy") && err.contains("float64"), "{err}");
 
         let flat = dir.path().join("flat.npy");
         write_npy(&flat, &[4], &[1.0f32; 4]).unwrap();
-        assert!(read(&flat).unwrap_err().contains("2-D"));
+        assert!(read(&flat).unwrap_err().to_string().contains("2-D"));
 
         let junk = dir.path().join("junk.npy");
         std::fs::write(&junk, b"hello").unwrap();
-        assert!(read(&junk).unwrap_err().contains("junk.npy"));
+        assert!(read(&junk).unwrap_err().to_string().contains("junk.npy"));
     }
 }

@@ -361,7 +361,7 @@ pub fn assemble_oof(run: &RunDir, folds: usize, num_photos: usize) -> Result<Run
                 format!("fold {k} has no validation output yet (train it with --fold {k})"),
             ));
         }
-        let m = npy::read(&pp).map_err(|e| bad(&pp, e))?;
+        let m = npy::read(&pp).map_err(|e| bad(&pp, e.to_string()))?;
         let index = read_index(&ip)?;
         if m.rows != index.len() || m.cols != NUM_CLASSES {
             return Err(bad(
@@ -458,7 +458,7 @@ fn assemble_oof_age(
     let mut age = vec![f32::NAN; rows.len() * 2];
     for k in 0..folds {
         let (path, ip) = (run.val_age(k), run.val_index(k));
-        let m = npy::read(&path).map_err(|e| bad(&path, e))?;
+        let m = npy::read(&path).map_err(|e| bad(&path, e.to_string()))?;
         let index = read_index(&ip)?;
         if m.rows != index.len() || m.cols != 2 {
             return Err(bad(

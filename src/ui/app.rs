@@ -11,7 +11,7 @@ use crate::dataset::{AgeBin, Field, Gender, Mask, Slot};
 use crate::review_queue::RunChoice;
 use crate::thumbs::ThumbConfig;
 use crate::workbench::queries::filter_people;
-use crate::workbench::session::{ItemStatus, QueueItem, Session};
+use crate::workbench::session::{ItemStatus, QueueItem, Session, SessionError};
 use std::path::PathBuf;
 
 /// How the app starts.
@@ -793,7 +793,7 @@ impl MaskCuratorApp {
             }
             Command::Export => match self.rt.session.as_ref().map(|s| s.prepare_export()) {
                 Some(Ok((prepared, dir))) => self.rt.jobs.export(prepared, dir),
-                Some(Err(e)) => self.rt.error(e),
+                Some(Err(e)) => self.rt.error(e.to_string()),
                 None => self.rt.notify("Open a dataset first"),
             },
             Command::ToggleHelp => self.rt.show_help = !self.rt.show_help,
@@ -885,11 +885,12 @@ impl MaskCuratorApp {
 
     fn with_session<T>(
         &mut self,
-        f: impl FnOnce(&mut Session) -> Result<T, String>,
+        f: impl FnOnce(&mut Session) -> Result<T, SessionError>,
     ) -> Result<T, String> {
         match self.rt.session.as_mut() {
             Some(s) => {
-                let r = f(s);
+                // The status line shows the error's text.
+                let r = f(s).map_err(|e| e.to_string());
                 self.rt.invalidate();
                 self.rt.age_text_person = None;
                 r

@@ -135,7 +135,9 @@ impl Jobs {
                     ));
                 }
                 stage("Replaying the edit journal and loading the newest run…");
-                Session::open(dataset, run.as_deref()).map(Box::new)
+                Session::open(dataset, run.as_deref())
+                    .map(Box::new)
+                    .map_err(|e| e.to_string())
             })();
             JobOutput::Opened { dir, result }
         });
@@ -172,8 +174,9 @@ impl Jobs {
         labels: crate::issues::DatasetLabels,
     ) {
         self.spawn("Loading a run…", move |_| {
-            let result =
-                crate::workbench::session::load_run_issues(&dataset, &run, &labels).map(Box::new);
+            let result = crate::workbench::session::load_run_issues(&dataset, &run, &labels)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
             JobOutput::RunLoaded { run, result }
         });
     }

@@ -3,13 +3,30 @@
 //! curation and issue engines, so the views only see plain labels.
 
 use crate::curation::JournalEntry;
-use crate::curation::{Change, Curation, Edit, ReviewDecision, Target};
+use crate::curation::{Change, Curation, CurationError, Edit, ReviewDecision, Target};
 use crate::dataset::{AgeBin, ClassCode, Dataset, Field, Gender, Mask, PhotoRef, Slot};
 use crate::review_queue::{finished_runs, load_chosen_run, RunChoice, RunProbs};
 use crate::workspace::Workspace;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Why a session request failed. Every edit is either in the journal or reported here.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot open the edit journal: {0}")]
+    Journal(CurationError),
+    #[error("edit not saved: {0}")]
+    Edit(CurationError),
+    #[error("undo failed: {0}")]
+    Undo(CurationError),
+    #[error("redo failed: {0}")]
+    Redo(CurationError),
+    #[error("export failed: {0}")]
+    Export(CurationError),
+    #[error(transparent)]
+    Run(#[from] crate::review_queue::RunLoadError),
+}
 
 /// One entry of the review queue.
 pub type QueueItem = crate::review_queue::RunIssue;
@@ -120,10 +137,10 @@ impl Session {
     /// Opens the curation journal of a scanned dataset and loads a finished run: `run` when
     /// it names one that exists (the annotator's choice), else the newest. Runs on a worker
     /// thread.
-    pub fn open(dataset: Dataset, run: Option<&str>) -> Result<Session, String> {
+    pub fn open(dataset: Dataset, run: Option<&str>) -> Result<Session, SessionError> {
         let workspace = Workspace::for_dataset(&dataset.root);
-        let (curation, report) = Curation::open(&dataset, &workspace, "")
-            .map_err(|e| format!("cannot open the edit journal: {e}"))?;
+        let (curation, report) =
+            Curation::open(&dataset, &workspace, "").map_err(SessionError::Journal)?;
         let replay_note = (!report.is_clean()).then(|| report.summary());
         let dataset = Arc::new(dataset);
         let mut session = Session {
@@ -269,7 +286,7 @@ impl Session {
         slot: Slot,
         mask: Mask,
         reason: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), SessionError> {
         let edit = Edit::new(Target::photo(self.folder(person), slot), Change::Mask(mask))
             .with_reason(reason);
         self.apply(vec![edit])
@@ -280,20 +297,29 @@ impl Session {
         person: usize,
         gender: Gender,
         reason: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), SessionError> {
         let edit = Edit::new(Target::person(self.folder(person)), Change::Gender(gender))
             .with_reason(reason);
         self.apply(vec![edit])
     }
 
-    pub fn set_age_years(&mut self, person: usize, years: u32, reason: &str) -> Result<(), String> {
+    pub fn set_age_years(
+        &mut self,
+        person: usize,
+        years: u32,
+        reason: &str,
+    ) -> Result<(), SessionError> {
         let edit = Edit::new(Target::person(self.folder(person)), Change::AgeYears(years))
             .with_reason(reason);
         self.apply(vec![edit])
     }
 
     /// Records a decision on an issue; with `Accepted`, also applies the suggestion.
-    pub fn decide(&mut self, item: &QueueItem, decision: ReviewDecision) -> Result<(), String> {
+    pub fn decide(
+        &mut self,
+        item: &QueueItem,
+        decision: ReviewDecision,
+    ) -> Result<(), SessionError> {
         let mut edits = Vec::new();
         if decision == ReviewDecision::Accepted {
             edits.push(self.suggestion_edit(item));
@@ -347,7 +373,7 @@ impl Session {
         Edit::new(target, change).with_reason(reason)
     }
 
-    fn apply(&mut self, edits: Vec<Edit>) -> Result<(), String> {
+    fn apply(&mut self, edits: Vec<Edit>) -> Result<(), SessionError> {
         let result = if edits.len() == 1 {
             let mut edits = edits;
             self.curation.apply(edits.remove(0))
@@ -355,25 +381,19 @@ impl Session {
             self.curation.apply_batch(edits, "review decision")
         };
         self.generation += 1;
-        result.map_err(|e| format!("edit not saved: {e}"))
+        result.map_err(SessionError::Edit)
     }
 
     /// Takes back the latest step; returns its journal lines (empty: nothing to undo).
-    pub fn undo(&mut self) -> Result<Vec<JournalEntry>, String> {
-        let r = self
-            .curation
-            .undo()
-            .map_err(|e| format!("undo failed: {e}"));
+    pub fn undo(&mut self) -> Result<Vec<JournalEntry>, SessionError> {
+        let r = self.curation.undo().map_err(SessionError::Undo);
         self.generation += 1;
         Ok(if r? { self.last_step() } else { Vec::new() })
     }
 
     /// Applies the latest undone step again; returns its journal lines (empty: nothing).
-    pub fn redo(&mut self) -> Result<Vec<JournalEntry>, String> {
-        let r = self
-            .curation
-            .redo()
-            .map_err(|e| format!("redo failed: {e}"));
+    pub fn redo(&mut self) -> Result<Vec<JournalEntry>, SessionError> {
+        let r = self.curation.redo().map_err(SessionError::Redo);
         self.generation += 1;
         Ok(if r? { self.last_step() } else { Vec::new() })
     }
@@ -409,13 +429,15 @@ impl Session {
         self.curation.issue_labels()
     }
 
-    pub fn prepare_export(&self) -> Result<(crate::curation::PreparedExport, PathBuf), String> {
+    pub fn prepare_export(
+        &self,
+    ) -> Result<(crate::curation::PreparedExport, PathBuf), SessionError> {
         let dir = self
             .workspace
             .exports_dir()
             .join(chrono::Local::now().format("%Y%m%d-%H%M%S").to_string());
         let prepared = crate::curation::prepare_export(&self.dataset, &self.curation)
-            .map_err(|e| format!("export failed: {e}"))?;
+            .map_err(SessionError::Export)?;
         Ok((prepared, dir))
     }
 
@@ -440,10 +462,9 @@ pub fn load_run_issues(
     dataset: &Dataset,
     run: &RunChoice,
     labels: &crate::issues::DatasetLabels,
-) -> Result<(RunProbs, IssueSet), String> {
-    let probs = load_chosen_run(dataset, run).map_err(|e| format!("{e:#}"))?;
-    let report = crate::review_queue::find_run_issues(dataset, labels, &probs)
-        .map_err(|e| format!("{e:#}"))?;
+) -> Result<(RunProbs, IssueSet), SessionError> {
+    let probs = load_chosen_run(dataset, run)?;
+    let report = crate::review_queue::find_run_issues(dataset, labels, &probs)?;
     let mut issues = IssueSet::new(probs.run_id.clone(), report.issues, report.noise);
     issues.queues = report.queues;
     issues.age_note = report.age_note;

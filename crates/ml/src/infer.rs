@@ -267,12 +267,12 @@ pub fn ensemble(
         .map(|m| m.weight)
         .zip(matrices.iter())
         .collect();
-    let probs = ensemble::soft_vote(&weighted).map_err(MlError::Data)?;
+    let probs = ensemble::soft_vote(&weighted).map_err(|e| MlError::Data(e.to_string()))?;
     // Ages are voted only when every model predicts them (weights as for the classes).
     let age = if runs_without_age.is_empty() {
         let weighted: Vec<(f64, &Matrix)> =
             members.iter().map(|m| m.weight).zip(ages.iter()).collect();
-        Some(ensemble::vote_ages(&weighted).map_err(MlError::Data)?)
+        Some(ensemble::vote_ages(&weighted).map_err(|e| MlError::Data(e.to_string()))?)
     } else {
         None
     };

@@ -25,6 +25,8 @@ pub enum MlError {
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
+    Recipe(#[from] mask_curator::ml::config::ConfigError),
+    #[error(transparent)]
     Run(#[from] RunError),
     #[error("{0}")]
     Data(String),

@@ -153,7 +153,7 @@ impl Ctx<'_> {
 /// Errors inside torch mark the run failed and are returned.
 pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
     let config = &req.config;
-    config.validate().map_err(MlError::Config)?;
+    config.validate()?;
     let run = &req.run_dir;
     std::fs::create_dir_all(&run.dir)
         .map_err(|e| MlError::Io(format!("{}: {e}", run.dir.display())))?;

@@ -42,8 +42,7 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
         device,
         &|line| eprintln!("{line}"),
     )?;
-    let csv =
-        ensemble::submission_csv(&eval.image_ids, &result.classes).map_err(anyhow::Error::msg)?;
+    let csv = ensemble::submission_csv(&eval.image_ids, &result.classes)?;
     mask_curator::workspace::write_atomic(&args.out, csv.as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
@@ -60,7 +59,7 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
     let age_path = args.out.with_file_name(format!("{stem}.age.csv"));
     match &result.age {
         Some(age) => {
-            let csv = ensemble::age_csv(&eval.image_ids, age).map_err(anyhow::Error::msg)?;
+            let csv = ensemble::age_csv(&eval.image_ids, age)?;
             mask_curator::workspace::write_atomic(&age_path, csv.as_bytes())
                 .with_context(|| format!("writing {}", age_path.display()))?;
             eprintln!("predicted ages written to {}", age_path.display());
