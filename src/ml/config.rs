@@ -530,7 +530,11 @@ mod tests {
             age_old_from: 70,
             ..Default::default()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("age_old_from"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("age_old_from"));
         assert!(TrainConfig::default().validate().is_ok());
     }
 

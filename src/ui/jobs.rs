@@ -108,8 +108,8 @@ impl Jobs {
         }
     }
 
-    /// Scan `dir` (generating the demo dataset first when `demo`), open its journal, load
-    /// the newest run and its issues.
+    /// Opens `dir` (generating the demo dataset first when `demo`):
+    /// [`crate::workbench::session::open_folder`] off the UI thread.
     pub fn open(&mut self, dir: PathBuf, demo: bool, run: Option<String>) {
         self.spawn("Opening…", move |stage| {
             let result = (|| {
@@ -123,19 +123,7 @@ impl Jobs {
                     )
                     .map_err(|e| format!("{e:#}"))?;
                 }
-                if !dir.is_dir() {
-                    return Err(format!("{} is not a folder", dir.display()));
-                }
-                stage("Scanning photos and train.csv…");
-                let dataset = crate::dataset::scan(&dir).map_err(|e| e.to_string())?;
-                if dataset.people.is_empty() {
-                    return Err(format!(
-                        "{} holds no people: expected train/train.csv and train/images/<folder>/",
-                        dir.display()
-                    ));
-                }
-                stage("Replaying the edit journal and loading the newest run…");
-                Session::open(dataset, run.as_deref())
+                crate::workbench::session::open_folder(&dir, run.as_deref(), stage)
                     .map(Box::new)
                     .map_err(|e| e.to_string())
             })();

@@ -26,6 +26,32 @@ pub enum SessionError {
     Export(CurationError),
     #[error(transparent)]
     Run(#[from] crate::review_queue::RunLoadError),
+    #[error("{} is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    #[error(transparent)]
+    Scan(#[from] crate::dataset::DatasetError),
+    #[error("{} holds no people: expected train/train.csv and train/images/<folder>/", .0.display())]
+    NoPeople(PathBuf),
+}
+
+/// Opens the dataset folder `dir` for an annotator: scans it, replays its edit journal and
+/// loads `run` (or the newest finished run) with its issues. `stage` hears what is
+/// happening. Runs on a worker thread.
+pub fn open_folder(
+    dir: &std::path::Path,
+    run: Option<&str>,
+    stage: &dyn Fn(&str),
+) -> Result<Session, SessionError> {
+    if !dir.is_dir() {
+        return Err(SessionError::NotAFolder(dir.to_path_buf()));
+    }
+    stage("Scanning photos and train.csv…");
+    let dataset = crate::dataset::scan(dir)?;
+    if dataset.people.is_empty() {
+        return Err(SessionError::NoPeople(dir.to_path_buf()));
+    }
+    stage("Replaying the edit journal and loading the newest run…");
+    Session::open(dataset, run)
 }
 
 /// One entry of the review queue.
