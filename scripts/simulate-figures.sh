@@ -13,7 +13,7 @@ strengths="${3:-realistic strong}"
 shares="${4:-default}"
 layout="../shared/real-layout/train.csv"
 [ -f "$layout" ] || { echo "no $layout: nothing to measure" >&2; exit 1; }
-cargo build --no-default-features --quiet
+cargo build -p mask-curator --no-default-features --quiet
 bin="${CARGO_TARGET_DIR:-target}/debug/mask-curator"
 tree="$work/real"
 [ -d "$tree/train" ] || "$bin" demo-data --layout-from "$layout" --out "$tree" >&2

@@ -561,15 +561,14 @@ fn filters_belong_to_their_dataset_and_an_empty_queue_explains_itself() {
 /// A run with predicted years: person 12 (given 22) is read as 47 by all seven photos, and
 /// one photo of person 13 looks like the other gender (photo-level evidence only).
 fn write_years_run(root: &Path) {
-    use mask_curator::dataset::{AgeBin, ClassCode, NUM_CLASSES};
-    let run = root.join(".mask-curator/runs/years-run");
-    std::fs::create_dir_all(&run).unwrap();
-    let mut index = String::from("row,path,person,fold\n");
-    let (mut probs, mut ages) = (Vec::new(), Vec::new());
-    let mut row = 0;
-    for p in 0..PEOPLE {
-        let (gender, age) = given(p);
-        for slot in Slot::ALL {
+    use mask_curator::dataset::{AgeBin, ClassCode};
+    write_run_files(
+        root,
+        "years-run",
+        "2026-11-26T00:00:00Z",
+        None,
+        |p, slot| {
+            let (gender, age) = given(p);
             let mask = match (p, slot) {
                 (MASK_SWAP, Slot::Incorrect) => Mask::NotWear,
                 (MASK_SWAP, Slot::Normal) => Mask::Incorrect,
@@ -585,29 +584,10 @@ fn write_years_run(root: &Path) {
             } else {
                 age as f32 + (p % 3) as f32 - 1.0
             };
-            let class = ClassCode::new(mask, g, AgeBin::from_years(years.round() as u32)).index();
-            let mut v = [0.01f32; NUM_CLASSES];
-            v[class] = 1.0 - 0.01 * (NUM_CLASSES as f32 - 1.0);
-            probs.extend_from_slice(&v);
-            ages.extend_from_slice(&[years, 2.5]);
-            index.push_str(&format!(
-                "{row},train/images/{}/{}.png,{},{}\n",
-                folder(p),
-                slot.stem(),
-                folder(p),
-                p % 5
-            ));
-            row += 1;
-        }
-    }
-    write_npy(&run.join("oof_probs.npy"), row, NUM_CLASSES, &probs);
-    write_npy(&run.join("oof_age.npy"), row, 2, &ages);
-    std::fs::write(run.join("oof_index.csv"), index).unwrap();
-    std::fs::write(
-        run.join("run.json"),
-        r#"{"id":"years-run","status":"finished","created":"2026-11-26T00:00:00Z","config":{},"metrics":{}}"#,
-    )
-    .unwrap();
+            let class = ClassCode::new(mask, g, AgeBin::from_years(years.round() as u32));
+            (sure_of(class.index(), 0.01), Some([years, 2.5]))
+        },
+    );
 }
 
 /// The queue lists the likely tier by default and the possible one behind a toggle; the

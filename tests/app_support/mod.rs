@@ -69,30 +69,29 @@ fn write_run(root: &Path, id: &str) {
     write_run_scored(root, id, "2026-11-22T00:00:00Z", None, GENDER_FLIP);
 }
 
-/// Writes a finished run `id` made at `created`, with out-of-fold macro F1 `f1` in its
-/// summary, whose model believes person `flipped`'s gender is the other one (and sees the
-/// swapped pair of [`MASK_SWAP`]).
-pub fn write_run_scored(root: &Path, id: &str, created: &str, f1: Option<f64>, flipped: usize) {
+/// What a test's stand-in model says about one photo: its 18 class probabilities and,
+/// for a run with an age head, (predicted years, spread).
+pub type PhotoOutput = ([f32; NUM_CLASSES], Option<[f32; 2]>);
+
+/// The run files of a finished run `id` made at `created` (out-of-fold macro F1 `f1` in
+/// its summary, when given): `model` gives every photo's outputs, in dataset order.
+pub fn write_run_files(
+    root: &Path,
+    id: &str,
+    created: &str,
+    f1: Option<f64>,
+    model: impl Fn(usize, Slot) -> PhotoOutput,
+) {
     let run = root.join(".mask-curator/runs").join(id);
     std::fs::create_dir_all(&run).unwrap();
     let mut index = String::from("row,path,person,fold\n");
-    let mut values = Vec::new();
+    let (mut probs, mut ages) = (Vec::new(), Vec::new());
     let mut row = 0;
     for p in 0..PEOPLE {
         for slot in Slot::ALL {
-            let mut t = truth(p, slot);
-            if p == GENDER_FLIP && flipped != GENDER_FLIP {
-                t = ClassCode::new(t.mask(), given(p).0, t.age());
-            }
-            if p == flipped && flipped != GENDER_FLIP {
-                t = ClassCode::new(t.mask(), given(p).0.flipped(), t.age());
-            }
-            let t = t.index();
-            // The model is surest about the gender flip, so it ranks near the top of the queue.
-            let rest = if p == flipped { 0.003 } else { 0.01 };
-            let mut probs = [rest; NUM_CLASSES];
-            probs[t] = 1.0 - rest * (NUM_CLASSES as f32 - 1.0);
-            values.extend_from_slice(&probs);
+            let (v, age) = model(p, slot);
+            probs.extend_from_slice(&v);
+            ages.extend(age.into_iter().flatten());
             index.push_str(&format!(
                 "{row},train/images/{}/{}.png,{},{}\n",
                 folder(p),
@@ -103,7 +102,11 @@ pub fn write_run_scored(root: &Path, id: &str, created: &str, f1: Option<f64>, f
             row += 1;
         }
     }
-    write_npy(&run.join("oof_probs.npy"), row, NUM_CLASSES, &values);
+    write_npy(&run.join("oof_probs.npy"), row, NUM_CLASSES, &probs);
+    if !ages.is_empty() {
+        assert_eq!(ages.len(), row * 2, "every photo or none has an age");
+        write_npy(&run.join("oof_age.npy"), row, 2, &ages);
+    }
     std::fs::write(run.join("oof_index.csv"), index).unwrap();
     let summary = f1.map_or(String::new(), |f| {
         format!(r#","summary":{{"oof_macro_f1":{f}}}"#)
@@ -113,6 +116,31 @@ pub fn write_run_scored(root: &Path, id: &str, created: &str, f1: Option<f64>, f
         format!(r#"{{"id":"{id}","status":"finished","created":"{created}","config":{{}},"metrics":{{}}{summary}}}"#),
     )
     .unwrap();
+}
+
+/// Probabilities sure of class `class`, `rest` on every other class.
+pub fn sure_of(class: usize, rest: f32) -> [f32; NUM_CLASSES] {
+    let mut v = [rest; NUM_CLASSES];
+    v[class] = 1.0 - rest * (NUM_CLASSES as f32 - 1.0);
+    v
+}
+
+/// Writes a finished run `id` made at `created`, with out-of-fold macro F1 `f1` in its
+/// summary, whose model believes person `flipped`'s gender is the other one (and sees the
+/// swapped pair of [`MASK_SWAP`]).
+pub fn write_run_scored(root: &Path, id: &str, created: &str, f1: Option<f64>, flipped: usize) {
+    write_run_files(root, id, created, f1, |p, slot| {
+        let mut t = truth(p, slot);
+        if p == GENDER_FLIP && flipped != GENDER_FLIP {
+            t = ClassCode::new(t.mask(), given(p).0, t.age());
+        }
+        if p == flipped && flipped != GENDER_FLIP {
+            t = ClassCode::new(t.mask(), given(p).0.flipped(), t.age());
+        }
+        // The model is surest about the gender flip, so it ranks near the top of the queue.
+        let rest = if p == flipped { 0.003 } else { 0.01 };
+        (sure_of(t.index(), rest), None)
+    });
 }
 
 /// A float32 C-order .npy (version 1.0).
