@@ -16,11 +16,10 @@ mod hostile_support;
 
 use hostile_support::{self as hs, Rng};
 use mask_curator::curation::Curation;
-use mask_curator::dataset::{Dataset, Gender, Person, Photo, Slot};
 use mask_curator::thumbs::decode::{self, Strictness};
 use mask_curator::workspace::Workspace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -86,22 +85,6 @@ fn arg(name: &str, default: u64) -> u64 {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The full photo decode path, as thumbnails, `scan --deep` and training use it.
-fn decode_all(bytes: &[u8]) -> bool {
-    let path = Path::new("m.jpg");
-    let mut caught = false;
-    let mut note = |r: Result<(), mask_curator::thumbs::ThumbError>| {
-        if let Err(e) = r {
-            caught |= e.reason().contains("the decoder failed");
-        }
-    };
-    note(decode::decode_bytes(path, bytes, 96, 128).map(|_| ()));
-    note(decode::decode_photo(path, bytes, &|_, _| (1, 1), Strictness::Strict).map(|_| ()));
-    note(decode::decode_photo(path, bytes, &|_, _| (224, 224), Strictness::Lenient).map(|_| ()));
-    let _ = mask_curator::dataset::image_check::check_bytes(bytes);
-    caught
 }
 
 fn main() {
@@ -180,7 +163,7 @@ fn main() {
             continue;
         }
         t.run(&|| format!("jpeg seed {seed} input {i}"), || {
-            decode_all(&input)
+            hs::all_decodes(&input)
         });
     }
     t.print("JPEG");
@@ -190,7 +173,7 @@ fn main() {
     for i in 0..n_png {
         let input = hs::mutate(&png, &mut rng);
         t.run(&|| format!("png seed {seed} input {i}"), || {
-            decode_all(&input)
+            hs::all_decodes(&input)
         });
     }
     t.print("PNG");
@@ -231,7 +214,7 @@ fn main() {
     }
     t.print("CSV");
 
-    let ds = dataset(root);
+    let ds = hs::small_dataset(root);
     let ws = Workspace::for_dataset(root);
     ws.ensure().expect("workspace");
     let who = |i: usize| format!("person:{}", ds.people[i].folder);
@@ -270,33 +253,6 @@ fn main() {
         peak_rss_kb() / 1024,
         started.elapsed().as_secs_f64()
     );
-}
-
-fn dataset(root: &Path) -> Dataset {
-    let people = (0..3u32)
-        .map(|i| {
-            let folder = format!("{:06}_female_Asian_{}", i + 1, 30 + i);
-            Person {
-                photos: std::array::from_fn(|s| {
-                    Some(Photo {
-                        slot: Slot::ALL[s],
-                        rel_path: PathBuf::from(format!("train/images/{folder}/x.jpg")),
-                    })
-                }),
-                folder,
-                id: format!("{:06}", i + 1),
-                gender: Gender::Female,
-                age: 30 + i,
-                race: "Asian".into(),
-            }
-        })
-        .collect();
-    Dataset {
-        root: root.to_path_buf(),
-        people,
-        eval: None,
-        problems: Vec::new(),
-    }
 }
 
 /// The process's peak resident set (Linux `VmHWM`), 0 where unknown.

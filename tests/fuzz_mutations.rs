@@ -11,11 +11,10 @@ mod hostile_support;
 
 use hostile_support::{self as hs, Rng};
 use mask_curator::curation::Curation;
-use mask_curator::dataset::{self, Dataset, Gender, Person, Photo, Slot};
-use mask_curator::thumbs::decode::{self, Strictness};
+use mask_curator::dataset;
 use mask_curator::workspace::Workspace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -99,27 +98,6 @@ fn scale() -> usize {
         .unwrap_or(1)
 }
 
-/// Every way the app decodes a photo: thumbnail, strict (scan --deep), training size,
-/// and the header check. True when a decoder panic was caught at the boundary.
-fn all_decodes(bytes: &[u8]) -> bool {
-    let path = Path::new("m.jpg");
-    let mut caught = false;
-    let mut note = |e: &mask_curator::thumbs::ThumbError| {
-        caught |= e.reason().contains("the decoder failed");
-    };
-    if let Err(e) = decode::decode_bytes(path, bytes, 96, 128) {
-        note(&e);
-    }
-    if let Err(e) = decode::decode_photo(path, bytes, &|_, _| (1, 1), Strictness::Strict) {
-        note(&e);
-    }
-    if let Err(e) = decode::decode_photo(path, bytes, &|_, _| (224, 224), Strictness::Lenient) {
-        note(&e);
-    }
-    let _ = dataset::image_check::check_bytes(bytes);
-    caught
-}
-
 fn photo_seeds() -> Vec<(&'static str, Vec<u8>)> {
     use jpeg_encoder::SamplingFactor;
     vec![
@@ -154,7 +132,10 @@ fn mutated_photos_never_panic_hang_or_blow_up() {
         if rng.below(4) == 0 {
             input = hs::mutate(&input, &mut rng);
         }
-        jpegs.run(|| format!("{name} mutation {i}"), || all_decodes(&input));
+        jpegs.run(
+            || format!("{name} mutation {i}"),
+            || hs::all_decodes(&input),
+        );
     }
     // The hand-made hostile files themselves.
     for (i, bad) in [
@@ -166,7 +147,7 @@ fn mutated_photos_never_panic_hang_or_blow_up() {
     .iter()
     .enumerate()
     {
-        jpegs.run(|| format!("hostile file {i}"), || all_decodes(bad));
+        jpegs.run(|| format!("hostile file {i}"), || hs::all_decodes(bad));
     }
     jpegs.check("JPEG");
 
@@ -174,7 +155,7 @@ fn mutated_photos_never_panic_hang_or_blow_up() {
     let png = hs::png(24, 20, 5);
     for i in 0..400 * scale() {
         let input = hs::mutate(&png, &mut rng);
-        pngs.run(|| format!("png mutation {i}"), || all_decodes(&input));
+        pngs.run(|| format!("png mutation {i}"), || hs::all_decodes(&input));
     }
     pngs.check("PNG");
 }
@@ -214,42 +195,11 @@ fn mutated_npy_files_never_panic_or_blow_up() {
     tally.check(".npy");
 }
 
-/// Three people in memory, all photos present.
-fn small_dataset(root: &Path) -> Dataset {
-    let people = (0..3)
-        .map(|i| {
-            let folder = format!("{:06}_female_Asian_{}", i + 1, 30 + i);
-            Person {
-                photos: std::array::from_fn(|s| {
-                    Some(Photo {
-                        slot: Slot::ALL[s],
-                        rel_path: PathBuf::from(format!(
-                            "train/images/{folder}/{}.jpg",
-                            Slot::ALL[s].stem()
-                        )),
-                    })
-                }),
-                folder,
-                id: format!("{:06}", i + 1),
-                gender: Gender::Female,
-                age: 30 + i,
-                race: "Asian".into(),
-            }
-        })
-        .collect();
-    Dataset {
-        root: root.to_path_buf(),
-        people,
-        eval: None,
-        problems: Vec::new(),
-    }
-}
-
 #[test]
 fn mutated_journals_never_panic_and_replay_only_valid_values() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let ds = small_dataset(dir.path());
+    let ds = hs::small_dataset(dir.path());
     let ws = Workspace::for_dataset(dir.path());
     ws.ensure().unwrap();
     let p = |i: usize| format!("person:{}", ds.people[i].folder);

@@ -296,3 +296,54 @@ pub fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let out = f();
     (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
 }
+
+/// Three people in memory with every photo present (nothing on disk): what the journal
+/// and CSV inputs are replayed against.
+pub fn small_dataset(root: &std::path::Path) -> mask_curator::dataset::Dataset {
+    use mask_curator::dataset::{Dataset, Gender, Person, Photo, Slot};
+    let people = (0..3u32)
+        .map(|i| {
+            let folder = format!("{:06}_female_Asian_{}", i + 1, 30 + i);
+            Person {
+                photos: std::array::from_fn(|s| {
+                    Some(Photo {
+                        slot: Slot::ALL[s],
+                        rel_path: std::path::PathBuf::from(format!(
+                            "train/images/{folder}/{}.jpg",
+                            Slot::ALL[s].stem()
+                        )),
+                    })
+                }),
+                folder,
+                id: format!("{:06}", i + 1),
+                gender: Gender::Female,
+                age: 30 + i,
+                race: "Asian".into(),
+            }
+        })
+        .collect();
+    Dataset {
+        root: root.to_path_buf(),
+        people,
+        eval: None,
+        problems: Vec::new(),
+    }
+}
+
+/// Every way the app decodes a photo: thumbnail, strict (scan --deep), training size,
+/// and the header check. True when a decoder panic was caught at the boundary.
+pub fn all_decodes(bytes: &[u8]) -> bool {
+    use mask_curator::thumbs::decode::{self, Strictness};
+    let path = std::path::Path::new("m.jpg");
+    let mut caught = false;
+    let mut note = |r: Result<(), mask_curator::thumbs::ThumbError>| {
+        if let Err(e) = r {
+            caught |= e.reason().contains("the decoder failed");
+        }
+    };
+    note(decode::decode_bytes(path, bytes, 96, 128).map(|_| ()));
+    note(decode::decode_photo(path, bytes, &|_, _| (1, 1), Strictness::Strict).map(|_| ()));
+    note(decode::decode_photo(path, bytes, &|_, _| (224, 224), Strictness::Lenient).map(|_| ()));
+    let _ = mask_curator::dataset::image_check::check_bytes(bytes);
+    caught
+}
