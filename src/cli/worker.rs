@@ -23,7 +23,7 @@ pub fn run(command: &str, forward: Forward) -> anyhow::Result<()> {
         .env(crate::ml::protocol::BIN_NAME_ENV, "mask-curator");
     let cannot = |e: std::io::Error| {
         anyhow::anyhow!(
-            "cannot run the training worker {}: {e} (`cargo build --release` builds it beside \
+            "cannot run the training worker {}: {e} (`cargo build`, with or without --release, builds it beside \
              mask-curator)",
             worker.display()
         )

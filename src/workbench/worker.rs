@@ -25,7 +25,7 @@ const STDERR_TAIL: usize = 20;
 pub enum WorkerError {
     #[error(
         "cannot start the training worker {path}: {source} (it is built beside mask-curator \
-         by `cargo build --release`)"
+         by `cargo build`, with or without --release)"
     )]
     Spawn {
         path: PathBuf,
