@@ -252,7 +252,7 @@ impl IssueReport {
     }
     /// Expected real errors among the likely items of all fields.
     pub fn expected_in_likely(&self) -> f64 {
-        self.queues.iter().map(|q| q.expected_in_likely).sum()
+        total(self.queues.iter().map(|q| q.expected_in_likely))
     }
     pub fn likely(&self) -> impl Iterator<Item = &Issue> {
         self.issues.iter().filter(|i| i.tier == Tier::Likely)
@@ -403,12 +403,18 @@ fn assign_tiers(
             likely: of(Tier::Likely).count(),
             possible: of(Tier::Possible).count(),
             estimated_wrong: estimate,
-            expected_in_likely: of(Tier::Likely).map(|i| i.p_wrong).sum(),
-            expected_in_possible: of(Tier::Possible).map(|i| i.p_wrong).sum(),
+            expected_in_likely: total(of(Tier::Likely).map(|i| i.p_wrong)),
+            expected_in_possible: total(of(Tier::Possible).map(|i| i.p_wrong)),
         });
     }
     queues
 }
+/// The sum of expected counts. Not `Iterator::sum`: a float sum of nothing is -0.0,
+/// which the overview printed as "-0.0 expected real errors".
+fn total(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |a, b| a + b)
+}
+
 /// Gender issues are gender issues; age issues are boundary cases when the given age is
 /// within `years` of the boundary between the given and the (adjacent) suggested bin.
 pub fn issue_kind(field: Field, age: u32, given: usize, suggested: usize, years: u32) -> IssueKind {
@@ -571,6 +577,14 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_tier_expects_zero_errors_not_minus_zero() {
+        let empty = total(std::iter::empty());
+        assert!(empty == 0.0 && empty.is_sign_positive(), "{empty}");
+        assert_eq!(format!("{empty:.1}"), "0.0");
+        assert_eq!(total([0.25, 0.5].into_iter()), 0.75);
+    }
+
+    #[test]
     fn years_find_gross_age_errors_that_bins_drown_in_false_alarms() {
         let c = case("realistic", 11);
         let years = run(&c, &c.table);
@@ -667,6 +681,11 @@ mod tests {
                     .count()
             };
             assert_eq!((q.likely, q.possible), (n(Tier::Likely), n(Tier::Possible)));
+            // An empty tier expects 0 errors, not -0 (what a float sum of nothing gives).
+            assert!(
+                q.expected_in_likely.is_sign_positive()
+                    && q.expected_in_possible.is_sign_positive()
+            );
         }
         let actual = likely.iter().filter(|i| wrong.contains(&i.person)).count() as f64;
         let expected = r.expected_in_likely();
