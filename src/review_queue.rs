@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 pub enum RunLoadError {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
-    #[error(transparent)]
-    Npy(#[from] crate::arrays::npy::NpyError),
     #[error("cannot read the probabilities of {}: {source}", dir.display())]
     Table {
         dir: PathBuf,
@@ -320,42 +318,9 @@ pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> Result<RunProbs, R
     })
 }
 
-/// Reads a float32 `.npy` file (through [`crate::arrays::npy`]): (shape, values).
-pub fn read_npy_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>), RunLoadError> {
-    let array = crate::arrays::npy::read_npy(path)?;
-    match array.data {
-        crate::arrays::npy::NpyData::F32(values) => Ok((array.shape, values)),
-        other => Err(file_error(
-            path,
-            format!(
-                "expected float32 probabilities, found {}",
-                other.dtype_name()
-            ),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f32]) {
-        crate::arrays::npy::write_npy(path, &[rows, cols], values).unwrap();
-    }
-
-    #[test]
-    fn npy_round_trip_and_bad_files_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.npy");
-        write_npy(&p, 2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
-        let (shape, values) = read_npy_f32(&p).unwrap();
-        assert_eq!(shape, vec![2, 3]);
-        assert_eq!(values[5], 6.5);
-        let bad = dir.path().join("b.npy");
-        std::fs::write(&bad, b"not numpy").unwrap();
-        let err = read_npy_f32(&bad).unwrap_err().to_string();
-        assert!(err.contains("b.npy"), "{err}");
-    }
 
     #[test]
     fn newest_finished_run_wins_and_unfinished_runs_are_skipped() {

@@ -3,9 +3,13 @@
 
 use std::path::PathBuf;
 
+#[path = "src/version_py.rs"]
+mod version_py;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
+    println!("cargo:rerun-if-changed=src/version_py.rs");
     let Some(libtorch) = std::env::var_os("LIBTORCH").map(PathBuf::from) else {
         panic!(
             "LIBTORCH is not set: run scripts/setup.sh, which links .libtorch to libtorch 2.13.0"
@@ -18,7 +22,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", version_file.display());
     let version = std::fs::read_to_string(&version_file)
         .ok()
-        .and_then(|text| parse_torch_version(&text))
+        .and_then(|text| version_py::parse_version_py(&text))
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=MASK_CURATOR_BUILD_TORCH_VERSION={version}");
     let lib_dir = libtorch.join("lib");
@@ -36,20 +40,4 @@ fn main() {
     println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
     println!("cargo:rustc-link-arg=-ltorch");
     println!("cargo:rustc-link-arg=-Wl,--as-needed");
-}
-
-/// `__version__ = '2.13.0+cu130'` -> `2.13.0+cu130`.
-fn parse_torch_version(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let rest = line
-            .trim()
-            .strip_prefix("__version__")?
-            .trim_start()
-            .strip_prefix('=')?;
-        Some(
-            rest.trim()
-                .trim_matches(|c| c == '\'' || c == '"')
-                .to_string(),
-        )
-    })
 }

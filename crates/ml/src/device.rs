@@ -2,6 +2,7 @@
 
 use tch::Device;
 
+use crate::version_py::parse_version_py;
 pub use mask_curator::ml::config::DeviceChoice;
 
 /// The device for a choice: `auto` is CUDA when available, else CPU; `cuda` fails clearly
@@ -65,22 +66,6 @@ pub fn torch_version() -> String {
     loaded_torch()
         .and_then(|t| t.version)
         .unwrap_or_else(|| BUILD_TORCH_VERSION.to_string())
-}
-
-/// `__version__ = '2.13.0+cpu'` -> `2.13.0+cpu`.
-pub fn parse_version_py(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let rest = line
-            .trim()
-            .strip_prefix("__version__")?
-            .trim_start()
-            .strip_prefix('=')?;
-        Some(
-            rest.trim()
-                .trim_matches(|c| c == '\'' || c == '"')
-                .to_string(),
-        )
-    })
 }
 
 #[cfg(test)]

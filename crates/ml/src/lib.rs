@@ -10,6 +10,7 @@ pub mod device;
 pub mod infer;
 pub mod model;
 pub mod train;
+pub mod version_py;
 
 use mask_curator::ml::loader::LoadError;
 use mask_curator::ml::run::RunError;
