@@ -132,6 +132,42 @@ pub fn mad_sd(values: &[f64], center: f64) -> Option<f64> {
     median(&dev).map(|m| 1.4826 * m)
 }
 
+/// A Beta prior on a field's rate of wrong labels, for the EM fits that estimate it.
+///
+/// From the labels and the model's probabilities alone, a rate of wrong labels cannot be
+/// told apart from a model that misses some people badly: a weak run's own misses look
+/// like label errors (the trained demo's quick run read a dozen people in their forties as
+/// about 21, and the fit without a prior called 7-10% of its age labels wrong, against 1-2%
+/// injected). The prior says what labelling rarely exceeds: its mean is a typical rate, and
+/// its strength the number of units it weighs as. At 2,700 people the data outweigh it; on
+/// a 300-person run it holds the estimate near the typical rate unless the evidence is
+/// strong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoisePrior {
+    pub mean: f64,
+    pub strength: f64,
+}
+
+impl NoisePrior {
+    /// 2% wrong labels, weighing as 100 units.
+    pub const DEFAULT: NoisePrior = NoisePrior {
+        mean: 0.02,
+        strength: 100.0,
+    };
+
+    /// The EM update: the posterior-mode rate given `expected_wrong` wrong labels expected
+    /// among `units`.
+    pub fn update(&self, expected_wrong: f64, units: f64) -> f64 {
+        (expected_wrong + self.mean * self.strength) / (units + self.strength)
+    }
+
+    /// The prior's log-density at `rate`, up to a constant.
+    pub fn ln_density(&self, rate: f64) -> f64 {
+        let r = rate.clamp(1e-12, 1.0 - 1e-12);
+        self.mean * self.strength * r.ln() + (1.0 - self.mean) * self.strength * (1.0 - r).ln()
+    }
+}
+
 /// The minimum of a unimodal `f` on [lo, hi] by golden-section search (`iters` steps).
 pub fn minimise(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) -> f64 {
     let g = (5f64.sqrt() - 1.0) / 2.0;

@@ -15,9 +15,11 @@
 //!    labels. The ages people have are the given ages, smoothed.
 //! 3. A given age g is right with probability 1 - pi (the reading then follows a Student-t
 //!    around g + bias(g) at g's scale) or wrong (the reading came from any other age, as
-//!    common as it is); pi is fitted by EM and the t's degrees of freedom (3, 5, 10, 30 or
-//!    200: how heavy the model's error tails are) by maximum likelihood, so a model with
-//!    occasional large misses does not turn them into label issues. The posterior of
+//!    common as it is); pi is fitted by EM with a prior (`stats::NoisePrior`: a small run
+//!    cannot tell its own misses from wrong labels) and the t's degrees of freedom (3, 5,
+//!    10, 30 or 200: how heavy the model's error tails are) by maximum likelihood at the
+//!    prior's typical rate, so a model with occasional large misses does not turn them
+//!    into label issues. The posterior of
 //!    "wrong" is the issue's probability; the posterior over ages gives the model's age.
 //! 4. Cross-fitting: each person is judged with the bias, scale and pi learnt on the
 //!    other folds (or person-hash groups).
@@ -29,7 +31,7 @@
 //! `age_gross`.
 
 use crate::dataset::AgeBin;
-use crate::stats::{mad_sd, median, student_t_pdf};
+use crate::stats::{mad_sd, median, student_t_pdf, NoisePrior};
 use serde::Serialize;
 
 pub const MIN_AGE: f64 = 18.0;
@@ -175,18 +177,20 @@ impl YearsModel {
                 .collect();
             for _ in 0..50 {
                 let pi = model.noise_rate;
-                let mean = dens
+                let wrong = dens
                     .iter()
                     .map(|&(r, w)| posterior_wrong(r, w, pi))
-                    .sum::<f64>()
-                    / n;
-                model.noise_rate = mean.clamp(1e-4, 0.5);
+                    .sum::<f64>();
+                model.noise_rate = NoisePrior::DEFAULT.update(wrong, n).clamp(1e-4, 0.5);
             }
-            let pi = model.noise_rate;
+            // The tails are judged at the prior's typical rate, not the fitted one: with
+            // the rate free, a run's own large misses are explained as label errors
+            // first and the heavier tails never win.
+            let pi = NoisePrior::DEFAULT.mean;
             let log_lik: f64 = dens
                 .iter()
                 .map(|&(r, w)| ((1.0 - pi) * r + pi * w).max(1e-300).ln())
-                .sum();
+                .sum::<f64>();
             (model, log_lik)
         };
         DF_CHOICES

@@ -356,10 +356,17 @@ pub fn find_dataset_issues(
     })
 }
 
+/// An eligible issue whose label is more likely wrong than right is always likely: the
+/// field's estimate can fall short of the items it is sure of (photo-level mask
+/// probabilities do not count a swap the swap posterior is sure of).
+const MORE_LIKELY_THAN_NOT: f64 = 0.5;
+
 /// Splits each field's issues into likely and possible. Only person-level findings, swaps
 /// and photo mask findings can be likely, never boundary cases; of those, ranked by
 /// calibrated probability, as many as the engine expects wrong labels of the field (the
-/// sum of the probabilities over every unit), each at least `min_p`.
+/// sum of the probabilities over every unit), each at least `min_p`, and any more likely
+/// wrong than right. With calibrated probabilities the second rule keeps the queue under
+/// twice the real errors in it.
 fn assign_tiers(
     issues: &mut [Issue],
     estimated_wrong: &BTreeMap<Field, f64>,
@@ -388,8 +395,9 @@ fn assign_tiers(
         for it in issues.iter_mut().filter(|i| i.field == field) {
             it.tier = Tier::Possible;
         }
-        for &i in eligible.iter().take(budget) {
-            if issues[i].p_wrong >= min_p {
+        for (rank, &i) in eligible.iter().enumerate() {
+            let p = issues[i].p_wrong;
+            if (rank < budget && p >= min_p) || p >= MORE_LIKELY_THAN_NOT {
                 issues[i].tier = Tier::Likely;
             }
         }
@@ -582,6 +590,46 @@ mod tests {
         assert!(empty == 0.0 && empty.is_sign_positive(), "{empty}");
         assert_eq!(format!("{empty:.1}"), "0.0");
         assert_eq!(total([0.25, 0.5].into_iter()), 0.75);
+    }
+
+    fn swap_issue(person: &str, p_wrong: f64) -> Issue {
+        Issue {
+            id: format!("mask_swap:{person}"),
+            kind: IssueKind::MaskSwap,
+            field: Field::Mask,
+            person: person.to_string(),
+            person_index: 0,
+            photos: Vec::new(),
+            given: String::new(),
+            suggested: String::new(),
+            score: 1.0 - p_wrong,
+            probs: Vec::new(),
+            found_by: vec![Detector::MaskSwap],
+            run_id: "r".into(),
+            p_wrong,
+            tier: Tier::Possible,
+            years: None,
+        }
+    }
+
+    #[test]
+    fn a_label_more_likely_wrong_than_right_is_likely_even_past_the_estimate() {
+        // The photo-level mask estimate says one wrong label; the swap posterior is sure of
+        // three swaps. All three are likely; a weak fourth past the estimate is not.
+        let mut issues: Vec<Issue> = [("a", 0.999), ("b", 0.998), ("c", 0.97), ("d", 0.3)]
+            .iter()
+            .map(|(p, w)| swap_issue(p, *w))
+            .collect();
+        let estimate = BTreeMap::from([(Field::Mask, 1.2)]);
+        let queues = assign_tiers(&mut issues, &estimate, 0.2);
+        let likely: Vec<&str> = issues
+            .iter()
+            .filter(|i| i.tier == Tier::Likely)
+            .map(|i| i.person.as_str())
+            .collect();
+        assert_eq!(likely, ["a", "b", "c"]);
+        let mask = queues.iter().find(|q| q.field == Field::Mask).unwrap();
+        assert_eq!((mask.likely, mask.possible), (3, 1));
     }
 
     #[test]
