@@ -15,7 +15,7 @@ use mask_curator::dataset::{Field, Gender, Mask, Slot};
 use mask_curator::ui::commands::Command;
 use mask_curator::ui::state::View;
 use mask_curator::ui::MaskCuratorApp;
-use mask_curator::workbench::session::{ItemStatus, QueueItem};
+use mask_curator::workbench::session::{Agreement, DecisionCheck, ItemStatus, QueueItem};
 use std::path::Path;
 
 type App = Harness<'static, MaskCuratorApp>;
@@ -637,4 +637,66 @@ fn likely_and_possible_tiers_and_age_in_years() {
         .unwrap_or_else(|| panic!("{years}"));
     assert!((46.0..=48.0).contains(&model), "{years}");
     h.get_by_label_contains(&years);
+}
+
+/// A run that reads ten people 25 years away from their given age, all of whom the
+/// annotator finds rightly labelled: after a few keeps, the queue and the overview say that
+/// this run's probabilities run high, with the ratio to read its counts by.
+#[test]
+fn keeping_a_runs_sure_items_says_its_probabilities_run_high() {
+    use mask_curator::dataset::{AgeBin, ClassCode};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_run_files(
+        &root,
+        "sure-run",
+        "2026-11-27T00:00:00Z",
+        None,
+        |p, slot| {
+            let (gender, age) = given(p);
+            let years = match (p < 10, age < 40) {
+                (true, true) => age as f32 + 25.0,
+                (true, false) => age as f32 - 25.0,
+                (false, _) => age as f32 + (p % 3) as f32 - 1.0,
+            };
+            let bin = AgeBin::from_years(years.round() as u32);
+            let class = ClassCode::new(slot.mask(), gender, bin);
+            (sure_of(class.index(), 0.01), Some([years, 2.0]))
+        },
+    );
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    assert_eq!(issues.run_id, "sure-run");
+    assert!(issues.likely().0 >= 5, "{:?}", issues.items);
+    review(&mut h);
+    h.get_by_label("Possible too").click();
+    h.run();
+    assert!(
+        h.query_by_label_contains("Your decisions").is_none(),
+        "nothing to compare before a decision"
+    );
+    for _ in 0..DecisionCheck::MIN_DECIDED {
+        press(&mut h, Key::Space);
+    }
+    let check = h.state().session().unwrap().decision_check();
+    assert_eq!(
+        (check.decided, check.wrong),
+        (DecisionCheck::MIN_DECIDED, 0)
+    );
+    assert!(check.expected_wrong > 5.0, "{check:?}");
+    assert_eq!(check.agreement(), Agreement::RunHigh);
+    h.get_by_label_contains(&check.text());
+    h.get_by_label_contains("Fewer wrong labels than this run expects");
+    // The overview says it too.
+    h.state_mut().apply(Command::Show(View::Overview));
+    h.run();
+    h.get_by_label_contains(&check.text());
+    h.get_by_label_contains("Read its counts as about 0.0x");
+    // Accepting the run's suggestion counts the item as a wrong label.
+    h.state_mut().apply(Command::Show(View::Review));
+    h.run();
+    press(&mut h, Key::Enter);
+    let after = h.state().session().unwrap().decision_check();
+    assert_eq!((after.decided, after.wrong), (check.decided + 1, 1));
 }

@@ -276,3 +276,17 @@ pub fn labelled_combo_ui(
         .response
         .labelled_by(name.id);
 }
+
+/// The annotator's decisions against the run's probabilities, with a warning when they
+/// disagree (nothing before the first decision).
+pub fn decision_check_ui(ui: &mut Ui, check: &crate::workbench::session::DecisionCheck) {
+    if check.decided == 0 {
+        return;
+    }
+    ui.weak(check.text()).on_hover_text(
+        "Kept items were right; accepted or fixed ones were wrong labels. The run expected the sum of their probabilities.",
+    );
+    if let Some(advice) = check.advice() {
+        ui.colored_label(Color32::from_rgb(219, 143, 0), advice);
+    }
+}

@@ -80,6 +80,75 @@ impl ItemStatus {
     }
 }
 
+/// The annotator's decisions so far against what the run expected of the same items: the
+/// one check of the run's probabilities that needs no ground truth. A weak run cannot tell
+/// its own misses from wrong labels and its probabilities run high; the annotator's keeps
+/// show it after a few items.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DecisionCheck {
+    /// Items kept, accepted or fixed.
+    pub decided: usize,
+    /// Of those, accepted or fixed: the given label was wrong.
+    pub wrong: usize,
+    /// The sum of the decided items' calibrated probabilities.
+    pub expected_wrong: f64,
+    /// The standard deviation of the number of wrong labels if those probabilities hold.
+    pub sd: f64,
+}
+
+/// Whether the decisions bear out the run's probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    TooFewToTell,
+    Agrees,
+    /// Fewer wrong labels than expected (more than two standard deviations).
+    RunHigh,
+    RunLow,
+}
+
+impl DecisionCheck {
+    /// Decisions before the check says anything.
+    pub const MIN_DECIDED: usize = 8;
+
+    pub fn agreement(&self) -> Agreement {
+        if self.decided < Self::MIN_DECIDED {
+            return Agreement::TooFewToTell;
+        }
+        // Half a label of slack, so that a handful of sure items cannot make a verdict.
+        let z = (self.wrong as f64 - self.expected_wrong) / self.sd.max(0.5);
+        if z < -2.0 {
+            Agreement::RunHigh
+        } else if z > 2.0 {
+            Agreement::RunLow
+        } else {
+            Agreement::Agrees
+        }
+    }
+
+    /// "10 decided: 4 wrong labels, the run expected 8.1".
+    pub fn text(&self) -> String {
+        format!(
+            "Your decisions: {} decided, {} wrong labels; the run expected {:.1}",
+            self.decided, self.wrong, self.expected_wrong
+        )
+    }
+
+    /// What to make of it, when the decisions disagree with the run.
+    pub fn advice(&self) -> Option<String> {
+        let ratio = self.wrong as f64 / self.expected_wrong.max(1e-9);
+        match self.agreement() {
+            Agreement::RunHigh => Some(format!(
+                "Fewer wrong labels than this run expects: its probabilities run high here (a weak model's own misses look like label errors). Read its counts as about {ratio:.1}x."
+            )),
+            Agreement::RunLow => Some(
+                "More wrong labels than this run expects: its probabilities run low here, and the possible tier likely holds more of them."
+                    .to_string(),
+            ),
+            Agreement::TooFewToTell | Agreement::Agrees => None,
+        }
+    }
+}
+
 /// The issues of one run, indexed for the views.
 #[derive(Debug, Clone, Default)]
 pub struct IssueSet {
@@ -288,6 +357,29 @@ impl Session {
         } else {
             ItemStatus::Open
         }
+    }
+
+    /// The decisions on this run's items against its probabilities.
+    pub fn decision_check(&self) -> DecisionCheck {
+        let Some(issues) = &self.issues else {
+            return DecisionCheck::default();
+        };
+        let mut check = DecisionCheck::default();
+        let mut variance = 0.0;
+        for item in &issues.items {
+            let wrong = match self.item_status(item) {
+                ItemStatus::Accepted | ItemStatus::Fixed => true,
+                ItemStatus::Kept => false,
+                ItemStatus::Open | ItemStatus::NeedsReview => continue,
+            };
+            let p = f64::from(item.score).clamp(0.0, 1.0);
+            check.decided += 1;
+            check.wrong += usize::from(wrong);
+            check.expected_wrong += p;
+            variance += p * (1.0 - p);
+        }
+        check.sd = variance.sqrt();
+        check
     }
 
     /// The review state of a person: the "worst" of its items (open beats decided).
@@ -507,6 +599,31 @@ mod tests {
         assert_eq!(nearest_age_in_bin(31, AgeBin::Young), 29);
         assert_eq!(nearest_age_in_bin(20, AgeBin::Middle), 30);
         assert_eq!(nearest_age_in_bin(45, AgeBin::Middle), 45);
+    }
+
+    #[test]
+    fn decisions_far_below_the_runs_expectation_say_so() {
+        let check = |decided, wrong, expected: f64, sd| DecisionCheck {
+            decided,
+            wrong,
+            expected_wrong: expected,
+            sd,
+        };
+        // Twelve items at about 0.85 each, all kept: the run expected ten wrong labels.
+        let kept = check(12, 0, 10.2, 1.2);
+        assert_eq!(kept.agreement(), Agreement::RunHigh);
+        assert!(kept.advice().unwrap().contains("about 0.0x"));
+        // Four of them wrong: still too few, and the ratio says how far.
+        let some = check(12, 4, 10.2, 1.2);
+        assert_eq!(some.agreement(), Agreement::RunHigh);
+        assert!(some.advice().unwrap().contains("about 0.4x"));
+        // Within the spread the probabilities allow: nothing to say.
+        assert_eq!(check(12, 9, 10.2, 1.2).agreement(), Agreement::Agrees);
+        assert!(check(12, 9, 10.2, 1.2).advice().is_none());
+        // Too few decisions to tell, however they went.
+        assert_eq!(check(5, 0, 4.8, 0.4).agreement(), Agreement::TooFewToTell);
+        // Many more than expected among weak items.
+        assert_eq!(check(20, 9, 3.0, 1.5).agreement(), Agreement::RunLow);
     }
 
     #[test]

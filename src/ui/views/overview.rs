@@ -201,6 +201,7 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
     if let Some(note) = &issues.age_note {
         ui.weak(note);
     }
+    crate::ui::widgets::decision_check_ui(ui, &session.decision_check());
     if ui.button("Review the issues").clicked() {
         commands.push(Command::Show(View::Review));
     }

@@ -147,6 +147,7 @@ fn queue_list_ui(
         if state.queue_filter.show_possible { "" } else { " (hidden)" }
     ))
     .on_hover_text("The score of an item is the calibrated probability that its given label is wrong; their sum is the expected number of real errors.");
+    crate::ui::widgets::decision_check_ui(ui, &session.decision_check());
     if let Some(note) = &issues.age_note {
         ui.weak(note);
     }
