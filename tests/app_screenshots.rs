@@ -158,3 +158,37 @@ fn screenshot_of_the_training_panel() {
     wait_idle(&mut h);
     save(&mut h, "train");
 }
+
+/// The review queue after the annotator has kept ten of a weak run's likely items: the
+/// decisions against the run, and the warning. On a copy of `MASK_CURATOR_SCREENSHOT_DATA`
+/// (the decisions are journaled), else on the small generated dataset.
+#[test]
+#[ignore = "needs a wgpu adapter; run with --ignored to refresh docs/screenshots"]
+fn screenshot_of_the_decision_check() {
+    std::fs::create_dir_all(out_dir()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("dataset");
+    match std::env::var_os("MASK_CURATOR_SCREENSHOT_DATA") {
+        Some(dir) => {
+            let ok = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(&dir)
+                .arg(&root)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "copy {dir:?}");
+            // A fresh journal: the screenshot shows this session's decisions only.
+            let _ = std::fs::remove_file(root.join(".mask-curator/journal.jsonl"));
+        }
+        None => write_dataset(&root),
+    }
+    let mut h = wgpu_harness(options(&root), egui::Theme::Dark);
+    h.key_press(Key::F5);
+    h.run();
+    for _ in 0..10 {
+        h.key_press(Key::Space);
+        h.run();
+    }
+    save(&mut h, "review-decision-check");
+}

@@ -125,9 +125,11 @@ fn cancel_from_the_panel_stops_the_run_and_marks_it() {
     small_recipe(&mut h, 200);
     h.get_by_label("Start").click();
     h.run();
-    // Let it train a little, then cancel.
+    // Once the worker has started its run (on a loaded machine loading libtorch alone can
+    // take seconds), let it train a little, then cancel.
+    wait_for_the_worker_to_start(&mut h);
     let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(1500) {
+    while started.elapsed() < Duration::from_millis(500) {
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -307,4 +309,51 @@ fn the_panel_and_the_command_line_train_the_same_run_from_the_same_recipe() {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "out-of-fold probabilities differ by {worst}");
+}
+
+/// The worker refuses the request (the dataset's train.csv went away after the app opened
+/// it): the panel says why, naming the file, lists no new finished run, and the app goes
+/// on with its queue; Start is offered again.
+#[test]
+fn a_request_the_worker_refuses_is_reported_and_the_app_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    // Gone since the app read it (a bad row alone would not do: the scan lists it as a
+    // problem and training goes on without that person).
+    std::fs::remove_file(root.join("train/train.csv")).unwrap();
+
+    open_panel(&mut h);
+    small_recipe(&mut h, 1);
+    h.get_by_label("Start").click();
+    h.run();
+    step_until(&mut h, "the worker to answer", |app| {
+        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
+    });
+    let panel = h.state().rt.train_panel.as_ref().unwrap();
+    let status = panel.status().unwrap_or_default().to_string();
+    assert!(
+        status.starts_with("training failed") && status.contains("train.csv"),
+        "{status}"
+    );
+    assert!(
+        panel
+            .runs()
+            .iter()
+            .all(|(_, info)| info.status != RunStatus::Finished || info.id == "test-run"),
+        "no new finished run: {:?}",
+        panel.runs()
+    );
+    h.get_by_label_contains("training failed");
+    h.get_by_label("Start");
+    // The app goes on with the queue it had.
+    h.state_mut().apply(Command::SetAgeYears {
+        person: 0,
+        years: 41,
+    });
+    h.run();
+    let session = h.state().session().unwrap();
+    assert_eq!(session.issues.as_ref().unwrap().run_id, "test-run");
+    assert_eq!(session.age_years(0), 41);
 }
