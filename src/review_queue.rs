@@ -56,6 +56,11 @@ pub struct RunIssue {
     pub tier: crate::issues::Tier,
     /// Age issues judged in years: "given 20, model 47 ± 4".
     pub years_text: Option<String>,
+    /// Age issues: the given age in years (as of the run).
+    pub given_years: Option<u32>,
+    /// Age issues judged in years: the model's reading in whole years (18..60, 60 meaning
+    /// 60 or older), what accepting the suggestion sets.
+    pub suggested_years: Option<u32>,
 }
 
 /// The second photo of a swapped pair.
@@ -112,6 +117,10 @@ pub fn find_run_issues(
         // The queue ranks by the calibrated probability that the label is wrong.
         let score = issue.p_wrong as f32;
         let (tier, years_text) = (issue.tier, issue.years_text());
+        let suggested_years = issue
+            .years
+            .as_ref()
+            .map(|j| j.expected.round().clamp(18.0, 60.0) as u32);
         if issue.kind == IssueKind::MaskSwap {
             // One decision for the pair: the engine's probabilities are the incorrect_mask
             // photo's three mask values, then the normal photo's.
@@ -138,6 +147,8 @@ pub fn find_run_issues(
                 }),
                 tier,
                 years_text,
+                given_years: None,
+                suggested_years: None,
             });
             continue;
         }
@@ -168,6 +179,8 @@ pub fn find_run_issues(
             pair: None,
             tier,
             years_text,
+            given_years: (issue.field == Field::Age).then_some(current.age),
+            suggested_years,
         });
     }
     let noise = [

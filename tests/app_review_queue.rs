@@ -637,6 +637,29 @@ fn likely_and_possible_tiers_and_age_in_years() {
         .unwrap_or_else(|| panic!("{years}"));
     assert!((46.0..=48.0).contains(&model), "{years}");
     h.get_by_label_contains(&years);
+    // Its bars are probabilities over the three bins (once they drew 4,700% from the
+    // years themselves).
+    assert_eq!(age.probabilities.len(), 3, "{:?}", age.probabilities);
+    let total: f32 = age.probabilities.iter().sum();
+    assert!((total - 1.0).abs() < 1e-4, "{:?}", age.probabilities);
+    assert!(age.probabilities[1] > 0.9, "{:?}", age.probabilities);
+    assert!(
+        age.probabilities.iter().all(|p| (0.0..=1.0).contains(p)),
+        "no bar past 100%"
+    );
+    // The queue row and the chips say it in years, and accepting sets the model's reading.
+    let suggested = age.suggested_years.expect("a years issue suggests years");
+    assert_eq!(suggested, model.round() as u32);
+    assert_eq!(age.given_years, Some(22));
+    h.get_by_label_contains(&format!("age 22 -> {suggested}"));
+    press(&mut h, Key::Enter);
+    let session = h.state().session().unwrap();
+    assert_eq!(session.age_years(p12), suggested, "{}", notice(&h));
+    assert!(
+        notice(&h).contains(&format!("age 22 -> {suggested} (accepted)")),
+        "{}",
+        notice(&h)
+    );
 }
 
 /// A run that reads ten people 25 years away from their given age, all of whom the

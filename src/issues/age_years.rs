@@ -258,6 +258,14 @@ impl YearsModel {
             .map(|i| self.prior[i] * self.density(&t, a, MIN_AGE as u32 + i as u32))
             .collect();
         let z: f64 = post.iter().sum();
+        let mut bins = [0.0; 3];
+        if z > 0.0 && z.is_finite() {
+            for (i, p) in post.iter().enumerate() {
+                bins[AgeBin::from_years(MIN_AGE as u32 + i as u32).index()] += p / z;
+            }
+        } else {
+            bins[AgeBin::from_years(given).index()] = 1.0;
+        }
         let (expected, sd) = if z > 0.0 && z.is_finite() {
             let mean = post
                 .iter()
@@ -305,6 +313,7 @@ impl YearsModel {
             sd,
             sd_given: self.sd_at(a, given),
             p_wrong,
+            bins,
             boundary_explains,
         }
     }
@@ -406,6 +415,9 @@ pub struct YearsJudgement {
     pub sd_given: f64,
     /// Probability that the given age is wrong.
     pub p_wrong: f64,
+    /// What the reading says of the age bins (<30, 30-59, >=60): the posterior over ages
+    /// summed per bin.
+    pub bins: [f64; 3],
     /// The given age is within `boundary_years` of 30 or 60, and a true age that close to
     /// it explains the reading better than the other ages do (weighed as common as they
     /// are): a wrong label there is a boundary error, not a gross one.
@@ -536,6 +548,9 @@ mod tests {
         assert!(j.p_wrong > 0.99, "{j:?}");
         assert_eq!(j.verdict(2), YearsVerdict::Gross);
         assert!(j.text().starts_with("given 20, model 4"), "{}", j.text());
+        // The bins the reading implies: a probability per bin, 30-59 near certain.
+        assert!((j.bins.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{j:?}");
+        assert!(j.bins[1] > 0.95, "{j:?}");
         // Given 30 (true 28, a boundary error) read as 24 by a model that is off: a year or
         // two across the boundary explains it better than any other age, so not gross.
         let j = model.judge(&reading(24.0), 30, 2);

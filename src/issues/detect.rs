@@ -693,7 +693,7 @@ pub(super) fn age_years(
             given_text(Field::Age, given_years, given),
             class_name(Field::Age, j.expected_bin().index()),
             1.0 - j.p_wrong,
-            vec![j.expected, j.sd],
+            j.bins.to_vec(),
             found_by,
             j.p_wrong,
         );

@@ -612,11 +612,14 @@ impl MaskCuratorApp {
         let given = item.field.class_name(item.given);
         let what = match decision {
             ReviewDecision::Keep => format!("{place}: kept {} {given}", item.field.name()),
-            ReviewDecision::Accepted => format!(
-                "{place}: {} {given} -> {} (accepted)",
-                item.field.name(),
-                item.field.class_name(item.suggested)
-            ),
+            ReviewDecision::Accepted => match (item.given_years, item.suggested_years) {
+                (Some(from), Some(to)) => format!("{place}: age {from} -> {to} (accepted)"),
+                _ => format!(
+                    "{place}: {} {given} -> {} (accepted)",
+                    item.field.name(),
+                    item.field.class_name(item.suggested)
+                ),
+            },
             ReviewDecision::NeedsReview => {
                 format!("{place}: {} marked as needs review", item.field.name())
             }

@@ -481,11 +481,13 @@ impl Session {
                 Change::Gender(Gender::from_index(item.suggested).unwrap_or(Gender::Male)),
             ),
             Field::Age => {
+                // Judged in years: the model's reading, as the issue says ("given 20, model
+                // 47 ± 4" sets 47). From bins alone: the nearest age in the suggested bin.
                 let bin = AgeBin::from_index(item.suggested).unwrap_or(AgeBin::Middle);
-                (
-                    Target::person(folder),
-                    Change::AgeYears(nearest_age_in_bin(self.age_years(item.person), bin)),
-                )
+                let years = item
+                    .suggested_years
+                    .unwrap_or_else(|| nearest_age_in_bin(self.age_years(item.person), bin));
+                (Target::person(folder), Change::AgeYears(years))
             }
         };
         Edit::new(target, change).with_reason(reason)
@@ -641,6 +643,8 @@ mod tests {
             pair: None,
             tier: crate::issues::Tier::Likely,
             years_text: None,
+            given_years: None,
+            suggested_years: None,
         };
         let set = IssueSet::new(
             "r".into(),

@@ -4,12 +4,13 @@
 //! window with the training panel open.
 
 use crate::curation::ReviewDecision;
-use crate::dataset::Field;
+use crate::dataset::{AgeBin, Field};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::state::{PersistentState, QueueFilter};
 use crate::ui::widgets::{
-    blocks_ui, chip_ui, labelled_combo_ui, probability_bars_ui, Block, PROBABILITY_BARS_WIDTH,
+    age_chip_ui, blocks_ui, chip_ui, labelled_combo_ui, probability_bars_ui, Block,
+    PROBABILITY_BARS_WIDTH,
 };
 use crate::workbench::session::{ItemStatus, QueueItem, Session};
 use egui::Color32;
@@ -163,12 +164,20 @@ fn queue_list_ui(
                     (Some(s), None) => format!("/{}", s.stem()),
                     (None, _) => String::new(),
                 };
+                // Judged in years, the years say more than the bins (43 read as 57 is
+                // "30-59 -> 30-59" in bins).
+                let change = match (item.given_years, item.suggested_years) {
+                    (Some(given), Some(model)) => format!("{given} -> {model}"),
+                    _ => format!(
+                        "{} -> {}",
+                        item.field.class_name(item.given),
+                        item.field.class_name(item.suggested)
+                    ),
+                };
                 let text = format!(
-                    "{:>4}. {} {} -> {}   {:.2}  [{}]\n      {}{}",
+                    "{:>4}. {} {change}   {:.2}  [{}]\n      {}{}",
                     row + 1,
                     item.field.name(),
-                    item.field.class_name(item.given),
-                    item.field.class_name(item.suggested),
                     item.score,
                     status.name(),
                     session.folder(item.person),
@@ -310,17 +319,34 @@ fn issue_box_ui(
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(folder).monospace());
         ui.label("given");
-        chip_ui(ui, item.field, item.given, false);
-        ui.label("-> suggested");
-        chip_ui(ui, item.field, item.suggested, false);
-        let now = session.value(
-            item.field,
-            item.person,
-            item.slot.unwrap_or(crate::dataset::Slot::Mask1),
-        );
-        if now != item.given {
-            ui.label("· now");
-            chip_ui(ui, item.field, now, true);
+        let years_chip = |ui: &mut egui::Ui, years: u32, edited: bool| {
+            age_chip_ui(ui, years, AgeBin::from_years(years), edited);
+        };
+        match (item.given_years, item.suggested_years) {
+            (Some(given), Some(model)) => {
+                years_chip(ui, given, false);
+                ui.label("-> suggested");
+                years_chip(ui, model, false);
+                let now = session.age_years(item.person);
+                if now != given {
+                    ui.label("· now");
+                    years_chip(ui, now, true);
+                }
+            }
+            _ => {
+                chip_ui(ui, item.field, item.given, false);
+                ui.label("-> suggested");
+                chip_ui(ui, item.field, item.suggested, false);
+                let now = session.value(
+                    item.field,
+                    item.person,
+                    item.slot.unwrap_or(crate::dataset::Slot::Mask1),
+                );
+                if now != item.given {
+                    ui.label("· now");
+                    chip_ui(ui, item.field, now, true);
+                }
+            }
         }
     });
     // The engine's own estimate: for a person-level issue it combines the seven photos,
