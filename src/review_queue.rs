@@ -96,7 +96,7 @@ pub fn find_run_issues(
     probs: &RunProbs,
 ) -> Result<RunIssues, RunLoadError> {
     use crate::dataset::Slot;
-    use crate::issues::{find_dataset_issues, DatasetIssueOptions, Detector, IssueKind, ProbTable};
+    use crate::issues::{find_dataset_issues, DatasetIssueOptions, IssueKind, ProbTable};
     let table = ProbTable::load_run(dataset, &probs.dir).map_err(|source| RunLoadError::Table {
         dir: probs.dir.clone(),
         source,
@@ -183,17 +183,13 @@ pub fn find_run_issues(
             suggested_years,
         });
     }
-    let noise = [
-        (Field::Mask, Detector::PhotoMask),
-        (Field::Gender, Detector::PersonGender),
-        (Field::Age, Detector::PersonAge),
-    ]
-    .into_iter()
-    .filter_map(|(field, detector)| {
-        let run = report.runs.iter().find(|r| r.detector == detector)?;
-        Some((field, run.noise_rate))
-    })
-    .collect();
+    // The engine's calibrated estimate, the one its tiers are sized by.
+    let noise = report
+        .queues
+        .iter()
+        .filter(|q| q.units > 0)
+        .map(|q| (q.field, q.estimated_wrong / q.units as f64))
+        .collect();
     Ok(RunIssues {
         issues,
         noise,

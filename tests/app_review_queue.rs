@@ -608,9 +608,18 @@ fn likely_and_possible_tiers_and_age_in_years() {
         tier_count(mask_curator::issues::Tier::Possible),
     );
     assert!(likely > 0 && possible > 0, "both tiers: {:?}", issues.items);
-    // The overview shows both counts.
+    // The overview shows both counts, and the estimate the tiers are sized by (the
+    // calibrated one, not confident learning's).
     h.get_by_label("likely");
     h.get_by_label("possible");
+    h.get_by_label("estimated wrong labels");
+    for q in &issues.queues {
+        let text = format!("{:.0} of {} ", q.estimated_wrong, q.units);
+        assert!(
+            h.query_all_by_label_contains(&text).next().is_some(),
+            "{text}"
+        );
+    }
     review(&mut h);
     let listed = |h: &mut App| {
         let f = h.state().state.queue_filter.clone();

@@ -42,7 +42,9 @@ pub(super) struct Found {
     pub photo_flags: BTreeMap<Detector, Vec<String>>,
     pub calibration: Vec<Calibration>,
     /// Expected wrong labels per field (sum of calibrated probabilities over its units).
-    pub estimated_wrong: BTreeMap<Field, f64>,
+    /// Per field: the expected number of wrong labels, and over how many units (photos
+    /// for mask, people for gender and age).
+    pub estimated_wrong: BTreeMap<Field, (f64, usize)>,
     /// Calibrated P(wrong) per person for gender and age.
     pub person_p: HashMap<Field, HashMap<usize, f64>>,
     /// People flagged by confident learning over people, per field.
@@ -356,7 +358,9 @@ pub(super) fn photo_calibration(ctx: &Ctx<'_>, found: &mut Found) -> PhotoCalibr
             groups: &groups,
         });
         if field == Field::Mask {
-            found.estimated_wrong.insert(field, p.iter().sum());
+            found
+                .estimated_wrong
+                .insert(field, (p.iter().sum(), p.len()));
         }
         found.calibration.push(Calibration {
             field,
@@ -554,7 +558,9 @@ pub(super) fn person_field(
             .collect(),
     );
     if emit {
-        found.estimated_wrong.insert(field, p_wrong.iter().sum());
+        found
+            .estimated_wrong
+            .insert(field, (p_wrong.iter().sum(), p_wrong.len()));
     }
 
     let find = FindOptions {
@@ -700,7 +706,9 @@ pub(super) fn age_years(
         issue.years = Some(j);
         found.issues.insert(id, issue);
     }
-    found.estimated_wrong.insert(Field::Age, total);
+    found
+        .estimated_wrong
+        .insert(Field::Age, (total, ctx.person_rows.len()));
     found.person_p.insert(Field::Age, person_p);
     found.years_models = models;
 }

@@ -210,6 +210,8 @@ pub struct FieldQueue {
     /// Expected number of wrong labels of the field over the whole dataset (the sum of
     /// the calibrated probabilities; people for gender and age, photos for mask).
     pub estimated_wrong: f64,
+    /// The units it is over.
+    pub units: usize,
     /// Expected real errors among the likely / possible items (sum of their p_wrong).
     pub expected_in_likely: f64,
     pub expected_in_possible: f64,
@@ -369,12 +371,12 @@ const MORE_LIKELY_THAN_NOT: f64 = 0.5;
 /// twice the real errors in it.
 fn assign_tiers(
     issues: &mut [Issue],
-    estimated_wrong: &BTreeMap<Field, f64>,
+    estimated_wrong: &BTreeMap<Field, (f64, usize)>,
     min_p: f64,
 ) -> Vec<FieldQueue> {
     let mut queues = Vec::new();
     for field in Field::ALL {
-        let estimate = estimated_wrong.get(&field).copied().unwrap_or(0.0);
+        let (estimate, units) = estimated_wrong.get(&field).copied().unwrap_or((0.0, 0));
         let mut eligible: Vec<usize> = (0..issues.len())
             .filter(|&i| {
                 let it = &issues[i];
@@ -411,6 +413,7 @@ fn assign_tiers(
             likely: of(Tier::Likely).count(),
             possible: of(Tier::Possible).count(),
             estimated_wrong: estimate,
+            units,
             expected_in_likely: total(of(Tier::Likely).map(|i| i.p_wrong)),
             expected_in_possible: total(of(Tier::Possible).map(|i| i.p_wrong)),
         });
@@ -620,7 +623,7 @@ mod tests {
             .iter()
             .map(|(p, w)| swap_issue(p, *w))
             .collect();
-        let estimate = BTreeMap::from([(Field::Mask, 1.2)]);
+        let estimate = BTreeMap::from([(Field::Mask, (1.2, 700))]);
         let queues = assign_tiers(&mut issues, &estimate, 0.2);
         let likely: Vec<&str> = issues
             .iter()

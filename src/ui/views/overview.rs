@@ -174,7 +174,8 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
         ui.strong("likely");
         ui.strong("possible");
         ui.strong("expected real errors (likely)");
-        ui.strong("estimated noise");
+        ui.strong("estimated wrong labels")
+            .on_hover_text("The sum of the calibrated probabilities over every photo (mask) or person (gender, age)");
         ui.end_row();
         for field in Field::ALL {
             let tier = |t: crate::issues::Tier| {
@@ -191,8 +192,14 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
                 Some(q) => ui.label(format!("{:.1}", q.expected_in_likely)),
                 None => ui.weak("-"),
             };
-            match issues.noise.iter().find(|(f, _)| *f == field) {
-                Some((_, rate)) => ui.label(format!("{:.1}%", rate * 100.0)),
+            match issues.queues.iter().find(|q| q.field == field && q.units > 0) {
+                Some(q) => ui.label(format!(
+                    "{:.0} of {} {} ({:.1}%)",
+                    q.estimated_wrong,
+                    q.units,
+                    if field == Field::Mask { "photos" } else { "people" },
+                    100.0 * q.estimated_wrong / q.units as f64
+                )),
                 None => ui.weak("-"),
             };
             ui.end_row();
