@@ -3,7 +3,7 @@
 //! the training augmentation and hand finished batches through a bounded prefetch queue.
 //! The training loop only sees an iterator of batches, in a deterministic order.
 
-use super::config::{Augment, CropBox, ImageSize};
+use super::config::{Augment, CropBox, ImageSize, TrainConfig};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -114,6 +114,17 @@ pub struct Loader {
 }
 
 impl Loader {
+    /// A loader as a recipe sets it up: its crop, input size, workers and prefetch.
+    pub fn for_recipe(items: Vec<Item>, config: &TrainConfig) -> Self {
+        Loader::new(
+            items,
+            config.crop,
+            config.image_size,
+            config.workers,
+            config.prefetch,
+        )
+    }
+
     /// `workers` 0 means one per core.
     pub fn new(
         items: Vec<Item>,

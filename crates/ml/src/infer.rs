@@ -139,7 +139,7 @@ pub fn predict_photo_outputs(
     tta: bool,
 ) -> Result<(Matrix, Option<Matrix>, Vec<LoadError>), MlError> {
     let config = run.read_config()?;
-    let loader = Loader::new(
+    let loader = Loader::for_recipe(
         photos
             .iter()
             .map(|p| Item {
@@ -147,10 +147,7 @@ pub fn predict_photo_outputs(
                 label: 0,
             })
             .collect(),
-        config.crop,
-        config.image_size,
-        config.workers,
-        config.prefetch,
+        &config,
     );
     let blank = loader
         .prepare_all(&AtomicBool::new(false), &|_, _| {})

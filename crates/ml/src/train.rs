@@ -234,13 +234,7 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
             label: r.target as i64,
         })
         .collect();
-    let loader = Loader::new(
-        items,
-        config.crop,
-        config.image_size,
-        config.workers,
-        config.prefetch,
-    );
+    let loader = Loader::for_recipe(items, config);
     let send = |e: WorkerEvent| {
         if let Some(tx) = &req.events {
             let _ = tx.send(e);
@@ -271,13 +265,7 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
                     label: 0,
                 })
                 .collect();
-            let loader = Loader::new(
-                items,
-                config.crop,
-                config.image_size,
-                config.workers,
-                config.prefetch,
-            );
+            let loader = Loader::for_recipe(items, config);
             let Some(failed) = loader.prepare_all(&req.cancel, &progress) else {
                 return cancelled_before_training(&req, &folds_to_run);
             };
