@@ -11,7 +11,7 @@ use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use mask_curator::curation::ReviewDecision;
-use mask_curator::dataset::{Field, Gender, Mask, Slot};
+use mask_curator::dataset::{AgeBin, Field, Gender, Mask, Slot};
 use mask_curator::ui::commands::Command;
 use mask_curator::ui::state::View;
 use mask_curator::ui::MaskCuratorApp;
@@ -561,7 +561,7 @@ fn filters_belong_to_their_dataset_and_an_empty_queue_explains_itself() {
 /// A run with predicted years: person 12 (given 22) is read as 47 by all seven photos, and
 /// one photo of person 13 looks like the other gender (photo-level evidence only).
 fn write_years_run(root: &Path) {
-    use mask_curator::dataset::{AgeBin, ClassCode};
+    use mask_curator::dataset::ClassCode;
     write_run_files(
         root,
         "years-run",
@@ -676,7 +676,7 @@ fn likely_and_possible_tiers_and_age_in_years() {
 /// this run's probabilities run high, with the ratio to read its counts by.
 #[test]
 fn keeping_a_runs_sure_items_says_its_probabilities_run_high() {
-    use mask_curator::dataset::{AgeBin, ClassCode};
+    use mask_curator::dataset::ClassCode;
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     write_dataset(&root);
@@ -731,4 +731,91 @@ fn keeping_a_runs_sure_items_says_its_probabilities_run_high() {
     press(&mut h, Key::Enter);
     let after = h.state().session().unwrap().decision_check();
     assert_eq!((after.decided, after.wrong), (check.decided + 1, 1));
+}
+
+/// Wrong labels come in runs of consecutive ids. Person 15 (given 48) is read as young by
+/// every photo; its neighbours 14 and 16 (given 35 and 55) by one photo each, evidence
+/// weak enough for the possible tier, hidden by default. Once 15's age is found wrong,
+/// each neighbour with the same wrong bin comes next, whatever its tier, and says why.
+#[test]
+fn a_wrong_label_brings_its_id_neighbours_next() {
+    use mask_curator::dataset::ClassCode;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_run_files(
+        &root,
+        "run-of-ids",
+        "2026-11-27T00:00:00Z",
+        None,
+        |p, slot| {
+            let (gender, age) = given(p);
+            let young = p == 15 || (matches!(p, 14 | 16) && slot == Slot::Mask2);
+            let bin = if young {
+                AgeBin::Young
+            } else {
+                AgeBin::from_years(age)
+            };
+            (
+                sure_of(ClassCode::new(slot.mask(), gender, bin).index(), 0.01),
+                None,
+            )
+        },
+    );
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    assert_eq!(issues.run_id, "run-of-ids");
+    let [p14, p15, p16] = [14, 15, 16].map(|p| person_index(&h, p));
+    let age_item = |p: usize| {
+        issues
+            .items
+            .iter()
+            .find(|i| i.field == Field::Age && i.person == p)
+            .unwrap_or_else(|| panic!("an age item for {p}: {:?}", issues.items))
+    };
+    assert_eq!(age_item(p15).tier, mask_curator::issues::Tier::Likely);
+    for p in [p14, p16] {
+        assert_eq!(age_item(p).tier, mask_curator::issues::Tier::Possible);
+    }
+    review(&mut h);
+    let listed = |h: &mut App| {
+        let f = h.state().state.queue_filter.clone();
+        let items = h.state().session().unwrap().issues.clone().unwrap().items;
+        let list = h.state_mut().rt.queue(&f).to_vec();
+        list.iter().map(|&i| items[i].person).collect::<Vec<_>>()
+    };
+    assert!(
+        !listed(&mut h).contains(&p14),
+        "possible items are hidden by default"
+    );
+    go_to(&mut h, |i| i.field == Field::Age && i.person == p15);
+    press(&mut h, Key::Enter);
+    assert_eq!(
+        h.state().session().unwrap().age_bin(p15),
+        AgeBin::Young,
+        "{}",
+        notice(&h)
+    );
+    // Both neighbours follow it in the queue, the next one on screen.
+    let list = listed(&mut h);
+    let at = list.iter().position(|&p| p == p15).unwrap();
+    let mut next_two = list[at + 1..at + 3].to_vec();
+    next_two.sort_unstable();
+    assert_eq!(next_two, [p14, p16], "{list:?}");
+    let next = current(&mut h);
+    assert!(next.field == Field::Age && [p14, p16].contains(&next.person));
+    h.get_by_label_contains(&format!(
+        "Next in id order to {}, whose age was wrong the same way",
+        folder(15)
+    ));
+    assert_eq!(
+        h.query_all_by_label_contains("next to a wrong one").count(),
+        2,
+        "both neighbours' rows say why they are here"
+    );
+    // A neighbour the annotator keeps brings nothing further; one that is fixed would.
+    press(&mut h, Key::Space);
+    let after = current(&mut h);
+    assert!(after.field == Field::Age && [p14, p16].contains(&after.person));
+    assert_ne!(after.person, next.person);
 }

@@ -131,16 +131,13 @@ impl Runtime {
         let n = issues.items.len();
         let fresh = matches!(&self.queue_cache, Some((f, g, len, _)) if f == filter && *g == session.generation && *len == n);
         if !fresh {
-            let list: Vec<usize> = issues
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(_, it)| filter.field.is_none_or(|f| f == it.field))
-                .filter(|(_, it)| filter.kind.as_ref().is_none_or(|k| *k == it.kind))
-                .filter(|(_, it)| !filter.open_only || session.item_status(it) == ItemStatus::Open)
-                .filter(|(_, it)| filter.show_possible || it.tier == crate::issues::Tier::Likely)
-                .map(|(i, _)| i)
-                .collect();
+            let passes = |it: &QueueItem| {
+                filter.field.is_none_or(|f| f == it.field)
+                    && filter.kind.as_ref().is_none_or(|k| *k == it.kind)
+                    && (!filter.open_only || session.item_status(it) == ItemStatus::Open)
+            };
+            let list =
+                crate::workbench::queries::review_order(session, passes, filter.show_possible);
             self.queue_cache = Some((filter.clone(), session.generation, n, list));
         }
         self.queue_cache

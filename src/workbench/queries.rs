@@ -1,9 +1,11 @@
-//! Questions the front ends ask of an open session: which people a filter keeps, and the
-//! label counts (given and curated) the overview shows. Pure: no egui.
+//! Questions the front ends ask of an open session: which people a filter keeps, the
+//! order of the review queue, and the label counts (given and curated) the overview
+//! shows. Pure: no egui.
 
-use super::session::{ItemStatus, Session};
+use super::session::{ItemStatus, QueueItem, Session};
 use crate::dataset::{AgeBin, ClassCode, DatasetSummary, Field, Gender, Mask, NUM_CLASSES};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Which review state the people grid shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -165,4 +167,69 @@ pub fn counts(session: &Session) -> Counts {
             ),
         ],
     }
+}
+
+/// The review queue in order, as item indices: the items `passes` keeps (the annotator's
+/// filters), the possible tier only with `show_possible`, likely first and each tier by
+/// score (the issue set's order). Each item of a person found wrong is followed by its
+/// id neighbours' items of the same field and the same wrong value
+/// ([`Session::batch_leads`]), whatever their tier: the annotator checks the run while
+/// it is in front of them. Leads whose found neighbour is not listed (fixed in the person
+/// view, or filtered out) come first.
+pub fn review_order(
+    session: &Session,
+    passes: impl Fn(&QueueItem) -> bool,
+    show_possible: bool,
+) -> Vec<usize> {
+    let Some(issues) = &session.issues else {
+        return Vec::new();
+    };
+    let items = &issues.items;
+    let leads = session.batch_leads();
+    let mut sorted_leads: Vec<(usize, usize)> = leads.iter().map(|(&i, &n)| (i, n)).collect();
+    sorted_leads.sort_unstable();
+    let mut after: BTreeMap<(usize, Field), Vec<usize>> = BTreeMap::new();
+    for &(i, n) in &sorted_leads {
+        if passes(&items[i]) {
+            after.entry((n, items[i].field)).or_default().push(i);
+        }
+    }
+    struct Order<'a> {
+        items: &'a [QueueItem],
+        after: &'a BTreeMap<(usize, Field), Vec<usize>>,
+        placed: Vec<bool>,
+    }
+    impl Order<'_> {
+        fn place(&mut self, i: usize, out: &mut Vec<usize>) {
+            if std::mem::replace(&mut self.placed[i], true) {
+                return;
+            }
+            out.push(i);
+            let key = (self.items[i].person, self.items[i].field);
+            for &j in self.after.get(&key).map(Vec::as_slice).unwrap_or_default() {
+                self.place(j, out);
+            }
+        }
+    }
+    let mut order = Order {
+        items,
+        after: &after,
+        placed: vec![false; items.len()],
+    };
+    let mut list = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let shown = show_possible || it.tier == crate::issues::Tier::Likely;
+        if leads.contains_key(&i) || !shown || !passes(it) {
+            continue;
+        }
+        order.place(i, &mut list);
+    }
+    let mut first = Vec::new();
+    for js in after.values() {
+        for &j in js {
+            order.place(j, &mut first);
+        }
+    }
+    first.extend(list);
+    first
 }

@@ -226,6 +226,9 @@ pub struct Session {
     pub issues: Option<IssueSet>,
     /// Bumped on every change of labels, so caches keyed on it refresh.
     pub generation: u64,
+    /// Each person's neighbours in id order (the previous and the next folder by name,
+    /// which starts with the zero-padded id).
+    id_neighbours: Vec<[Option<usize>; 2]>,
 }
 
 impl Session {
@@ -237,6 +240,7 @@ impl Session {
         let (curation, report) =
             Curation::open(&dataset, &workspace, "").map_err(SessionError::Journal)?;
         let replay_note = (!report.is_clean()).then(|| report.summary());
+        let id_neighbours = id_neighbours(&dataset);
         let dataset = Arc::new(dataset);
         let mut session = Session {
             dataset,
@@ -246,6 +250,7 @@ impl Session {
             probs: None,
             issues: None,
             generation: 0,
+            id_neighbours,
         };
         let runs = session.finished_runs();
         let choice = run
@@ -380,6 +385,38 @@ impl Session {
         }
         check.sd = variance.sqrt();
         check
+    }
+
+    /// Gender and age items of people next in id order to a person whose label of the same
+    /// field was found wrong the same way (same given value, same correction): wrong
+    /// labels come in runs of consecutive ids (006359-006364 in the real data, all
+    /// "female" men), so each found one makes its neighbours suspects, however weak the
+    /// model's own evidence. Item index -> the person found wrong.
+    pub fn batch_leads(&self) -> HashMap<usize, usize> {
+        let mut leads = HashMap::new();
+        let Some(issues) = &self.issues else {
+            return leads;
+        };
+        for (i, it) in issues.items.iter().enumerate() {
+            if let Some(n) = self.batch_lead_of(it) {
+                leads.insert(i, n);
+            }
+        }
+        leads
+    }
+
+    /// The neighbour in id order whose label of the item's field was found wrong the same
+    /// way, if any (see [`Session::batch_leads`]).
+    pub fn batch_lead_of(&self, item: &QueueItem) -> Option<usize> {
+        if !matches!(item.field, Field::Gender | Field::Age) {
+            return None;
+        }
+        let around = self.id_neighbours.get(item.person)?;
+        around.iter().flatten().copied().find(|&n| {
+            let given = self.given_value(item.field, n, Slot::Mask1);
+            let now = self.value(item.field, n, Slot::Mask1);
+            now != given && given == item.given && now == item.suggested
+        })
     }
 
     /// The review state of a person: the "worst" of its items (open beats decided).
@@ -565,6 +602,20 @@ impl Session {
     pub fn photo_probs(&self, field: Field, r: PhotoRef) -> Option<Vec<f32>> {
         self.probs.as_ref()?.marginal(field, r)
     }
+}
+
+/// Each person's previous and next person in id order: the folders sorted by name.
+fn id_neighbours(dataset: &Dataset) -> Vec<[Option<usize>; 2]> {
+    let mut order: Vec<usize> = (0..dataset.people.len()).collect();
+    order.sort_by(|&a, &b| dataset.people[a].folder.cmp(&dataset.people[b].folder));
+    let mut out = vec![[None, None]; dataset.people.len()];
+    for (k, &p) in order.iter().enumerate() {
+        out[p] = [
+            k.checked_sub(1).map(|j| order[j]),
+            order.get(k + 1).copied(),
+        ];
+    }
+    out
 }
 
 /// The age closest to `years` inside `bin` (a gross error keeps the most plausible age).

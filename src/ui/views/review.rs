@@ -152,6 +152,7 @@ fn queue_list_ui(
     if let Some(note) = &issues.age_note {
         ui.weak(note);
     }
+    let leads = session.batch_leads();
     egui::ScrollArea::vertical()
         .id_salt("queue_rows")
         .auto_shrink([false, false])
@@ -174,8 +175,13 @@ fn queue_list_ui(
                         item.field.class_name(item.suggested)
                     ),
                 };
+                let run = if leads.contains_key(&list[row]) {
+                    " · next to a wrong one"
+                } else {
+                    ""
+                };
                 let text = format!(
-                    "{:>4}. {} {change}   {:.2}  [{}]\n      {}{}",
+                    "{:>4}. {} {change}   {:.2}  [{}]\n      {}{}{run}",
                     row + 1,
                     item.field.name(),
                     item.score,
@@ -314,6 +320,16 @@ fn issue_box_ui(
     });
     if let Some(years) = &item.years_text {
         ui.strong(years);
+    }
+    if let Some(n) = session.batch_lead_of(item) {
+        ui.colored_label(
+            Color32::from_rgb(219, 143, 0),
+            format!(
+                "Next in id order to {}, whose {} was wrong the same way: wrong labels come in runs of consecutive ids.",
+                session.folder(n),
+                item.field.name()
+            ),
+        );
     }
     ui.spacing_mut().item_spacing.y = 2.0;
     ui.horizontal_wrapped(|ui| {
