@@ -819,3 +819,33 @@ fn a_wrong_label_brings_its_id_neighbours_next() {
     assert!(after.field == Field::Age && [p14, p16].contains(&after.person));
     assert_ne!(after.person, next.person);
 }
+
+/// In a 1000 px window with the training panel open, a chip that does not fit the rest of
+/// a row moves to the next line whole: once "55 (30-59)" stood one letter per line.
+#[test]
+fn chips_move_whole_in_a_narrow_review() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_years_run(&root);
+    let opts = options(&root);
+    let mut h = Harness::builder()
+        .with_size([1000.0, 700.0])
+        .with_max_steps(2000)
+        .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
+    wait_idle(&mut h);
+    press(&mut h, Key::F9);
+    review(&mut h);
+    let p12 = person_index(&h, 12);
+    let item = go_to(&mut h, |i| i.field == Field::Age && i.person == p12);
+    let model = item.suggested_years.expect("years");
+    let chip = format!("{model} ({})", AgeBin::from_years(model).name());
+    let rects: Vec<egui::Rect> = h.get_all_by_label(&chip).map(|n| n.rect()).collect();
+    assert!(!rects.is_empty(), "the suggested chip {chip}");
+    for r in rects {
+        assert!(
+            r.height() < 24.0 && r.width() > r.height(),
+            "{chip} on one line: {r:?}"
+        );
+    }
+}

@@ -34,18 +34,46 @@ pub fn class_color(class: usize) -> Color32 {
 
 /// A rounded chip with white text on the value colour. `edited` draws an outline.
 pub fn chip_ui(ui: &mut Ui, field: Field, value: usize, edited: bool) -> egui::Response {
-    let text = RichText::new(field.class_name(value))
+    chip(
+        ui,
+        field.class_name(value).to_string(),
+        value_color(field, value),
+        edited,
+    )
+}
+
+/// One chip, laid out as a single widget: in a wrapping row it moves to the next line
+/// whole instead of wrapping its text letter by letter in the space left.
+fn chip(ui: &mut Ui, text: String, fill: Color32, edited: bool) -> egui::Response {
+    let label = text.clone();
+    let text = RichText::new(text)
         .color(Color32::WHITE)
         .strong()
         .size(12.0);
-    let mut frame = egui::Frame::new()
-        .fill(value_color(field, value))
-        .corner_radius(CornerRadius::same(8))
-        .inner_margin(egui::Margin::symmetric(6, 1));
-    if edited {
-        frame = frame.stroke(Stroke::new(2.0, ui.visuals().strong_text_color()));
+    let galley = egui::WidgetText::from(text).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Extend),
+        f32::INFINITY,
+        egui::TextStyle::Body,
+    );
+    let margin = Vec2::new(6.0, 1.0);
+    let (rect, response) = ui.allocate_exact_size(galley.size() + 2.0 * margin, Sense::hover());
+    // Read by screen readers (and found by the app's tests) as the label it shows.
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
+    if ui.is_rect_visible(rect) {
+        let painter = ui.painter();
+        painter.rect_filled(rect, CornerRadius::same(8), fill);
+        if edited {
+            painter.rect_stroke(
+                rect,
+                CornerRadius::same(8),
+                Stroke::new(2.0, ui.visuals().strong_text_color()),
+                StrokeKind::Inside,
+            );
+        }
+        painter.galley(rect.min + margin, galley, Color32::WHITE);
     }
-    frame.show(ui, |ui| ui.label(text)).response
+    response
 }
 
 pub fn mask_chip_ui(ui: &mut Ui, mask: Mask, edited: bool) -> egui::Response {
@@ -57,18 +85,12 @@ pub fn gender_chip_ui(ui: &mut Ui, gender: Gender, edited: bool) -> egui::Respon
 }
 
 pub fn age_chip_ui(ui: &mut Ui, years: u32, bin: AgeBin, edited: bool) -> egui::Response {
-    let text = RichText::new(format!("{years} ({})", bin.name()))
-        .color(Color32::WHITE)
-        .strong()
-        .size(12.0);
-    let mut frame = egui::Frame::new()
-        .fill(value_color(Field::Age, bin.index()))
-        .corner_radius(CornerRadius::same(8))
-        .inner_margin(egui::Margin::symmetric(6, 1));
-    if edited {
-        frame = frame.stroke(Stroke::new(2.0, ui.visuals().strong_text_color()));
-    }
-    frame.show(ui, |ui| ui.label(text)).response
+    chip(
+        ui,
+        format!("{years} ({})", bin.name()),
+        value_color(Field::Age, bin.index()),
+        edited,
+    )
 }
 
 /// The width [`probability_bars_ui`] takes: name, bar, percentage and marker.
