@@ -820,8 +820,11 @@ fn a_wrong_label_brings_its_id_neighbours_next() {
     assert_ne!(after.person, next.person);
 }
 
-/// In a 1000 px window with the training panel open, a chip that does not fit the rest of
-/// a row moves to the next line whole: once "55 (30-59)" stood one letter per line.
+/// The item's panel at its narrowest (about 240 px: a 1000 px window with the training
+/// panel listing a run with a long id; here a 760 px window, whose panel lists none): a
+/// chip that does not fit the rest of a row moves to the next line whole (once "55
+/// (30-59)" stood one letter per line), and the bars and photos stay inside the panel
+/// (once the bars' fixed 300 px widened the page and cut the third photo in half).
 #[test]
 fn chips_move_whole_in_a_narrow_review() {
     let tmp = tempfile::tempdir().unwrap();
@@ -830,7 +833,7 @@ fn chips_move_whole_in_a_narrow_review() {
     write_years_run(&root);
     let opts = options(&root);
     let mut h = Harness::builder()
-        .with_size([1000.0, 700.0])
+        .with_size([760.0, 700.0])
         .with_max_steps(2000)
         .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
     wait_idle(&mut h);
@@ -848,4 +851,16 @@ fn chips_move_whole_in_a_narrow_review() {
             "{chip} on one line: {r:?}"
         );
     }
+    // The probability bars and the photos under the issue stay inside the item's panel:
+    // left of the training panel's first control.
+    let panel_left = h.get_by_label("Start").rect().min.x;
+    for slot in Slot::ALL {
+        let r = h.get_by_label(&format!("photo {}", slot.stem())).rect();
+        assert!(
+            r.max.x <= panel_left,
+            "{slot:?} at {r:?}, panel at {panel_left}"
+        );
+    }
+    let bars = h.get_by_label_contains("% suggested").rect();
+    assert!(bars.max.x <= panel_left, "{bars:?}, panel at {panel_left}");
 }

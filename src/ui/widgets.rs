@@ -131,6 +131,8 @@ pub fn probability_bars_ui(
     // Compact rows: the bars share the review screen with seven photos.
     ui.spacing_mut().interact_size.y = 14.0;
     ui.spacing_mut().item_spacing.y = 1.0;
+    // The bar gives up width first, so that the percentage stays in a narrow panel.
+    let bar_width = (ui.available_width() - 72.0 - 125.0).clamp(30.0, 120.0);
     for (i, p) in probs.iter().enumerate() {
         ui.horizontal(|ui| {
             let marker = match (Some(i) == given, Some(i) == suggested) {
@@ -139,7 +141,7 @@ pub fn probability_bars_ui(
                 _ => "",
             };
             ui.add_sized([72.0, 14.0], egui::Label::new(field.class_name(i)));
-            let (rect, _) = ui.allocate_exact_size(Vec2::new(120.0, 12.0), Sense::hover());
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(bar_width, 12.0), Sense::hover());
             let painter = ui.painter();
             painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
             let mut filled = rect;

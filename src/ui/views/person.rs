@@ -234,8 +234,13 @@ fn photos_ui(
     // In review the photos share the window with the issue above them: fit what is left
     // of it (the scroll area's visible part below the cursor).
     let visible_below = (ui.clip_rect().bottom() - ui.cursor().top() - 8.0).max(0.0);
+    // What is visible to the right of the cursor: content above (a wide issue box) may
+    // have widened the scroll area's page past the panel.
+    let visible_width = ui
+        .available_width()
+        .min(ui.clip_rect().right() - ui.cursor().left());
     let (size, per_row) = photo_layout(
-        ui.available_width(),
+        visible_width,
         ui.spacing().item_spacing.x,
         state.photo_height,
         item.map(|_| visible_below),
