@@ -813,8 +813,13 @@ fn a_wrong_label_brings_its_id_neighbours_next() {
         2,
         "both neighbours' rows say why they are here"
     );
+    // The run's calibration is checked on its own items: the neighbours are not counted.
+    let check = h.state().session().unwrap().decision_check();
+    assert_eq!((check.decided, check.wrong), (1, 1), "{check:?}");
     // A neighbour the annotator keeps brings nothing further; one that is fixed would.
     press(&mut h, Key::Space);
+    let check = h.state().session().unwrap().decision_check();
+    assert_eq!(check.decided, 1, "{check:?}");
     let after = current(&mut h);
     assert!(after.field == Field::Age && [p14, p16].contains(&after.person));
     assert_ne!(after.person, next.person);

@@ -364,7 +364,8 @@ impl Session {
         }
     }
 
-    /// The decisions on this run's items against its probabilities.
+    /// The decisions on this run's items against its probabilities (items brought by a
+    /// neighbour found wrong left out).
     pub fn decision_check(&self) -> DecisionCheck {
         let Some(issues) = &self.issues else {
             return DecisionCheck::default();
@@ -372,6 +373,11 @@ impl Session {
         let mut check = DecisionCheck::default();
         let mut variance = 0.0;
         for item in &issues.items {
+            // An item brought by a neighbour found wrong was judged on more than the run's
+            // probability: it says nothing of the run's calibration.
+            if self.batch_lead_of(item).is_some() {
+                continue;
+            }
             let wrong = match self.item_status(item) {
                 ItemStatus::Accepted | ItemStatus::Fixed => true,
                 ItemStatus::Kept => false,
