@@ -83,6 +83,8 @@ pub struct RunIssues {
     pub queues: Vec<crate::issues::FieldQueue>,
     /// Why age was judged from bins (a run without predicted years); `None` in years.
     pub age_note: Option<String>,
+    /// Per person index: the model's age in years and its spread (years runs).
+    pub age_readings: std::collections::BTreeMap<usize, (f64, f64)>,
 }
 
 /// The issues of a run for the review queue, found by the label-issue engine
@@ -195,6 +197,7 @@ pub fn find_run_issues(
         noise,
         queues: report.queues.clone(),
         age_note: report.age_note.clone(),
+        age_readings: report.age_readings.clone(),
     })
 }
 

@@ -869,3 +869,38 @@ fn chips_move_whole_in_a_narrow_review() {
     let bars = h.get_by_label_contains("% suggested").rect();
     assert!(bars.max.x <= panel_left, "{bars:?}, panel at {panel_left}");
 }
+
+/// The person view shows what a run with an age head reads, for anyone (flagged or not),
+/// as the age issues state it.
+#[test]
+fn the_person_view_shows_the_models_age_in_years() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_years_run(&root);
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    let p0 = person_index(&h, 0);
+    let p12 = person_index(&h, 12);
+    // Person 0 (given 22, read as 21 by every photo) has no issue, but a reading.
+    assert!(issues.items.iter().all(|i| i.person != p0));
+    let (years, _) = issues.age_readings[&p0];
+    assert!((19.0..=24.0).contains(&years), "{years}");
+    h.state_mut().apply(Command::OpenPerson(p0));
+    h.run();
+    h.get_by_label_contains(&format!("model {years:.0} ± "));
+    // Person 12's reading is the one its issue states.
+    let (years, sd) = issues.age_readings[&p12];
+    let issue = issues
+        .items
+        .iter()
+        .find(|i| i.person == p12 && i.field == Field::Age)
+        .unwrap();
+    assert_eq!(
+        issue.years_text.as_deref(),
+        Some(format!("given 22, model {years:.0} ± {sd:.0}").as_str())
+    );
+    h.state_mut().apply(Command::OpenPerson(p12));
+    h.run();
+    h.get_by_label_contains(&format!("model {years:.0} ± {sd:.0}"));
+}

@@ -41,8 +41,8 @@ pub(super) struct Found {
     pub runs: Vec<RunSummary>,
     pub photo_flags: BTreeMap<Detector, Vec<String>>,
     pub calibration: Vec<Calibration>,
-    /// Expected wrong labels per field (sum of calibrated probabilities over its units).
-    /// Per field: the expected number of wrong labels, and over how many units (photos
+    /// Per field: the expected number of wrong labels (the sum of calibrated
+    /// probabilities over its units), and over how many units (photos
     /// for mask, people for gender and age).
     pub estimated_wrong: BTreeMap<Field, (f64, usize)>,
     /// Calibrated P(wrong) per person for gender and age.
@@ -50,6 +50,8 @@ pub(super) struct Found {
     /// People flagged by confident learning over people, per field.
     pub person_flags: HashMap<Field, BTreeSet<usize>>,
     pub years_models: Vec<YearsModel>,
+    /// Per person: the model's age in years and its standard deviation (years runs).
+    pub age_readings: BTreeMap<usize, (f64, f64)>,
 }
 
 /// One flagged row of a confident-learning run.
@@ -672,6 +674,7 @@ pub(super) fn age_years(
         let j = models[ctx.group[p]].judge(a, given_years, ctx.opts.boundary_years);
         total += j.p_wrong;
         person_p.insert(p, j.p_wrong);
+        found.age_readings.insert(p, (j.expected, j.sd));
         let kind = match j.verdict(ctx.opts.boundary_years) {
             YearsVerdict::Fits => continue,
             YearsVerdict::Boundary => IssueKind::AgeBoundary,

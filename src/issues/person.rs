@@ -244,6 +244,9 @@ pub struct IssueReport {
     pub calibration: Vec<Calibration>,
     /// The years error model per cross-fitting group (years runs only).
     pub years_models: Vec<YearsModel>,
+    /// Per person index: the model's age in years and its standard deviation, as the age
+    /// issues state it (years runs only; every person with a reading, flagged or not).
+    pub age_readings: BTreeMap<usize, (f64, f64)>,
     /// "split.csv" when calibration was cross-fitted by the run's folds, else "person hash".
     pub cross_fit_by: &'static str,
 }
@@ -354,6 +357,7 @@ pub fn find_dataset_issues(
         queues,
         calibration: found.calibration,
         years_models: found.years_models,
+        age_readings: found.age_readings,
         cross_fit_by: ctx.cross_fit_by,
     })
 }

@@ -165,6 +165,9 @@ pub struct IssueSet {
     pub queues: Vec<crate::issues::FieldQueue>,
     /// Why age was judged from bins (a run without predicted years).
     pub age_note: Option<String>,
+    /// Per person index: the model's age in years and its spread (years runs), as the age
+    /// issues state it.
+    pub age_readings: std::collections::BTreeMap<usize, (f64, f64)>,
 }
 
 impl IssueSet {
@@ -192,6 +195,7 @@ impl IssueSet {
             kinds,
             queues: Vec::new(),
             age_note: None,
+            age_readings: Default::default(),
         }
     }
 
@@ -645,6 +649,7 @@ pub fn load_run_issues(
     let mut issues = IssueSet::new(probs.run_id.clone(), report.issues, report.noise);
     issues.queues = report.queues;
     issues.age_note = report.age_note;
+    issues.age_readings = report.age_readings;
     Ok((probs, issues))
 }
 

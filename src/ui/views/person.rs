@@ -176,6 +176,15 @@ fn labels_ui(
                 commands.push(Command::SetAgeBin { person: p, bin });
             }
         }
+        // What a run with an age head reads, as its age issues state it.
+        let reading = session
+            .issues
+            .as_ref()
+            .and_then(|i| i.age_readings.get(&p).copied());
+        if let Some((years, sd)) = reading {
+            ui.weak(format!("model {years:.0} ± {sd:.0}"))
+                .on_hover_text("The run's reading of the seven photos, corrected for how it reads people of each age");
+        }
     });
     // The model's view of the person: the mean of its photos. In review the field under
     // review has its own estimate in the issue box, so it is not repeated here.
