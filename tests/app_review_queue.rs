@@ -904,3 +904,21 @@ fn the_person_view_shows_the_models_age_in_years() {
     h.run();
     h.get_by_label_contains(&format!("model {years:.0} ± {sd:.0}"));
 }
+
+/// The terminal summary (`open --summary`, what a headless `demo.sh` prints) states age
+/// issues judged in years in years too: their bins can be the same.
+#[test]
+fn the_terminal_summary_states_age_issues_in_years() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_years_run(&root);
+    let dataset = mask_curator::dataset::scan(&root).unwrap();
+    let text = mask_curator::cli::open::summary_text(&dataset);
+    let line = text
+        .lines()
+        .find(|l| l.contains(&folder(12)) && l.contains(" age "))
+        .unwrap_or_else(|| panic!("person 12's age issue:\n{text}"));
+    assert!(line.contains(": given 22, model 4"), "{line}");
+    assert!(line.ends_with("(age_gross)"), "{line}");
+}

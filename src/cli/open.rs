@@ -230,14 +230,21 @@ pub fn summary_text(dataset: &Dataset) -> String {
                     .slot
                     .map(|sl| format!("/{}", sl.stem()))
                     .unwrap_or_default();
+                // Judged in years, the years say it ("given 43, model 58 ± 2"); the bins
+                // can be the same.
+                let what = i.years_text.clone().unwrap_or_else(|| {
+                    format!(
+                        "given {}, suggested {}",
+                        i.field.class_name(i.given),
+                        i.field.class_name(i.suggested)
+                    )
+                });
                 let _ = writeln!(
                     s,
-                    "  {:.3} {} {}{photo}: given {}, suggested {} ({})",
+                    "  {:.3} {} {}{photo}: {what} ({})",
                     i.score,
                     i.field.name(),
                     dataset.people[i.person].folder,
-                    i.field.class_name(i.given),
-                    i.field.class_name(i.suggested),
                     i.kind
                 );
             }
