@@ -62,9 +62,12 @@ fn the_first_open_of_the_demo_has_a_review_queue_from_a_finished_quick_run() {
         stdout.contains("recipe: quick demo run: small_cnn"),
         "{stdout}"
     );
+    // "given <30, suggested 30-59", or in years "given 20, model 47 ± 4".
     let listed = stdout
         .lines()
-        .filter(|l| l.contains(": given ") && l.contains(", suggested "))
+        .filter(|l| {
+            l.contains(": given ") && (l.contains(", suggested ") || l.contains(", model "))
+        })
         .count();
     assert_eq!(listed, count.min(20), "{stdout}");
 
