@@ -76,8 +76,6 @@ pub struct PairedFix {
 pub struct RunIssues {
     /// Likely items first, then the most likely wrong first.
     pub issues: Vec<RunIssue>,
-    /// Estimated fraction of wrong labels per field.
-    pub noise: Vec<(Field, f64)>,
     /// Per field: likely / possible counts, expected real errors among them, the expected
     /// number of wrong labels of the field (for the overview).
     pub queues: Vec<crate::issues::FieldQueue>,
@@ -185,16 +183,8 @@ pub fn find_run_issues(
             suggested_years,
         });
     }
-    // The engine's calibrated estimate, the one its tiers are sized by.
-    let noise = report
-        .queues
-        .iter()
-        .filter(|q| q.units > 0)
-        .map(|q| (q.field, q.estimated_wrong / q.units as f64))
-        .collect();
     Ok(RunIssues {
         issues,
-        noise,
         queues: report.queues.clone(),
         age_note: report.age_note.clone(),
         age_readings: report.age_readings.clone(),

@@ -216,13 +216,17 @@ pub fn summary_text(dataset: &Dataset) -> String {
             if let Ok(config) = crate::ml::run::RunDir::new(&probs.dir).read_config() {
                 let _ = writeln!(s, "  recipe: {}", config.describe());
             }
-            for (field, rate) in &report.noise {
-                let n = report.issues.iter().filter(|i| i.field == *field).count();
+            // The engine's calibrated estimate, the one its tiers are sized by.
+            for q in &report.queues {
+                let Some(share) = q.wrong_share() else {
+                    continue;
+                };
+                let n = report.issues.iter().filter(|i| i.field == q.field).count();
                 let _ = writeln!(
                     s,
                     "  {}: {n} issues, estimated noise {:.1}%",
-                    field.name(),
-                    rate * 100.0
+                    q.field.name(),
+                    share * 100.0
                 );
             }
             for i in report.issues.iter().take(20) {

@@ -251,6 +251,13 @@ pub struct IssueReport {
     pub cross_fit_by: &'static str,
 }
 
+impl FieldQueue {
+    /// The share of the field's labels expected wrong; `None` without units.
+    pub fn wrong_share(&self) -> Option<f64> {
+        (self.units > 0).then(|| self.estimated_wrong / self.units as f64)
+    }
+}
+
 impl IssueReport {
     pub fn queue(&self, field: Field) -> Option<&FieldQueue> {
         self.queues.iter().find(|q| q.field == field)

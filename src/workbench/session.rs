@@ -157,8 +157,6 @@ pub struct IssueSet {
     pub items: Vec<QueueItem>,
     /// Item indices per person.
     pub by_person: HashMap<usize, Vec<usize>>,
-    /// Estimated fraction of wrong labels per field.
-    pub noise: Vec<(Field, f64)>,
     /// Distinct kind names, sorted.
     pub kinds: Vec<String>,
     /// Per field: likely / possible counts and the expected real errors among them.
@@ -173,7 +171,7 @@ pub struct IssueSet {
 impl IssueSet {
     /// Likely items first, each tier by score (the calibrated probability that the given
     /// label is wrong), highest first.
-    pub fn new(run_id: String, mut items: Vec<QueueItem>, noise: Vec<(Field, f64)>) -> Self {
+    pub fn new(run_id: String, mut items: Vec<QueueItem>) -> Self {
         items.sort_by(|a, b| {
             (a.tier != crate::issues::Tier::Likely)
                 .cmp(&(b.tier != crate::issues::Tier::Likely))
@@ -191,7 +189,6 @@ impl IssueSet {
             run_id,
             items,
             by_person,
-            noise,
             kinds,
             queues: Vec::new(),
             age_note: None,
@@ -646,7 +643,7 @@ pub fn load_run_issues(
 ) -> Result<(RunProbs, IssueSet), SessionError> {
     let probs = load_chosen_run(dataset, run)?;
     let report = crate::review_queue::find_run_issues(dataset, labels, &probs)?;
-    let mut issues = IssueSet::new(probs.run_id.clone(), report.issues, report.noise);
+    let mut issues = IssueSet::new(probs.run_id.clone(), report.issues);
     issues.queues = report.queues;
     issues.age_note = report.age_note;
     issues.age_readings = report.age_readings;
@@ -708,11 +705,7 @@ mod tests {
             given_years: None,
             suggested_years: None,
         };
-        let set = IssueSet::new(
-            "r".into(),
-            vec![item(3, 0.2), item(1, 0.9), item(3, 0.5)],
-            vec![],
-        );
+        let set = IssueSet::new("r".into(), vec![item(3, 0.2), item(1, 0.9), item(3, 0.5)]);
         assert_eq!(set.items[0].person, 1);
         assert_eq!(set.by_person[&3].len(), 2);
         assert!((set.person_score(3) - 0.5).abs() < 1e-6);

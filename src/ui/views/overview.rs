@@ -192,13 +192,14 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
                 Some(q) => ui.label(format!("{:.1}", q.expected_in_likely)),
                 None => ui.weak("-"),
             };
-            match issues.queues.iter().find(|q| q.field == field && q.units > 0) {
-                Some(q) => ui.label(format!(
+            let queue = issues.queues.iter().find(|q| q.field == field);
+            match queue.and_then(|q| Some((q, q.wrong_share()?))) {
+                Some((q, share)) => ui.label(format!(
                     "{:.0} of {} {} ({:.1}%)",
                     q.estimated_wrong,
                     q.units,
                     if field == Field::Mask { "photos" } else { "people" },
-                    100.0 * q.estimated_wrong / q.units as f64
+                    100.0 * share
                 )),
                 None => ui.weak("-"),
             };
