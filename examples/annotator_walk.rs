@@ -46,16 +46,7 @@ fn main() -> Result<()> {
     // (field, person folder) -> kind: a swap is a mask error of the person's pair.
     let truth: BTreeMap<(Field, String), String> = noise
         .iter()
-        .map(|e| {
-            let folder = e
-                .path
-                .trim_end_matches('/')
-                .split('/')
-                .nth(2)
-                .unwrap_or_default()
-                .to_string();
-            ((e.field, folder), e.kind.clone())
-        })
+        .map(|e| ((e.field, e.person_folder()), e.kind.clone()))
         .collect();
     let mut injected: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     for ((_, folder), kind) in &truth {

@@ -32,6 +32,16 @@ pub struct NoiseEntry {
     pub kind: String,
 }
 
+impl NoiseEntry {
+    /// The person folder the wrong label belongs to (a mask entry names a photo).
+    pub fn person_folder(&self) -> String {
+        match self.field {
+            Field::Mask => person_of(&self.path),
+            _ => leaf(&self.path).to_string(),
+        }
+    }
+}
+
 /// The manifest's field for injected noise that is not a label (duplicate identities).
 pub const NON_LABEL_FIELD: &str = "identity";
 
@@ -312,15 +322,11 @@ pub struct QueueEvaluation {
 /// Scores the review queue the way issue 11 measures it.
 pub fn evaluate_queue(report: &IssueReport, noise: &[NoiseEntry]) -> QueueEvaluation {
     use super::person::{IssueKind, Tier};
-    let person_of_entry = |e: &NoiseEntry| match e.field {
-        Field::Mask => person_of(&e.path),
-        _ => leaf(&e.path).to_string(),
-    };
     let people_with = |pred: &dyn Fn(&NoiseEntry) -> bool| -> BTreeSet<String> {
         noise
             .iter()
             .filter(|e| pred(e))
-            .map(person_of_entry)
+            .map(NoiseEntry::person_folder)
             .collect()
     };
     let wrong_people = people_with(&|_| true).len();
