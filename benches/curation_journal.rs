@@ -7,10 +7,10 @@
 use mask_curator::curation::{
     Change, Curation, Edit, JournalEntry, JournalField, Op, Target, Value,
 };
-use mask_curator::dataset::{Dataset, Gender, Person, Photo, Slot};
+use mask_curator::dataset::{Dataset, Gender, Person};
 use mask_curator::workspace::Workspace;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const PEOPLE: usize = 4500;
@@ -23,23 +23,7 @@ fn dataset(root: &Path) -> Dataset {
             } else {
                 Gender::Male
             };
-            let age = 18 + (i as u32 % 43);
-            let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
-            let photos = std::array::from_fn(|s| {
-                let slot = Slot::ALL[s];
-                Some(Photo {
-                    slot,
-                    rel_path: PathBuf::from(format!("train/images/{folder}/{}.jpg", slot.stem())),
-                })
-            });
-            Person {
-                folder,
-                id: format!("{:06}", i + 1),
-                gender,
-                age,
-                race: "Asian".into(),
-                photos,
-            }
+            Person::with_all_photos(&format!("{:06}", i + 1), gender, 18 + (i as u32 % 43))
         })
         .collect();
     Dataset {

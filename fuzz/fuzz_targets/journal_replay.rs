@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mask_curator::curation::Curation;
-use mask_curator::dataset::{Dataset, Gender, Person, Photo, Slot};
+use mask_curator::dataset::{Dataset, Gender, Person};
 use mask_curator::workspace::Workspace;
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -15,22 +15,7 @@ thread_local! {
 
 fn dataset(root: PathBuf) -> Dataset {
     let people = (0..3u32)
-        .map(|i| {
-            let folder = format!("{:06}_female_Asian_{}", i + 1, 30 + i);
-            Person {
-                photos: std::array::from_fn(|s| {
-                    Some(Photo {
-                        slot: Slot::ALL[s],
-                        rel_path: PathBuf::from(format!("train/images/{folder}/x.jpg")),
-                    })
-                }),
-                folder,
-                id: format!("{:06}", i + 1),
-                gender: Gender::Female,
-                age: 30 + i,
-                race: "Asian".into(),
-            }
-        })
+        .map(|i| Person::with_all_photos(&format!("{:06}", i + 1), Gender::Female, 30 + i))
         .collect();
     Dataset {
         root,

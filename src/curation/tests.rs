@@ -1,5 +1,5 @@
 use super::*;
-use crate::dataset::{Person, Photo};
+use crate::dataset::Person;
 use std::io::Write;
 
 /// A dataset of `n` people in memory (folders `00000{i}_{gender}_Asian_{age}`), all seven
@@ -12,23 +12,12 @@ fn dataset(root: &Path, n: usize) -> Dataset {
             } else {
                 Gender::Male
             };
-            let age = 20 + 10 * i as u32;
-            let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
-            let photos = std::array::from_fn(|s| {
-                let slot = Slot::ALL[s];
-                (!(i == 2 && slot == Slot::Mask5)).then(|| Photo {
-                    slot,
-                    rel_path: PathBuf::from(format!("train/images/{folder}/{}.jpg", slot.stem())),
-                })
-            });
-            Person {
-                folder,
-                id: format!("{:06}", i + 1),
-                gender,
-                age,
-                race: "Asian".into(),
-                photos,
+            let mut person =
+                Person::with_all_photos(&format!("{:06}", i + 1), gender, 20 + 10 * i as u32);
+            if i == 2 {
+                person.photos[Slot::Mask5.index()] = None;
             }
+            person
         })
         .collect();
     Dataset {

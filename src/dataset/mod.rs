@@ -158,6 +158,26 @@ pub struct Person {
 }
 
 impl Person {
+    /// A person of the real layout with all seven photos, in memory (nothing on disk):
+    /// folder `<id>_<gender>_Asian_<age>`, photos `train/images/<folder>/<slot>.jpg`. What
+    /// tests, benches and fuzz targets replay edits against.
+    pub fn with_all_photos(id: &str, gender: Gender, age: u32) -> Person {
+        let folder = FolderName::format(id, gender, "Asian", age);
+        Person {
+            photos: Slot::ALL.map(|slot| {
+                Some(Photo {
+                    slot,
+                    rel_path: PathBuf::from(format!("train/images/{folder}/{}.jpg", slot.stem())),
+                })
+            }),
+            folder,
+            id: id.to_string(),
+            gender,
+            age,
+            race: "Asian".into(),
+        }
+    }
+
     pub fn age_bin(&self) -> AgeBin {
         AgeBin::from_years(self.age)
     }
@@ -316,5 +336,29 @@ impl Dataset {
     /// Path of an eval image (`eval/images/<ImageID>`).
     pub fn eval_image_path(&self, image_id: &str) -> PathBuf {
         self.root.join("eval").join("images").join(image_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_with_all_photos_has_the_real_layout() {
+        let p = Person::with_all_photos("000042", Gender::Male, 59);
+        assert_eq!(p.folder, "000042_male_Asian_59");
+        let parsed = FolderName::parse(&p.folder).unwrap();
+        assert_eq!(
+            (parsed.id.as_str(), parsed.gender, parsed.age),
+            ("000042", Gender::Male, 59)
+        );
+        for slot in Slot::ALL {
+            let photo = p.photos[slot.index()].as_ref().unwrap();
+            assert_eq!(photo.slot, slot);
+            assert_eq!(
+                photo.rel_path,
+                Path::new("train/images/000042_male_Asian_59").join(format!("{}.jpg", slot.stem()))
+            );
+        }
     }
 }

@@ -507,7 +507,7 @@ pub fn issues_csv(report: &IssueReport, include_possible: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{Person, Photo};
+    use crate::dataset::Person;
     use crate::simulate::{simulate, NoiseRates, SimConfig, Strength};
     use std::collections::BTreeSet;
 
@@ -518,21 +518,7 @@ mod tests {
                 let age =
                     [19, 22, 25, 28, 33, 38, 45, 50, 54, 56, 58, 60][i % 12] + (i / 12 % 2) as u32;
                 let age = age.min(60);
-                let gender = Gender::ALL[(i / 3) % 2];
-                let folder = format!("{:06}_{}_Asian_{age}", i + 1, gender.name());
-                Person {
-                    photos: Slot::ALL.map(|s| {
-                        Some(Photo {
-                            slot: s,
-                            rel_path: format!("train/images/{folder}/{}.jpg", s.stem()).into(),
-                        })
-                    }),
-                    id: format!("{:06}", i + 1),
-                    gender,
-                    age,
-                    race: "Asian".into(),
-                    folder,
-                }
+                Person::with_all_photos(&format!("{:06}", i + 1), Gender::ALL[(i / 3) % 2], age)
             })
             .collect();
         Dataset {

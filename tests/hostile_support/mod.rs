@@ -300,27 +300,9 @@ pub fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// Three people in memory with every photo present (nothing on disk): what the journal
 /// and CSV inputs are replayed against.
 pub fn small_dataset(root: &std::path::Path) -> mask_curator::dataset::Dataset {
-    use mask_curator::dataset::{Dataset, Gender, Person, Photo, Slot};
+    use mask_curator::dataset::{Dataset, Gender, Person};
     let people = (0..3u32)
-        .map(|i| {
-            let folder = format!("{:06}_female_Asian_{}", i + 1, 30 + i);
-            Person {
-                photos: std::array::from_fn(|s| {
-                    Some(Photo {
-                        slot: Slot::ALL[s],
-                        rel_path: std::path::PathBuf::from(format!(
-                            "train/images/{folder}/{}.jpg",
-                            Slot::ALL[s].stem()
-                        )),
-                    })
-                }),
-                folder,
-                id: format!("{:06}", i + 1),
-                gender: Gender::Female,
-                age: 30 + i,
-                race: "Asian".into(),
-            }
-        })
+        .map(|i| Person::with_all_photos(&format!("{:06}", i + 1), Gender::Female, 30 + i))
         .collect();
     Dataset {
         root: root.to_path_buf(),
