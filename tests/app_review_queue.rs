@@ -205,12 +205,7 @@ fn review_fits_a_small_window_with_the_train_panel_open() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     write_dataset(&root);
-    let opts = options(&root);
-    let mut h = Harness::builder()
-        .with_size([1000.0, 700.0])
-        .with_max_steps(2000)
-        .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
-    wait_idle(&mut h);
+    let mut h = harness_sized(&root, [1000.0, 700.0]);
     press(&mut h, Key::F9);
     review(&mut h);
     assert!(h.state().state.show_train_panel);
@@ -558,6 +553,12 @@ fn filters_belong_to_their_dataset_and_an_empty_queue_explains_itself() {
     );
 }
 
+/// The small dataset and [`write_years_run`]'s run, the newest.
+fn write_dataset_with_years_run(root: &Path) {
+    write_dataset(root);
+    write_years_run(root);
+}
+
 /// A run with predicted years: person 12 (given 22) is read as 47 by all seven photos, and
 /// one photo of person 13 looks like the other gender (photo-level evidence only).
 fn write_years_run(root: &Path) {
@@ -596,8 +597,7 @@ fn write_years_run(root: &Path) {
 fn likely_and_possible_tiers_and_age_in_years() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_years_run(&root);
+    write_dataset_with_years_run(&root);
     let mut h = harness(&root);
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     assert_eq!(issues.run_id, "years-run");
@@ -834,14 +834,8 @@ fn a_wrong_label_brings_its_id_neighbours_next() {
 fn chips_move_whole_in_a_narrow_review() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_years_run(&root);
-    let opts = options(&root);
-    let mut h = Harness::builder()
-        .with_size([760.0, 700.0])
-        .with_max_steps(2000)
-        .build_eframe(move |cc| MaskCuratorApp::new(cc, opts));
-    wait_idle(&mut h);
+    write_dataset_with_years_run(&root);
+    let mut h = harness_sized(&root, [760.0, 700.0]);
     press(&mut h, Key::F9);
     review(&mut h);
     let p12 = person_index(&h, 12);
@@ -876,8 +870,7 @@ fn chips_move_whole_in_a_narrow_review() {
 fn the_person_view_shows_the_models_age_in_years() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_years_run(&root);
+    write_dataset_with_years_run(&root);
     let mut h = harness(&root);
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     let p0 = person_index(&h, 0);
@@ -911,8 +904,7 @@ fn the_person_view_shows_the_models_age_in_years() {
 fn the_terminal_summary_states_age_issues_in_years() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_years_run(&root);
+    write_dataset_with_years_run(&root);
     let dataset = mask_curator::dataset::scan(&root).unwrap();
     let text = mask_curator::cli::open::summary_text(&dataset);
     let line = text

@@ -47,6 +47,11 @@ fn open_panel(h: &mut Harness<'static, MaskCuratorApp>) {
     h.get_by_label("Start");
 }
 
+/// The panel follows a worker.
+fn is_training(app: &MaskCuratorApp) -> bool {
+    app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
+}
+
 /// Steps the app (training reports through a channel polled each frame) until `done`.
 fn step_until(
     h: &mut Harness<'static, MaskCuratorApp>,
@@ -85,13 +90,11 @@ fn start_a_run_from_the_panel_and_the_queue_reloads_from_it() {
     small_recipe(&mut h, 1);
     h.get_by_label("Start").click();
     h.run();
-    let training =
-        |app: &MaskCuratorApp| app.rt.train_panel.as_ref().is_some_and(|p| p.is_training());
-    assert!(training(h.state()), "Start launches training");
+    assert!(is_training(h.state()), "Start launches training");
     // The window keeps drawing while it trains; Cancel replaces Start.
     h.get_by_label("Cancel");
 
-    step_until(&mut h, "the run to finish", |app| !training(app));
+    step_until(&mut h, "the run to finish", |app| !is_training(app));
     let panel = h.state().rt.train_panel.as_ref().unwrap();
     assert_eq!(panel.status(), Some("run finished"), "{:?}", panel.status());
     let (run, info) = panel.runs().first().expect("the run is listed").clone();
@@ -135,9 +138,7 @@ fn cancel_from_the_panel_stops_the_run_and_marks_it() {
     }
     h.get_by_label("Cancel").click();
     h.run();
-    step_until(&mut h, "the run to stop", |app| {
-        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
-    });
+    step_until(&mut h, "the run to stop", |app| !is_training(app));
     let panel = h.state().rt.train_panel.as_ref().unwrap();
     let (run, info) = panel.runs().first().expect("the run is listed").clone();
     assert_eq!(info.status, RunStatus::Cancelled, "{:?}", panel.status());
@@ -200,9 +201,7 @@ fn a_worker_killed_mid_run_fails_the_run_and_the_app_and_its_edits_stay() {
     // What the out-of-memory killer does.
     let pid = libc::pid_t::try_from(pid).unwrap();
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    step_until(&mut h, "the app to notice", |app| {
-        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
-    });
+    step_until(&mut h, "the app to notice", |app| !is_training(app));
     let panel = h.state().rt.train_panel.as_ref().unwrap();
     let status = panel.status().unwrap_or_default().to_string();
     assert!(
@@ -262,9 +261,7 @@ fn the_panel_and_the_command_line_train_the_same_run_from_the_same_recipe() {
         .seed = 4242;
     h.get_by_label("Start").click();
     h.run();
-    step_until(&mut h, "the panel's run to finish", |app| {
-        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
-    });
+    step_until(&mut h, "the panel's run to finish", |app| !is_training(app));
     let panel = h.state().rt.train_panel.as_ref().unwrap();
     let (from_panel, info) = panel.runs().first().expect("the run is listed").clone();
     assert_eq!(info.status, RunStatus::Finished, "{:?}", panel.status());
@@ -328,9 +325,7 @@ fn a_request_the_worker_refuses_is_reported_and_the_app_goes_on() {
     small_recipe(&mut h, 1);
     h.get_by_label("Start").click();
     h.run();
-    step_until(&mut h, "the worker to answer", |app| {
-        !app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
-    });
+    step_until(&mut h, "the worker to answer", |app| !is_training(app));
     let panel = h.state().rt.train_panel.as_ref().unwrap();
     let status = panel.status().unwrap_or_default().to_string();
     assert!(

@@ -169,9 +169,14 @@ pub fn options(dir: &Path) -> AppOptions {
 }
 
 pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
+    harness_sized(dir, [1400.0, 900.0])
+}
+
+/// The app on `dir` in a window of `size` points.
+pub fn harness_sized(dir: &Path, size: [f32; 2]) -> Harness<'static, MaskCuratorApp> {
     let opts = options(dir);
     let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
+        .with_size(size)
         // Thumbnails decode on worker threads and request repaints as they arrive; how many
         // frames that takes depends on machine load.
         .with_max_steps(2000)
