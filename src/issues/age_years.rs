@@ -204,7 +204,9 @@ impl YearsModel {
                 by_age[age_index(*g)].push(*d);
             }
             for _ in 0..30 {
-                model.fit_step(&by_age, n);
+                if model.fit_step(&by_age, n) < 1e-6 {
+                    break;
+                }
             }
             // The tails are judged at the prior's typical rate, not the fitted one: with
             // the rate free, a run's own large misses are explained as label errors
@@ -242,7 +244,8 @@ impl YearsModel {
     /// is clear ([`MISREAD_EVIDENCE`]): a few wrong labels that happen to share a window
     /// must not pass for the model's misreads. `by_age` holds each person's (right, wrong)
     /// densities per given age.
-    fn fit_step(&mut self, by_age: &[Vec<(f64, f64)>], n: f64) {
+    /// Returns the largest change of a rate.
+    fn fit_step(&mut self, by_age: &[Vec<(f64, f64)>], n: f64) -> f64 {
         let pi = self.noise_rate;
         let mut wrong = 0.0;
         for (i, dens) in by_age.iter().enumerate() {
@@ -258,11 +261,13 @@ impl YearsModel {
             }
         }
         self.noise_rate = NoisePrior::DEFAULT.update(wrong, n).clamp(1e-4, 0.5);
+        let mut change = (self.noise_rate - pi).abs();
         let pi = self.noise_rate;
         let mut fitted: HashMap<(u32, u32), f64> = HashMap::new();
         for group in &mut self.groups {
             // Where many readings sit at a cap, their spread is censored and the t fits
             // them loosely: an excess of far readings there is that misfit, not misreads.
+            let before = group.misread;
             if group.capped >= CAPPED_SHARE {
                 group.misread = 0.0;
                 continue;
@@ -280,6 +285,23 @@ impl YearsModel {
                         })
                         .sum()
                 };
+                // The log-likelihood is concave in the share: when it falls as the share
+                // leaves 0, 0 is the best (most windows; no search needed).
+                let slope_at_zero: f64 = window
+                    .iter()
+                    .flatten()
+                    .map(|&(r, w)| {
+                        let at_zero = pi * w + (1.0 - pi) * r;
+                        if at_zero > 0.0 {
+                            (1.0 - pi) * (w - r) / at_zero
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum();
+                if slope_at_zero <= 0.0 {
+                    return 0.0;
+                }
                 let best = minimise(|m| -log_lik(m), 0.0, MAX_MISREAD, 30);
                 if log_lik(best) - log_lik(0.0) >= MISREAD_EVIDENCE {
                     best
@@ -287,7 +309,9 @@ impl YearsModel {
                     0.0
                 }
             });
+            change = change.max((group.misread - before).abs());
         }
+        change
     }
 
     fn group(&self, age: u32) -> &ReadingError {
