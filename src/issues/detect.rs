@@ -9,7 +9,7 @@ use super::cleanlab::{
 };
 use super::person::{
     issue_kind, Calibration, DatasetIssueOptions, DatasetLabels, Detector, Issue, IssueKind,
-    RunSummary, Tier,
+    RunSummary, Tier, WrongEstimate,
 };
 use super::probs::{InputError, ProbView};
 use super::table::ProbTable;
@@ -41,10 +41,9 @@ pub(super) struct Found {
     pub runs: Vec<RunSummary>,
     pub photo_flags: BTreeMap<Detector, Vec<String>>,
     pub calibration: Vec<Calibration>,
-    /// Per field: the expected number of wrong labels (the sum of calibrated
-    /// probabilities over its units), and over how many units (photos
-    /// for mask, people for gender and age).
-    pub estimated_wrong: BTreeMap<Field, (f64, usize)>,
+    /// Per field: how many labels are expected wrong over its units (photos for mask,
+    /// people for gender and age).
+    pub estimated_wrong: BTreeMap<Field, WrongEstimate>,
     /// Calibrated P(wrong) per person for gender and age.
     pub person_p: HashMap<Field, HashMap<usize, f64>>,
     /// People flagged by confident learning over people, per field.
@@ -362,7 +361,7 @@ pub(super) fn photo_calibration(ctx: &Ctx<'_>, found: &mut Found) -> PhotoCalibr
         if field == Field::Mask {
             found
                 .estimated_wrong
-                .insert(field, (p.iter().sum(), p.len()));
+                .insert(field, WrongEstimate::of(p.iter().copied()));
         }
         found.calibration.push(Calibration {
             field,
@@ -562,7 +561,7 @@ pub(super) fn person_field(
     if emit {
         found
             .estimated_wrong
-            .insert(field, (p_wrong.iter().sum(), p_wrong.len()));
+            .insert(field, WrongEstimate::of(p_wrong.iter().copied()));
     }
 
     let find = FindOptions {
@@ -666,13 +665,11 @@ pub(super) fn age_years(
         .get(&Field::Age)
         .cloned()
         .unwrap_or_default();
-    let mut total = 0.0;
     let mut person_p = HashMap::new();
     for (p, a) in &readings {
         let p = *p;
         let given_years = ctx.labels.people[p].age;
         let j = models[ctx.group[p]].judge(a, given_years, ctx.opts.boundary_years);
-        total += j.p_wrong;
         person_p.insert(p, j.p_wrong);
         found.age_readings.insert(p, (j.expected, j.sd));
         let kind = match j.verdict(ctx.opts.boundary_years) {
@@ -709,9 +706,13 @@ pub(super) fn age_years(
         issue.years = Some(j);
         found.issues.insert(id, issue);
     }
-    found
-        .estimated_wrong
-        .insert(Field::Age, (total, ctx.person_rows.len()));
+    found.estimated_wrong.insert(
+        Field::Age,
+        WrongEstimate {
+            units: ctx.person_rows.len(),
+            ..WrongEstimate::of(person_p.values().copied())
+        },
+    );
     found.person_p.insert(Field::Age, person_p);
     found.years_models = models;
 }
