@@ -119,7 +119,6 @@ fn screenshots_of_the_main_screens() {
 #[test]
 #[ignore = "needs a wgpu adapter; run with --ignored to refresh docs/screenshots"]
 fn screenshot_of_the_training_panel() {
-    use std::time::{Duration, Instant};
     std::fs::create_dir_all(out_dir()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("dataset");
@@ -127,34 +126,10 @@ fn screenshot_of_the_training_panel() {
     let mut h = wgpu_harness(options(&root), egui::Theme::Dark);
     h.key_press(Key::F9);
     h.run();
-    {
-        let panel = h.state_mut().rt.train_panel.as_mut().unwrap();
-        let c = panel.config_mut();
-        c.folds = 2;
-        c.epochs = 3;
-        c.batch_size = 8;
-        c.image_size = mask_curator::ml::config::ImageSize {
-            width: 24,
-            height: 32,
-        };
-        c.device = mask_curator::ml::config::DeviceChoice::Cpu;
-        c.workers = 1;
-        c.predict_eval = false;
-    }
+    small_recipe(&mut h, 3);
     h.get_by_label("Start").click();
-    let start = Instant::now();
     h.step();
-    while h
-        .state()
-        .rt
-        .train_panel
-        .as_ref()
-        .is_some_and(|p| p.is_training())
-    {
-        assert!(start.elapsed() < Duration::from_secs(300), "training hung");
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    step_until(&mut h, "the run to finish", |app| !is_training(app));
     wait_idle(&mut h);
     save(&mut h, "train");
 }

@@ -12,61 +12,16 @@ use app_support::*;
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use mask_curator::ml::config::{DeviceChoice, ImageSize};
 use mask_curator::ml::run::{RunDir, RunStatus};
 use mask_curator::ui::commands::Command;
 use mask_curator::ui::MaskCuratorApp;
 use std::time::{Duration, Instant};
-
-/// A recipe small enough for a test on two CPU cores.
-fn small_recipe(h: &mut Harness<'static, MaskCuratorApp>, epochs: u32) {
-    let panel = h
-        .state_mut()
-        .rt
-        .train_panel
-        .as_mut()
-        .expect("the panel is made when first shown");
-    let c = panel.config_mut();
-    c.folds = 2;
-    c.epochs = epochs;
-    c.batch_size = 8;
-    c.image_size = ImageSize {
-        width: 24,
-        height: 32,
-    };
-    c.device = DeviceChoice::Cpu;
-    c.workers = 1;
-    // The generated dataset has no eval set.
-    c.predict_eval = false;
-}
 
 fn open_panel(h: &mut Harness<'static, MaskCuratorApp>) {
     h.key_press(Key::F9);
     h.run();
     assert!(h.state().state.show_train_panel, "F9 shows the panel");
     h.get_by_label("Start");
-}
-
-/// The panel follows a worker.
-fn is_training(app: &MaskCuratorApp) -> bool {
-    app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
-}
-
-/// Steps the app (training reports through a channel polled each frame) until `done`.
-fn step_until(
-    h: &mut Harness<'static, MaskCuratorApp>,
-    what: &str,
-    done: impl Fn(&MaskCuratorApp) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "timed out waiting for: {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

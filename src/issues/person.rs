@@ -404,10 +404,10 @@ const MORE_LIKELY_THAN_NOT: f64 = 0.5;
 
 /// Splits each field's issues into likely and possible. Only person-level findings, swaps
 /// and photo mask findings can be likely, never boundary cases; of those, ranked by
-/// calibrated probability, as many as the engine expects wrong labels of the field (the
-/// sum of the probabilities over every unit), each at least `min_p`, and any more likely
-/// wrong than right. With calibrated probabilities the second rule keeps the queue under
-/// twice the real errors in it.
+/// calibrated probability, as many as the engine expects wrong labels of the field plus
+/// two standard deviations of that count ([`WrongEstimate::likely_budget`]), each at
+/// least `min_p`, and any more likely wrong than right. With calibrated probabilities the
+/// second rule keeps the queue under twice the real errors in it.
 fn assign_tiers(
     issues: &mut [Issue],
     estimated_wrong: &BTreeMap<Field, WrongEstimate>,

@@ -4,6 +4,7 @@
 
 use egui_kittest::Harness;
 use mask_curator::dataset::{AgeBin, ClassCode, Gender, Mask, Slot, NUM_CLASSES};
+use mask_curator::ml::config::{DeviceChoice, ImageSize};
 use mask_curator::ui::{AppOptions, MaskCuratorApp};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -199,4 +200,48 @@ pub fn wait_idle(h: &mut Harness<'static, MaskCuratorApp>) {
         std::thread::sleep(Duration::from_millis(10));
     }
     h.run();
+}
+
+/// A training recipe small enough for a test on two CPU cores, set in the open panel.
+pub fn small_recipe(h: &mut Harness<'static, MaskCuratorApp>, epochs: u32) {
+    let panel = h
+        .state_mut()
+        .rt
+        .train_panel
+        .as_mut()
+        .expect("the panel is made when first shown");
+    let c = panel.config_mut();
+    c.folds = 2;
+    c.epochs = epochs;
+    c.batch_size = 8;
+    c.image_size = ImageSize {
+        width: 24,
+        height: 32,
+    };
+    c.device = DeviceChoice::Cpu;
+    c.workers = 1;
+    // The generated dataset has no eval set.
+    c.predict_eval = false;
+}
+
+/// The panel follows a worker.
+pub fn is_training(app: &MaskCuratorApp) -> bool {
+    app.rt.train_panel.as_ref().is_some_and(|p| p.is_training())
+}
+
+/// Steps the app (training reports through a channel polled each frame) until `done`.
+pub fn step_until(
+    h: &mut Harness<'static, MaskCuratorApp>,
+    what: &str,
+    done: impl Fn(&MaskCuratorApp) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "timed out waiting for: {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
