@@ -185,8 +185,13 @@ fn real_layout_placeholder_meets_the_queue_targets() {
         .arg(&csv)
         .arg("--out")
         .arg(&tree));
-    let row = check_targets(&tree, &dir.path().join("run"), "strong", "1", true);
-    eprintln!("{row}");
+    // Seed 4: with the likely tier cut at the expected count alone, 12% of the gender
+    // flips were left possible (recall 0.88); the tier's margin keeps them likely.
+    for seed in ["1", "4"] {
+        let run = dir.path().join(format!("run-strong-{seed}"));
+        let row = check_targets(&tree, &run, "strong", seed, true);
+        eprintln!("{row}");
+    }
     // The realistic model (half of its error shared by a person's photos) meets every
     // target but gender's (docs/issues.md): age judged in years from the given age's
     // reading error keeps gross age errors apart from the model's own misses.
