@@ -216,8 +216,7 @@ impl YearsModel {
                 .iter()
                 .zip(&dens)
                 .map(|((_, g), &(r, w))| {
-                    let m = model.group(*g).misread;
-                    ((1.0 - pi) * ((1.0 - m) * r + m * w) + pi * w)
+                    reading_density(r, w, pi, model.group(*g).misread)
                         .max(1e-300)
                         .ln()
                 })
@@ -251,13 +250,7 @@ impl YearsModel {
         for (i, dens) in by_age.iter().enumerate() {
             let m = self.groups.get(i).map_or(0.0, |g| g.misread);
             for &(r, w) in dens {
-                let total = pi * w + (1.0 - pi) * ((1.0 - m) * r + m * w);
-                // Far out in every tail: a wrong label.
-                wrong += if total > 0.0 && total.is_finite() {
-                    pi * w / total
-                } else {
-                    1.0
-                };
+                wrong += posterior_wrong((1.0 - m) * r + m * w, w, pi);
             }
         }
         self.noise_rate = NoisePrior::DEFAULT.update(wrong, n).clamp(1e-4, 0.5);
@@ -278,11 +271,7 @@ impl YearsModel {
                     window
                         .iter()
                         .flatten()
-                        .map(|&(r, w)| {
-                            (pi * w + (1.0 - pi) * ((1.0 - m) * r + m * w))
-                                .max(1e-300)
-                                .ln()
-                        })
+                        .map(|&(r, w)| reading_density(r, w, pi, m).max(1e-300).ln())
                         .sum()
                 };
                 // The log-likelihood is concave in the share: when it falls as the share
@@ -348,16 +337,6 @@ impl YearsModel {
         }
     }
 
-    fn p_wrong(&self, t: &TDensity, a: &PersonAge, given: u32) -> f64 {
-        let w = self.density_if_wrong(t, a, given);
-        let m = self.group(given).misread;
-        posterior_wrong(
-            (1.0 - m) * self.density(t, a, given) + m * w,
-            w,
-            self.noise_rate,
-        )
-    }
-
     /// How the given age compares with the reading. A given age within `boundary_years` of
     /// 30 or 60 is also judged as if it were any age that close to it (a boundary error is
     /// a year or two off), the least suspicious of those deciding whether it is gross.
@@ -393,12 +372,13 @@ impl YearsModel {
         } else {
             (a.predicted, self.sd_at(a, given))
         };
-        let p_wrong = self.p_wrong(&t, a, given);
-        let p_if_read_well = posterior_wrong(
+        let (right, wrong) = (
             self.density(&t, a, given),
             self.density_if_wrong(&t, a, given),
-            self.noise_rate,
         );
+        let m = self.group(given).misread;
+        let p_wrong = posterior_wrong((1.0 - m) * right + m * wrong, wrong, self.noise_rate);
+        let p_if_read_well = posterior_wrong(right, wrong, self.noise_rate);
         // Near 30 or 60 a label a year or two off is a boundary error: does a true age that
         // close explain the reading better than any other age does?
         let by = boundary_years as i64;
@@ -449,6 +429,13 @@ const FALLBACK_GROUP: ReadingError = ReadingError {
     capped: 0.0,
 };
 
+/// Density of a reading given its densities if the label is right (`r`) and if it is
+/// wrong (`w`): a wrong label (rate `pi`), or a right one misread as someone of another
+/// age (the window's share `m`) or read as its age.
+fn reading_density(r: f64, w: f64, pi: f64, m: f64) -> f64 {
+    pi * w + (1.0 - pi) * ((1.0 - m) * r + m * w)
+}
+
 fn posterior_wrong(right: f64, wrong: f64, pi: f64) -> f64 {
     let w = pi * wrong;
     let r = (1.0 - pi) * right;
@@ -465,19 +452,13 @@ fn posterior_wrong(right: f64, wrong: f64, pi: f64) -> f64 {
 /// moves smoothly with age and rare ages borrow from their neighbours.
 fn fit_groups(people: &[(PersonAge, u32)]) -> Vec<ReadingError> {
     let mut per_age: Vec<Vec<f64>> = vec![Vec::new(); AGES];
-    // Per reading: its spread and which cap it sits at (-1 at 18, 1 at 60, else 0).
-    let mut spreads: Vec<Vec<(f64, i8)>> = vec![Vec::new(); AGES];
+    // Per reading: its spread and whether it sits at the cap of 18 or 60.
+    let mut spreads: Vec<Vec<(f64, bool)>> = vec![Vec::new(); AGES];
     for (a, g) in people {
         let i = age_index(*g);
         per_age[i].push(a.predicted - *g as f64);
-        let cap = if a.predicted >= MAX_AGE {
-            1
-        } else if a.predicted <= MIN_AGE {
-            -1
-        } else {
-            0
-        };
-        spreads[i].push((a.spread, cap));
+        let capped = a.predicted >= MAX_AGE || a.predicted <= MIN_AGE;
+        spreads[i].push((a.spread, capped));
     }
     // The bias changes with age inside a window (young faces are read older, old ones
     // younger): it is taken as a line through the window, its slope the median of the
@@ -499,7 +480,7 @@ fn fit_groups(people: &[(PersonAge, u32)]) -> Vec<ReadingError> {
         } else {
             0.0
         };
-        let detrended: Vec<(f64, f64, i8)> = (lo..=hi)
+        let detrended: Vec<(f64, f64, bool)> = (lo..=hi)
             .flat_map(|i| {
                 per_age[i]
                     .iter()
@@ -511,7 +492,7 @@ fn fit_groups(people: &[(PersonAge, u32)]) -> Vec<ReadingError> {
         let bias = median(&offsets)?;
         let units: Vec<f64> = detrended.iter().map(|(o, s, _)| (o - bias) / s).collect();
         let scale = mad_sd(&units, 0.0)?.max(0.05);
-        let capped = detrended.iter().filter(|d| d.2 != 0).count() as f64 / units.len() as f64;
+        let capped = detrended.iter().filter(|d| d.2).count() as f64 / units.len() as f64;
         Some(ReadingError {
             lo: MIN_AGE as u32 + lo as u32,
             hi: MIN_AGE as u32 + hi as u32,
