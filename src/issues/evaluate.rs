@@ -149,16 +149,31 @@ fn average_precision(ranked: &[String], entries: &[String], truth: &BTreeSet<Str
     sum / wanted.len() as f64
 }
 
-/// Compares a report with the manifest. Image level: a person-level entry counts as found
-/// when any of the person's photos is flagged on that field by the per-photo run, and
-/// people rank by their most suspicious photo. Person level: the people flagged over
-/// combined evidence (and swaps with single-photo mask flags), in their own score order.
-pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
-    // Ranked photo flags of a per-photo detector (the report keeps them in rank order).
+/// The two rankings compared: per-photo confident learning, people ranked by their most
+/// suspicious photo, and the person-level detectors in their own score order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Approach {
+    ImageLevel,
+    PersonLevel,
+}
+
+impl Approach {
+    fn name(self) -> &'static str {
+        match self {
+            Approach::ImageLevel => "image_level",
+            Approach::PersonLevel => "person_level",
+        }
+    }
+}
+
+/// The units (photos for mask, people otherwise) an approach flags on `field`, most
+/// suspicious first, each once.
+fn ranked_units(report: &IssueReport, approach: Approach, field: Field) -> Vec<String> {
     let photos =
         |d: Detector| -> Vec<String> { report.photo_flags.get(&d).cloned().unwrap_or_default() };
-    let image_units = |field: Field| -> Vec<String> {
-        match field {
+    match approach {
+        // The report keeps per-photo flags in rank order.
+        Approach::ImageLevel => match field {
             Field::Mask => first_occurrences(photos(Detector::PhotoMask)),
             Field::Gender => {
                 first_occurrences(photos(Detector::PhotoGender).iter().map(|p| person_of(p)))
@@ -166,30 +181,36 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
             Field::Age => {
                 first_occurrences(photos(Detector::PhotoAge).iter().map(|p| person_of(p)))
             }
-        }
-    };
-    let structured_units = |field: Field| -> Vec<String> {
-        let mut found: Vec<(f64, Vec<String>)> = Vec::new();
-        for i in report.issues.iter().filter(|i| i.field == field) {
-            match field {
-                Field::Mask => {
-                    if i.found_by
+        },
+        Approach::PersonLevel => {
+            let mut found: Vec<(f64, Vec<String>)> = Vec::new();
+            for i in report.issues.iter().filter(|i| i.field == field) {
+                let counts = match field {
+                    Field::Mask => i
+                        .found_by
                         .iter()
-                        .any(|d| matches!(d, Detector::MaskSwap | Detector::PhotoMask))
-                    {
-                        found.push((i.score, i.photos.clone()));
-                    }
-                }
-                _ => {
-                    if i.found_by.iter().any(|d| d.is_person_level()) {
-                        found.push((i.score, vec![i.person.clone()]));
-                    }
+                        .any(|d| matches!(d, Detector::MaskSwap | Detector::PhotoMask)),
+                    _ => i.found_by.iter().any(|d| d.is_person_level()),
+                };
+                if counts {
+                    let units = match field {
+                        Field::Mask => i.photos.clone(),
+                        _ => vec![i.person.clone()],
+                    };
+                    found.push((i.score, units));
                 }
             }
+            found.sort_by(|a, b| a.0.total_cmp(&b.0));
+            first_occurrences(found.into_iter().flat_map(|(_, units)| units))
         }
-        found.sort_by(|a, b| a.0.total_cmp(&b.0));
-        first_occurrences(found.into_iter().flat_map(|(_, units)| units))
-    };
+    }
+}
+
+/// Compares a report with the manifest. Image level: a person-level entry counts as found
+/// when any of the person's photos is flagged on that field by the per-photo run, and
+/// people rank by their most suspicious photo. Person level: the people flagged over
+/// combined evidence (and swaps with single-photo mask flags), in their own score order.
+pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
     let unit_of = |e: &NoiseEntry| -> String {
         match e.field {
             Field::Mask => e.path.clone(),
@@ -200,15 +221,9 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
     kinds.sort();
     kinds.dedup();
     let mut out = Vec::new();
-    for (approach, units_for) in [
-        ("image_level", &image_units as &dyn Fn(Field) -> Vec<String>),
-        (
-            "person_level",
-            &structured_units as &dyn Fn(Field) -> Vec<String>,
-        ),
-    ] {
+    for approach in [Approach::ImageLevel, Approach::PersonLevel] {
         for (kind, field) in &kinds {
-            let ranked = units_for(*field);
+            let ranked = ranked_units(report, approach, *field);
             let units: BTreeSet<String> = ranked.iter().cloned().collect();
             let truth: BTreeSet<String> = noise
                 .iter()
@@ -223,7 +238,7 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
             let found = entries.iter().filter(|u| units.contains(*u)).count();
             let true_flags = units.iter().filter(|u| truth.contains(*u)).count();
             out.push(KindScore {
-                approach,
+                approach: approach.name(),
                 kind: kind.clone(),
                 field: *field,
                 entries: entries.len(),
@@ -245,6 +260,59 @@ pub fn evaluate(report: &IssueReport, noise: &[NoiseEntry]) -> Vec<KindScore> {
         }
     }
     out
+}
+
+/// The recall at which issue 11 asks for gender precision.
+pub const TARGET_RECALL: f64 = 0.93;
+
+/// A ranking judged wherever the queue is cut: the precision of its first k units (k =
+/// the wrong units) and the best precision of a cut that reaches [`TARGET_RECALL`]
+/// (`None` when the ranking never does). Under a model whose only evidence is the
+/// probabilities, the second figure bounds what any cut of that ranking can give.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RankingScore {
+    pub errors: usize,
+    pub precision_at_k: f64,
+    pub precision_at_target_recall: Option<f64>,
+}
+
+impl RankingScore {
+    fn of(ranked: &[String], truth: &BTreeSet<String>) -> Self {
+        let errors = truth.len();
+        let (mut hits, mut at_k, mut best) = (0usize, 0usize, None::<f64>);
+        for (i, unit) in ranked.iter().enumerate() {
+            if truth.contains(unit) {
+                hits += 1;
+            }
+            if i + 1 == errors {
+                at_k = hits;
+            }
+            if errors > 0 && hits as f64 >= TARGET_RECALL * errors as f64 {
+                let precision = hits as f64 / (i + 1) as f64;
+                best = Some(best.map_or(precision, |b: f64| b.max(precision)));
+            }
+        }
+        if ranked.len() < errors {
+            at_k = hits;
+        }
+        RankingScore {
+            errors,
+            precision_at_k: if errors == 0 {
+                0.0
+            } else {
+                at_k as f64 / errors as f64
+            },
+            precision_at_target_recall: best,
+        }
+    }
+
+    /// "0.88, 0.80" (precision at k, precision at the target recall; "-" if never reached).
+    pub fn text(&self) -> String {
+        let at_recall = self
+            .precision_at_target_recall
+            .map_or("-".to_string(), |p| format!("{p:.2}"));
+        format!("{:.2}, {at_recall}", self.precision_at_k)
+    }
 }
 
 /// Precision and recall of one flagged set against the units it should find.
@@ -317,6 +385,10 @@ pub struct QueueEvaluation {
     /// The engine's expected number of real errors among the likely items, and the actual.
     pub expected_in_likely: f64,
     pub true_in_likely: usize,
+    /// Gender rankings, whatever the cut: every person by the engine's calibrated
+    /// probability, and cleanlab's image level (people by their most suspicious photo).
+    pub gender_ranking: RankingScore,
+    pub image_gender_ranking: RankingScore,
 }
 
 /// Scores the review queue the way issue 11 measures it.
@@ -420,18 +492,34 @@ pub fn evaluate_queue(report: &IssueReport, noise: &[NoiseEntry]) -> QueueEvalua
         image_level,
         expected_in_likely: report.expected_in_likely(),
         true_in_likely,
+        gender_ranking: RankingScore::of(
+            &report
+                .person_doubt
+                .get(&Field::Gender)
+                .map(|d| {
+                    d.iter()
+                        .map(|(folder, _)| folder.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+            &gender_truth,
+        ),
+        image_gender_ranking: RankingScore::of(
+            &ranked_units(report, Approach::ImageLevel, Field::Gender),
+            &gender_truth,
+        ),
     }
 }
 
 /// The markdown header of [`queue_row`].
-pub const QUEUE_TABLE_HEADER: &str = "| run | wrong people | likely queue (x wrong) | expected / real errors in likely | gender P / R | age_gross P / R | boundary called gross | swaps P / R |\n|---|---|---|---|---|---|---|---|";
+pub const QUEUE_TABLE_HEADER: &str = "| run | wrong people | likely queue (x wrong) | expected / real errors in likely | gender P / R | age_gross P / R | boundary called gross | swaps P / R | gender ranking: P@k, P at R 0.93 |\n|---|---|---|---|---|---|---|---|---|";
 
 /// One markdown row: ours (likely tier) with cleanlab's image level in brackets.
 pub fn queue_row(label: &str, e: &QueueEvaluation) -> String {
     let (o, c) = (&e.likely, &e.image_level);
     let ratio = |n: usize| n as f64 / e.wrong_people.max(1) as f64;
     format!(
-        "| {label} | {} | {} ({:.2}x) [cl {} ({:.2}x)] | {:.0} / {} | {} [cl {}] | {} [cl {}] | {} [cl {}] | {} [cl {}] |",
+        "| {label} | {} | {} ({:.2}x) [cl {} ({:.2}x)] | {:.0} / {} | {} [cl {}] | {} [cl {}] | {} [cl {}] | {} [cl {}] | {} [cl {}] |",
         e.wrong_people,
         o.items,
         ratio(o.items),
@@ -447,6 +535,8 @@ pub fn queue_row(label: &str, e: &QueueEvaluation) -> String {
         c.boundary_as_gross,
         o.swaps.text(),
         c.swaps.text(),
+        e.gender_ranking.text(),
+        e.image_gender_ranking.text(),
     )
 }
 
@@ -491,6 +581,24 @@ mod tests {
             first_occurrences(s(&["p", "q", "p", "r"])),
             s(&["p", "q", "r"])
         );
+    }
+
+    #[test]
+    fn ranking_scores_precision_at_k_and_the_best_cut_reaching_the_target_recall() {
+        let s = |v: &[&str]| v.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let truth: BTreeSet<String> = s(&["a", "b", "c"]).into_iter().collect();
+        // k = 3: a, x, b -> 2/3. Recall 3/3 first at rank 5 (3/5), the only cut reaching 0.93.
+        let r = RankingScore::of(&s(&["a", "x", "b", "y", "c", "z"]), &truth);
+        assert_eq!(r.errors, 3);
+        assert!((r.precision_at_k - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(r.precision_at_target_recall, Some(0.6));
+        assert_eq!(r.text(), "0.67, 0.60");
+        // A ranking that never reaches the recall has no such cut, and a short one counts
+        // its hits over k.
+        let r = RankingScore::of(&s(&["a", "b"]), &truth);
+        assert_eq!(r.precision_at_target_recall, None);
+        assert!((r.precision_at_k - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(r.text(), "0.67, -");
     }
 
     #[test]

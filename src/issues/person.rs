@@ -275,6 +275,9 @@ pub struct IssueReport {
     /// Per person index: the model's age in years and its standard deviation, as the age
     /// issues state it (years runs only; every person with a reading, flagged or not).
     pub age_readings: BTreeMap<usize, (f64, f64)>,
+    /// Per person field: every person's folder and the calibrated probability that the
+    /// given label is wrong, most likely wrong first (flagged or not; for evaluation).
+    pub person_doubt: BTreeMap<Field, Vec<(String, f64)>>,
     /// "split.csv" when calibration was cross-fitted by the run's folds, else "person hash".
     pub cross_fit_by: &'static str,
 }
@@ -363,6 +366,18 @@ pub fn find_dataset_issues(
     detect::photo_extras(&ctx, Field::Gender, &photo, &joint, &mut found);
     detect::photo_extras(&ctx, Field::Age, &photo, &joint, &mut found);
 
+    let person_doubt = found
+        .person_p
+        .iter()
+        .map(|(&field, by_person)| {
+            let mut doubt: Vec<(String, f64)> = by_person
+                .iter()
+                .map(|(&p, &pw)| (dataset.people[p].folder.clone(), pw))
+                .collect();
+            doubt.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            (field, doubt)
+        })
+        .collect();
     let mut issues: Vec<Issue> = found.issues.into_values().collect();
     let queues = assign_tiers(&mut issues, &found.estimated_wrong, opts.likely_min_p);
     issues.sort_by(|a, b| {
@@ -393,6 +408,7 @@ pub fn find_dataset_issues(
         calibration: found.calibration,
         years_models: found.years_models,
         age_readings: found.age_readings,
+        person_doubt,
         cross_fit_by: ctx.cross_fit_by,
     })
 }
