@@ -35,7 +35,9 @@
 //! A disagreement is an `age_boundary` case when the given age and the model's age lie on
 //! either side of the 30 or 60 boundary and each within two standard deviations (at least
 //! `boundary_years`) of it: the given age by how closely people of that age are read, the
-//! model's by its posterior; otherwise, when the label is more likely wrong than right
+//! model's by its posterior, or when the given age is that close to 30 or 60 and a true age
+//! a year or two across explains the reading better than a gross error (a true age at
+//! least [`GROSS_YEARS`] away) does; otherwise, when the label is more likely wrong than right
 //! (or would be, were the model not misreading that age range: such an issue keeps its
 //! low probability and waits in the possible tier), `age_gross`.
 
@@ -54,6 +56,11 @@ const DF_CHOICES: [f64; 5] = [3.0, 5.0, 10.0, 30.0, 200.0];
 const MIN_SD: f64 = 1.0;
 /// A disagreement is an issue when the label is at least this likely wrong.
 pub const GROSS_MIN_P: f64 = 0.5;
+/// Years between a gross error's true age and its given age, at the least: the scale of
+/// the known real cases (a person of about 20 labelled old) and of what the demo and the
+/// simulation inject. Near 30 or 60 the boundary's explanation (a year or two off) is
+/// weighed against true ages this far away; ages in between support neither.
+pub const GROSS_YEARS: i64 = 15;
 
 /// One person's combined reading.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -380,7 +387,8 @@ impl YearsModel {
         let p_wrong = posterior_wrong((1.0 - m) * right + m * wrong, wrong, self.noise_rate);
         let p_if_read_well = posterior_wrong(right, wrong, self.noise_rate);
         // Near 30 or 60 a label a year or two off is a boundary error: does a true age that
-        // close explain the reading better than any other age does?
+        // close explain the reading better than a gross error (a true age at least
+        // GROSS_YEARS away) does?
         let by = boundary_years as i64;
         let near = [29.5, 59.5]
             .iter()
@@ -395,7 +403,7 @@ impl YearsModel {
                 if d <= by {
                     near_sum += p;
                     near_w += self.prior[i];
-                } else {
+                } else if d >= GROSS_YEARS {
                     far_sum += p;
                     far_w += self.prior[i];
                 }
@@ -540,8 +548,9 @@ pub struct YearsJudgement {
     /// summed per bin.
     pub bins: [f64; 3],
     /// The given age is within `boundary_years` of 30 or 60, and a true age that close to
-    /// it explains the reading better than the other ages do (weighed as common as they
-    /// are): a wrong label there is a boundary error, not a gross one.
+    /// it explains the reading better than the ages at least [`GROSS_YEARS`] away do
+    /// (weighed as common as they are): a wrong label there is a boundary error, not a
+    /// gross one.
     pub boundary_explains: bool,
 }
 
@@ -691,6 +700,45 @@ mod tests {
         assert_ne!(j.verdict(2), YearsVerdict::Gross, "{j:?}");
         // Given 60 read as 41: no year or two explains that; gross, not a boundary case.
         let j = model.judge(&reading(41.0), 60, 2);
+        assert!(!j.boundary_explains, "{j:?}");
+        assert_eq!(j.verdict(2), YearsVerdict::Gross, "{j:?}");
+    }
+
+    #[test]
+    fn a_precise_model_far_off_near_60_is_weighed_against_gross_errors_not_near_ages() {
+        // A model that reads ages within about two years, with a few gross errors.
+        let mut rng = crate::demo::rng::Rng::new(5);
+        let people: Vec<(PersonAge, u32)> = (0..2000)
+            .map(|i| {
+                let truth = 18 + (i % 43) as u32;
+                let pred = (truth as f64 + rng.normal(0.0, 2.0) as f64).clamp(MIN_AGE, MAX_AGE);
+                let given = match (i % 100, truth < 40) {
+                    (0, true) => 58,
+                    (0, false) => 20,
+                    _ => truth,
+                };
+                let a = PersonAge {
+                    spread: 2.0,
+                    ..reading(pred)
+                };
+                (a, given)
+            })
+            .collect();
+        let model = YearsModel::fit(&people);
+        let precise = |predicted| PersonAge {
+            spread: 2.0,
+            ..reading(predicted)
+        };
+        // Given 60, read as 51: a 59-year-old the model misread by four of its standard
+        // deviations, or someone of about 52 labelled 60; either way a year or two across
+        // the boundary explains it better than an age 15 years off, so not gross (ages
+        // in between support neither: they are no gross error).
+        let j = model.judge(&precise(51.0), 60, 2);
+        assert!(j.p_wrong > GROSS_MIN_P, "{j:?}");
+        assert!(j.boundary_explains, "{j:?}");
+        assert_eq!(j.verdict(2), YearsVerdict::Boundary, "{j:?}");
+        // Read as 41: what a gross error labelled 60 looks like.
+        let j = model.judge(&precise(41.0), 60, 2);
         assert!(!j.boundary_explains, "{j:?}");
         assert_eq!(j.verdict(2), YearsVerdict::Gross, "{j:?}");
     }
