@@ -35,11 +35,11 @@
 //! A disagreement is an `age_boundary` case when the given age and the model's age lie on
 //! either side of the 30 or 60 boundary and each within two standard deviations (at least
 //! `boundary_years`) of it: the given age by how closely people of that age are read, the
-//! model's by its posterior, or when the given age is that close to 30 or 60 and a true age
-//! a year or two across explains the reading better than a gross error (a true age at
-//! least [`GROSS_YEARS`] away) does; otherwise, when the label is more likely wrong than right
-//! (or would be, were the model not misreading that age range: such an issue keeps its
-//! low probability and waits in the possible tier), `age_gross`.
+//! model's by its posterior; or when the given age is that close to 30 or 60 and a true
+//! age a year or two across explains the reading better than a gross error (a true age
+//! at least [`GROSS_YEARS`] away) does. Otherwise, when the label is more likely wrong
+//! than right (or would be, were the model not misreading that age range: such an issue
+//! keeps its low probability and waits in the possible tier), `age_gross`.
 
 use crate::dataset::AgeBin;
 use crate::stats::{mad_sd, median, minimise, student_t_pdf, NoisePrior};
