@@ -37,11 +37,11 @@ for strength in $strengths; do
     for seed in $seeds; do
       sim=(simulate --data "$tree" --strength "$strength" --seed "$seed")
       label="$strength, seed $seed"
-      [ -z "${PEOPLE:-}" ] || label="$PEOPLE people, $label"
       if [ "$share" != default ]; then
         sim+=(--person-share "$share")
         label="$strength, person share $share, seed $seed"
       fi
+      [ -z "${PEOPLE:-}" ] || label="$PEOPLE people, $label"
       run="$work/runs/${PEOPLE:-2700}-$strength-$share-$seed"
       "$bin" "${sim[@]}" --out "$run" >&2
       args=(evaluate-issues --data "$tree" --run "$run" --table --label "$label")

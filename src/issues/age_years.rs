@@ -707,6 +707,10 @@ mod tests {
     #[test]
     fn a_precise_model_far_off_near_60_is_weighed_against_gross_errors_not_near_ages() {
         // A model that reads ages within about two years, with a few gross errors.
+        let precise = |predicted| PersonAge {
+            spread: 2.0,
+            ..reading(predicted)
+        };
         let mut rng = crate::demo::rng::Rng::new(5);
         let people: Vec<(PersonAge, u32)> = (0..2000)
             .map(|i| {
@@ -717,18 +721,10 @@ mod tests {
                     (0, false) => 20,
                     _ => truth,
                 };
-                let a = PersonAge {
-                    spread: 2.0,
-                    ..reading(pred)
-                };
-                (a, given)
+                (precise(pred), given)
             })
             .collect();
         let model = YearsModel::fit(&people);
-        let precise = |predicted| PersonAge {
-            spread: 2.0,
-            ..reading(predicted)
-        };
         // Given 60, read as 51: a 59-year-old the model misread by four of its standard
         // deviations, or someone of about 52 labelled 60; either way a year or two across
         // the boundary explains it better than an age 15 years off, so not gross (ages
