@@ -1,6 +1,7 @@
 //! mask-curator: curate the noisy labels of a mask / gender / age face-photo dataset.
 //!
 //! Pure core (no GUI, no torch): [`dataset`], [`demo`], [`issues`], [`curation`], [`thumbs`],
+//! [`photo_checks`] (photo quality and duplicates),
 //! [`simulate`] (a stand-in model for measuring issue detection), [`stats`].
 //! Behind features: [`ml`] (libtorch training and inference), [`ui`] (the egui app).
 //! See docs/architecture.md.
@@ -12,6 +13,7 @@ pub mod dataset;
 pub mod demo;
 pub mod issues;
 pub mod metrics;
+pub mod photo_checks;
 pub mod review_queue;
 pub mod simulate;
 pub mod stats;

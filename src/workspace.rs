@@ -28,6 +28,10 @@ impl Workspace {
     pub fn thumbs_dir(&self) -> PathBuf {
         self.dir.join("thumbs")
     }
+    /// Saved photo measures, so a second photo check decodes only changed files.
+    pub fn photo_measures_path(&self) -> PathBuf {
+        self.dir.join("photo_measures.csv")
+    }
     /// Default folder for exported CSVs.
     pub fn exports_dir(&self) -> PathBuf {
         self.dir.join("exports")

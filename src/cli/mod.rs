@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod check_photos;
 pub mod demo_data;
 pub mod evaluate_issues;
 pub mod export;
@@ -34,6 +35,8 @@ pub enum Command {
     Open(open::Args),
     /// Scan a dataset folder and print counts and problems.
     Scan(scan::Args),
+    /// Check photo quality and duplicates (dark, blurred, the same photo twice, …).
+    CheckPhotos(check_photos::Args),
     /// Write a synthetic demo dataset in the real layout, with injected label noise.
     DemoData(demo_data::Args),
     /// Find label issues with confident learning (cleanlab-style arrays or a dataset).
@@ -67,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }),
         Some(Command::Open(a)) => open::run(a),
         Some(Command::Scan(a)) => scan::run(a),
+        Some(Command::CheckPhotos(a)) => check_photos::run(a),
         Some(Command::DemoData(a)) => demo_data::run(a),
         Some(Command::FindIssues(a)) => find_issues::run(a),
         Some(Command::EvaluateIssues(a)) => evaluate_issues::run(a),

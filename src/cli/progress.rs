@@ -141,3 +141,11 @@ pub fn age_line(age: &crate::ml::run::AgeSummary) -> String {
         age.within_one_spread * 100.0
     )
 }
+
+/// A bar counting items (photos) for a one-phase command; indicatif draws it on standard
+/// error and not at all when that is not a terminal.
+pub fn count_bar(prefix: &'static str) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {eta} left")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    ProgressBar::new(0).with_style(style).with_prefix(prefix)
+}

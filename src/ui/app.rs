@@ -345,6 +345,22 @@ impl MaskCuratorApp {
                     self.rt.last_export = Some(dir);
                 }
                 JobOutput::Exported(Err(e)) => self.rt.error(e),
+                JobOutput::PhotosChecked { root, result } => {
+                    let Some(session) = self.rt.session.as_mut() else {
+                        continue;
+                    };
+                    // A check of a dataset that has been closed since is dropped.
+                    if session.dataset.root != root {
+                        continue;
+                    }
+                    match result {
+                        Ok(report) => {
+                            session.photos = Some(std::sync::Arc::new(report));
+                            self.rt.invalidate();
+                        }
+                        Err(e) => self.rt.error(format!("Photo checks failed: {e}")),
+                    }
+                }
                 JobOutput::Failed { job, error } => self
                     .rt
                     .error(format!("{} failed: {error}", job.trim_end_matches('…'))),
@@ -415,6 +431,7 @@ impl MaskCuratorApp {
         ));
         self.rt.runs = session.finished_runs();
         self.rt.pending_run = None;
+        self.rt.jobs.check_photos(session.dataset.clone());
         self.rt.session = Some(session);
         {
             self.rt.train_panel = None;

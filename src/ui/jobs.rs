@@ -6,6 +6,7 @@ use crate::workbench::session::Session;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub enum JobOutput {
@@ -25,6 +26,11 @@ pub enum JobOutput {
             )>,
             String,
         >,
+    },
+    /// The photo checks of the dataset at `root` finished.
+    PhotosChecked {
+        root: PathBuf,
+        result: Result<crate::photo_checks::PhotoReport, String>,
     },
     /// The job panicked: it is over (no spinner left running) and says why.
     Failed {
@@ -166,6 +172,42 @@ impl Jobs {
                 .map(Box::new)
                 .map_err(|e| e.to_string());
             JobOutput::RunLoaded { run, result }
+        });
+    }
+}
+
+impl Jobs {
+    /// Checks the photos of an opened dataset (quality, duplicates) in the background.
+    pub fn check_photos(&mut self, dataset: Arc<crate::dataset::Dataset>) {
+        self.spawn("Checking photos…", move |stage| {
+            let root = dataset.root.clone();
+            // The stage line is not shareable across threads: the check counts into
+            // atomics and this thread reports them until it ends.
+            let (done, total) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let outcome = std::thread::scope(|scope| {
+                let check = scope.spawn(|| {
+                    let progress = |d: usize, t: usize| {
+                        done.store(d, Ordering::Relaxed);
+                        total.store(t, Ordering::Relaxed);
+                    };
+                    crate::workbench::session::check_photos(&dataset, &progress, None)
+                });
+                while !check.is_finished() {
+                    let (d, t) = (done.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
+                    if t > 0 {
+                        stage(&format!("Checking photos… {d} of {t}"));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                check.join()
+            });
+            let result = match outcome {
+                Ok(Some(Ok(report))) => Ok(report),
+                Ok(Some(Err(e))) => Err(e.to_string()),
+                Ok(None) => Err("cancelled".to_string()),
+                Err(panic) => Err(crate::thumbs::decode::panic_message(&*panic)),
+            };
+            JobOutput::PhotosChecked { root, result }
         });
     }
 }

@@ -4,11 +4,14 @@
 use crate::dataset::{AgeBin, Field, Gender, Mask};
 use egui::{Color32, CornerRadius, Rect, RichText, Sense, Stroke, StrokeKind, Ui, Vec2};
 
+/// The colour of everything that asks for attention: flagged photos, open items.
+pub const AMBER: Color32 = Color32::from_rgb(219, 143, 0);
+
 /// The colour of a label value, readable on dark and light themes.
 pub fn value_color(field: Field, value: usize) -> Color32 {
     match (field, value) {
         (Field::Mask, 0) => Color32::from_rgb(46, 160, 67), // wear: green
-        (Field::Mask, 1) => Color32::from_rgb(219, 143, 0), // incorrect: amber
+        (Field::Mask, 1) => AMBER,                          // incorrect
         (Field::Mask, _) => Color32::from_rgb(207, 34, 46), // not wear: red
         (Field::Gender, 0) => Color32::from_rgb(31, 111, 235), // male: blue
         (Field::Gender, _) => Color32::from_rgb(191, 57, 137), // female: magenta
@@ -232,7 +235,7 @@ pub fn photo_tile_ui(
             ];
             painter.add(egui::Shape::convex_polygon(
                 corner.to_vec(),
-                Color32::from_rgb(219, 143, 0),
+                AMBER,
                 Stroke::NONE,
             ));
         }
@@ -311,6 +314,6 @@ pub fn decision_check_ui(ui: &mut Ui, check: &crate::workbench::session::Decisio
         "Kept items were right; accepted or fixed ones were wrong labels. The run expected the sum of their probabilities.",
     );
     if let Some(advice) = check.advice() {
-        ui.colored_label(Color32::from_rgb(219, 143, 0), advice);
+        ui.colored_label(AMBER, advice);
     }
 }

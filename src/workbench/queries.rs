@@ -53,6 +53,9 @@ pub struct PeopleFilter {
     /// Person has at least one photo of this class (0..18).
     pub class: Option<usize>,
     pub flagged_only: bool,
+    /// Person has a photo the photo checks flagged (dark, blurred, duplicate, …).
+    #[serde(default)]
+    pub photo_problems_only: bool,
     pub edited_only: bool,
     pub reviewed: ReviewedFilter,
     /// Substring of the id or folder, case-insensitive.
@@ -85,6 +88,8 @@ pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
                         .issues
                         .as_ref()
                         .is_some_and(|i| i.by_person.contains_key(&p)))
+                && (!f.photo_problems_only
+                    || session.photos.as_ref().is_some_and(|r| r.flags_person(p)))
                 && (!f.edited_only || session.is_edited(p))
                 && match f.reviewed {
                     ReviewedFilter::Any => true,

@@ -225,6 +225,8 @@ pub struct Session {
     pub replay_note: Option<String>,
     pub probs: Option<RunProbs>,
     pub issues: Option<IssueSet>,
+    /// What the photo checks found (quality, duplicates); `None` until they have run.
+    pub photos: Option<Arc<crate::photo_checks::PhotoReport>>,
     /// Bumped on every change of labels, so caches keyed on it refresh.
     pub generation: u64,
     /// Each person's neighbours in id order (the previous and the next folder by name,
@@ -250,6 +252,7 @@ impl Session {
             replay_note,
             probs: None,
             issues: None,
+            photos: None,
             generation: 0,
             id_neighbours,
         };
@@ -632,6 +635,17 @@ pub fn nearest_age_in_bin(years: u32, bin: AgeBin) -> u32 {
         AgeBin::Middle => years.clamp(30, 59),
         AgeBin::Old => years.max(60),
     }
+}
+
+/// Runs the photo checks of `dataset` on one thread (the other cores decode thumbnails),
+/// reusing and updating the saved measures. `progress(done, total)`; `None` when cancelled.
+pub fn check_photos(
+    dataset: &Dataset,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Option<Result<crate::photo_checks::PhotoReport, crate::photo_checks::store::StoreError>> {
+    let saved = Workspace::for_dataset(&dataset.root).photo_measures_path();
+    crate::photo_checks::check_dataset(dataset, Some(&saved), 1, cancel, progress)
 }
 
 /// Loads a run's probabilities and finds its issues on `labels` (see

@@ -2,17 +2,19 @@
 //! comparison), the scan's problems, and the estimated noise per field when issues exist.
 
 use crate::dataset::{Field, NUM_CLASSES};
+use crate::photo_checks::CheckKind;
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::state::{PersistentState, View};
-use crate::ui::widgets::{class_color, value_color};
+use crate::ui::widgets::{class_color, value_color, AMBER};
 use crate::workbench::queries::counts;
+use crate::workbench::queries::PeopleFilter;
 use crate::workbench::session::Session;
 use egui::{Color32, Sense, Vec2};
 
 pub fn overview_ui(
     ui: &mut egui::Ui,
-    _state: &mut PersistentState,
+    state: &mut PersistentState,
     rt: &mut Runtime,
     commands: &mut Vec<Command>,
 ) {
@@ -59,6 +61,8 @@ pub fn overview_ui(
             class_chart_ui(ui, &counts.class_given, &counts.class_curated);
             ui.add_space(12.0);
             issues_summary_ui(ui, session, commands);
+            ui.add_space(12.0);
+            photo_checks_ui(ui, session, state, commands);
             ui.add_space(12.0);
             problems_ui(ui, session);
         });
@@ -212,6 +216,61 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
     crate::ui::widgets::decision_check_ui(ui, &session.decision_check());
     if ui.button("Review the issues").clicked() {
         commands.push(Command::Show(View::Review));
+    }
+}
+
+/// What the photo checks found: a count per kind, the kinds common to the whole dataset,
+/// and a button to the people concerned.
+fn photo_checks_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    state: &mut PersistentState,
+    commands: &mut Vec<Command>,
+) {
+    ui.strong("Photo checks");
+    let Some(report) = &session.photos else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.weak("Checking the photos for darkness, blur, duplicates…");
+        });
+        return;
+    };
+    let flagged_people = (0..session.dataset.people.len())
+        .filter(|&p| report.flags_person(p))
+        .count();
+    ui.label(format!(
+        "{} photos checked: {} flagged, of {} people",
+        report.checked,
+        report.findings.len(),
+        flagged_people
+    ));
+    for kind in CheckKind::ALL {
+        let n = report.count(kind);
+        if n > 0 {
+            ui.horizontal(|ui| {
+                ui.colored_label(AMBER, format!("{n}"));
+                ui.label(kind.title());
+            });
+        }
+    }
+    for (kind, n) in &report.dataset_wide {
+        ui.weak(format!(
+            "{n} photos are {}: common to the whole dataset, so not flagged one by one",
+            kind.title()
+        ));
+    }
+    if !report.unreadable.is_empty() {
+        ui.weak(format!(
+            "{} photos could not be read (see the scan's problems)",
+            report.unreadable.len()
+        ));
+    }
+    if flagged_people > 0 && ui.button("Show these people").clicked() {
+        state.people_filter = PeopleFilter {
+            photo_problems_only: true,
+            ..PeopleFilter::default()
+        };
+        commands.push(Command::Show(View::People));
     }
 }
 

@@ -158,7 +158,7 @@ fn person_row_ui(
             if let Some(status) = session.person_status(p) {
                 let score = issues.map_or(0.0, |i| i.person_score(p));
                 let color = match status {
-                    ItemStatus::Open => Color32::from_rgb(219, 143, 0),
+                    ItemStatus::Open => crate::ui::widgets::AMBER,
                     ItemStatus::NeedsReview => Color32::from_rgb(207, 34, 46),
                     _ => Color32::from_rgb(46, 160, 67),
                 };
@@ -235,6 +235,8 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
                 .map_or(String::new(), |cc| format!("{c}: {}", cc.describe()))
         });
         ui.checkbox(&mut f.flagged_only, "Flagged");
+        ui.checkbox(&mut f.photo_problems_only, "Photo problems")
+            .on_hover_text("People with a photo the photo checks flagged: dark, overexposed, blurred, almost blank, grayscale, odd size or shape, or the same photo as another");
         ui.checkbox(&mut f.edited_only, "Edited");
         labelled_combo_ui(ui, "Review", f.reviewed.name(), |ui| {
             for r in ReviewedFilter::ALL {

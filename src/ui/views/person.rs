@@ -383,7 +383,59 @@ fn photo_column_ui(
                 .on_hover_text("the model's guess for this photo");
             }
         }
+        photo_findings_ui(ui, session, PhotoRef { person: p, slot }, commands);
     });
+}
+
+/// What the photo checks found in this photo, one small amber line each; a duplicate of
+/// another person's photo links to that person.
+fn photo_findings_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    photo: PhotoRef,
+    commands: &mut Vec<Command>,
+) {
+    let Some(report) = &session.photos else {
+        return;
+    };
+    for f in report.of_photo(photo) {
+        let text = egui::RichText::new(format!("⚠ {}", f.kind.title()))
+            .small()
+            .color(crate::ui::widgets::AMBER);
+        let detail = crate::photo_checks::describe(&session.dataset, report, f);
+        let hover = if detail.is_empty() {
+            format!(
+                "{} (score {:.2}; photos score 0-1, lower is worse)",
+                f.kind.title(),
+                f.score
+            )
+        } else {
+            detail
+        };
+        let other = report
+            .others(f)
+            .into_iter()
+            .find(|o| o.person != photo.person);
+        match other {
+            Some(o) => {
+                let folder = session
+                    .dataset
+                    .people
+                    .get(o.person)
+                    .map_or("", |p| p.folder.as_str());
+                if ui
+                    .link(text)
+                    .on_hover_text(format!("{hover}\nClick to open {folder}"))
+                    .clicked()
+                {
+                    commands.push(Command::OpenPerson(o.person));
+                }
+            }
+            None => {
+                ui.label(text).on_hover_text(hover);
+            }
+        }
+    }
 }
 
 fn mean_probs(session: &Session, p: usize, field: Field) -> Option<Vec<f32>> {

@@ -278,7 +278,7 @@ fn current_item_ui(
     ui.horizontal_wrapped(|ui| {
         ui.heading(format!("Issue {} of {}", pos + 1, total));
         let color = match status {
-            ItemStatus::Open => Color32::from_rgb(219, 143, 0),
+            ItemStatus::Open => crate::ui::widgets::AMBER,
             ItemStatus::NeedsReview => Color32::from_rgb(207, 34, 46),
             _ => Color32::from_rgb(46, 160, 67),
         };
@@ -323,7 +323,7 @@ fn issue_box_ui(
     }
     if let Some(n) = session.batch_lead_of(item) {
         ui.colored_label(
-            Color32::from_rgb(219, 143, 0),
+            crate::ui::widgets::AMBER,
             format!(
                 "Next in id order to {}, whose {} was wrong the same way: wrong labels come in runs of consecutive ids.",
                 session.folder(n),
