@@ -20,7 +20,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 (cd "$here" && cargo build -q --release -p mask-curator --no-default-features)
 bin="$here/target/release/mask-curator"
-"$bin" demo-data --people "$people" --out "$work/demo" > /dev/null
+"$bin" demo-data --people "$people" --clean-photos --out "$work/demo" > /dev/null
 "$venv/bin/python" - "$work/demo" "$work/planted.csv" <<'PY'
 import csv, glob, os, sys
 from PIL import Image, ImageFilter, ImageOps

@@ -1,6 +1,7 @@
-//! End to end: `mask-curator check-photos` on a generated demo dataset in which one photo
-//! was darkened, one person's photo was filed again (re-encoded) under another person,
-//! and one person's normal file was copied over its incorrect_mask slot.
+//! End to end: `mask-curator check-photos` on a generated demo dataset: it finds the
+//! photos the demo spoiled (photo_defects.csv), and those this test spoils on top: one
+//! photo darkened, one person's photo filed again (re-encoded) under another person, one
+//! person's normal file copied over its incorrect_mask slot. Nothing else is flagged.
 
 use image::ImageEncoder;
 use mask_curator::dataset::{scan, Slot};
@@ -66,15 +67,44 @@ fn check_photos_finds_a_dark_photo_a_photo_filed_twice_and_a_copied_slot() {
             .arg(&root),
     );
     let dataset = scan(&root).unwrap();
-    // People whose three touched slots are all .jpg (the demo mixes extensions).
+    let planted: Vec<(String, String, String)> =
+        std::fs::read_to_string(root.join("photo_defects.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), f[1].to_string(), f[2].to_string())
+            })
+            .collect();
+    let kinds: Vec<&str> = planted.iter().map(|(_, k, _)| k.as_str()).collect();
+    for kind in [
+        "dark",
+        "light",
+        "grayscale",
+        "exact_duplicate",
+        "near_duplicate",
+    ] {
+        assert!(
+            kinds.contains(&kind),
+            "the demo plants a {kind} photo: {planted:?}"
+        );
+    }
+    let spoiled = |p: usize| {
+        let folder = &dataset.people[p].folder;
+        planted.iter().any(|(path, _, other)| {
+            path.contains(folder.as_str()) || other.contains(folder.as_str())
+        })
+    };
+    // People whose slots are all .jpg (the demo mixes extensions), not spoiled already.
     let jpg = |p: usize, slot: Slot| {
         dataset.people[p].photos[slot.index()]
             .as_ref()
             .filter(|ph| ph.rel_path.extension().is_some_and(|e| e == "jpg"))
             .map(|ph| root.join(&ph.rel_path))
     };
-    let mut people =
-        (0..dataset.people.len()).filter(|&p| Slot::ALL.iter().all(|&s| jpg(p, s).is_some()));
+    let mut people = (0..dataset.people.len())
+        .filter(|&p| !spoiled(p) && Slot::ALL.iter().all(|&s| jpg(p, s).is_some()));
     let (a, b, c, d) = (
         people.next().unwrap(),
         people.next().unwrap(),
@@ -139,9 +169,15 @@ fn check_photos_finds_a_dark_photo_a_photo_filed_twice_and_a_copied_slot() {
         ),
         "{rows:#?}"
     );
+    for (path, check, other) in &planted {
+        assert!(
+            has(path, check, other),
+            "planted {check} {path} not found: {rows:#?}"
+        );
+    }
     // Nothing else: the demo's other photos are fine, and its seven photos of one sitting
     // are not near duplicates of each other.
-    assert_eq!(rows.len(), 5, "{rows:#?}");
+    assert_eq!(rows.len(), 5 + planted.len(), "{rows:#?}");
 
     // A second check decodes nothing (the measures are saved beside the data) and finds
     // the same; the dataset itself was never written.
@@ -150,7 +186,7 @@ fn check_photos_finds_a_dark_photo_a_photo_filed_twice_and_a_copied_slot() {
         again.contains("(280 unchanged since the last check)"),
         "{again}"
     );
-    assert!(again.contains("near_duplicate   2"), "{again}");
+    assert!(again.contains("near_duplicate   4"), "{again}");
     assert!(root.join(".mask-curator/photo_measures.csv").is_file());
     assert_eq!(tree(&root), before);
 }

@@ -28,6 +28,10 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave every photo as drawn: no dark, overexposed, grayscale or duplicated photos
+    /// for the photo checks (from 30 people on they are planted, see photo_defects.csv).
+    #[arg(long)]
+    pub clean_photos: bool,
     /// Instead of a synthetic dataset, write a placeholder tree of this train.csv's layout:
     /// its folders with tiny placeholder photos (real file names from a train_images.csv
     /// beside it, when present) and the same train.csv. For `simulate`.
@@ -64,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         noise_rate: args.noise,
         eval_ratio: args.eval_ratio,
         threads: args.threads,
+        photo_defects: !args.clean_photos,
         ..Default::default()
     };
     let last_tenth = AtomicUsize::new(0);

@@ -150,7 +150,73 @@ fn print_summary_or_hint(dir: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A plain-text summary: counts, problems, and issues when a finished run exists.
+/// What the app's overview says of the photo checks: a count per check and the flagged
+/// photos (measures saved for the next time, as the app does).
+fn photo_checks_text(s: &mut String, dataset: &Dataset, ws: &Workspace) {
+    use crate::photo_checks::{check_dataset, describe, CheckKind};
+    use std::fmt::Write as _;
+    let report = match check_dataset(
+        dataset,
+        Some(&ws.photo_measures_path()),
+        0,
+        None,
+        &|_, _| {},
+    ) {
+        Some(Ok(report)) => report,
+        Some(Err(e)) => {
+            let _ = writeln!(s, "Photo checks: {e}");
+            return;
+        }
+        None => return,
+    };
+    let counts: Vec<String> = CheckKind::ALL
+        .iter()
+        .map(|&k| (k, report.count(k)))
+        .filter(|&(_, n)| n > 0)
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    let _ = writeln!(
+        s,
+        "Photo checks: {} of {} photos flagged{}",
+        report.findings.len(),
+        report.checked,
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        }
+    );
+    for (kind, n) in &report.dataset_wide {
+        let _ = writeln!(
+            s,
+            "  {n} photos {}: common to the whole dataset, not flagged one by one",
+            kind.name()
+        );
+    }
+    for f in report.findings.iter().take(10) {
+        let path = dataset
+            .photo(f.photo)
+            .map(|p| p.rel_path.display().to_string())
+            .unwrap_or_default();
+        let detail = describe(dataset, &report, f);
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        };
+        let _ = writeln!(s, "  {} {path}{detail}", f.kind.name());
+    }
+    if report.findings.len() > 10 {
+        let _ = writeln!(
+            s,
+            "  … and {} more (`mask-curator check-photos`)",
+            report.findings.len() - 10
+        );
+    }
+}
+
+/// A plain-text summary: counts, problems, photo checks, and issues when a finished run
+/// exists.
 pub fn summary_text(dataset: &Dataset) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
@@ -194,6 +260,7 @@ pub fn summary_text(dataset: &Dataset) -> String {
         let _ = writeln!(s, "  … and {} more", dataset.problems.len() - 20);
     }
     let ws = Workspace::for_dataset(&dataset.root);
+    photo_checks_text(&mut s, dataset, &ws);
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {
             // The labels as they were when the run was made, as the app's queue judges

@@ -13,7 +13,7 @@ pub mod raster;
 pub mod rng;
 
 pub use noise::{read_manifest, ManifestError, NoiseEntry, NoiseKind};
-pub use plan::{plan, DemoPlan, Ext, PlannedEvalPerson, PlannedPerson};
+pub use plan::{plan, DefectKind, DemoPlan, Ext, PlannedDefect, PlannedEvalPerson, PlannedPerson};
 
 use crate::dataset::parallel::{par_map, resolve_threads};
 use crate::dataset::{Gender, Slot};
@@ -38,6 +38,10 @@ pub struct DemoConfig {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     pub jpeg_quality: u8,
+    /// Spoil a few photos (dark, overexposed, grayscale, a file copied, a photo filed
+    /// again under another person) so the photo checks have something to show; listed in
+    /// `photo_defects.csv`. Only from 30 people on.
+    pub photo_defects: bool,
 }
 
 impl Default for DemoConfig {
@@ -49,6 +53,7 @@ impl Default for DemoConfig {
             eval_ratio: 0.4,
             threads: 0,
             jpeg_quality: 90,
+            photo_defects: true,
         }
     }
 }
@@ -102,23 +107,62 @@ struct Task {
     photo_seed: u64,
     ext: Ext,
     rgba: bool,
+    /// How the picture is spoiled after drawing, and the JPEG quality it is saved at when
+    /// not the dataset's.
+    spoil: Option<DefectKind>,
+    quality: Option<u8>,
 }
+
+/// JPEG quality of a photo filed again: another encoding of the same picture.
+const REFILED_QUALITY: u8 = 70;
 
 fn tasks(plan: &DemoPlan, seed: u64) -> Vec<Task> {
     let mut out = Vec::with_capacity(plan.train.len() * 7 + plan.eval_order.len());
+    let photo_seed =
+        |i: usize, slot: Slot| Rng::derive(seed, 30, (i * 8 + slot.index()) as u64).next_u64();
     for (i, p) in plan.train.iter().enumerate() {
         for slot in Slot::ALL {
-            out.push(Task {
+            let mut task = Task {
                 rel_path: p.rel_path(slot),
                 identity_seed: p.identity_seed,
                 gender: p.true_gender,
                 age: p.true_age,
                 picture: p.shown[slot.index()],
                 incorrect_fit: p.incorrect_fit,
-                photo_seed: Rng::derive(seed, 30, (i * 8 + slot.index()) as u64).next_u64(),
+                photo_seed: photo_seed(i, slot),
                 ext: p.exts[slot.index()],
                 rgba: p.rgba && p.exts[slot.index()] == Ext::Png,
-            });
+                spoil: None,
+                quality: None,
+            };
+            let defect = plan
+                .photo_defects
+                .iter()
+                .find(|d| d.person == i && d.slot == slot);
+            match defect.map(|d| d.kind) {
+                None => {}
+                Some(DefectKind::CopyOf(source)) => {
+                    // The same picture and encoding as the source slot: the same bytes.
+                    task.picture = p.shown[source.index()];
+                    task.photo_seed = photo_seed(i, source);
+                }
+                Some(DefectKind::RefiledFrom {
+                    person,
+                    slot: source,
+                }) => {
+                    if let Some(from) = plan.train.get(person) {
+                        task.identity_seed = from.identity_seed;
+                        task.gender = from.true_gender;
+                        task.age = from.true_age;
+                        task.picture = from.shown[source.index()];
+                        task.incorrect_fit = from.incorrect_fit;
+                        task.photo_seed = photo_seed(person, source);
+                        task.quality = Some(REFILED_QUALITY);
+                    }
+                }
+                Some(kind) => task.spoil = Some(kind),
+            }
+            out.push(task);
         }
     }
     for (i, p) in plan.eval.iter().enumerate() {
@@ -133,6 +177,8 @@ fn tasks(plan: &DemoPlan, seed: u64) -> Vec<Task> {
                 photo_seed: Rng::derive(seed, 31, (i * 8 + slot.index()) as u64).next_u64(),
                 ext: Ext::Jpg,
                 rgba: false,
+                spoil: None,
+                quality: None,
             });
         }
     }
@@ -149,7 +195,22 @@ fn render_task(t: &Task) -> RgbImage {
         Slot::Incorrect => Some(MaskLook::sample(&mut rng, t.incorrect_fit)),
         _ => Some(MaskLook::sample(&mut rng, MaskFit::Correct)),
     };
-    portrait::render(&identity, t.age, &pose, mask)
+    let mut img = portrait::render(&identity, t.age, &pose, mask);
+    match t.spoil {
+        Some(DefectKind::Dark) => img
+            .pixels_mut()
+            .for_each(|p| p.0 = p.0.map(|v| (u16::from(v) * 15 / 100) as u8)),
+        Some(DefectKind::Overexposed) => img
+            .pixels_mut()
+            .for_each(|p| p.0 = p.0.map(|v| 255 - ((255 - u16::from(v)) * 5 / 100) as u8)),
+        Some(DefectKind::Grayscale) => img.pixels_mut().for_each(|p| {
+            let [r, g, b] = p.0.map(u32::from);
+            let y = ((r * 299 + g * 587 + b * 114) / 1000) as u8;
+            p.0 = [y; 3];
+        }),
+        _ => {}
+    }
+    img
 }
 
 /// Renders one photo of a person as the generator would (for previews and tests).
@@ -170,6 +231,8 @@ pub fn render_preview(
         photo_seed,
         ext: Ext::Jpg,
         rgba: false,
+        spoil: None,
+        quality: None,
     })
 }
 
@@ -242,7 +305,38 @@ fn csv_files(plan: &DemoPlan) -> Vec<(String, Vec<u8>)> {
         ("eval/info.csv".into(), info),
         ("eval/gt.csv".into(), gt),
         ("noise.csv".into(), noise::to_csv(&plan.noise)),
+        ("photo_defects.csv".into(), defects_csv(plan)),
     ]
+}
+
+/// `photo_defects.csv`: path, the check that should find it, the other photo of a
+/// duplicate.
+fn defects_csv(plan: &DemoPlan) -> Vec<u8> {
+    let path = |person: usize, slot: Slot| {
+        plan.train
+            .get(person)
+            .map(|p| p.rel_path(slot))
+            .unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    for d in &plan.photo_defects {
+        let mine = path(d.person, d.slot);
+        let other = match d.kind {
+            DefectKind::CopyOf(source) => Some(path(d.person, source)),
+            DefectKind::RefiledFrom { person, slot } => Some(path(person, slot)),
+            _ => None,
+        };
+        rows.push(vec![
+            mine.clone(),
+            d.kind.check().to_string(),
+            other.clone().unwrap_or_default(),
+        ]);
+        // A duplicate is found on both photos.
+        if let Some(other) = other {
+            rows.push(vec![other, d.kind.check().to_string(), mine]);
+        }
+    }
+    csv_bytes(&["path", "check", "other"], rows.into_iter())
 }
 
 /// Writes the demo dataset to `out` (which must not exist or be empty).
@@ -302,12 +396,12 @@ pub fn generate(
         |t| -> Result<u64, DemoError> {
             let path = root.join(&t.rel_path);
             let img = render_task(t);
-            let bytes = encode(&img, t.ext, t.rgba, cfg.jpeg_quality).map_err(|reason| {
-                DemoError::Encode {
+            let quality = t.quality.unwrap_or(cfg.jpeg_quality);
+            let bytes =
+                encode(&img, t.ext, t.rgba, quality).map_err(|reason| DemoError::Encode {
                     path: path.clone(),
                     reason,
-                }
-            })?;
+                })?;
             std::fs::write(&path, &bytes).map_err(io_err(&path))?;
             Ok(bytes.len() as u64)
         },

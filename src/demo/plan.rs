@@ -97,6 +97,100 @@ pub struct DemoPlan {
     pub noise: Vec<NoiseEntry>,
     /// macOS `._*` files to add (paths relative to the root).
     pub junk: Vec<String>,
+    /// Photos spoiled on purpose, so the demo shows what the photo checks find.
+    pub photo_defects: Vec<PlannedDefect>,
+}
+
+/// A photo spoiled on purpose. None of them makes a label wrong: a copied file keeps its
+/// mask label, and a photo filed again goes to a person of the same gender and age bin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedDefect {
+    pub person: usize,
+    pub slot: Slot,
+    pub kind: DefectKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefectKind {
+    /// Shot in the dark: every channel at 15%.
+    Dark,
+    /// Washed out by the flash: 95% of the way to white.
+    Overexposed,
+    /// Saved without colour (still an RGB file).
+    Grayscale,
+    /// The same person's file of another slot with the same mask label, byte for byte.
+    CopyOf(Slot),
+    /// Another person's photo, re-encoded at a lower JPEG quality.
+    RefiledFrom { person: usize, slot: Slot },
+}
+
+impl DefectKind {
+    /// The photo check that should find it (`photo_checks::CheckKind::name`).
+    pub fn check(self) -> &'static str {
+        match self {
+            DefectKind::Dark => "dark",
+            DefectKind::Overexposed => "light",
+            DefectKind::Grayscale => "grayscale",
+            DefectKind::CopyOf(_) => "exact_duplicate",
+            DefectKind::RefiledFrom { .. } => "near_duplicate",
+        }
+    }
+}
+
+/// Fewest people for which the demo spoils photos (tiny test demos stay clean).
+const DEFECTS_FROM_PEOPLE: usize = 30;
+
+/// One photo of each defect kind, on people without label noise whose photos are all
+/// plain JPEGs, drawn on their own random stream (the rest of the plan does not move).
+fn plan_defects(seed: u64, people: &[PlannedPerson], noise: &[NoiseEntry]) -> Vec<PlannedDefect> {
+    if people.len() < DEFECTS_FROM_PEOPLE {
+        return Vec::new();
+    }
+    // A duplicated identity involves the other folder too (its true value).
+    let noisy: std::collections::HashSet<&str> = noise
+        .iter()
+        .flat_map(|e| [e.person_folder(), e.true_value.as_str()])
+        .collect();
+    let mut candidates: Vec<usize> = (0..people.len())
+        .filter(|&i| {
+            let p = &people[i];
+            !noisy.contains(p.folder().as_str()) && !p.rgba && p.exts.iter().all(|&e| e == Ext::Jpg)
+        })
+        .collect();
+    let mut rng = Rng::derive(seed, 40, 0);
+    rng.shuffle(&mut candidates);
+    let mut take = candidates.into_iter();
+    let mut out = Vec::new();
+    for (kind, slot) in [
+        (DefectKind::Dark, Slot::Mask3),
+        (DefectKind::Overexposed, Slot::Mask1),
+        (DefectKind::Grayscale, Slot::Normal),
+        (DefectKind::CopyOf(Slot::Mask2), Slot::Mask4),
+    ] {
+        if let Some(person) = take.next() {
+            out.push(PlannedDefect { person, slot, kind });
+        }
+    }
+    // A photo filed again: from one person to another of the same gender and age bin.
+    let rest: Vec<usize> = take.collect();
+    let pair = rest.iter().enumerate().find_map(|(k, &a)| {
+        let same = |b: usize| {
+            people[a].true_gender == people[b].true_gender
+                && AgeBin::from_years(people[a].true_age) == AgeBin::from_years(people[b].true_age)
+        };
+        rest[k + 1..].iter().find(|&&b| same(b)).map(|&b| (a, b))
+    });
+    if let Some((from, to)) = pair {
+        out.push(PlannedDefect {
+            person: to,
+            slot: Slot::Mask2,
+            kind: DefectKind::RefiledFrom {
+                person: from,
+                slot: Slot::Mask2,
+            },
+        });
+    }
+    out
 }
 
 /// Splits `total` over `weights` proportionally (largest remainder; deterministic).
@@ -492,12 +586,18 @@ pub fn plan(cfg: &DemoConfig) -> DemoPlan {
         .collect();
     erng.shuffle(&mut eval_order);
 
+    let photo_defects = if cfg.photo_defects {
+        plan_defects(cfg.seed, &people, &noise)
+    } else {
+        Vec::new()
+    };
     DemoPlan {
         train: people,
         eval,
         eval_order,
         noise,
         junk,
+        photo_defects,
     }
 }
 

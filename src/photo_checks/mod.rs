@@ -399,7 +399,12 @@ pub fn judge(measured: &[Measured], t: &Thresholds) -> PhotoReport {
                         (m.entropy * t.low_information_factor).min(1.0),
                         t.low_information,
                     ),
-                    CheckKind::Grayscale => (if m.grayscale { 0.0 } else { 1.0 }, 0.5),
+                    // A photo washed out to white or sunk to black has lost its colour
+                    // too; its problem is the exposure, flagged as such.
+                    CheckKind::Grayscale => {
+                        let exposure = m.brightness_p99 < t.dark || 1.0 - m.brightness_p5 < t.light;
+                        (if m.grayscale && !exposure { 0.0 } else { 1.0 }, 0.5)
+                    }
                     CheckKind::OddAspectRatio => {
                         let (w, h) = (m.width as f32, m.height as f32);
                         ((w / h).min(h / w), t.odd_aspect_ratio)

@@ -68,7 +68,10 @@ fn a_fine_dataset_has_no_findings_and_sittings_are_not_duplicates() {
 fn each_property_flags_the_photo_that_has_it() {
     let mut set = dataset(30);
     at(&mut set, 1, Slot::Mask1).measures.brightness_p99 = 0.2;
-    at(&mut set, 2, Slot::Normal).measures.brightness_p5 = 0.97;
+    let washed_out = &mut at(&mut set, 2, Slot::Normal).measures;
+    washed_out.brightness_p5 = 0.97;
+    // Washed out to white, it has no colour left either: flagged as light only.
+    washed_out.grayscale = true;
     at(&mut set, 3, Slot::Mask2).measures.edge_std = 10.0;
     at(&mut set, 4, Slot::Mask3).measures.entropy = 2.0;
     at(&mut set, 5, Slot::Mask4).measures.grayscale = true;
