@@ -93,6 +93,21 @@ fn screenshots_of_the_main_screens() {
     save(&mut h, "person");
     h.key_press(Key::F1);
     save(&mut h, "keys");
+    h.key_press(Key::F1);
+    // A person with a photo the photo checks flagged, a duplicate of another person's
+    // when there is one (the demo files one photo again under a second person).
+    let flagged = h.state().session().and_then(|s| {
+        let report = s.photos.as_ref()?;
+        let pick = |kind| report.findings.iter().find(|f| f.kind == kind);
+        pick(mask_curator::photo_checks::CheckKind::NearDuplicate)
+            .or_else(|| report.findings.first())
+            .map(|f| f.photo.person)
+    });
+    if let Some(person) = flagged {
+        h.state_mut()
+            .apply(mask_curator::ui::commands::Command::OpenPerson(person));
+        save(&mut h, "person-photo-check");
+    }
     drop(h);
 
     let mut h = wgpu_harness(options(&root), egui::Theme::Light);
