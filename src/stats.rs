@@ -126,6 +126,15 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+/// The `q` quantile (0..1) of sorted values, interpolated linearly between neighbours as
+/// NumPy's default `percentile` does; `None` when empty.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = q.clamp(0.0, 1.0) * last as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
+}
+
 /// Median absolute deviation scaled to a normal's standard deviation (x 1.4826).
 pub fn mad_sd(values: &[f64], center: f64) -> Option<f64> {
     let dev: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
@@ -195,6 +204,15 @@ pub fn minimise(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        let v = [0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.5), Some(2.0));
+        assert!((quantile_sorted(&v, 0.99).unwrap() - 3.96).abs() < 1e-12);
+        assert!((quantile_sorted(&v, 0.05).unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!(quantile_sorted(&[], 0.5), None);
+    }
 
     #[test]
     fn normal_cdf_and_quantile_agree_with_known_values() {

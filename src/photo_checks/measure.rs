@@ -56,10 +56,12 @@ pub struct Measures {
 /// `source_w` x `source_h`.
 pub fn measure(source_w: u32, source_h: u32, rgba: &[u8], w: u32, h: u32) -> Measures {
     let pixels = || rgba.chunks_exact(4).take((w * h) as usize);
-    let mut brightness: Vec<f32> = pixels()
+    let mut brightness: Vec<f64> = pixels()
         .map(|p| pixel_brightness(p[0], p[1], p[2]))
         .collect();
-    brightness.sort_unstable_by(f32::total_cmp);
+    brightness.sort_unstable_by(f64::total_cmp);
+    let percentile =
+        |p: f64| crate::stats::quantile_sorted(&brightness, p / 100.0).unwrap_or(0.0) as f32;
     let mut hist = [0u64; 768];
     let mut coloured = 0usize;
     for p in pixels() {
@@ -88,8 +90,8 @@ pub fn measure(source_w: u32, source_h: u32, rgba: &[u8], w: u32, h: u32) -> Mea
     Measures {
         width: source_w,
         height: source_h,
-        brightness_p99: percentile(&brightness, 99.0),
-        brightness_p5: percentile(&brightness, 5.0),
+        brightness_p99: percentile(99.0),
+        brightness_p5: percentile(5.0),
         entropy: entropy_bits(&hist),
         edge_std: std_dev(
             find_edges(&gray, bw as usize, bh as usize)
@@ -102,25 +104,14 @@ pub fn measure(source_w: u32, source_h: u32, rgba: &[u8], w: u32, h: u32) -> Mea
     }
 }
 
-fn pixel_brightness(r: u8, g: u8, b: u8) -> f32 {
-    let (r, g, b) = (f32::from(r), f32::from(g), f32::from(b));
+fn pixel_brightness(r: u8, g: u8, b: u8) -> f64 {
+    let (r, g, b) = (f64::from(r), f64::from(g), f64::from(b));
     (0.241 * r * r + 0.691 * g * g + 0.068 * b * b).sqrt() / 255.0
 }
 
 /// PIL's "L" conversion: ITU-R 601-2 luma in 16-bit fixed point, rounded.
 fn pil_luma(r: u8, g: u8, b: u8) -> u8 {
     ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
-}
-
-/// NumPy's default (linear) percentile of sorted values; 0 for none.
-fn percentile(sorted: &[f32], p: f64) -> f32 {
-    let Some(last) = sorted.len().checked_sub(1) else {
-        return 0.0;
-    };
-    let pos = p / 100.0 * last as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    let t = (pos - lo as f64) as f32;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * t
 }
 
 fn entropy_bits(hist: &[u64]) -> f32 {
@@ -242,15 +233,6 @@ mod tests {
                 [r, g, b, 255]
             })
             .collect()
-    }
-
-    #[test]
-    fn percentiles_interpolate_like_numpy() {
-        let v = [0.0, 1.0, 2.0, 3.0, 4.0];
-        assert_eq!(percentile(&v, 50.0), 2.0);
-        assert!((percentile(&v, 99.0) - 3.96).abs() < 1e-6);
-        assert!((percentile(&v, 5.0) - 0.2).abs() < 1e-6);
-        assert_eq!(percentile(&[], 5.0), 0.0);
     }
 
     #[test]

@@ -376,16 +376,7 @@ pub fn judge(measured: &[Measured], t: &Thresholds) -> PhotoReport {
         .map(|(_, m)| (f64::from(m.measures.width) * f64::from(m.measures.height)).sqrt())
         .collect();
     let size_score = odd_size_scorer(&sizes, t.odd_size_iqr);
-    let property_kinds = [
-        CheckKind::Dark,
-        CheckKind::Light,
-        CheckKind::Blurry,
-        CheckKind::LowInformation,
-        CheckKind::Grayscale,
-        CheckKind::OddAspectRatio,
-        CheckKind::OddSize,
-    ];
-    for kind in property_kinds {
+    for kind in CheckKind::ALL.into_iter().filter(|k| !k.is_duplicate()) {
         let mut flagged: Vec<Finding> = ok
             .iter()
             .zip(&sizes)
@@ -449,14 +440,7 @@ fn blur_score(m: &Measures, t: &Thresholds) -> f32 {
 fn odd_size_scorer(sizes: &[f64], k: f64) -> impl Fn(f64) -> (f32, f32) {
     let mut sorted = sizes.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let q = |p: f64| -> f64 {
-        let Some(last) = sorted.len().checked_sub(1) else {
-            return 0.0;
-        };
-        let pos = p * last as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-    };
+    let q = |p: f64| crate::stats::quantile_sorted(&sorted, p).unwrap_or(0.0);
     let (q1, q3) = (q(0.25), q(0.75));
     let (min, max) = (q1 - k * (q3 - q1), q3 + k * (q3 - q1));
     let (mid, gap) = ((min + max) / 2.0, max - min);
