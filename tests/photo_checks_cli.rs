@@ -181,7 +181,14 @@ fn check_photos_finds_a_dark_photo_a_photo_filed_twice_and_a_copied_slot() {
 
     // A second check decodes nothing (the measures are saved beside the data) and finds
     // the same; the dataset itself was never written.
+    let saved = root.join(".mask-curator/photo_measures.csv");
+    let written = std::fs::metadata(&saved).unwrap().modified().unwrap();
     let again = run_ok(bin().arg("check-photos").arg(&root));
+    // Nothing changed, so nothing was rewritten.
+    assert_eq!(
+        std::fs::metadata(&saved).unwrap().modified().unwrap(),
+        written
+    );
     assert!(
         again.contains("(280 unchanged since the last check)"),
         "{again}"

@@ -198,6 +198,8 @@ pub struct PhotoReport {
     pub within_person_near_sets: usize,
     /// Photos whose measures were reused from the saved ones (unchanged files).
     pub reused: usize,
+    /// The people with a flagged photo, sorted (the grid filters on it every refresh).
+    pub flagged_people: Vec<usize>,
 }
 
 impl PhotoReport {
@@ -210,7 +212,7 @@ impl PhotoReport {
     }
     /// Whether any photo of person `person` is flagged.
     pub fn flags_person(&self, person: usize) -> bool {
-        self.findings.iter().any(|f| f.photo.person == person)
+        self.flagged_people.binary_search(&person).is_ok()
     }
     /// The other photos of a finding's duplicate group.
     pub fn others(&self, finding: &Finding) -> Vec<PhotoRef> {
@@ -315,14 +317,18 @@ pub fn check_dataset(
         },
     )?;
     let (measured, keep): (Vec<Measured>, Vec<_>) = results.into_iter().unzip();
-    if let Some(path) = saved {
-        let rows: Vec<_> = keep.into_iter().flatten().collect();
+    let rows: Vec<_> = keep.into_iter().flatten().collect();
+    let reused = reused.into_inner();
+    // Rewritten only when a photo was measured anew or one is gone: opening an unchanged
+    // dataset writes nothing.
+    let unchanged = reused == rows.len() && rows.len() == previous.len();
+    if let (Some(path), false) = (saved, unchanged) {
         if let Err(e) = store::save(path, &rows) {
             return Some(Err(e));
         }
     }
     let mut report = judge(&measured, &Thresholds::default());
-    report.reused = reused.into_inner();
+    report.reused = reused;
     Some(Ok(report))
 }
 
@@ -418,6 +424,9 @@ pub fn judge(measured: &[Measured], t: &Thresholds) -> PhotoReport {
         flagged.sort_by(|a, b| a.score.total_cmp(&b.score).then(a.photo.cmp(&b.photo)));
         report.findings.extend(flagged);
     }
+    report.flagged_people = report.findings.iter().map(|f| f.photo.person).collect();
+    report.flagged_people.sort_unstable();
+    report.flagged_people.dedup();
     report
 }
 

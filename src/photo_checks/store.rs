@@ -20,10 +20,19 @@ pub enum StoreError {
     },
 }
 
+/// Largest saved-measures file read back (a row is about 200 bytes: room for a million
+/// photos). A larger one is not ours to trust with memory; the photos are measured anew.
+const MAX_STORE_BYTES: u64 = 256 << 20;
+
 /// The saved measures by photo path (relative to the dataset root); empty when the file
-/// is missing or unreadable. Rows that do not parse are skipped.
+/// is missing, unreadable or too large. Rows that do not parse are skipped.
 pub fn load(path: &Path) -> HashMap<PathBuf, (SourceStamp, FileMeasures)> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let small_enough =
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_STORE_BYTES);
+    let Some(text) = small_enough
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
+    else {
         return HashMap::new();
     };
     let mut lines = text.lines();
@@ -157,6 +166,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(load(&path).len(), 1);
+        // A file too large to be ours is not read at all (sparse: no disk used).
+        let huge = std::fs::File::create(&path).unwrap();
+        huge.set_len(MAX_STORE_BYTES + 1).unwrap();
+        assert!(load(&path).is_empty());
         std::fs::write(&path, "not,our,header\n").unwrap();
         assert!(load(&path).is_empty());
         assert!(load(&dir.path().join("missing.csv")).is_empty());

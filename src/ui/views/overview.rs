@@ -235,9 +235,7 @@ fn photo_checks_ui(
         });
         return;
     };
-    let flagged_people = (0..session.dataset.people.len())
-        .filter(|&p| report.flags_person(p))
-        .count();
+    let flagged_people = report.flagged_people.len();
     ui.label(format!(
         "{} photos checked: {} flagged, of {} people",
         report.checked,
