@@ -206,6 +206,36 @@ fn a_dataset_full_of_hostile_files_scans_opens_and_exports_without_losing_edits(
     );
     assert!(!out.contains("panicked"), "{out}");
 
+    // The photo checks decode every photo through the same guarded path: the hostile
+    // files are unreadable photos with a reason, nothing crashes; the report cannot be
+    // written into the dataset.
+    let checks = run(&["check-photos", root, "--limit", "100"]);
+    let out = text(&checks);
+    assert!(checks.status.success(), "{out}");
+    // The photo whose decoder panics (its damaged neighbour decodes leniently, as its
+    // thumbnail does).
+    let panicking = format!("{}/mask3.jpg", s.folders[1]);
+    assert!(
+        out.lines().any(|l| l.contains("unreadable:")
+            && l.contains(&panicking)
+            && l.contains("the decoder failed")),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+    let train_csv = std::fs::read(s.root.join("train/train.csv")).unwrap();
+    let into_dataset = format!("{root}/train/train.csv");
+    let refused = run(&["check-photos", root, "--out", &into_dataset]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("a file of the dataset"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(
+        std::fs::read(s.root.join("train/train.csv")).unwrap(),
+        train_csv
+    );
+
     let open = run(&["open", "--summary", root]);
     let out = text(&open);
     assert!(open.status.success(), "{out}");

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 pub struct Args {
     /// Dataset folder (holds train/).
     pub dir: PathBuf,
-    /// Write every flagged photo to this CSV (path,check,score,detail).
+    /// Write every flagged photo to this CSV (path,check,score,detail), and every photo
+    /// that could not be decoded (check `unreadable`, the reason as detail).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Photos listed per check on the terminal.
@@ -54,9 +55,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
     );
     if let Some(out) = &args.out {
+        // Like an export: never over a file of the dataset, never inside it but for its
+        // workspace folder.
+        let name = out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("--out needs a file name")?;
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        crate::curation::export::check_export_dir(&args.dir, dir, &[name])?;
         crate::workspace::write_atomic(out, csv(&dataset, &report).as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
-        println!("wrote {} ({} rows)", out.display(), report.findings.len());
+        println!(
+            "wrote {} ({} rows)",
+            out.display(),
+            report.findings.len() + report.unreadable.len()
+        );
     }
     Ok(())
 }
@@ -77,8 +93,9 @@ pub fn render_text(dataset: &Dataset, report: &PhotoReport, limit: usize, secs: 
         report.checked,
         report.reused
     );
-    for (photo, reason) in &report.unreadable {
-        let _ = writeln!(o, "  unreadable: {}: {reason}", rel(dataset, *photo));
+    // The reason names the file.
+    for (_, reason) in &report.unreadable {
+        let _ = writeln!(o, "  unreadable: {reason}");
     }
     for kind in CheckKind::ALL {
         let found: Vec<_> = report.findings.iter().filter(|f| f.kind == kind).collect();
@@ -122,6 +139,14 @@ fn csv(dataset: &Dataset, report: &PhotoReport) -> String {
         }
     };
     let mut o = String::from("path,check,score,detail\n");
+    for (photo, reason) in &report.unreadable {
+        let _ = writeln!(
+            o,
+            "{},unreadable,,{}",
+            quote(&rel(dataset, *photo)),
+            quote(reason)
+        );
+    }
     for f in &report.findings {
         let _ = writeln!(
             o,

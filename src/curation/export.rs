@@ -120,10 +120,11 @@ impl PreparedExport {
     }
 }
 
-/// Where an export may go: outside the dataset, or inside its workspace folder. Paths are
-/// compared after resolving symlinks and `..`, so no spelling of a dataset folder slips
-/// through; a file that exists and resolves into the dataset is refused by name.
-fn check_export_dir(root: &Path, out_dir: &Path, names: &[&str]) -> Result<(), CurationError> {
+/// Where an export (or any report a command writes, e.g. `check-photos --out`) may go:
+/// outside the dataset, or inside its workspace folder. Paths are compared after resolving
+/// symlinks and `..`, so no spelling of a dataset folder slips through; a file that exists
+/// and resolves into the dataset is refused by name.
+pub fn check_export_dir(root: &Path, out_dir: &Path, names: &[&str]) -> Result<(), CurationError> {
     let refuse = |path: &Path, reason: String| CurationError::UnsafeExport {
         path: path.to_path_buf(),
         reason,
