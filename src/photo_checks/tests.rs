@@ -214,3 +214,25 @@ fn unreadable_photos_are_listed_not_judged() {
         vec![(set[3].photo, "corrupt JPEG".to_string())]
     );
 }
+
+#[test]
+fn a_raised_cancel_flag_stops_the_check_before_any_photo() {
+    use crate::dataset::{Dataset, Gender, Person};
+    let dataset = Dataset {
+        root: std::path::PathBuf::from("/nonexistent"),
+        people: vec![Person::with_all_photos("000001", Gender::Female, 30)],
+        ..Dataset::default()
+    };
+    let stop = AtomicBool::new(true);
+    let touched = std::sync::atomic::AtomicUsize::new(0);
+    let out = check_dataset(&dataset, None, 1, Some(&stop), &|done, _| {
+        touched.store(done, std::sync::atomic::Ordering::Relaxed)
+    });
+    assert!(out.is_none());
+    assert_eq!(touched.into_inner(), 0);
+    // Unraised, the same call reports the seven missing files as unreadable.
+    let report = check_dataset(&dataset, None, 1, None, &|_, _| {})
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.unreadable.len(), 7);
+}

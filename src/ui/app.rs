@@ -92,6 +92,8 @@ pub struct Runtime {
     pub shown_photo_height: f32,
     /// The training side panel, made for the open dataset when first shown.
     pub train_panel: Option<super::train_panel::TrainPanel>,
+    /// Stops the photo check of the open dataset when it is closed or another opens.
+    pub photo_check_cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Runtime {
@@ -218,6 +220,7 @@ impl MaskCuratorApp {
                 people_cache: None,
                 queue_cache: None,
                 train_panel: None,
+                photo_check_cancel: None,
             },
             commands: Vec::new(),
         };
@@ -354,10 +357,12 @@ impl MaskCuratorApp {
                         continue;
                     }
                     match result {
-                        Ok(report) => {
+                        Ok(Some(report)) => {
                             session.photos = Some(std::sync::Arc::new(report));
                             self.rt.invalidate();
                         }
+                        // Stopped because the dataset was left: nothing to say.
+                        Ok(None) => {}
                         Err(e) => self.rt.error(format!("Photo checks failed: {e}")),
                     }
                 }
@@ -386,6 +391,14 @@ impl MaskCuratorApp {
                     (Ok(_), None) => {}
                 },
             }
+        }
+    }
+
+    /// Stops a photo check still running for the dataset being left (a real dataset's
+    /// first check takes half a minute of a core).
+    fn stop_photo_check(&mut self) {
+        if let Some(cancel) = self.rt.photo_check_cancel.take() {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -431,7 +444,8 @@ impl MaskCuratorApp {
         ));
         self.rt.runs = session.finished_runs();
         self.rt.pending_run = None;
-        self.rt.jobs.check_photos(session.dataset.clone());
+        self.stop_photo_check();
+        self.rt.photo_check_cancel = Some(self.rt.jobs.check_photos(session.dataset.clone()));
         self.rt.session = Some(session);
         {
             self.rt.train_panel = None;
@@ -713,6 +727,7 @@ impl MaskCuratorApp {
                 self.rt.jobs.browse(start);
             }
             Command::CloseDataset => {
+                self.stop_photo_check();
                 self.store_dataset_prefs();
                 self.rt.dataset_key = None;
                 self.rt.session = None;

@@ -6,7 +6,7 @@ use crate::workbench::session::Session;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub enum JobOutput {
@@ -27,10 +27,10 @@ pub enum JobOutput {
             String,
         >,
     },
-    /// The photo checks of the dataset at `root` finished.
+    /// The photo checks of the dataset at `root` finished (`None`: stopped).
     PhotosChecked {
         root: PathBuf,
-        result: Result<crate::photo_checks::PhotoReport, String>,
+        result: Result<Option<crate::photo_checks::PhotoReport>, String>,
     },
     /// The job panicked: it is over (no spinner left running) and says why.
     Failed {
@@ -177,8 +177,11 @@ impl Jobs {
 }
 
 impl Jobs {
-    /// Checks the photos of an opened dataset (quality, duplicates) in the background.
-    pub fn check_photos(&mut self, dataset: Arc<crate::dataset::Dataset>) {
+    /// Checks the photos of an opened dataset (quality, duplicates) in the background;
+    /// raising the returned flag stops it.
+    pub fn check_photos(&mut self, dataset: Arc<crate::dataset::Dataset>) -> Arc<AtomicBool> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = cancel.clone();
         self.spawn("Checking photos…", move |stage| {
             let root = dataset.root.clone();
             // The stage line is not shareable across threads: the check counts into
@@ -190,7 +193,7 @@ impl Jobs {
                         done.store(d, Ordering::Relaxed);
                         total.store(t, Ordering::Relaxed);
                     };
-                    crate::workbench::session::check_photos(&dataset, &progress, None)
+                    crate::workbench::session::check_photos(&dataset, &progress, Some(&stop))
                 });
                 while !check.is_finished() {
                     let (d, t) = (done.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
@@ -202,13 +205,14 @@ impl Jobs {
                 check.join()
             });
             let result = match outcome {
-                Ok(Some(Ok(report))) => Ok(report),
+                Ok(Some(Ok(report))) => Ok(Some(report)),
                 Ok(Some(Err(e))) => Err(e.to_string()),
-                Ok(None) => Err("cancelled".to_string()),
+                Ok(None) => Ok(None),
                 Err(panic) => Err(crate::thumbs::decode::panic_message(&*panic)),
             };
             JobOutput::PhotosChecked { root, result }
         });
+        cancel
     }
 }
 
