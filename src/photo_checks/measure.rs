@@ -74,9 +74,9 @@ pub fn measure(source_w: u32, source_h: u32, rgba: &[u8], w: u32, h: u32) -> Mea
     let n = brightness.len();
 
     let (bw, bh) =
-        super::super::thumbs::decode::fit_within(source_w, source_h, BLUR_MAX_SIDE, BLUR_MAX_SIDE);
+        crate::thumbs::decode::fit_within(source_w, source_h, BLUR_MAX_SIDE, BLUR_MAX_SIDE);
     let (bw, bh) = (bw.min(w), bh.min(h));
-    let small = super::super::thumbs::decode::box_resize(rgba, w, h, bw, bh);
+    let small = crate::thumbs::decode::box_resize(rgba, w, h, bw, bh);
     let gray: Vec<u8> = small
         .rgba
         .chunks_exact(4)
@@ -172,7 +172,7 @@ const HASH_MIN_STD: f64 = 1.0;
 /// for a flat picture.
 fn phash(rgba: &[u8], w: u32, h: u32) -> PHash {
     let n = HASH_SOURCE;
-    let small = super::super::thumbs::decode::box_resize(rgba, w, h, n as u32, n as u32);
+    let small = crate::thumbs::decode::box_resize(rgba, w, h, n as u32, n as u32);
     let gray: Vec<f64> = small
         .rgba
         .chunks_exact(4)
