@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(std::path::Path::new("."));
         crate::curation::export::check_export_dir(&args.dir, dir, &[name])?;
-        crate::workspace::write_atomic(out, csv(&dataset, &report).as_bytes())
+        crate::workspace::write_atomic(out, &csv(&dataset, &report)?)
             .with_context(|| format!("cannot write {}", out.display()))?;
         println!(
             "wrote {} ({} rows)",
@@ -130,32 +130,19 @@ pub fn render_text(dataset: &Dataset, report: &PhotoReport, limit: usize, secs: 
     o
 }
 
-fn csv(dataset: &Dataset, report: &PhotoReport) -> String {
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut o = String::from("path,check,score,detail\n");
+fn csv(dataset: &Dataset, report: &PhotoReport) -> anyhow::Result<Vec<u8>> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(["path", "check", "score", "detail"])?;
     for (photo, reason) in &report.unreadable {
-        let _ = writeln!(
-            o,
-            "{},unreadable,,{}",
-            quote(&rel(dataset, *photo)),
-            quote(reason)
-        );
+        w.write_record([rel(dataset, *photo).as_str(), "unreadable", "", reason])?;
     }
     for f in &report.findings {
-        let _ = writeln!(
-            o,
-            "{},{},{:.4},{}",
-            quote(&rel(dataset, f.photo)),
-            f.kind.name(),
-            f.score,
-            quote(&photo_checks::describe(dataset, report, f))
-        );
+        w.write_record([
+            rel(dataset, f.photo),
+            f.kind.name().to_string(),
+            format!("{:.4}", f.score),
+            photo_checks::describe(dataset, report, f),
+        ])?;
     }
-    o
+    Ok(w.into_inner()?)
 }

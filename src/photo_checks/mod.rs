@@ -23,7 +23,7 @@ pub mod store;
 
 use crate::dataset::parallel::par_map;
 use crate::dataset::{Dataset, PhotoRef};
-use crate::thumbs::decode::{self, Strictness};
+use crate::thumbs::decode;
 use crate::thumbs::SourceStamp;
 use measure::Measures;
 use std::collections::HashMap;
@@ -256,16 +256,12 @@ pub fn describe(dataset: &Dataset, report: &PhotoReport, f: &Finding) -> String 
 /// one decode path, and measures the pixels.
 pub fn measure_file(path: &Path) -> Result<FileMeasures, String> {
     let bytes = decode::read_photo(path).map_err(|e| e.to_string())?;
-    let fit = |w, h| decode::fit_within(w, h, MEASURE_W, MEASURE_H);
-    let image =
-        decode::decode_photo(path, &bytes, &fit, Strictness::Lenient).map_err(|e| e.to_string())?;
-    let (fw, fh) = fit(image.source_width, image.source_height);
-    let (fw, fh) = (fw.min(image.width), fh.min(image.height));
-    let small = decode::box_resize(&image.rgba, image.width, image.height, fw, fh);
+    let ((source_w, source_h), small) =
+        decode::decode_fitted(path, &bytes, MEASURE_W, MEASURE_H).map_err(|e| e.to_string())?;
     Ok(FileMeasures {
         digest: measure::file_digest(&bytes),
         len: bytes.len() as u64,
-        measures: measure::measure(image.source_width, image.source_height, &small.rgba, fw, fh),
+        measures: measure::measure(source_w, source_h, &small.rgba, small.width, small.height),
     })
 }
 

@@ -168,18 +168,23 @@ pub fn decode_bytes(
     max_w: u32,
     max_h: u32,
 ) -> Result<Thumb, ThumbError> {
+    decode_fitted(path, bytes, max_w, max_h).map(|(_, thumb)| thumb)
+}
+
+/// [`decode_bytes`] that also says the photo's own size (width, height) before fitting.
+pub fn decode_fitted(
+    path: &Path,
+    bytes: &[u8],
+    max_w: u32,
+    max_h: u32,
+) -> Result<((u32, u32), Thumb), ThumbError> {
     let fit = |w, h| fit_within(w, h, max_w, max_h);
     let image = decode_photo(path, bytes, &fit, Strictness::Lenient)?;
     let (fit_w, fit_h) = fit(image.source_width, image.source_height);
     // A decode at full size may be smaller than the box only when the source is.
     let (fit_w, fit_h) = (fit_w.min(image.width), fit_h.min(image.height));
-    Ok(box_resize(
-        &image.rgba,
-        image.width,
-        image.height,
-        fit_w,
-        fit_h,
-    ))
+    let thumb = box_resize(&image.rgba, image.width, image.height, fit_w, fit_h);
+    Ok(((image.source_width, image.source_height), thumb))
 }
 
 /// Decodes every pixel of `path` as strictly as the decoders allow (`scan --deep`): at
