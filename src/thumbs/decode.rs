@@ -1,5 +1,6 @@
-//! The one decoding path for every photo: thumbnails, `scan --deep` and the training
-//! loader all come through [`decode_photo`], so they accept and refuse the same files.
+//! The one decoding path for every photo: thumbnails, `scan --deep`, the photo checks and
+//! the training loader all come through [`decode_photo`], so they accept and refuse the
+//! same files.
 //!
 //! JPEGs are decoded reduced (1/2, 1/4 or 1/8 of full size straight out of the decoder),
 //! so a 384x512 photo shrinks to 96x128 without ever building the full-size pixels:
