@@ -18,6 +18,7 @@ pub mod review_queue;
 pub mod simulate;
 pub mod stats;
 pub mod thumbs;
+pub mod weights;
 pub mod workbench;
 pub mod workspace;
 

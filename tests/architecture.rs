@@ -60,6 +60,7 @@ fn the_app_never_reaches_into_the_command_line() {
 fn the_core_and_the_workbench_know_no_front_end_gui_or_torch() {
     for module in [
         "arrays",
+        "weights",
         "curation",
         "dataset",
         "demo",

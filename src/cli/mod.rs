@@ -13,6 +13,7 @@ pub mod journal_stress;
 pub mod open;
 pub mod scan;
 pub mod simulate;
+pub mod weights;
 
 pub mod progress;
 pub mod worker;
@@ -47,6 +48,8 @@ pub enum Command {
     Simulate(simulate::Args),
     /// Export the corrected labels as CSV.
     Export(export::Args),
+    /// Pretrained backbone weights: list what is installed, `fetch` to download.
+    Weights(weights::Args),
     /// Apply edits one by one and print each confirmed seq (for crash tests).
     #[command(hide = true)]
     JournalStress(journal_stress::Args),
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::EvaluateIssues(a)) => evaluate_issues::run(a),
         Some(Command::Simulate(a)) => simulate::run(a),
         Some(Command::Export(a)) => export::run(a),
+        Some(Command::Weights(a)) => weights::run(a),
         Some(Command::JournalStress(a)) => journal_stress::run(a),
         Some(Command::Doctor(a)) => worker::run("doctor", a),
         Some(Command::Train(a)) => worker::run("train", a),

@@ -9,7 +9,8 @@ use crate::ml::config::{
 use crate::ml::ensemble::Weighting;
 use crate::ml::protocol::{BatchProgress, WorkerEvent};
 use crate::ml::run::{self, EpochRecord, RunDir, RunInfo, RunStatus};
-use crate::workbench::training::{train_args, write_recipe, PredictRequest};
+use crate::workbench::training::{models_dir, train_args, write_recipe, PredictRequest};
+use crate::workbench::weights::{self, WeightsDownload, WeightsState};
 use crate::workbench::worker::{mark_run_failed, WorkerProcess};
 use crate::workspace::Workspace;
 use egui::{Color32, RichText, Ui};
@@ -60,6 +61,13 @@ pub struct TrainPanel {
     out_path: String,
     predict: Option<PredictJob>,
     predict_result: Option<String>,
+    /// Where pretrained weights are kept (the worker is told with `--models`).
+    models_dir: PathBuf,
+    /// A folder URL that replaces torchvision's for downloads (`MASK_CURATOR_WEIGHTS_MIRROR`).
+    weights_mirror: Option<String>,
+    download: Option<WeightsDownload>,
+    /// How the last download ended.
+    download_result: Option<String>,
 }
 
 impl TrainPanel {
@@ -85,6 +93,10 @@ impl TrainPanel {
             out_path,
             predict: None,
             predict_result: None,
+            models_dir: models_dir(),
+            weights_mirror: crate::weights::catalog::mirror_from_env(),
+            download: None,
+            download_result: None,
         };
         panel.refresh_runs();
         panel
@@ -93,6 +105,120 @@ impl TrainPanel {
     /// The recipe the form edits (also set from a saved config or by tests).
     pub fn config_mut(&mut self) -> &mut TrainConfig {
         &mut self.config
+    }
+
+    /// Where pretrained weights are looked for and downloaded to, and the folder URL that
+    /// replaces torchvision's (None: torchvision's own).
+    pub fn set_weights_location(&mut self, models_dir: PathBuf, mirror: Option<String>) {
+        self.models_dir = models_dir;
+        self.weights_mirror = mirror;
+    }
+
+    pub fn is_downloading(&self) -> bool {
+        self.download.is_some()
+    }
+
+    /// How the last pretrained-weights download ended.
+    pub fn download_result(&self) -> Option<&str> {
+        self.download_result.as_deref()
+    }
+
+    /// Downloads the chosen backbone's published ImageNet weights in the background.
+    pub fn start_download(&mut self) {
+        if self.download.is_some() {
+            return;
+        }
+        match WeightsDownload::start(
+            self.config.backbone,
+            &self.models_dir,
+            self.weights_mirror.as_deref(),
+        ) {
+            Ok(d) => {
+                self.download = Some(d);
+                self.download_result = None;
+            }
+            Err(e) => self.download_result = Some(format!("download failed: {e}")),
+        }
+    }
+
+    fn poll_download(&mut self) {
+        let Some(outcome) = self.download.as_ref().and_then(|d| d.finished()) else {
+            return;
+        };
+        self.download = None;
+        self.download_result = Some(match outcome {
+            Ok(installed) => format!(
+                "installed {} ({} tensors); training starts from it",
+                installed.path.display(),
+                installed.tensors
+            ),
+            Err(crate::weights::WeightsError::Cancelled) => {
+                "download cancelled; Download again resumes it".to_string()
+            }
+            Err(e) => format!("download failed: {e}"),
+        });
+    }
+
+    /// The pretrained-weights line under the recipe: what training will start from, and
+    /// the Download button (with progress and Cancel) when published weights are missing.
+    fn weights_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("pretrained:");
+            if let Some(d) = &self.download {
+                let p = d.progress();
+                let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+                let (fraction, text) = match p.total {
+                    Some(t) if t > 0 => (
+                        p.received as f32 / t as f32,
+                        format!(
+                            "{} {:.1} / {:.1} MiB",
+                            d.backbone.name(),
+                            mib(p.received),
+                            mib(t)
+                        ),
+                    ),
+                    _ => (0.0, format!("{} {:.1} MiB", d.backbone.name(), mib(p.received))),
+                };
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .text(text)
+                        .desired_width(180.0),
+                );
+                if ui.button("Cancel download").clicked() {
+                    d.cancel();
+                }
+                return;
+            }
+            match weights::state(&self.models_dir, self.config.backbone) {
+                WeightsState::NonePublished => {
+                    ui.weak("none (trained from scratch)");
+                }
+                WeightsState::Installed(path) => {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    ui.label(format!("✓ ImageNet ({name})"))
+                        .on_hover_text(path.display().to_string());
+                }
+                WeightsState::Missing { mebibytes } => {
+                    ui.weak("none: trains from scratch")
+                        .on_hover_text(format!("looked for in {}", self.models_dir.display()));
+                    if ui
+                        .button(format!("Download ImageNet weights ({mebibytes:.0} MiB)"))
+                        .on_hover_text(
+                            "torchvision's published weights, checked and installed in the models folder",
+                        )
+                        .clicked()
+                    {
+                        self.start_download();
+                    }
+                }
+            }
+        });
+        if let Some(r) = &self.download_result {
+            ui.add(egui::Label::new(r.as_str()).wrap());
+        }
     }
 
     /// The last status line ("run finished", "training failed: …").
@@ -148,7 +274,12 @@ impl TrainPanel {
                 return;
             }
         };
-        let worker = match WorkerProcess::spawn(&train_args(&self.root, recipe.path(), &run_dir)) {
+        let worker = match WorkerProcess::spawn(&train_args(
+            &self.root,
+            recipe.path(),
+            &run_dir,
+            &self.models_dir,
+        )) {
             Ok(w) => w,
             Err(e) => {
                 self.status = Some(format!("cannot start: {e}"));
@@ -265,7 +396,8 @@ impl TrainPanel {
 
     pub fn ui(&mut self, ui: &mut Ui) -> Option<TrainPanelEvent> {
         let event = self.poll();
-        if self.job.is_some() || self.predict.is_some() {
+        self.poll_download();
+        if self.job.is_some() || self.predict.is_some() || self.download.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(150));
         }
         egui::ScrollArea::vertical()
@@ -273,6 +405,7 @@ impl TrainPanel {
             .show(ui, |ui| {
                 ui.heading("Train");
                 ui.add_enabled_ui(self.job.is_none(), |ui| self.config_form(ui));
+                self.weights_ui(ui);
                 if self.job.is_none() {
                     if ui.button("Start").clicked() {
                         self.start();

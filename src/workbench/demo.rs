@@ -155,8 +155,12 @@ fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> Result<QuickRun, Q
     let run_dir = RunDir::fresh(&workspace.runs_dir(), "quick-demo");
     let recipe =
         super::training::write_recipe(&workspace, &config).map_err(QuickRunError::Recipe)?;
-    let mut worker =
-        WorkerProcess::spawn(&super::training::train_args(dir, recipe.path(), &run_dir))?;
+    let mut worker = WorkerProcess::spawn(&super::training::train_args(
+        dir,
+        recipe.path(),
+        &run_dir,
+        &super::training::models_dir(),
+    ))?;
     progress.follow_training(worker.events());
     let exit = worker.wait();
     let info = run_dir.read_info().ok();

@@ -7,4 +7,5 @@ pub mod demo;
 pub mod queries;
 pub mod session;
 pub mod training;
+pub mod weights;
 pub mod worker;

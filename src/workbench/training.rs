@@ -29,8 +29,9 @@ pub fn write_recipe(
     Ok(file)
 }
 
-/// `train DATASET --config RECIPE --run-dir RUN`: every fold of the recipe into `run`.
-pub fn train_args(dataset: &Path, recipe: &Path, run: &RunDir) -> Vec<OsString> {
+/// `train DATASET --config RECIPE --run-dir RUN --models MODELS`: every fold of the
+/// recipe into `run`, starting from the pretrained weights in `models` when there are any.
+pub fn train_args(dataset: &Path, recipe: &Path, run: &RunDir, models: &Path) -> Vec<OsString> {
     vec![
         "train".into(),
         dataset.into(),
@@ -38,7 +39,15 @@ pub fn train_args(dataset: &Path, recipe: &Path, run: &RunDir) -> Vec<OsString> 
         recipe.into(),
         "--run-dir".into(),
         run.dir.clone().into(),
+        "--models".into(),
+        models.into(),
     ]
+}
+
+/// The pretrained weights folder the app uses: `models/` in the working directory, the
+/// worker's default too, as an absolute path (the panel shows it).
+pub fn models_dir() -> PathBuf {
+    std::path::absolute("models").unwrap_or_else(|_| PathBuf::from("models"))
 }
 
 /// An ensemble inference request: the fold models of `runs` vote on the eval photos.
