@@ -65,6 +65,8 @@ pub struct TrainPanel {
     models_dir: PathBuf,
     /// A folder URL that replaces torchvision's for downloads (`MASK_CURATOR_WEIGHTS_MIRROR`).
     weights_mirror: Option<String>,
+    /// An address that replaces the published one (what `weights fetch --url` does).
+    weights_url: Option<String>,
     download: Option<WeightsDownload>,
     /// How the last download ended.
     download_result: Option<String>,
@@ -95,6 +97,7 @@ impl TrainPanel {
             predict_result: None,
             models_dir: models_dir(),
             weights_mirror: crate::weights::catalog::mirror_from_env(),
+            weights_url: None,
             download: None,
             download_result: None,
         };
@@ -107,15 +110,20 @@ impl TrainPanel {
         &mut self.config
     }
 
-    /// Where pretrained weights are looked for and downloaded to, and the folder URL that
-    /// replaces torchvision's (None: torchvision's own).
-    pub fn set_weights_location(&mut self, models_dir: PathBuf, mirror: Option<String>) {
+    /// Where pretrained weights are looked for and downloaded to, and an address that
+    /// replaces the published one (None: torchvision's, or the mirror's).
+    pub fn set_weights_location(&mut self, models_dir: PathBuf, url: Option<String>) {
         self.models_dir = models_dir;
-        self.weights_mirror = mirror;
+        self.weights_url = url;
     }
 
     pub fn is_downloading(&self) -> bool {
         self.download.is_some()
+    }
+
+    /// Bytes received by the running download.
+    pub fn download_progress(&self) -> Option<crate::weights::download::Progress> {
+        self.download.as_ref().map(|d| d.progress())
     }
 
     /// How the last pretrained-weights download ended.
@@ -132,6 +140,7 @@ impl TrainPanel {
             self.config.backbone,
             &self.models_dir,
             self.weights_mirror.as_deref(),
+            self.weights_url.clone(),
         ) {
             Ok(d) => {
                 self.download = Some(d);
@@ -198,7 +207,7 @@ impl TrainPanel {
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    ui.label(format!("✓ ImageNet ({name})"))
+                    ui.label(format!("✔ ImageNet ({name})"))
                         .on_hover_text(path.display().to_string());
                 }
                 WeightsState::Missing { mebibytes } => {

@@ -43,14 +43,18 @@ pub struct WeightsDownload {
 }
 
 impl WeightsDownload {
-    /// Starts installing `backbone`'s published weights into `models_dir` (from
-    /// `mirror` when given, see [`catalog::MIRROR_ENV`]).
+    /// Starts installing `backbone`'s published weights into `models_dir`: from `url`
+    /// when given, else from `mirror` (see [`catalog::MIRROR_ENV`]) or torchvision.
     pub fn start(
         backbone: Backbone,
         models_dir: &Path,
         mirror: Option<&str>,
+        url: Option<String>,
     ) -> Result<WeightsDownload, WeightsError> {
-        let request = Request::published(backbone, models_dir, mirror)?;
+        let mut request = Request::published(backbone, models_dir, mirror)?;
+        if let Some(url) = url {
+            request.source = download::Source::Url(url);
+        }
         let cancel = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(Mutex::new(Progress {
             received: 0,

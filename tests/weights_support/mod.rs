@@ -175,6 +175,9 @@ pub enum Behaviour {
     CutOnce(Arc<Vec<u8>>, usize),
     /// Claims this Content-Length, sends a little, closes.
     ClaimsSize(u64),
+    /// The first request is sent in 64 KiB pieces with this pause between them (time to
+    /// press Cancel); later requests are served normally.
+    SlowOnce(Arc<Vec<u8>>, std::time::Duration),
 }
 
 /// Each request the server saw: its path and its Range header.
@@ -222,11 +225,15 @@ pub fn serve(routes: Vec<(String, Behaviour)>) -> Server {
                 continue;
             };
             let behaviour = routes[i].1.clone();
-            let (bytes, cut) = match behaviour {
-                Behaviour::Serve(b) => (b, None),
+            let (bytes, cut, pause) = match behaviour {
+                Behaviour::Serve(b) => (b, None, None),
                 Behaviour::CutOnce(b, at) => {
                     routes[i].1 = Behaviour::Serve(b.clone());
-                    (b, Some(at))
+                    (b, Some(at), None)
+                }
+                Behaviour::SlowOnce(b, pause) => {
+                    routes[i].1 = Behaviour::Serve(b.clone());
+                    (b, None, Some(pause))
                 }
                 Behaviour::ClaimsSize(n) => {
                     let _ = stream.write_all(
@@ -264,7 +271,19 @@ pub fn serve(routes: Vec<(String, Behaviour)>) -> Server {
             }
             let from = start.unwrap_or(0);
             let to = cut.map_or(bytes.len(), |c| c.min(bytes.len()));
-            let _ = stream.write_all(&bytes[from..to]);
+            match pause {
+                None => {
+                    let _ = stream.write_all(&bytes[from..to]);
+                }
+                Some(pause) => {
+                    for piece in bytes[from..to].chunks(64 * 1024) {
+                        if stream.write_all(piece).is_err() {
+                            break;
+                        }
+                        std::thread::sleep(pause);
+                    }
+                }
+            }
             let _ = stream.flush();
             let _ = stream.shutdown(std::net::Shutdown::Both);
             // Drain what the client may still send, so the close is clean.
