@@ -68,6 +68,8 @@ pub struct Runtime {
     pub scroll_to_selected: bool,
     pub last_export: Option<PathBuf>,
     pub overview_counts: Option<super::views::Counts>,
+    /// The eval view's predictions, loaded when first shown for a run.
+    pub eval_view: Option<super::views::EvalViewState>,
     /// Grid thumbnails (small, disk-cached) and the large photos of the person view.
     pub thumbs: Option<ThumbTextures>,
     pub photos: Option<ThumbTextures>,
@@ -103,7 +105,7 @@ impl Runtime {
         match view {
             View::Review => self.shown_item.as_ref().and(self.selected_person),
             View::Person => self.selected_person,
-            View::People | View::Overview => None,
+            View::People | View::Overview | View::Eval => None,
         }
     }
 
@@ -214,6 +216,7 @@ impl MaskCuratorApp {
                 scroll_to_selected: false,
                 last_export: None,
                 overview_counts: None,
+                eval_view: None,
                 thumbs: None,
                 photos: None,
                 ctx: cc.egui_ctx.clone(),

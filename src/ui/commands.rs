@@ -91,6 +91,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
         KeyAction::ShowPeople => Command::Show(View::People),
         KeyAction::ShowPerson => Command::Show(View::Person),
         KeyAction::ShowReview => Command::Show(View::Review),
+        KeyAction::ShowEval => Command::Show(View::Eval),
         KeyAction::ToggleTrainPanel => Command::ToggleTrainPanel,
         KeyAction::ZoomIn => Command::Zoom(1.15),
         KeyAction::ZoomOut => Command::Zoom(1.0 / 1.15),
@@ -100,7 +101,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
             match view {
                 View::Review => Command::QueueStep(step),
                 View::People | View::Person => Command::StepPerson(step),
-                View::Overview => return None,
+                View::Overview | View::Eval => return None,
             }
         }
         KeyAction::PageDown | KeyAction::PageUp | KeyAction::Home | KeyAction::End => {
@@ -120,7 +121,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
                 View::Review if action == KeyAction::End => Command::QueueGo(usize::MAX),
                 View::Review => Command::QueueStep(step),
                 View::People | View::Person => Command::StepPerson(step),
-                View::Overview => return None,
+                View::Overview | View::Eval => return None,
             }
         }
         KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),

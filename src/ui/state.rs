@@ -17,16 +17,24 @@ pub enum View {
     People,
     Person,
     Review,
+    Eval,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Overview, View::People, View::Person, View::Review];
+    pub const ALL: [View; 5] = [
+        View::Overview,
+        View::People,
+        View::Person,
+        View::Review,
+        View::Eval,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             View::Overview => "Overview",
             View::People => "People",
             View::Person => "Person",
             View::Review => "Review",
+            View::Eval => "Eval",
         }
     }
 }

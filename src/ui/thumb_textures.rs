@@ -54,9 +54,17 @@ impl Default for TextureBudget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhotoKey(u32);
 
+/// The high bit marks an eval photo's key (training keys stay far below it).
+const EVAL_KEYS: u32 = 1 << 31;
+
 impl PhotoKey {
     pub fn new(person: usize, slot: usize) -> Self {
         PhotoKey((person * crate::dataset::Slot::ALL.len() + slot) as u32)
+    }
+
+    /// An eval photo (its `info.csv` row), kept apart from the training photos' keys.
+    pub fn eval(row: usize) -> Self {
+        PhotoKey(EVAL_KEYS | row as u32)
     }
 }
 

@@ -4,6 +4,7 @@
 //! reports through the callbacks it is given).
 
 pub mod demo;
+pub mod eval;
 pub mod queries;
 pub mod session;
 pub mod training;

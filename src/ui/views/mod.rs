@@ -1,6 +1,7 @@
 //! The screens. Each `*_ui` function draws from state and pushes [`Command`]s; only view-
 //! local settings (filters, zoom) are changed in place.
 
+mod eval;
 mod help;
 mod open;
 mod overview;
@@ -10,6 +11,7 @@ mod review;
 mod status;
 
 pub use crate::workbench::queries::Counts;
+pub use eval::EvalViewState;
 
 use super::app::Runtime;
 use super::commands::Command;
@@ -42,6 +44,7 @@ pub fn frame_ui(
             View::People => people::people_ui(ui, state, rt, commands),
             View::Person => person::person_ui(ui, state, rt, commands),
             View::Review => review::review_ui(ui, state, rt, commands),
+            View::Eval => eval::eval_ui(ui, rt),
         }
     });
     if rt.show_help {
