@@ -94,6 +94,8 @@ fn screenshots_of_the_main_screens() {
     h.key_press(Key::F1);
     save(&mut h, "keys");
     h.key_press(Key::F1);
+    h.key_press(Key::F6);
+    save(&mut h, "eval");
     // A person with a photo the photo checks flagged, a duplicate of another person's
     // when there is one (the demo files one photo again under a second person).
     let flagged = h.state().session().and_then(|s| {

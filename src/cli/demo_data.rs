@@ -37,6 +37,10 @@ pub struct Args {
     /// beside it, when present) and the same train.csv. For `simulate`.
     #[arg(long, conflicts_with_all = ["people", "noise", "eval_ratio", "json"])]
     pub layout_from: Option<PathBuf>,
+    /// The real dataset's size: 2,700 training people and 1,800 eval people (31,500
+    /// photos).
+    #[arg(long, conflicts_with_all = ["people", "eval_ratio", "layout_from"])]
+    pub full: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -62,11 +66,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (0.0..=10.0).contains(&args.eval_ratio),
         "--eval-ratio must be between 0 and 10"
     );
+    let size = if args.full {
+        DemoConfig::full_size()
+    } else {
+        DemoConfig {
+            people: args.people,
+            eval_ratio: args.eval_ratio,
+            ..Default::default()
+        }
+    };
     let cfg = DemoConfig {
-        people: args.people,
+        people: size.people,
         seed: args.seed,
         noise_rate: args.noise,
-        eval_ratio: args.eval_ratio,
+        eval_ratio: size.eval_ratio,
         threads: args.threads,
         photo_defects: !args.clean_photos,
         ..Default::default()

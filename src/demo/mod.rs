@@ -44,6 +44,18 @@ pub struct DemoConfig {
     pub photo_defects: bool,
 }
 
+impl DemoConfig {
+    /// The real dataset's size: 2,700 training people (18,900 photos) and 1,800 eval
+    /// people (12,600 eval photos), as `open --demo --full` and `demo-data --full` make it.
+    pub fn full_size() -> DemoConfig {
+        DemoConfig {
+            people: 2700,
+            eval_ratio: 1800.0 / 2700.0,
+            ..DemoConfig::default()
+        }
+    }
+}
+
 impl Default for DemoConfig {
     fn default() -> Self {
         DemoConfig {

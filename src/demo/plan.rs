@@ -621,6 +621,15 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    #[test]
+    fn the_full_size_demo_has_the_real_datasets_counts() {
+        // The real layout: 2,700 people (18,900 photos) and 12,600 eval photos.
+        let p = plan(&DemoConfig::full_size());
+        assert_eq!(p.train.len(), 2700);
+        assert_eq!(p.train.len() * 7, 18_900);
+        assert_eq!(p.eval_order.len(), 12_600);
+    }
+
     fn cfg(people: usize, noise: f64) -> DemoConfig {
         DemoConfig {
             people,
