@@ -91,8 +91,12 @@ fn top_bar_ui(
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal(|ui| {
-        ui.heading("mask-curator");
-        ui.separator();
+        // The window's title names the app: a narrow window (the training panel open on a
+        // small screen) gives the name's room to the buttons.
+        if ui.available_width() >= 1150.0 || rt.session.is_none() {
+            ui.heading("mask-curator");
+            ui.separator();
+        }
         if let Some(session) = &rt.session {
             for view in View::ALL {
                 let label = match (view, &session.issues) {
