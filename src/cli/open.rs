@@ -21,8 +21,8 @@ pub struct Args {
     #[arg(long)]
     pub demo: bool,
     /// Where the demo dataset lives (default: demo-data, or demo-data-full with --full).
-    #[arg(long, default_value = "")]
-    pub demo_dir: PathBuf,
+    #[arg(long)]
+    pub demo_dir: Option<PathBuf>,
     /// Print the text summary instead of opening a window.
     #[arg(long)]
     pub summary: bool,
@@ -89,10 +89,10 @@ fn ensure_demo_on_terminal(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let demo_dir = match (args.demo_dir.as_os_str().is_empty(), args.full) {
-        (false, _) => args.demo_dir,
-        (true, false) => PathBuf::from("demo-data"),
-        (true, true) => PathBuf::from("demo-data-full"),
+    let demo_dir = match (args.demo_dir, args.full) {
+        (Some(dir), _) if !dir.as_os_str().is_empty() => dir,
+        (_, false) => PathBuf::from("demo-data"),
+        (_, true) => PathBuf::from("demo-data-full"),
     };
     let dir = if args.demo {
         let defaults = crate::demo::DemoConfig::default();
