@@ -111,18 +111,16 @@ impl EvalPredictions {
     /// The rows to show: those predicted as `class` (all when `None`), most uncertain
     /// first when `uncertain_first`, else in `info.csv` order.
     pub fn rows(&self, class: Option<ClassCode>, uncertain_first: bool) -> Vec<usize> {
-        let mut rows: Vec<usize> = (0..self.probs.len())
-            .filter(|&r| class.is_none_or(|c| self.predicted(r).0 == c))
+        // Each row's prediction once, not once per comparison.
+        let mut rows: Vec<(usize, f32)> = (0..self.probs.len())
+            .map(|r| (r, self.predicted(r)))
+            .filter(|(_, (c, _))| class.is_none_or(|want| *c == want))
+            .map(|(r, (_, p))| (r, p))
             .collect();
         if uncertain_first {
-            rows.sort_by(|&a, &b| {
-                self.predicted(a)
-                    .1
-                    .total_cmp(&self.predicted(b).1)
-                    .then(a.cmp(&b))
-            });
+            rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         }
-        rows
+        rows.into_iter().map(|(r, _)| r).collect()
     }
 
     /// The three most probable classes of a row.

@@ -25,6 +25,9 @@ pub struct EvalViewState {
     /// Show only photos predicted as this class.
     pub class: Option<ClassCode>,
     pub uncertain_first: bool,
+    /// The rows shown, for the (class, uncertain_first) they were ordered by: sorted once
+    /// per change of either, not every frame.
+    order: Option<(Option<ClassCode>, bool, Vec<usize>)>,
 }
 
 pub fn eval_ui(ui: &mut egui::Ui, rt: &mut Runtime) {
@@ -57,6 +60,7 @@ pub fn eval_ui(ui: &mut egui::Ui, rt: &mut Runtime) {
             loaded,
             class: None,
             uncertain_first: true,
+            order: None,
         });
     }
     let Some(view) = rt.eval_view.as_mut() else {
@@ -166,7 +170,11 @@ fn photos_ui(
     view: &mut EvalViewState,
     mut thumbs: Option<&mut crate::ui::thumb_textures::ThumbTextures>,
 ) {
-    let rows = preds.rows(view.class, view.uncertain_first);
+    let key = (view.class, view.uncertain_first);
+    if view.order.as_ref().is_none_or(|(c, u, _)| (*c, *u) != key) {
+        view.order = Some((key.0, key.1, preds.rows(key.0, key.1)));
+    }
+    let rows = view.order.as_ref().map(|o| o.2.clone()).unwrap_or_default();
     ui.horizontal_wrapped(|ui| {
         ui.label(match view.class {
             Some(c) => format!("{} photos predicted {}", rows.len(), c.describe()),
@@ -181,10 +189,6 @@ fn photos_ui(
     let cell = Vec2::new(tile.x + 8.0, tile.y + 34.0);
     let cols = ((ui.available_width() / cell.x).floor() as usize).max(1);
     let lines = rows.len().div_ceil(cols);
-    let paths: Vec<PathBuf> = image_ids
-        .iter()
-        .map(|id| PathBuf::from("eval/images").join(id))
-        .collect();
     egui::ScrollArea::vertical()
         .id_salt("eval_photos")
         .auto_shrink([false, false])
@@ -195,10 +199,12 @@ fn photos_ui(
                         ui.vertical(|ui| {
                             ui.set_width(tile.x);
                             let (class, prob) = preds.predicted(r);
+                            // Only the tiles on screen need a path.
+                            let rel_path = std::path::Path::new("eval/images").join(&image_ids[r]);
                             let source = PhotoSource {
                                 key: PhotoKey::eval(r),
                                 root,
-                                rel_path: &paths[r],
+                                rel_path: &rel_path,
                             };
                             let response = photo_tile_ui(
                                 ui,
