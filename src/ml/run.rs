@@ -14,6 +14,9 @@
 //! val_age_fold<k>.npy         fold k's validation photos x 2: predicted years, spread (std, years)
 //! eval_age_fold<k>.npy        eval/info.csv rows x 2 (and _tta)
 //! oof_age.npy                 rows of oof_index.csv x 2 (runs with an age head)
+//! embeddings.npy              rows of oof_index.csv x D: every training photo seen by fold 0's
+//!                             model (one model, so distances between any two photos compare;
+//!                             backbones with a feature layer of ours)
 //! ```
 
 use super::config::TrainConfig;
@@ -241,6 +244,10 @@ impl RunDir {
     /// rows aligned with `oof_probs.npy`. Absent in runs without an age head.
     pub fn oof_age(&self) -> PathBuf {
         self.dir.join("oof_age.npy")
+    }
+    /// Rows of `oof_index.csv` x D: fold 0's model's features of every training photo.
+    pub fn embeddings(&self) -> PathBuf {
+        self.dir.join("embeddings.npy")
     }
     /// Eval rows x 2, the columns of [`RunDir::oof_age`].
     pub fn eval_age(&self, fold: usize, tta: bool) -> PathBuf {

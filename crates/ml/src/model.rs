@@ -43,6 +43,9 @@ pub struct Net {
     heads: Heads,
     age_loss: AgeLoss,
     dropout: f64,
+    /// Feature-map cells the body's flat features hold per channel (the small CNN keeps a
+    /// 4x3 grid; resnets pool to one): the embedding averages over them.
+    embed_cells: i64,
 }
 
 impl std::fmt::Debug for Net {
@@ -136,12 +139,43 @@ impl Net {
             heads: config.heads,
             age_loss: config.age_loss,
             dropout: config.dropout,
+            embed_cells: match config.backbone {
+                Backbone::SmallCnn => SMALL_CNN_GRID[0] * SMALL_CNN_GRID[1],
+                _ => 1,
+            },
         })
     }
 
     /// Whether this network predicts age in years.
     pub fn has_age(&self) -> bool {
         self.age_loss != AgeLoss::None
+    }
+
+    /// Whether [`Net::embed`] gives vectors: backbones whose classifier is ours (the
+    /// small CNN, resnets). tch's efficientnets keep their features inside.
+    pub fn has_embedding(&self) -> bool {
+        self.head.is_some()
+    }
+
+    /// `N x D` embeddings of a batch (eval mode): the body's features before the heads,
+    /// averaged over the small CNN's grid cells, so photos that the model sees alike are
+    /// close. `None` for backbones without a feature layer of ours.
+    pub fn embed(&self, x: &Tensor) -> Result<Option<Tensor>, MlError> {
+        if !self.has_embedding() {
+            return Ok(None);
+        }
+        let features = self.body.forward_t(x, false);
+        if self.embed_cells == 1 {
+            return Ok(Some(features));
+        }
+        let n = features.size()[0];
+        Ok(Some(
+            features.f_view([n, -1, self.embed_cells])?.f_mean_dim(
+                [2i64].as_slice(),
+                false,
+                Kind::Float,
+            )?,
+        ))
     }
 
     /// Class logits and, with an age head, the raw age outputs.

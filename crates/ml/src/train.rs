@@ -224,6 +224,9 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         ] {
             let _ = std::fs::remove_file(p);
         }
+        if k == EMBEDDING_FOLD {
+            let _ = std::fs::remove_file(run.embeddings());
+        }
     }
     run::refresh_info(run, None, None)?;
 
@@ -687,6 +690,32 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         })
         .collect();
     run::write_index(&run.val_index(k), &index)?;
+    if k == EMBEDDING_FOLD && net.has_embedding() {
+        let all: Vec<usize> = (0..ctx.rows.len()).collect();
+        let Some((dim, data)) = embed_rows(
+            &net,
+            &ctx.loader,
+            &all,
+            config.batch_size,
+            ctx.device,
+            w,
+            h,
+            &req.cancel,
+        )?
+        else {
+            return Ok(FoldSummary {
+                fold: k,
+                status: RunStatus::Cancelled,
+                epochs_completed: config.epochs,
+                epochs: config.epochs,
+                last,
+                error: None,
+            });
+        };
+        let path = run.embeddings();
+        npy::write(&path, &Matrix::new(all.len(), dim, data))
+            .map_err(|e| MlError::Io(format!("{}: {e}", path.display())))?;
+    }
     if let Some((_, eval_loader)) = &ctx.eval {
         let all: Vec<usize> = (0..eval_loader.len()).collect();
         match predict_rows(
@@ -726,6 +755,53 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         last,
         error: None,
     })
+}
+
+/// The fold whose model embeds every training photo (`embeddings.npy`): one model for all
+/// photos, because features of different fold models live in different spaces.
+const EMBEDDING_FOLD: usize = 0;
+
+/// `(D, rows x D)` embeddings of `rows` of `loader` (in that order); `None` when cancelled.
+#[allow(clippy::too_many_arguments)]
+fn embed_rows(
+    net: &Net,
+    loader: &Loader,
+    rows: &[usize],
+    batch_size: usize,
+    device: Device,
+    w: i64,
+    h: i64,
+    cancel: &AtomicBool,
+) -> Result<Option<(usize, Vec<f32>)>, MlError> {
+    let _guard = tch::no_grad_guard();
+    let mut out = Vec::new();
+    let mut dim = 0;
+    for batch in loader.batches(
+        rows.to_vec(),
+        batch_size,
+        mask_curator::ml::config::Augment::OFF,
+        0,
+    ) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let batch = batch?;
+        let n = batch.labels.len() as i64;
+        let x = Tensor::f_from_slice(&batch.pixels)?
+            .f_view([n, 3, h, w])?
+            .f_to_device(device)?;
+        let Some(e) = net.embed(&x)? else {
+            return Err(MlError::Config("this backbone has no embedding".into()));
+        };
+        dim = e.size()[1] as usize;
+        let e = e
+            .f_to_kind(Kind::Float)?
+            .f_to_device(Device::Cpu)?
+            .f_contiguous()?
+            .f_view([-1])?;
+        out.extend_from_slice(&Vec::<f32>::try_from(&e)?);
+    }
+    Ok(Some((dim, out)))
 }
 
 /// What a model predicts for a list of photos, row-major.

@@ -511,6 +511,18 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
         assert_eq!(npy::read(&run.eval_age(k, false)).unwrap().rows, 3);
     }
 
+    // embeddings.npy: fold 0's model's features of every photo, rows as oof_index.csv
+    // (the small CNN's 192 channels), finite and not all alike.
+    let emb = npy::read(&run.embeddings()).unwrap();
+    assert_eq!((emb.rows, emb.cols), (index.len(), 192));
+    assert!(emb.data.iter().all(|v| v.is_finite()));
+    let first = emb.row(0);
+    assert!((1..emb.rows).any(|r| emb
+        .row(r)
+        .iter()
+        .zip(first)
+        .any(|(a, b)| (a - b).abs() > 1e-3)));
+
     // predict votes the fold models' ages into <out stem>.age.csv, in info.csv order.
     let out = tmp.path().join("sub/submission.csv");
     let out_arg = out.display().to_string();
@@ -549,6 +561,10 @@ fn a_run_without_an_age_head_still_predicts() {
     assert!(stderr.contains("no age head"), "{stderr}");
     let run = RunDir::new(stdout.lines().last().unwrap());
     assert!(!run.oof_age().exists());
+    assert!(
+        run.embeddings().exists(),
+        "the embedding does not need an age head"
+    );
     assert!(run.read_info().unwrap().summary.unwrap().age.is_none());
     // A run made before the age head existed has no `age_loss` in its recipe at all.
     for path in [run.config(), run.run_json()] {
