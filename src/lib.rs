@@ -11,6 +11,7 @@ pub mod cli;
 pub mod curation;
 pub mod dataset;
 pub mod demo;
+pub mod embeddings;
 pub mod issues;
 pub mod metrics;
 pub mod photo_checks;

@@ -11,6 +11,7 @@ pub mod export;
 pub mod find_issues;
 pub mod journal_stress;
 pub mod open;
+pub mod outliers;
 pub mod scan;
 pub mod simulate;
 pub mod weights;
@@ -44,6 +45,8 @@ pub enum Command {
     FindIssues(find_issues::Args),
     /// Score found issues against a demo dataset's noise manifest.
     EvaluateIssues(evaluate_issues::Args),
+    /// Photos unlike any other and look-alike people, from a run's embeddings.
+    Outliers(outliers::Args),
     /// Simulate a model run with injected label noise (for measuring issue detection).
     Simulate(simulate::Args),
     /// Export the corrected labels as CSV.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::DemoData(a)) => demo_data::run(a),
         Some(Command::FindIssues(a)) => find_issues::run(a),
         Some(Command::EvaluateIssues(a)) => evaluate_issues::run(a),
+        Some(Command::Outliers(a)) => outliers::run(a),
         Some(Command::Simulate(a)) => simulate::run(a),
         Some(Command::Export(a)) => export::run(a),
         Some(Command::Weights(a)) => weights::run(a),

@@ -1,0 +1,170 @@
+//! `mask-curator outliers DIR`: what a run's embeddings show beyond the labels: photos
+//! unlike any other, people who look like another id, and the map's axes (see
+//! `embeddings`). Prints them, writes them as CSV with `--out`.
+
+use crate::dataset::Dataset;
+use crate::embeddings::{analyse, EmbeddingReport, Embeddings};
+use crate::issues::ProbTable;
+use crate::workspace::Workspace;
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Dataset folder (holds train/).
+    pub dir: PathBuf,
+    /// A run folder (default: the dataset's newest finished run).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Write the flagged photos and people to this CSV (kind,path,other,score,detail).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Photos and pairs listed on the terminal.
+    #[arg(long, default_value_t = 15)]
+    pub limit: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dataset = crate::dataset::scan(&args.dir)
+        .with_context(|| format!("cannot read the dataset in {}", args.dir.display()))?;
+    let run_dir = match &args.run {
+        Some(r) => r.clone(),
+        None => crate::review_queue::latest_finished_run(&Workspace::for_dataset(&args.dir))
+            .map(|(_, dir)| dir)
+            .with_context(|| {
+                format!(
+                    "{} has no finished run: train one first (mask-curator train {})",
+                    args.dir.display(),
+                    args.dir.display()
+                )
+            })?,
+    };
+    let table = ProbTable::load_run(&dataset, &run_dir)?;
+    let started = std::time::Instant::now();
+    let Some(emb) = Embeddings::load_run(&run_dir, &table.rows)? else {
+        anyhow::bail!(
+            "{} has no {}: runs before embeddings were saved, and efficientnet backbones, have none; train again with a small-cnn or resnet recipe",
+            run_dir.display(),
+            crate::embeddings::FILE_NAME
+        );
+    };
+    let report = analyse(&dataset, &emb, &table.run_id);
+    print!(
+        "{}",
+        render_text(
+            &dataset,
+            &report,
+            args.limit,
+            started.elapsed().as_secs_f64()
+        )
+    );
+    if let Some(out) = &args.out {
+        let name = out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("--out needs a file name")?;
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        crate::curation::export::check_export_dir(&args.dir, dir, &[name])?;
+        crate::workspace::write_atomic(out, csv(&dataset, &report)?.as_bytes())
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!(
+            "wrote {} ({} rows)",
+            out.display(),
+            report.outliers.len() + report.lookalikes.len()
+        );
+    }
+    Ok(())
+}
+
+fn photo_path(dataset: &Dataset, report: &EmbeddingReport, row: usize) -> String {
+    dataset
+        .photo(report.rows[row])
+        .map(|p| p.rel_path.display().to_string())
+        .unwrap_or_default()
+}
+
+fn folder(dataset: &Dataset, person: usize) -> &str {
+    dataset
+        .people
+        .get(person)
+        .map(|p| p.folder.as_str())
+        .unwrap_or("?")
+}
+
+pub fn render_text(dataset: &Dataset, report: &EmbeddingReport, limit: usize, secs: f64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Embeddings of run {}: {} photos x {} features, analysed in {secs:.1} s",
+        report.run_id,
+        report.rows.len(),
+        report.dim
+    );
+    let _ = writeln!(
+        o,
+        "map: the first two principal components show {:.0}% and {:.0}% of the variance",
+        100.0 * report.map_explained[0],
+        100.0 * report.map_explained[1]
+    );
+    let _ = writeln!(
+        o,
+        "{} outlier photos (unlike any photo of another person; score 1 typical, about 0.37 median, near 0 alone):",
+        report.outliers.len()
+    );
+    for &row in report.outliers.iter().take(limit) {
+        let _ = writeln!(
+            o,
+            "  {:.3}  {}",
+            report.outlier_score[row],
+            photo_path(dataset, report, row)
+        );
+    }
+    if report.outliers.len() > limit {
+        let _ = writeln!(o, "  … and {} more", report.outliers.len() - limit);
+    }
+    let _ = writeln!(
+        o,
+        "{} look-alike pairs (two ids the model sees as one person; check for a duplicated identity):",
+        report.lookalikes.len()
+    );
+    for l in report.lookalikes.iter().take(limit) {
+        let _ = writeln!(
+            o,
+            "  {}  ~  {}   (distance {:.3}, {:.1} robust sd closer than usual)",
+            folder(dataset, l.a),
+            folder(dataset, l.b),
+            l.distance,
+            l.z
+        );
+    }
+    o
+}
+
+fn csv(dataset: &Dataset, report: &EmbeddingReport) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["kind", "path", "other", "score", "detail"])?;
+    for (rank, &row) in report.outliers.iter().enumerate() {
+        w.write_record([
+            "outlier".to_string(),
+            photo_path(dataset, report, row),
+            String::new(),
+            format!("{:.5}", report.outlier_score[row]),
+            format!("outlier {} of {}", rank + 1, report.outliers.len()),
+        ])?;
+    }
+    for l in &report.lookalikes {
+        w.write_record([
+            "lookalike".to_string(),
+            format!("train/images/{}", folder(dataset, l.a)),
+            format!("train/images/{}", folder(dataset, l.b)),
+            format!("{:.5}", l.distance),
+            format!("{:.1} robust sd closer than people's usual nearest", l.z),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

@@ -1,0 +1,156 @@
+use super::*;
+use crate::dataset::{Gender, Person, Slot};
+use crate::demo::rng::Rng;
+
+const DIM: usize = 16;
+
+/// `n` people; each photo = what all photos share (features of a trained network are
+/// mostly positive and alike) + the person's look + its mask status + a little noise.
+fn planted(n: usize, seed: u64) -> (Dataset, Vec<PhotoRef>, Vec<f32>) {
+    let people: Vec<Person> = (0..n)
+        .map(|i| {
+            Person::with_all_photos(
+                &format!("{:06}", i + 1),
+                Gender::ALL[i % 2],
+                20 + (i % 40) as u32,
+            )
+        })
+        .collect();
+    let ds = Dataset {
+        people,
+        ..Default::default()
+    };
+    let mut rng = Rng::new(seed);
+    let looks: Vec<Vec<f32>> = (0..n)
+        .map(|_| (0..DIM).map(|_| rng.normal(0.0, 1.0)).collect())
+        .collect();
+    let masks: Vec<Vec<f32>> = (0..3)
+        .map(|_| (0..DIM).map(|_| rng.normal(0.0, 1.0)).collect())
+        .collect();
+    let mut rows = Vec::new();
+    let mut data = Vec::new();
+    for (p, look) in looks.iter().enumerate() {
+        for slot in Slot::ALL {
+            rows.push(PhotoRef { person: p, slot });
+            let m = &masks[slot.mask().index()];
+            data.extend((0..DIM).map(|c| 2.0 + 0.4 * look[c] + 0.6 * m[c] + rng.normal(0.0, 0.06)));
+        }
+    }
+    (ds, rows, data)
+}
+
+fn set_row(data: &mut [f32], row: usize, values: &[f32]) {
+    data[row * DIM..(row + 1) * DIM].copy_from_slice(values);
+}
+
+#[test]
+fn a_stray_photo_and_a_duplicated_identity_are_found_and_nothing_else() {
+    let (ds, rows, mut data) = planted(300, 11);
+    // Person 40's normal photo is of nothing the dataset holds.
+    let stray = 40 * 7 + Slot::Normal.index();
+    let mut far = vec![-1f32; DIM];
+    far[3] = 4.0;
+    set_row(&mut data, stray, &far);
+    // Person 201 is person 200 again (the same look), with fresh photo noise.
+    let mut rng = Rng::new(5);
+    for s in 0..7 {
+        let copy: Vec<f32> = data[(200 * 7 + s) * DIM..(200 * 7 + s + 1) * DIM]
+            .iter()
+            .map(|x| x + rng.normal(0.0, 0.06))
+            .collect();
+        set_row(&mut data, 201 * 7 + s, &copy);
+    }
+    let emb = Embeddings::new(rows.clone(), DIM, data, Path::new("e.npy")).unwrap();
+    let report = analyse(&ds, &emb, "run-x");
+
+    assert_eq!(
+        report.outliers.first(),
+        Some(&stray),
+        "{:?}",
+        report.outliers
+    );
+    assert!(report.outliers.len() <= 3, "{:?}", report.outliers);
+    let photo = rows[stray];
+    assert_eq!(report.outlier(photo).map(|o| o.0), Some(0));
+    assert!(
+        report.outlier_score[stray] < 0.1,
+        "{}",
+        report.outlier_score[stray]
+    );
+    let typical = crate::stats::median(
+        &report
+            .outlier_score
+            .iter()
+            .map(|&s| f64::from(s))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(
+        (typical - (-1f64).exp()).abs() < 1e-3,
+        "median score {typical}"
+    );
+
+    let pairs: Vec<(usize, usize)> = report.lookalikes.iter().map(|l| (l.a, l.b)).collect();
+    assert_eq!(pairs, vec![(200, 201)]);
+    assert_eq!(report.lookalike_of(201).map(|l| l.a), Some(200));
+    assert!(report.lookalike_of(3).is_none());
+    assert_eq!(report.flagged_people(), vec![40, 200, 201]);
+    assert!(report
+        .describe_outlier(photo)
+        .is_some_and(|t| t.contains("outlier 1 of")));
+
+    // The map's first axis separates the mask statuses, which dominate these vectors.
+    assert_eq!(report.map.len(), rows.len());
+    assert!(report.map_explained[0] > report.map_explained[1]);
+    assert!(report.map_explained[0] + report.map_explained[1] <= 1.0 + 1e-9);
+}
+
+#[test]
+fn clean_data_flags_nothing() {
+    let (ds, rows, data) = planted(300, 12);
+    let emb = Embeddings::new(rows, DIM, data, Path::new("e.npy")).unwrap();
+    let report = analyse(&ds, &emb, "clean");
+    assert!(report.lookalikes.is_empty(), "{:?}", report.lookalikes);
+    assert!(report.outliers.len() <= 2, "{:?}", report.outliers);
+}
+
+#[test]
+fn bad_files_are_refused_naming_the_file_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<PhotoRef> = Slot::ALL
+        .iter()
+        .map(|&slot| PhotoRef { person: 0, slot })
+        .collect();
+    let path = dir.path().join(FILE_NAME);
+    assert_eq!(Embeddings::load_run(dir.path(), &rows).unwrap(), None);
+
+    let mut values = vec![1f32; 7 * 4];
+    values[2 * 4 + 1] = f32::NAN;
+    crate::arrays::write_npy(&path, &[7, 4], &values).unwrap();
+    let err = Embeddings::load(&path, &rows).unwrap_err().to_string();
+    assert!(
+        err.contains("embeddings.npy") && err.contains("row 2, column 1"),
+        "{err}"
+    );
+
+    crate::arrays::write_npy(&path, &[6, 4], &[1f32; 24]).unwrap();
+    let err = Embeddings::load(&path, &rows).unwrap_err().to_string();
+    assert!(err.contains("6 rows") && err.contains("7 photos"), "{err}");
+
+    crate::arrays::write_npy(&path, &[7, 4], &[1i64; 28]).unwrap();
+    let err = Embeddings::load(&path, &rows).unwrap_err().to_string();
+    assert!(err.contains("float32"), "{err}");
+
+    std::fs::write(&path, b"not an array").unwrap();
+    assert!(Embeddings::load(&path, &rows).is_err());
+
+    let mut values = vec![0f32; 7 * 4];
+    values[0] = 3.0;
+    values[4 + 1] = -2.0;
+    crate::arrays::write_npy(&path, &[7, 4], &values).unwrap();
+    let e = Embeddings::load_run(dir.path(), &rows).unwrap().unwrap();
+    assert_eq!(e.dim, 4);
+    assert_eq!(&e.unit[..8], &[1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0]);
+    // A zero row stays zero rather than dividing by zero.
+    assert!(e.unit[8..12].iter().all(|&x| x == 0.0));
+}
