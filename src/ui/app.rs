@@ -70,6 +70,13 @@ pub struct Runtime {
     pub overview_counts: Option<super::views::Counts>,
     /// The eval view's predictions, loaded when first shown for a run.
     pub eval_view: Option<super::views::EvalViewState>,
+    /// The map view's settings and last drawn plot.
+    pub map_view: Option<super::views::MapViewState>,
+    /// The run whose embeddings analysis has come back (with or without a report): tells
+    /// "still mapping" from "this run has none".
+    pub embeddings_analysed: Option<String>,
+    /// Why the analysed run's embeddings could not be used (a corrupt file).
+    pub embeddings_error: Option<String>,
     /// Grid thumbnails (small, disk-cached) and the large photos of the person view.
     pub thumbs: Option<ThumbTextures>,
     pub photos: Option<ThumbTextures>,
@@ -105,7 +112,7 @@ impl Runtime {
         match view {
             View::Review => self.shown_item.as_ref().and(self.selected_person),
             View::Person => self.selected_person,
-            View::People | View::Overview | View::Eval => None,
+            View::People | View::Overview | View::Eval | View::Map => None,
         }
     }
 
@@ -217,6 +224,9 @@ impl MaskCuratorApp {
                 last_export: None,
                 overview_counts: None,
                 eval_view: None,
+                map_view: None,
+                embeddings_analysed: None,
+                embeddings_error: None,
                 thumbs: None,
                 photos: None,
                 ctx: cc.egui_ctx.clone(),
@@ -369,6 +379,36 @@ impl MaskCuratorApp {
                         Err(e) => self.rt.error(format!("Photo checks failed: {e}")),
                     }
                 }
+                JobOutput::EmbeddingsAnalysed {
+                    root,
+                    run_id,
+                    result,
+                } => {
+                    let Some(session) = self.rt.session.as_mut() else {
+                        continue;
+                    };
+                    // An analysis of a run the session no longer shows is dropped.
+                    let current = session.probs.as_ref().map(|p| p.run_id.as_str());
+                    if session.dataset.root != root || current != Some(run_id.as_str()) {
+                        continue;
+                    }
+                    match result {
+                        Ok(report) => {
+                            session.embeddings = report.map(std::sync::Arc::new);
+                            self.rt.embeddings_analysed = Some(run_id);
+                            self.rt.embeddings_error = None;
+                            self.rt.map_view = None;
+                            self.rt.invalidate();
+                        }
+                        Err(e) => {
+                            session.embeddings = None;
+                            self.rt.embeddings_analysed = Some(run_id);
+                            self.rt.embeddings_error = Some(e.clone());
+                            self.rt
+                                .error(format!("The run's embeddings cannot be used: {e}"));
+                        }
+                    }
+                }
                 JobOutput::Failed { job, error } => self
                     .rt
                     .error(format!("{} failed: {error}", job.trim_end_matches('…'))),
@@ -377,6 +417,14 @@ impl MaskCuratorApp {
                         let (probs, issues) = *loaded;
                         let n = issues.items.len();
                         session.set_run(probs, issues);
+                        self.rt.embeddings_analysed = None;
+                        self.rt.embeddings_error = None;
+                        self.rt.map_view = None;
+                        if let Some(probs) = &session.probs {
+                            self.rt
+                                .jobs
+                                .analyse_embeddings(session.dataset.clone(), probs);
+                        }
                         self.rt.invalidate();
                         self.rt.shown_item = None;
                         let pos = self.resume_position(None);
@@ -449,6 +497,14 @@ impl MaskCuratorApp {
         self.rt.pending_run = None;
         self.stop_photo_check();
         self.rt.photo_check_cancel = Some(self.rt.jobs.check_photos(session.dataset.clone()));
+        self.rt.embeddings_analysed = None;
+        self.rt.embeddings_error = None;
+        self.rt.map_view = None;
+        if let Some(probs) = &session.probs {
+            self.rt
+                .jobs
+                .analyse_embeddings(session.dataset.clone(), probs);
+        }
         self.rt.session = Some(session);
         {
             self.rt.train_panel = None;

@@ -92,6 +92,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
         KeyAction::ShowPerson => Command::Show(View::Person),
         KeyAction::ShowReview => Command::Show(View::Review),
         KeyAction::ShowEval => Command::Show(View::Eval),
+        KeyAction::ShowMap => Command::Show(View::Map),
         KeyAction::ToggleTrainPanel => Command::ToggleTrainPanel,
         KeyAction::ZoomIn => Command::Zoom(1.15),
         KeyAction::ZoomOut => Command::Zoom(1.0 / 1.15),
@@ -101,7 +102,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
             match view {
                 View::Review => Command::QueueStep(step),
                 View::People | View::Person => Command::StepPerson(step),
-                View::Overview | View::Eval => return None,
+                View::Overview | View::Eval | View::Map => return None,
             }
         }
         KeyAction::PageDown | KeyAction::PageUp | KeyAction::Home | KeyAction::End => {
@@ -121,7 +122,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
                 View::Review if action == KeyAction::End => Command::QueueGo(usize::MAX),
                 View::Review => Command::QueueStep(step),
                 View::People | View::Person => Command::StepPerson(step),
-                View::Overview | View::Eval => return None,
+                View::Overview | View::Eval | View::Map => return None,
             }
         }
         KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),

@@ -32,6 +32,13 @@ pub enum JobOutput {
         root: PathBuf,
         result: Result<Option<crate::photo_checks::PhotoReport>, String>,
     },
+    /// The embeddings of run `run_id` of the dataset at `root` were analysed (`None`: the
+    /// run has none).
+    EmbeddingsAnalysed {
+        root: PathBuf,
+        run_id: String,
+        result: Result<Option<crate::embeddings::EmbeddingReport>, String>,
+    },
     /// The job panicked: it is over (no spinner left running) and says why.
     Failed {
         job: String,
@@ -213,6 +220,31 @@ impl Jobs {
             JobOutput::PhotosChecked { root, result }
         });
         cancel
+    }
+}
+
+impl Jobs {
+    /// Analyses the embeddings of the session's run (map, outliers, look-alikes).
+    pub fn analyse_embeddings(
+        &mut self,
+        dataset: Arc<crate::dataset::Dataset>,
+        probs: &crate::review_queue::RunProbs,
+    ) {
+        let (dir, run_id, rows) = (
+            probs.dir.clone(),
+            probs.run_id.clone(),
+            probs.table.rows.clone(),
+        );
+        self.spawn("Mapping the run's embeddings…", move |_| {
+            let result =
+                crate::workbench::session::analyse_embeddings(&dataset, &dir, &run_id, &rows)
+                    .map_err(|e| e.to_string());
+            JobOutput::EmbeddingsAnalysed {
+                root: dataset.root.clone(),
+                run_id,
+                result,
+            }
+        });
     }
 }
 

@@ -40,6 +40,7 @@ pub enum KeyAction {
     ShowPerson,
     ShowReview,
     ShowEval,
+    ShowMap,
     ToggleTrainPanel,
     Export,
     ZoomIn,
@@ -119,6 +120,7 @@ pub const BINDINGS: &[Binding] = &[
     plain(Key::F4, KeyAction::ShowPerson),
     plain(Key::F5, KeyAction::ShowReview),
     plain(Key::F6, KeyAction::ShowEval),
+    plain(Key::F7, KeyAction::ShowMap),
     plain(Key::F9, KeyAction::ToggleTrainPanel),
     plain(Key::Plus, KeyAction::ZoomIn),
     plain(Key::Equals, KeyAction::ZoomIn),
@@ -160,6 +162,9 @@ impl KeyAction {
             KeyAction::ShowPerson => "Person view",
             KeyAction::ShowReview => "Review queue",
             KeyAction::ShowEval => "Eval set: the run's predictions, most uncertain first",
+            KeyAction::ShowMap => {
+                "Map of the photos: the run's embeddings, outliers, look-alike people"
+            }
             KeyAction::ToggleTrainPanel => "Show or hide the training panel",
             KeyAction::Export => "Export the corrected labels",
             KeyAction::ZoomIn => "Larger photos",

@@ -18,15 +18,17 @@ pub enum View {
     Person,
     Review,
     Eval,
+    Map,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Overview,
         View::People,
         View::Person,
         View::Review,
         View::Eval,
+        View::Map,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -35,6 +37,7 @@ impl View {
             View::Person => "Person",
             View::Review => "Review",
             View::Eval => "Eval",
+            View::Map => "Map",
         }
     }
 }

@@ -56,6 +56,9 @@ pub struct PeopleFilter {
     /// Person has a photo the photo checks flagged (dark, blurred, duplicate, …).
     #[serde(default)]
     pub photo_problems_only: bool,
+    /// Person has an outlier photo or looks like another person (the run's embeddings).
+    #[serde(default)]
+    pub embedding_flags_only: bool,
     pub edited_only: bool,
     pub reviewed: ReviewedFilter,
     /// Substring of the id or folder, case-insensitive.
@@ -90,6 +93,11 @@ pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
                         .is_some_and(|i| i.by_person.contains_key(&p)))
                 && (!f.photo_problems_only
                     || session.photos.as_ref().is_some_and(|r| r.flags_person(p)))
+                && (!f.embedding_flags_only
+                    || session
+                        .embeddings
+                        .as_ref()
+                        .is_some_and(|e| e.flags_person(p)))
                 && (!f.edited_only || session.is_edited(p))
                 && match f.reviewed {
                     ReviewedFilter::Any => true,

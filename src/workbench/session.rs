@@ -227,6 +227,9 @@ pub struct Session {
     pub issues: Option<IssueSet>,
     /// What the photo checks found (quality, duplicates); `None` until they have run.
     pub photos: Option<Arc<crate::photo_checks::PhotoReport>>,
+    /// The map, outliers and look-alike people of the run in `probs` (its
+    /// `embeddings.npy`); `None` until analysed, or when the run has no embeddings.
+    pub embeddings: Option<Arc<crate::embeddings::EmbeddingReport>>,
     /// Bumped on every change of labels, so caches keyed on it refresh.
     pub generation: u64,
     /// Each person's neighbours in id order (the previous and the next folder by name,
@@ -253,6 +256,7 @@ impl Session {
             probs: None,
             issues: None,
             photos: None,
+            embeddings: None,
             generation: 0,
             id_neighbours,
         };
@@ -297,6 +301,8 @@ impl Session {
     pub fn set_run(&mut self, probs: RunProbs, issues: IssueSet) {
         self.probs = Some(probs);
         self.issues = Some(issues);
+        // The analysis belongs to the run it came from.
+        self.embeddings = None;
         self.generation += 1;
     }
 
@@ -646,6 +652,19 @@ pub fn check_photos(
 ) -> Option<Result<crate::photo_checks::PhotoReport, crate::photo_checks::store::StoreError>> {
     let saved = Workspace::for_dataset(&dataset.root).photo_measures_path();
     crate::photo_checks::check_dataset(dataset, Some(&saved), 1, cancel, progress)
+}
+
+/// What a run's embeddings show (`embeddings::analyse`): `Ok(None)` when the run has no
+/// `embeddings.npy`. `rows` are the photos of the run's index rows
+/// (`RunProbs::table.rows`). Runs on a worker thread: a few seconds at real scale.
+pub fn analyse_embeddings(
+    dataset: &Dataset,
+    run_dir: &std::path::Path,
+    run_id: &str,
+    rows: &[crate::dataset::PhotoRef],
+) -> Result<Option<crate::embeddings::EmbeddingReport>, crate::embeddings::EmbeddingError> {
+    Ok(crate::embeddings::Embeddings::load_run(run_dir, rows)?
+        .map(|e| crate::embeddings::analyse(dataset, &e, run_id)))
 }
 
 /// Loads a run's probabilities and finds its issues on `labels` (see

@@ -3,6 +3,7 @@
 
 mod eval;
 mod help;
+mod map;
 mod open;
 mod overview;
 mod people;
@@ -12,6 +13,7 @@ mod status;
 
 pub use crate::workbench::queries::Counts;
 pub use eval::EvalViewState;
+pub use map::MapViewState;
 
 use super::app::Runtime;
 use super::commands::Command;
@@ -45,6 +47,7 @@ pub fn frame_ui(
             View::Person => person::person_ui(ui, state, rt, commands),
             View::Review => review::review_ui(ui, state, rt, commands),
             View::Eval => eval::eval_ui(ui, rt),
+            View::Map => map::map_ui(ui, rt, commands),
         }
     });
     if rt.show_help {

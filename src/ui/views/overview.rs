@@ -29,6 +29,10 @@ pub fn overview_ui(
     let Some(counts) = &rt.overview_counts else {
         return;
     };
+    let rt_analysed = (
+        rt.embeddings_analysed.as_deref(),
+        rt.embeddings_error.as_deref(),
+    );
     egui::ScrollArea::vertical()
         .id_salt("overview")
         .show(ui, |ui| {
@@ -63,6 +67,8 @@ pub fn overview_ui(
             issues_summary_ui(ui, session, commands);
             ui.add_space(12.0);
             photo_checks_ui(ui, session, state, commands);
+            ui.add_space(12.0);
+            embeddings_ui(ui, session, rt_analysed, state, commands);
             ui.add_space(12.0);
             problems_ui(ui, session);
         });
@@ -270,6 +276,56 @@ fn photo_checks_ui(
         };
         commands.push(Command::Show(View::People));
     }
+}
+
+/// What the run's embeddings show: outliers and look-alike people, with the map.
+fn embeddings_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    (analysed, error): (Option<&str>, Option<&str>),
+    state: &mut PersistentState,
+    commands: &mut Vec<Command>,
+) {
+    let Some(probs) = &session.probs else {
+        return;
+    };
+    ui.strong("Outliers and look-alikes (the run's embeddings)");
+    let Some(report) = &session.embeddings else {
+        if let (Some(e), true) = (error, analysed == Some(probs.run_id.as_str())) {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Cannot be used: {e}"));
+        } else if analysed == Some(probs.run_id.as_str()) {
+            ui.weak(format!(
+                "Run {} saved no embeddings (older runs and efficientnet backbones).",
+                probs.run_id
+            ));
+        } else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.weak("Mapping the photos…");
+            });
+        }
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.colored_label(AMBER, report.outliers.len().to_string());
+        ui.label("outlier photos: unlike any photo of another person");
+    });
+    ui.horizontal(|ui| {
+        ui.colored_label(AMBER, report.lookalikes.len().to_string());
+        ui.label("look-alike pairs: two ids the model sees as one person");
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Open the map (F7)").clicked() {
+            commands.push(Command::Show(View::Map));
+        }
+        if !report.flagged_people().is_empty() && ui.button("Show the people concerned").clicked() {
+            state.people_filter = PeopleFilter {
+                embedding_flags_only: true,
+                ..PeopleFilter::default()
+            };
+            commands.push(Command::Show(View::People));
+        }
+    });
 }
 
 fn problems_ui(ui: &mut egui::Ui, session: &Session) {

@@ -237,6 +237,8 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
         ui.checkbox(&mut f.flagged_only, "Flagged");
         ui.checkbox(&mut f.photo_problems_only, "Photo problems")
             .on_hover_text("People with a photo the photo checks flagged: dark, overexposed, blurred, almost blank, grayscale, odd size or shape, or the same photo as another");
+        ui.checkbox(&mut f.embedding_flags_only, "Outliers / look-alikes")
+            .on_hover_text("People with a photo unlike any other, or whom the model sees as another person (the run's embeddings; map: F7)");
         ui.checkbox(&mut f.edited_only, "Edited");
         labelled_combo_ui(ui, "Review", f.reviewed.name(), |ui| {
             for r in ReviewedFilter::ALL {

@@ -81,6 +81,7 @@ pub fn person_detail_ui(
             ui.colored_label(ui.visuals().warn_fg_color, "edited");
         }
     });
+    lookalike_ui(ui, session, p, commands);
     if item.is_some() {
         photos_ui(ui, state, rt, p, item, commands);
         labels_ui(ui, rt, p, item, commands);
@@ -387,6 +388,31 @@ fn photo_column_ui(
     });
 }
 
+/// A person the run's embeddings put beside another person: a link to the other.
+fn lookalike_ui(ui: &mut egui::Ui, session: &Session, p: usize, commands: &mut Vec<Command>) {
+    let Some(l) = session.embeddings.as_ref().and_then(|e| e.lookalike_of(p)) else {
+        return;
+    };
+    let other = if l.a == p { l.b } else { l.a };
+    ui.horizontal_wrapped(|ui| {
+        ui.colored_label(
+            crate::ui::widgets::AMBER,
+            "⚠ The model sees this person and",
+        );
+        if ui
+            .link(session.folder(other))
+            .on_hover_text("Open the other person")
+            .clicked()
+        {
+            commands.push(Command::OpenPerson(other));
+        }
+        ui.colored_label(
+            crate::ui::widgets::AMBER,
+            "as one: the same person under two ids?",
+        );
+    });
+}
+
 /// What the photo checks found in this photo, one small amber line each; a duplicate of
 /// another person's photo links to that person.
 fn photo_findings_ui(
@@ -395,6 +421,18 @@ fn photo_findings_ui(
     photo: PhotoRef,
     commands: &mut Vec<Command>,
 ) {
+    if let Some(text) = session
+        .embeddings
+        .as_ref()
+        .and_then(|e| e.describe_outlier(photo))
+    {
+        ui.label(
+            egui::RichText::new("⚠ outlier")
+                .small()
+                .color(crate::ui::widgets::AMBER),
+        )
+        .on_hover_text(format!("{text}\nFrom the run's embeddings (map: F7)"));
+    }
     let Some(report) = &session.photos else {
         return;
     };

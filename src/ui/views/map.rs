@@ -1,0 +1,386 @@
+//! Map: every training photo at the first two principal components of the run's
+//! embeddings (fold 0's model's features), coloured by a label, with outliers and
+//! look-alike people ringed. Hover a point for its photo and labels; click it to open the
+//! person. Beside the map, the outliers and look-alike pairs as lists.
+
+use crate::dataset::{Field, PhotoRef};
+use crate::embeddings::EmbeddingReport;
+use crate::ui::app::Runtime;
+use crate::ui::commands::Command;
+use crate::ui::thumb_textures::PhotoKey;
+use crate::ui::widgets::{photo_content, photo_tile_ui, value_color, PhotoSource, AMBER};
+use crate::workbench::session::Session;
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
+
+/// What the points' colour shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapColour {
+    #[default]
+    Mask,
+    Gender,
+    Age,
+    /// People in the review queue (amber) against the rest (grey).
+    Issues,
+}
+
+impl MapColour {
+    const ALL: [MapColour; 4] = [
+        MapColour::Mask,
+        MapColour::Gender,
+        MapColour::Age,
+        MapColour::Issues,
+    ];
+    fn title(self) -> &'static str {
+        match self {
+            MapColour::Mask => "mask",
+            MapColour::Gender => "gender",
+            MapColour::Age => "age",
+            MapColour::Issues => "issues",
+        }
+    }
+}
+
+/// Photos of outliers are ringed in this colour, look-alike people in [`LOOKALIKE`].
+const OUTLIER: Color32 = Color32::from_rgb(230, 60, 60);
+const LOOKALIKE: Color32 = Color32::from_rgb(160, 90, 240);
+/// A point is hovered within this many pixels.
+const PICK_RADIUS: f32 = 8.0;
+/// Width of the lists beside the map.
+const LIST_WIDTH: f32 = 300.0;
+
+/// The map's settings and what its last frame drew (for hit tests and tests).
+#[derive(Debug, Default)]
+pub struct MapViewState {
+    pub colour: MapColour,
+    pub rings: bool,
+    /// Screen rectangle of the plot in the last frame and the data bounds it showed.
+    plot: Option<(Rect, Rect)>,
+    /// Colours per row for (colour, session generation, run id): labels change rarely.
+    colours: Option<(MapColour, u64, String, Vec<Color32>)>,
+}
+
+impl MapViewState {
+    pub fn new() -> Self {
+        MapViewState {
+            rings: true,
+            ..Default::default()
+        }
+    }
+
+    /// Where row `row`'s point was drawn in the last frame.
+    pub fn screen_pos(&self, report: &EmbeddingReport, row: usize) -> Option<Pos2> {
+        let (rect, bounds) = self.plot?;
+        report.map.get(row).map(|&p| to_screen(rect, bounds, p))
+    }
+}
+
+fn to_screen(rect: Rect, bounds: Rect, p: [f32; 2]) -> Pos2 {
+    let x = (p[0] - bounds.min.x) / bounds.width().max(f32::MIN_POSITIVE);
+    let y = (p[1] - bounds.min.y) / bounds.height().max(f32::MIN_POSITIVE);
+    Pos2::new(
+        rect.left() + x * rect.width(),
+        rect.bottom() - y * rect.height(),
+    )
+}
+
+pub fn map_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) {
+    let Some(session) = &rt.session else { return };
+    ui.heading("Map of the photos");
+    let Some(probs) = &session.probs else {
+        ui.label("No finished run yet: train one (F9); its model's view of the photos shows here.");
+        return;
+    };
+    let Some(report) = session.embeddings.clone() else {
+        if let (Some(e), Some(_)) = (&rt.embeddings_error, &rt.embeddings_analysed) {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Run {}'s embeddings cannot be used: {e}", probs.run_id),
+            );
+        } else if rt.embeddings_analysed.as_deref() == Some(probs.run_id.as_str()) {
+            ui.label(format!(
+                "Run {} has no embeddings.npy: runs made before embeddings were saved, and \
+                 efficientnet backbones, have none. Train a small-cnn or resnet run (F9) to map \
+                 the photos.",
+                probs.run_id
+            ));
+        } else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Mapping the photos of run {}…", probs.run_id));
+            });
+        }
+        return;
+    };
+    let view = rt.map_view.get_or_insert_with(MapViewState::new);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "{} photos of run {}: the first two principal components of fold 0's features \
+             ({:.0}% and {:.0}% of the variance).",
+            report.rows.len(),
+            report.run_id,
+            100.0 * report.map_explained[0],
+            100.0 * report.map_explained[1]
+        ));
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Colour by");
+        for c in MapColour::ALL {
+            ui.selectable_value(&mut view.colour, c, c.title());
+        }
+        ui.separator();
+        legend_ui(ui, view.colour);
+        ui.separator();
+        ui.checkbox(&mut view.rings, "Ring outliers and look-alikes");
+    });
+
+    let key = (view.colour, session.generation, report.run_id.clone());
+    if view
+        .colours
+        .as_ref()
+        .is_none_or(|(c, g, r, _)| (*c, *g, r) != (key.0, key.1, &key.2))
+    {
+        let colours = point_colours(session, &report, view.colour);
+        view.colours = Some((key.0, key.1, key.2, colours));
+    }
+    let selected = rt.selected_person;
+    let mut hovered: Option<usize> = None;
+    let mut clicked: Option<usize> = None;
+    ui.horizontal_top(|ui| {
+        let size = Vec2::new(
+            (ui.available_width() - LIST_WIDTH - 12.0).max(200.0),
+            ui.available_height().max(200.0),
+        );
+        let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Image, true, "map of the photos")
+        });
+        let bounds = data_bounds(&report.map);
+        view.plot = Some((rect.shrink(10.0), bounds));
+        let plot = rect.shrink(10.0);
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+        let colours = view.colours.as_ref().map(|c| &c.3);
+        let mut mesh = egui::Mesh::default();
+        for (row, &p) in report.map.iter().enumerate() {
+            let at = to_screen(plot, bounds, p);
+            let colour = colours
+                .and_then(|c| c.get(row))
+                .copied()
+                .unwrap_or(Color32::GRAY);
+            mesh.add_colored_rect(Rect::from_center_size(at, Vec2::splat(3.0)), colour);
+        }
+        painter.add(egui::Shape::mesh(mesh));
+        if view.rings {
+            for &row in &report.outliers {
+                let at = to_screen(plot, bounds, report.map[row]);
+                painter.circle_stroke(at, 6.0, Stroke::new(1.5, OUTLIER));
+            }
+            for l in &report.lookalikes {
+                for (row, photo) in report.rows.iter().enumerate() {
+                    if photo.person == l.a || photo.person == l.b {
+                        let at = to_screen(plot, bounds, report.map[row]);
+                        painter.circle_stroke(at, 5.0, Stroke::new(1.5, LOOKALIKE));
+                    }
+                }
+            }
+        }
+        if let Some(person) = selected {
+            for (row, photo) in report.rows.iter().enumerate() {
+                if photo.person == person {
+                    let at = to_screen(plot, bounds, report.map[row]);
+                    painter.circle_stroke(at, 5.0, Stroke::new(2.0, ui.visuals().text_color()));
+                }
+            }
+        }
+        if let Some(pointer) = response.hover_pos() {
+            hovered = nearest_point(&report, plot, bounds, pointer);
+        }
+        if response.clicked() {
+            clicked = hovered;
+        }
+        if let Some(row) = hovered {
+            let at = to_screen(plot, bounds, report.map[row]);
+            painter.circle_stroke(at, 7.0, Stroke::new(2.0, AMBER));
+            let photo = report.rows[row];
+            let thumbs = rt.thumbs.as_mut();
+            response.on_hover_ui_at_pointer(|ui| {
+                point_tip_ui(ui, session, &report, thumbs, row, photo);
+            });
+        }
+        ui.vertical(|ui| {
+            ui.set_width(LIST_WIDTH);
+            lists_ui(ui, session, &report, commands);
+        });
+    });
+    if let Some(row) = clicked {
+        let photo = report.rows[row];
+        commands.push(Command::OpenPerson(photo.person));
+        commands.push(Command::SelectPhoto(photo.slot));
+    }
+}
+
+/// The row nearest the pointer, when within [`PICK_RADIUS`].
+fn nearest_point(
+    report: &EmbeddingReport,
+    plot: Rect,
+    bounds: Rect,
+    pointer: Pos2,
+) -> Option<usize> {
+    report
+        .map
+        .iter()
+        .enumerate()
+        .map(|(row, &p)| (row, to_screen(plot, bounds, p).distance(pointer)))
+        .filter(|&(_, d)| d <= PICK_RADIUS)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(row, _)| row)
+}
+
+/// The map's data bounds, with a margin so no point sits on the edge.
+fn data_bounds(map: &[[f32; 2]]) -> Rect {
+    let mut r = Rect::NOTHING;
+    for p in map {
+        r.extend_with(Pos2::new(p[0], p[1]));
+    }
+    if !r.is_positive() {
+        return Rect::from_center_size(r.center(), Vec2::splat(1.0));
+    }
+    r.expand2(r.size() * 0.02)
+}
+
+fn point_colours(session: &Session, report: &EmbeddingReport, colour: MapColour) -> Vec<Color32> {
+    report
+        .rows
+        .iter()
+        .map(|&PhotoRef { person, slot }| match colour {
+            MapColour::Mask => value_color(Field::Mask, session.mask(person, slot).index()),
+            MapColour::Gender => value_color(Field::Gender, session.gender(person).index()),
+            MapColour::Age => value_color(Field::Age, session.age_bin(person).index()),
+            MapColour::Issues => {
+                let flagged = session
+                    .issues
+                    .as_ref()
+                    .is_some_and(|i| i.by_person.contains_key(&person));
+                if flagged {
+                    AMBER
+                } else {
+                    Color32::from_gray(110)
+                }
+            }
+        })
+        .collect()
+}
+
+fn legend_ui(ui: &mut egui::Ui, colour: MapColour) {
+    let entries: Vec<(String, Color32)> = match colour {
+        MapColour::Mask | MapColour::Gender | MapColour::Age => {
+            let field = match colour {
+                MapColour::Mask => Field::Mask,
+                MapColour::Gender => Field::Gender,
+                _ => Field::Age,
+            };
+            (0..field.num_classes())
+                .map(|v| (field.class_name(v).to_string(), value_color(field, v)))
+                .collect()
+        }
+        MapColour::Issues => vec![
+            ("in the review queue".into(), AMBER),
+            ("not flagged".into(), Color32::from_gray(110)),
+        ],
+    };
+    for (name, c) in entries {
+        ui.colored_label(c, "■");
+        ui.label(name);
+    }
+    ui.colored_label(OUTLIER, "○");
+    ui.label("outlier");
+    ui.colored_label(LOOKALIKE, "○");
+    ui.label("look-alike");
+    ui.label("○ selected person");
+}
+
+fn point_tip_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    report: &EmbeddingReport,
+    thumbs: Option<&mut crate::ui::thumb_textures::ThumbTextures>,
+    row: usize,
+    photo: PhotoRef,
+) {
+    let folder = session.folder(photo.person).to_string();
+    ui.strong(format!("{folder} / {}", photo.slot.stem()));
+    if let Some(ph) = session.dataset.photo(photo) {
+        let source = PhotoSource {
+            key: PhotoKey::new(photo.person, photo.slot.index()),
+            root: session.root(),
+            rel_path: &ph.rel_path,
+        };
+        photo_tile_ui(
+            ui,
+            Vec2::new(96.0, 128.0),
+            photo_content(thumbs, Some(source), "loading…"),
+            false,
+            false,
+            &folder,
+        );
+    }
+    ui.label(format!(
+        "{} · {} · {} years",
+        Field::Mask.class_name(session.mask(photo.person, photo.slot).index()),
+        Field::Gender.class_name(session.gender(photo.person).index()),
+        session.age_years(photo.person)
+    ));
+    ui.label(format!("outlier score {:.3}", report.outlier_score[row]));
+    if let Some(text) = report.describe_outlier(photo) {
+        ui.colored_label(OUTLIER, text);
+    }
+    if let Some(l) = report.lookalike_of(photo.person) {
+        let other = if l.a == photo.person { l.b } else { l.a };
+        ui.colored_label(
+            LOOKALIKE,
+            format!("looks like {} to the model", session.folder(other)),
+        );
+    }
+    ui.weak("Click to open this person");
+}
+
+/// The flagged photos and pairs, each a link to its person.
+fn lists_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    report: &EmbeddingReport,
+    commands: &mut Vec<Command>,
+) {
+    egui::ScrollArea::vertical()
+        .id_salt("map_lists")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.strong(format!("{} outlier photos", report.outliers.len()));
+            ui.weak("Unlike any photo of another person; most atypical first.");
+            for &row in &report.outliers {
+                let photo = report.rows[row];
+                let text = format!(
+                    "{:.3}  {}/{}",
+                    report.outlier_score[row],
+                    session.folder(photo.person),
+                    photo.slot.stem()
+                );
+                if ui.link(text).clicked() {
+                    commands.push(Command::OpenPerson(photo.person));
+                    commands.push(Command::SelectPhoto(photo.slot));
+                }
+            }
+            ui.add_space(10.0);
+            ui.strong(format!("{} look-alike pairs", report.lookalikes.len()));
+            ui.weak("Two ids the model sees as one person: a duplicated identity?");
+            for l in &report.lookalikes {
+                ui.horizontal_wrapped(|ui| {
+                    for p in [l.a, l.b] {
+                        if ui.link(session.folder(p)).clicked() {
+                            commands.push(Command::OpenPerson(p));
+                        }
+                    }
+                });
+            }
+        });
+}

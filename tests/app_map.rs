@@ -1,0 +1,202 @@
+//! The map (F7) and what the run's embeddings flag: an outlier photo and a duplicated
+//! identity, found from `embeddings.npy`, shown on the map, in the overview, the people
+//! filter and the person view; a click on a point or a list entry opens the person.
+#![cfg(feature = "gui")]
+
+mod app_support;
+
+use app_support::*;
+use egui::{Key, PointerButton};
+use egui_kittest::kittest::Queryable;
+use mask_curator::dataset::Slot;
+use mask_curator::ui::commands::Command;
+use mask_curator::ui::state::View;
+use std::path::Path;
+
+/// A normal photo unlike any other.
+const STRAY: usize = 11;
+/// Two ids of one look.
+const TWINS: [usize; 2] = [20, 21];
+const DIM: usize = 12;
+
+/// Deterministic noise in [-1, 1] (splitmix64's finaliser: neighbouring inputs give
+/// unrelated outputs).
+fn noise(i: usize) -> f32 {
+    let mut x = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+}
+
+/// Features as a trained network gives them: mostly shared, then the person's look, the
+/// mask status and a little per-photo noise.
+fn write_embeddings(root: &Path) {
+    let mut data = Vec::new();
+    for p in 0..PEOPLE {
+        let look = if p == TWINS[1] { TWINS[0] } else { p };
+        for slot in Slot::ALL {
+            let row = data.len() / DIM;
+            for c in 0..DIM {
+                let v = if p == STRAY && slot == Slot::Normal {
+                    if c == 3 {
+                        4.0
+                    } else {
+                        -1.0
+                    }
+                } else {
+                    2.0 + 0.4 * noise(look * 131 + c)
+                        + 0.8 * noise(9000 + slot.mask().index() * 17 + c)
+                        + 0.25 * noise(50_000 + row * 31 + c)
+                };
+                data.push(v);
+            }
+        }
+    }
+    write_npy(
+        &root.join(".mask-curator/runs/test-run/embeddings.npy"),
+        PEOPLE * 7,
+        DIM,
+        &data,
+    );
+}
+
+fn open_with_embeddings() -> (
+    tempfile::TempDir,
+    egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_embeddings(&root);
+    let mut h = harness(&root);
+    wait_idle(&mut h);
+    (tmp, h)
+}
+
+#[test]
+fn the_map_shows_the_outlier_and_the_look_alikes_and_opens_what_is_clicked() {
+    let (_tmp, mut h) = open_with_embeddings();
+    {
+        let session = h.state().rt.session.as_ref().unwrap();
+        let report = session
+            .embeddings
+            .as_ref()
+            .expect("the run's embeddings analysed");
+        let outliers: Vec<_> = report.outliers.iter().map(|&r| report.rows[r]).collect();
+        assert_eq!(outliers.len(), 1, "{outliers:?}");
+        assert_eq!(
+            (outliers[0].person, outliers[0].slot),
+            (STRAY, Slot::Normal)
+        );
+        let pairs: Vec<_> = report.lookalikes.iter().map(|l| (l.a, l.b)).collect();
+        assert_eq!(pairs, vec![(TWINS[0], TWINS[1])]);
+    }
+
+    // The overview counts them and leads to the people concerned.
+    h.state_mut().apply(Command::Show(View::Overview));
+    h.run();
+    h.get_by_label("Outliers and look-alikes (the run's embeddings)");
+    h.get_by_label("outlier photos: unlike any photo of another person");
+    h.get_by_label("Show the people concerned").click();
+    h.run();
+    assert_eq!(h.state().state.view, View::People);
+    let filter = h.state().state.people_filter.clone();
+    assert!(filter.embedding_flags_only);
+    let mut shown = h.state_mut().rt.people(&filter).to_vec();
+    shown.sort_unstable();
+    assert_eq!(shown, vec![STRAY, TWINS[0], TWINS[1]]);
+
+    // F7: the map, its lists; a list entry opens the person on the photo.
+    h.key_press(Key::F7);
+    h.run();
+    assert_eq!(h.state().state.view, View::Map);
+    h.get_by_label("map of the photos");
+    h.get_by_label("1 outlier photos");
+    h.get_by_label("1 look-alike pairs");
+    h.get_by_label(&folder(TWINS[1])).click();
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    assert_eq!(h.state().rt.selected_person, Some(TWINS[1]));
+    // The person view says whom the model takes this person for; the link opens them.
+    h.get_by_label("as one: the same person under two ids?");
+    h.get_by_label(&folder(TWINS[0])).click();
+    h.run();
+    assert_eq!(h.state().rt.selected_person, Some(TWINS[0]));
+
+    // On the map, hovering the stray point names it; clicking opens its person and photo.
+    h.key_press(Key::F7);
+    h.run();
+    let at = {
+        let app = h.state();
+        let session = app.rt.session.as_ref().unwrap();
+        let report = session.embeddings.as_ref().unwrap();
+        let row = report.outliers[0];
+        app.rt
+            .map_view
+            .as_ref()
+            .unwrap()
+            .screen_pos(report, row)
+            .expect("the map was drawn")
+    };
+    h.event(egui::Event::PointerMoved(at));
+    h.run();
+    h.get_by_label(&format!("{} / normal", folder(STRAY)));
+    h.get_by_label_contains("unlike the other photos: outlier 1 of 1");
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        });
+        h.run();
+    }
+    assert_eq!(h.state().state.view, View::Person);
+    assert_eq!(h.state().rt.selected_person, Some(STRAY));
+    assert_eq!(h.state().rt.selected_slot, Slot::Normal);
+    // The photo is marked in the person view.
+    h.get_by_label("⚠ outlier");
+}
+
+#[test]
+fn a_run_without_embeddings_says_so_and_flags_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    wait_idle(&mut h);
+    assert!(h.state().rt.session.as_ref().unwrap().embeddings.is_none());
+    h.key_press(Key::F7);
+    h.run();
+    h.get_by_label_contains("Run test-run has no embeddings.npy");
+    h.state_mut().apply(Command::Show(View::Overview));
+    h.run();
+    h.get_by_label_contains("saved no embeddings");
+}
+
+#[test]
+fn a_corrupt_embeddings_file_is_reported_and_the_session_stays_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    // Rows that do not match the run's index.
+    write_npy(
+        &root.join(".mask-curator/runs/test-run/embeddings.npy"),
+        5,
+        DIM,
+        &vec![1.0; 5 * DIM],
+    );
+    let mut h = harness(&root);
+    wait_idle(&mut h);
+    h.run();
+    assert!(h.state().rt.session.is_some());
+    // The status bar and the overview name the file and what is wrong with it.
+    let said = h
+        .query_all_by_label_contains("embeddings.npy: 5 rows, but the run's index has 210 photos")
+        .count();
+    assert!(said >= 1);
+    h.key_press(Key::F7);
+    h.run();
+    h.get_by_label_contains("Run test-run's embeddings cannot be used: ");
+}
