@@ -96,6 +96,19 @@ fn screenshots_of_the_main_screens() {
     h.key_press(Key::F1);
     h.key_press(Key::F6);
     save(&mut h, "eval");
+    h.key_press(Key::F7);
+    h.run();
+    // Hover the most atypical photo, when the run's embeddings flag one.
+    let stray = h.state().session().and_then(|s| {
+        let report = s.embeddings.as_ref()?;
+        let row = *report.outliers.first()?;
+        h.state().rt.map_view.as_ref()?.screen_pos(report, row)
+    });
+    if let Some(at) = stray {
+        h.event(egui::Event::PointerMoved(at));
+        h.run();
+    }
+    save(&mut h, "map");
     // A person with a photo the photo checks flagged, a duplicate of another person's
     // when there is one (the demo files one photo again under a second person).
     let flagged = h.state().session().and_then(|s| {

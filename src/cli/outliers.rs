@@ -113,7 +113,7 @@ pub fn render_text(dataset: &Dataset, report: &EmbeddingReport, limit: usize, se
     );
     let _ = writeln!(
         o,
-        "{} outlier photos (unlike any photo of another person; score 1 typical, about 0.37 median, near 0 alone):",
+        "{} outlier photos (unlike any photo of another person, beyond Datalab's fence; score 1 typical, 0.37 median, near 0 alone):",
         report.outliers.len()
     );
     for &row in report.outliers.iter().take(limit) {

@@ -9,8 +9,9 @@
 //! - **outliers**: photos unlike any other. The score is cleanlab's for features: the mean
 //!   distance to the k nearest photos (of other people), `exp(-distance / median distance)`
 //!   (1 = typical, near 0 = alone), the median taken over photos of the same mask status.
-//!   A photo is flagged when its distance is far beyond its group's own spread (a robust z
-//!   of the log distance), so the count follows the data;
+//!   A photo is flagged by cleanlab Datalab's rule, within its mask status: a distance
+//!   above Q3 + (1/0.37037 - 1) x IQR of the group's distances, so the count follows the
+//!   data;
 //! - **look-alike people**: two ids whose photos the model sees as one person (a
 //!   duplicated identity). People are compared by the mean of their photos; a pair is
 //!   flagged when each is the other's nearest person and far closer than people's nearest
@@ -34,8 +35,8 @@ pub const FILE_NAME: &str = "embeddings.npy";
 pub const NEIGHBOURS: usize = 10;
 /// Principal components the distances are measured on.
 pub const REDUCED_DIM: usize = 32;
-/// Robust z of the log distance beyond which a photo is an outlier.
-pub const OUTLIER_Z: f64 = 3.5;
+/// Datalab's outlier fence: distances above Q3 + this x IQR are flagged.
+pub const OUTLIER_IQR_FACTOR: f64 = 1.0 / 0.37037 - 1.0;
 /// Robust z (below the typical nearest-person distance) beyond which two people look alike.
 pub const LOOKALIKE_Z: f64 = 3.5;
 
@@ -269,11 +270,7 @@ pub fn analyse(dataset: &Dataset, emb: &Embeddings, run_id: &str) -> EmbeddingRe
         for &i in &members {
             outlier_score[i] = (-mean_distance[i] / scale).exp() as f32;
         }
-        outliers.extend(
-            far_beyond(&distances, OUTLIER_Z)
-                .into_iter()
-                .map(|m| members[m]),
-        );
+        outliers.extend(beyond_fence(&distances).into_iter().map(|m| members[m]));
     }
     outliers.sort_by(|&a, &b| outlier_score[a].total_cmp(&outlier_score[b]));
 
@@ -295,19 +292,19 @@ pub fn analyse(dataset: &Dataset, emb: &Embeddings, run_id: &str) -> EmbeddingRe
     }
 }
 
-/// Indices whose log value lies more than `z` robust standard deviations above the median.
-fn far_beyond(values: &[f64], z: f64) -> Vec<usize> {
-    let logs: Vec<f64> = values.iter().map(|v| v.max(1e-12).ln()).collect();
-    let Some(centre) = crate::stats::median(&logs) else {
+/// Indices of values above Q3 + [`OUTLIER_IQR_FACTOR`] x IQR (quartiles interpolated as
+/// NumPy's `percentile` does, as Datalab computes them).
+fn beyond_fence(values: &[f64]) -> Vec<usize> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (Some(q1), Some(q3)) = (
+        crate::stats::quantile_sorted(&sorted, 0.25),
+        crate::stats::quantile_sorted(&sorted, 0.75),
+    ) else {
         return Vec::new();
     };
-    let spread = crate::stats::mad_sd(&logs, centre).unwrap_or(0.0);
-    if spread <= 1e-9 {
-        return Vec::new();
-    }
-    (0..logs.len())
-        .filter(|&i| (logs[i] - centre) / spread > z)
-        .collect()
+    let fence = q3 + OUTLIER_IQR_FACTOR * (q3 - q1);
+    (0..values.len()).filter(|&i| values[i] > fence).collect()
 }
 
 /// Pairs of people that are each other's nearest person and far closer than usual.
