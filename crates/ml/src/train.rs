@@ -691,6 +691,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         .collect();
     run::write_index(&run.val_index(k), &index)?;
     if k == EMBEDDING_FOLD && net.has_embedding() {
+        let started = Instant::now();
         let all: Vec<usize> = (0..ctx.rows.len()).collect();
         let Some((dim, data)) = embed_rows(
             &net,
@@ -715,6 +716,13 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
         let path = run.embeddings();
         npy::write(&path, &Matrix::new(all.len(), dim, data))
             .map_err(|e| MlError::Io(format!("{}: {e}", path.display())))?;
+        ctx.send(WorkerEvent::Log {
+            text: format!(
+                "embeddings.npy: {} photos x {dim} features from fold {k}'s model in {:.1} s",
+                all.len(),
+                started.elapsed().as_secs_f64()
+            ),
+        });
     }
     if let Some((_, eval_loader)) = &ctx.eval {
         let all: Vec<usize> = (0..eval_loader.len()).collect();

@@ -66,9 +66,18 @@ pub fn overview_ui(
             ui.add_space(12.0);
             issues_summary_ui(ui, session, commands);
             ui.add_space(12.0);
-            photo_checks_ui(ui, session, state, commands);
-            ui.add_space(12.0);
-            embeddings_ui(ui, session, rt_analysed, state, commands);
+            // What the photos themselves show, side by side: the photo checks and the
+            // run's embeddings.
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_width(420.0);
+                    photo_checks_ui(ui, session, state, commands);
+                });
+                ui.add_space(24.0);
+                ui.vertical(|ui| {
+                    embeddings_ui(ui, session, rt_analysed, state, commands);
+                });
+            });
             ui.add_space(12.0);
             problems_ui(ui, session);
         });
