@@ -6,7 +6,8 @@
 //! Features are made like a trained network's: mostly shared and positive, then the
 //! person's look, the mask status and per-photo noise; some photos are replaced by strays
 //! and some people share a look (duplicated identities). Printed: time, peak memory, how
-//! many planted strays each method ranks among its most atypical, and the twins found.
+//! many planted strays each method ranks among its most atypical, and the twins found;
+//! and the time of the t-SNE layout the worker saves as `map.npy`.
 
 use mask_curator::arrays::write_npy;
 use mask_curator::dataset::{Dataset, Gender, Person, PhotoRef, Slot};
@@ -217,6 +218,17 @@ fn main() {
             println!(
                 "  memory    peak RSS {b:.1} MB; the analysis added {:.1} MB",
                 b - a
+            );
+        }
+        if dim == 192 {
+            // The worker's map.npy: made once per run, after fold 0.
+            let t = Instant::now();
+            let layout = mask_curator::embeddings::tsne_layout(&planted.features, dim, None)
+                .expect("not cancelled");
+            println!(
+                "  t-SNE     {:>8.2} s   the map of {} photos (the worker makes it once per run)",
+                t.elapsed().as_secs_f64(),
+                layout.len()
             );
         }
         let Some(py) = &python else { continue };

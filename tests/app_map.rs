@@ -207,3 +207,43 @@ fn a_corrupt_embeddings_file_is_reported_and_the_session_stays_open() {
     h.run();
     h.get_by_label_contains("Run test-run's embeddings cannot be used: ");
 }
+
+#[test]
+fn the_runs_tsne_layout_places_the_points() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_embeddings(&root);
+    // The worker's layout: the stray far up and right, everyone else near the origin.
+    let stray_row = STRAY * 7 + Slot::Normal.index();
+    let places: Vec<f32> = (0..PEOPLE * 7)
+        .flat_map(|r| {
+            if r == stray_row {
+                [50.0, 50.0]
+            } else {
+                [noise(r) * 5.0, noise(r + 7_000) * 5.0]
+            }
+        })
+        .collect();
+    write_npy(
+        &root.join(".mask-curator/runs/test-run/map.npy"),
+        PEOPLE * 7,
+        2,
+        &places,
+    );
+    let mut h = harness(&root);
+    wait_idle(&mut h);
+    h.key_press(Key::F7);
+    h.run();
+    h.get_by_label_contains("placed by t-SNE on fold 0's features");
+    let app = h.state();
+    let report = app.rt.session.as_ref().unwrap().embeddings.clone().unwrap();
+    let view = app.rt.map_view.as_ref().unwrap();
+    let stray = view.screen_pos(&report, stray_row).unwrap();
+    let others: Vec<egui::Pos2> = (0..PEOPLE * 7)
+        .filter(|&r| r != stray_row)
+        .map(|r| view.screen_pos(&report, r).unwrap())
+        .collect();
+    // Up and right of every other point (screen y grows downwards).
+    assert!(others.iter().all(|p| p.x < stray.x && p.y > stray.y));
+}

@@ -71,8 +71,7 @@ fn write_run(
     let rows = probs.len() / 18;
     std::fs::write(run.join("oof_index.csv"), index).unwrap();
     mask_curator::arrays::write_npy(&run.join("oof_probs.npy"), &[rows, 18], &probs).unwrap();
-    mask_curator::arrays::write_npy(&run.join("embeddings.npy"), &[rows, DIM], &features)
-        .unwrap();
+    mask_curator::arrays::write_npy(&run.join("embeddings.npy"), &[rows, DIM], &features).unwrap();
     std::fs::write(
         run.join("run.json"),
         r#"{"id":"20261201-000000-test","status":"finished","created":"2026-12-01T00:00:00Z"}"#,
@@ -119,7 +118,10 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
         listed.first().is_some_and(|l| l.ends_with(&stray_path)),
         "the stray first:\n{stdout}"
     );
-    let (a, b) = (&dataset.people[twins.0].folder, &dataset.people[twins.1].folder);
+    let (a, b) = (
+        &dataset.people[twins.0].folder,
+        &dataset.people[twins.1].folder,
+    );
     assert!(
         stdout.contains("1 look-alike pairs") && stdout.contains(&format!("{a}  ~  {b}")),
         "{stdout}"
@@ -127,11 +129,14 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
     let csv = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "kind,path,other,score,detail");
-    assert!(lines[1].starts_with(&format!("outlier,{stray_path},,")), "{csv}");
     assert!(
-        lines.iter().any(|l| l.starts_with(&format!(
-            "lookalike,train/images/{a},train/images/{b},"
-        ))),
+        lines[1].starts_with(&format!("outlier,{stray_path},,")),
+        "{csv}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("lookalike,train/images/{a},train/images/{b},"))),
         "{csv}"
     );
 

@@ -105,12 +105,15 @@ pub fn render_text(dataset: &Dataset, report: &EmbeddingReport, limit: usize, se
         report.rows.len(),
         report.dim
     );
-    let _ = writeln!(
-        o,
-        "map: the first two principal components show {:.0}% and {:.0}% of the variance",
-        100.0 * report.map_explained[0],
-        100.0 * report.map_explained[1]
-    );
+    let _ = match report.map_kind {
+        crate::embeddings::MapKind::Tsne => writeln!(o, "map: the run's t-SNE layout (map.npy)"),
+        crate::embeddings::MapKind::PrincipalComponents => writeln!(
+            o,
+            "map: the first two principal components ({:.0}% and {:.0}% of the variance; no map.npy)",
+            100.0 * report.map_explained[0],
+            100.0 * report.map_explained[1]
+        ),
+    };
     let _ = writeln!(
         o,
         "{} outlier photos (unlike any photo of another person, beyond Datalab's fence; score 1 typical, 0.37 median, near 0 alone):",

@@ -4,7 +4,8 @@
 //! model gives every training photo, before its heads. One model for all photos, because
 //! each fold's model has its own feature space. From them:
 //!
-//! - **the map**: every photo at its first two principal components, so clusters (mask
+//! - **the map**: every photo placed by t-SNE (the worker saves it as `map.npy`; runs
+//!   without it fall back to the first two principal components), so clusters (mask
 //!   status, gender, age) and strays can be seen and clicked;
 //! - **outliers**: photos unlike any other. The score is cleanlab's for features: the mean
 //!   distance to the k nearest photos (of other people), `exp(-distance / median distance)`
@@ -23,6 +24,7 @@
 
 pub mod neighbours;
 pub mod pca;
+pub mod tsne;
 
 use crate::arrays::{read_npy, NpyData, NpyError};
 use crate::dataset::{Dataset, Mask, PhotoRef};
@@ -31,6 +33,8 @@ use std::path::{Path, PathBuf};
 
 /// The run file the worker writes (see `ml::run`).
 pub const FILE_NAME: &str = "embeddings.npy";
+/// The worker's t-SNE layout of the embeddings: rows of `embeddings.npy` x 2.
+pub const MAP_FILE_NAME: &str = "map.npy";
 /// Neighbours the outlier score averages over (cleanlab's default).
 pub const NEIGHBOURS: usize = 10;
 /// Principal components the distances are measured on.
@@ -55,6 +59,8 @@ pub struct Embeddings {
     pub dim: usize,
     /// Row-major; each row scaled to length 1 (a zero row stays zero).
     pub unit: Vec<f32>,
+    /// The run's t-SNE layout (`map.npy`), when it has one.
+    pub layout: Option<Vec<[f32; 2]>>,
 }
 
 impl Embeddings {
@@ -76,19 +82,17 @@ impl Embeddings {
                 rows.len()
             )));
         }
-        for (r, row) in data.chunks_exact_mut(dim).enumerate() {
+        for (r, row) in data.chunks_exact(dim).enumerate() {
             if let Some(c) = row.iter().position(|x| !x.is_finite()) {
                 return Err(bad(format!("row {r}, column {c} is {}", row[c])));
             }
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                row.iter_mut().for_each(|x| *x /= norm);
-            }
         }
+        normalise_rows(&mut data, dim);
         Ok(Embeddings {
             rows,
             dim,
             unit: data,
+            layout: None,
         })
     }
 
@@ -133,7 +137,12 @@ impl Embeddings {
         if !path.is_file() {
             return Ok(None);
         }
-        Self::load(&path, rows).map(Some)
+        let mut emb = Self::load(&path, rows)?;
+        let map = run_dir.join(MAP_FILE_NAME);
+        if map.is_file() {
+            emb.layout = Some(read_layout(&map, rows.len())?);
+        }
+        Ok(Some(emb))
     }
 
     pub fn len(&self) -> usize {
@@ -143,6 +152,79 @@ impl Embeddings {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+}
+
+/// Scales each row of `data` (`dim` values) to length 1; a zero row stays zero.
+fn normalise_rows(data: &mut [f32], dim: usize) {
+    for row in data.chunks_exact_mut(dim) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+}
+
+/// Reads a `rows x 2` float32 layout, refusing other shapes and non-finite values.
+fn read_layout(path: &Path, rows: usize) -> Result<Vec<[f32; 2]>, EmbeddingError> {
+    let a = read_npy(path)?;
+    let bad = |reason: String| EmbeddingError::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if a.shape != [rows, 2] {
+        return Err(bad(format!(
+            "expected {rows} photos x 2, found shape {:?}",
+            a.shape
+        )));
+    }
+    let NpyData::F32(v) = a.data else {
+        return Err(bad(format!(
+            "expected float32, found {}",
+            a.data.dtype_name()
+        )));
+    };
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!("row {} holds {}", i / 2, v[i])));
+    }
+    Ok(v.chunks_exact(2).map(|p| [p[0], p[1]]).collect())
+}
+
+/// The t-SNE layout of raw features (`rows x dim`, any scale): rows scaled to length 1,
+/// their leading principal components, t-SNE from the first two. What the worker saves
+/// as `map.npy`, so the app does not spend half a minute on it. `None` when cancelled.
+pub fn tsne_layout(
+    features: &[f32],
+    dim: usize,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Option<Vec<[f32; 2]>> {
+    let mut unit = features.to_vec();
+    normalise_rows(&mut unit, dim);
+    let reduced = pca::principal_components(&unit, dim, REDUCED_DIM);
+    let n = features.len().checked_div(dim).unwrap_or(0);
+    let start: Vec<[f32; 2]> = (0..n).map(|i| first_two(reduced.row(i))).collect();
+    tsne::layout(
+        &reduced.projected,
+        reduced.k,
+        &start,
+        &tsne::TsneOptions::default(),
+        cancel,
+    )
+}
+
+fn first_two(r: &[f32]) -> [f32; 2] {
+    [
+        r.first().copied().unwrap_or(0.0),
+        r.get(1).copied().unwrap_or(0.0),
+    ]
+}
+
+/// How the map's two axes were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapKind {
+    /// The run's `map.npy`: neighbours on the map are neighbours in the features.
+    Tsne,
+    /// The first two principal components (runs without `map.npy`).
+    PrincipalComponents,
 }
 
 /// Two people the model sees as one.
@@ -164,9 +246,10 @@ pub struct EmbeddingReport {
     /// Features per photo in the run's file.
     pub dim: usize,
     pub rows: Vec<PhotoRef>,
-    /// Per row: its place on the map (first two principal components).
+    /// Per row: its place on the map.
     pub map: Vec<[f32; 2]>,
-    /// Share of the variance each map axis shows.
+    pub map_kind: MapKind,
+    /// Share of the variance the first two principal components show.
     pub map_explained: [f64; 2],
     /// Per row: cleanlab's outlier score (1 typical, near 0 alone).
     pub outlier_score: Vec<f32>,
@@ -232,15 +315,13 @@ pub fn analyse(dataset: &Dataset, emb: &Embeddings, run_id: &str) -> EmbeddingRe
     let n = emb.len();
     let reduced = pca::principal_components(&emb.unit, emb.dim, REDUCED_DIM);
     let explained = reduced.explained();
-    let map: Vec<[f32; 2]> = (0..n)
-        .map(|i| {
-            let r = reduced.row(i);
-            [
-                r.first().copied().unwrap_or(0.0),
-                r.get(1).copied().unwrap_or(0.0),
-            ]
-        })
-        .collect();
+    let (map, map_kind) = match &emb.layout {
+        Some(layout) if layout.len() == n => (layout.clone(), MapKind::Tsne),
+        _ => (
+            (0..n).map(|i| first_two(reduced.row(i))).collect(),
+            MapKind::PrincipalComponents,
+        ),
+    };
 
     // Outliers: mean distance to the nearest photos of other people (a person's own
     // photos would hide a stray copied twice), judged against photos of the same mask
@@ -281,6 +362,7 @@ pub fn analyse(dataset: &Dataset, emb: &Embeddings, run_id: &str) -> EmbeddingRe
         dim: emb.dim,
         rows: emb.rows.clone(),
         map,
+        map_kind,
         map_explained: [
             explained.first().copied().unwrap_or(0.0),
             explained.get(1).copied().unwrap_or(0.0),

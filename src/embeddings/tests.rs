@@ -62,6 +62,7 @@ fn a_stray_photo_and_a_duplicated_identity_are_found_and_nothing_else() {
     }
     let emb = Embeddings::new(rows.clone(), DIM, data, Path::new("e.npy")).unwrap();
     let report = analyse(&ds, &emb, "run-x");
+    assert_eq!(report.map_kind, MapKind::PrincipalComponents);
 
     assert_eq!(
         report.outliers.first(),
@@ -172,4 +173,34 @@ fn bad_files_are_refused_naming_the_file_and_row() {
     assert_eq!(&e.unit[..8], &[1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0]);
     // A zero row stays zero rather than dividing by zero.
     assert!(e.unit[8..12].iter().all(|&x| x == 0.0));
+    assert_eq!(e.layout, None);
+
+    // The worker's layout comes along when its shape fits; otherwise it names itself.
+    let map = dir.path().join(MAP_FILE_NAME);
+    let places: Vec<f32> = (0..14).map(|i| i as f32).collect();
+    crate::arrays::write_npy(&map, &[7, 2], &places).unwrap();
+    let e = Embeddings::load_run(dir.path(), &rows).unwrap().unwrap();
+    assert_eq!(e.layout.as_ref().map(|l| l[3]), Some([6.0, 7.0]));
+    let ds = Dataset {
+        people: vec![Person::with_all_photos("000001", Gender::Male, 30)],
+        ..Default::default()
+    };
+    let report = analyse(&ds, &e, "r");
+    assert_eq!(report.map_kind, MapKind::Tsne);
+    assert_eq!(report.map[6], [12.0, 13.0]);
+    crate::arrays::write_npy(&map, &[7, 3], &[0f32; 21]).unwrap();
+    let err = Embeddings::load_run(dir.path(), &rows)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("map.npy") && err.contains("7 photos x 2"),
+        "{err}"
+    );
+    let mut places = places;
+    places[5] = f32::NAN;
+    crate::arrays::write_npy(&map, &[7, 2], &places).unwrap();
+    let err = Embeddings::load_run(dir.path(), &rows)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 2 holds NaN"), "{err}");
 }

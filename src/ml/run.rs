@@ -17,6 +17,7 @@
 //! embeddings.npy              rows of oof_index.csv x D: every training photo seen by fold 0's
 //!                             model (one model, so distances between any two photos compare;
 //!                             backbones with a feature layer of ours)
+//! map.npy                     rows of oof_index.csv x 2: t-SNE layout of embeddings.npy
 //! ```
 
 use super::config::TrainConfig;
@@ -248,6 +249,10 @@ impl RunDir {
     /// Rows of `oof_index.csv` x D: fold 0's model's features of every training photo.
     pub fn embeddings(&self) -> PathBuf {
         self.dir.join("embeddings.npy")
+    }
+    /// Rows of `embeddings.npy` x 2: their t-SNE layout (the map view).
+    pub fn map(&self) -> PathBuf {
+        self.dir.join("map.npy")
     }
     /// Eval rows x 2, the columns of [`RunDir::oof_age`].
     pub fn eval_age(&self, fold: usize, tta: bool) -> PathBuf {

@@ -226,6 +226,7 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         }
         if k == EMBEDDING_FOLD {
             let _ = std::fs::remove_file(run.embeddings());
+            let _ = std::fs::remove_file(run.map());
         }
     }
     run::refresh_info(run, None, None)?;
@@ -714,7 +715,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
             });
         };
         let path = run.embeddings();
-        npy::write(&path, &Matrix::new(all.len(), dim, data))
+        npy::write(&path, &Matrix::new(all.len(), dim, data.clone()))
             .map_err(|e| MlError::Io(format!("{}: {e}", path.display())))?;
         ctx.send(WorkerEvent::Log {
             text: format!(
@@ -723,6 +724,20 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
                 started.elapsed().as_secs_f64()
             ),
         });
+        // The map view's layout: half a minute at 18,900 photos, so it is made here once.
+        let started = Instant::now();
+        if let Some(layout) = mask_curator::embeddings::tsne_layout(&data, dim, Some(&req.cancel)) {
+            let path = run.map();
+            let flat: Vec<f32> = layout.iter().flat_map(|p| [p[0], p[1]]).collect();
+            npy::write(&path, &Matrix::new(layout.len(), 2, flat))
+                .map_err(|e| MlError::Io(format!("{}: {e}", path.display())))?;
+            ctx.send(WorkerEvent::Log {
+                text: format!(
+                    "map.npy: t-SNE of the embeddings in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+            });
+        }
     }
     if let Some((_, eval_loader)) = &ctx.eval {
         let all: Vec<usize> = (0..eval_loader.len()).collect();

@@ -517,6 +517,10 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
     assert_eq!((emb.rows, emb.cols), (index.len(), 192));
     assert!(emb.data.iter().all(|v| v.is_finite()));
     let first = emb.row(0);
+    // map.npy: their t-SNE layout, one finite place per photo.
+    let map = npy::read(&run.map()).unwrap();
+    assert_eq!((map.rows, map.cols), (index.len(), 2));
+    assert!(map.data.iter().all(|v| v.is_finite()));
     assert!((1..emb.rows).any(|r| emb
         .row(r)
         .iter()

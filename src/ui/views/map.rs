@@ -4,7 +4,7 @@
 //! person. Beside the map, the outliers and look-alike pairs as lists.
 
 use crate::dataset::{Field, PhotoRef};
-use crate::embeddings::EmbeddingReport;
+use crate::embeddings::{EmbeddingReport, MapKind};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::thumb_textures::PhotoKey;
@@ -113,14 +113,23 @@ pub fn map_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) 
     };
     let view = rt.map_view.get_or_insert_with(MapViewState::new);
     ui.horizontal_wrapped(|ui| {
-        ui.label(format!(
-            "{} photos of run {}: the first two principal components of fold 0's features \
-             ({:.0}% and {:.0}% of the variance).",
-            report.rows.len(),
-            report.run_id,
-            100.0 * report.map_explained[0],
-            100.0 * report.map_explained[1]
-        ));
+        ui.label(match report.map_kind {
+            MapKind::Tsne => format!(
+                "{} photos of run {}, placed by t-SNE on fold 0's features: photos the model \
+                 sees alike are close.",
+                report.rows.len(),
+                report.run_id
+            ),
+            MapKind::PrincipalComponents => format!(
+                "{} photos of run {}: the first two principal components of fold 0's features \
+                 ({:.0}% and {:.0}% of the variance; the run has no map.npy, train again for a \
+                 t-SNE map).",
+                report.rows.len(),
+                report.run_id,
+                100.0 * report.map_explained[0],
+                100.0 * report.map_explained[1]
+            ),
+        });
     });
     ui.horizontal_wrapped(|ui| {
         ui.label("Colour by");
