@@ -224,6 +224,45 @@ fn photo_checks_text(s: &mut String, dataset: &Dataset, ws: &Workspace) {
     }
 }
 
+/// What the app's map shows beside the issues: the run's outliers and look-alikes.
+fn embeddings_text(s: &mut String, dataset: &Dataset, probs: &crate::review_queue::RunProbs) {
+    use std::fmt::Write as _;
+    match crate::workbench::session::analyse_embeddings(
+        dataset,
+        &probs.dir,
+        &probs.run_id,
+        &probs.table.rows,
+    ) {
+        Ok(Some(report)) => {
+            let _ = writeln!(
+                s,
+                "Outliers and look-alikes (run {}): {} outlier photos, {} look-alike pairs",
+                probs.run_id,
+                report.outliers.len(),
+                report.lookalikes.len()
+            );
+            for &row in report.outliers.iter().take(5) {
+                let path = dataset
+                    .photo(report.rows[row])
+                    .map(|p| p.rel_path.display().to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(s, "  {:.3} outlier {path}", report.outlier_score[row]);
+            }
+            for l in report.lookalikes.iter().take(5) {
+                let _ = writeln!(
+                    s,
+                    "  look-alike {} ~ {}",
+                    dataset.people[l.a].folder, dataset.people[l.b].folder
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let _ = writeln!(s, "Outliers: {e}");
+        }
+    }
+}
+
 /// A plain-text summary: counts, problems, photo checks, and issues when a finished run
 /// exists.
 pub fn summary_text(dataset: &Dataset) -> String {
@@ -328,6 +367,7 @@ pub fn summary_text(dataset: &Dataset) -> String {
                     i.kind
                 );
             }
+            embeddings_text(&mut s, dataset, &probs);
         }
         Ok(None) => {
             let _ = writeln!(
