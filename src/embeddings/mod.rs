@@ -156,6 +156,9 @@ impl Embeddings {
 
 /// Scales each row of `data` (`dim` values) to length 1; a zero row stays zero.
 fn normalise_rows(data: &mut [f32], dim: usize) {
+    if dim == 0 {
+        return;
+    }
     for row in data.chunks_exact_mut(dim) {
         let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {

@@ -204,3 +204,9 @@ fn bad_files_are_refused_naming_the_file_and_row() {
         .to_string();
     assert!(err.contains("row 2 holds NaN"), "{err}");
 }
+
+#[test]
+fn a_layout_of_nothing_is_empty() {
+    assert_eq!(tsne_layout(&[], 0, None), Some(Vec::new()));
+    assert_eq!(tsne_layout(&[], 8, None), Some(Vec::new()));
+}
