@@ -247,3 +247,67 @@ fn the_runs_tsne_layout_places_the_points() {
     // Up and right of every other point (screen y grows downwards).
     assert!(others.iter().all(|p| p.x < stray.x && p.y > stray.y));
 }
+
+#[test]
+fn a_rectangle_drawn_on_the_map_selects_people_for_the_grid() {
+    let (_tmp, mut h) = open_with_embeddings();
+    h.key_press(Key::F7);
+    h.run();
+    h.get_by_label("Drag on the map to select the photos in a rectangle.");
+    // A small rectangle around one person's photo (the stray pushes everyone else into
+    // one corner of the map).
+    let (from, to, inside) = {
+        let app = h.state();
+        let report = app.rt.session.as_ref().unwrap().embeddings.clone().unwrap();
+        let view = app.rt.map_view.as_ref().unwrap();
+        let at = view.screen_pos(&report, 5 * 7).unwrap();
+        let (from, to) = (at - egui::vec2(5.0, 5.0), at + egui::vec2(5.0, 5.0));
+        let area = egui::Rect::from_two_pos(from, to);
+        let mut people: Vec<usize> = (0..report.rows.len())
+            .filter(|&r| area.contains(view.screen_pos(&report, r).unwrap()))
+            .map(|r| report.rows[r].person)
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        (from, to, people)
+    };
+    assert!(
+        inside.contains(&5) && inside.len() < PEOPLE,
+        "the rectangle holds part of the map: {inside:?}"
+    );
+    h.event(egui::Event::PointerMoved(from));
+    h.event(egui::Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Default::default(),
+    });
+    h.run();
+    for k in 1..=8 {
+        h.event(egui::Event::PointerMoved(
+            from + (to - from) * (k as f32 / 8.0),
+        ));
+        h.run();
+    }
+    h.event(egui::Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Default::default(),
+    });
+    h.run();
+    // A drag is not a click: the map stays.
+    assert_eq!(h.state().state.view, View::Map);
+    h.get_by_label_contains(&format!("of {} people", inside.len()));
+    h.get_by_label("Show them in the people grid").click();
+    h.run();
+    assert_eq!(h.state().state.view, View::People);
+    let filter = h.state().state.people_filter.clone();
+    assert_eq!(filter.only_people.as_deref(), Some(inside.as_slice()));
+    assert_eq!(h.state_mut().rt.people(&filter).to_vec(), inside);
+    // The grid says so, and one click shows everyone again.
+    h.get_by_label(&format!("Map selection: {} people ✖", inside.len()))
+        .click();
+    h.run();
+    assert_eq!(h.state().state.people_filter.only_people, None);
+}

@@ -854,6 +854,13 @@ impl MaskCuratorApp {
                 self.state.queue_filter = super::state::QueueFilter::default();
                 self.select_queue_item(0);
             }
+            Command::ShowPeopleOnly(people) => {
+                self.state.people_filter = PeopleFilter {
+                    only_people: Some(people),
+                    ..PeopleFilter::default()
+                };
+                self.apply(Command::Show(View::People));
+            }
             Command::SetMask { person, slot, mask } => {
                 self.edit_label(Field::Mask, person, slot, mask.index(), None)
             }

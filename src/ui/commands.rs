@@ -60,6 +60,8 @@ pub enum Command {
     KeepCurrentRun,
     /// Remove every review-queue filter.
     ClearQueueFilters,
+    /// The people grid with only these people (ascending), every other filter cleared.
+    ShowPeopleOnly(Vec<usize>),
     /// Show a message in the status bar.
     Say(String),
     /// Show an error in the status bar.

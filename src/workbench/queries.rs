@@ -59,6 +59,10 @@ pub struct PeopleFilter {
     /// Person has an outlier photo or looks like another person (the run's embeddings).
     #[serde(default)]
     pub embedding_flags_only: bool,
+    /// Only these people (ascending): a selection drawn on the map. Not remembered
+    /// between sessions: it belongs to the run's map it was drawn on.
+    #[serde(skip)]
+    pub only_people: Option<Vec<usize>>,
     pub edited_only: bool,
     pub reviewed: ReviewedFilter,
     /// Substring of the id or folder, case-insensitive.
@@ -98,6 +102,9 @@ pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
                         .embeddings
                         .as_ref()
                         .is_some_and(|e| e.flags_person(p)))
+                && f.only_people
+                    .as_ref()
+                    .is_none_or(|only| only.binary_search(&p).is_ok())
                 && (!f.edited_only || session.is_edited(p))
                 && match f.reviewed {
                     ReviewedFilter::Any => true,

@@ -57,6 +57,10 @@ pub struct MapViewState {
     plot: Option<(Rect, Rect)>,
     /// Colours per row for (colour, session generation, run id): labels change rarely.
     colours: Option<(MapColour, u64, String, Vec<Color32>)>,
+    /// A selection rectangle being drawn: where the drag started and where it is now.
+    drag: Option<(Pos2, Pos2)>,
+    /// The rows inside the last rectangle drawn.
+    pub selection: Option<Vec<usize>>,
 }
 
 impl MapViewState {
@@ -159,7 +163,7 @@ pub fn map_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) 
             (ui.available_width() - LIST_WIDTH - 12.0).max(200.0),
             ui.available_height().max(200.0),
         );
-        let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+        let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
         response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Image, true, "map of the photos")
         });
@@ -207,6 +211,33 @@ pub fn map_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) 
         if response.clicked() {
             clicked = hovered;
         }
+        // Drag a rectangle to select the photos inside it. The pointer is gone from the
+        // response in the frame the button is released: the last place is kept.
+        if response.drag_started() {
+            let origin = ui.input(|i| i.pointer.press_origin());
+            view.drag = origin.or(response.interact_pointer_pos()).map(|p| (p, p));
+        }
+        if let (Some((from, _)), Some(now)) = (view.drag, response.interact_pointer_pos()) {
+            view.drag = Some((from, now));
+        }
+        if let Some((from, to)) = view.drag {
+            let area = Rect::from_two_pos(from, to);
+            painter.rect_filled(area, 0.0, AMBER.gamma_multiply(0.12));
+            painter.rect_stroke(area, 0.0, Stroke::new(1.0, AMBER), egui::StrokeKind::Inside);
+            if response.drag_stopped() {
+                let rows: Vec<usize> = (0..report.map.len())
+                    .filter(|&r| area.contains(to_screen(plot, bounds, report.map[r])))
+                    .collect();
+                view.selection = (!rows.is_empty()).then_some(rows);
+                view.drag = None;
+            }
+        }
+        if let Some(rows) = &view.selection {
+            for &row in rows {
+                let at = to_screen(plot, bounds, report.map[row]);
+                painter.circle_stroke(at, 3.5, Stroke::new(1.0, AMBER));
+            }
+        }
         if let Some(row) = hovered {
             let at = to_screen(plot, bounds, report.map[row]);
             painter.circle_stroke(at, 7.0, Stroke::new(2.0, AMBER));
@@ -218,6 +249,7 @@ pub fn map_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) 
         }
         ui.vertical(|ui| {
             ui.set_width(LIST_WIDTH);
+            selection_ui(ui, &report, view, commands);
             lists_ui(ui, session, &report, commands);
         });
     });
@@ -351,6 +383,37 @@ fn point_tip_ui(
         );
     }
     ui.weak("Click to open this person");
+}
+
+/// The photos inside the rectangle drawn on the map, and their people in the grid.
+fn selection_ui(
+    ui: &mut egui::Ui,
+    report: &EmbeddingReport,
+    view: &mut MapViewState,
+    commands: &mut Vec<Command>,
+) {
+    let Some(rows) = &view.selection else {
+        ui.weak("Drag on the map to select the photos in a rectangle.");
+        ui.add_space(10.0);
+        return;
+    };
+    let mut people: Vec<usize> = rows.iter().map(|&r| report.rows[r].person).collect();
+    people.sort_unstable();
+    people.dedup();
+    ui.strong(format!(
+        "Selected: {} photos of {} people",
+        rows.len(),
+        people.len()
+    ));
+    ui.horizontal(|ui| {
+        if ui.button("Show them in the people grid").clicked() {
+            commands.push(Command::ShowPeopleOnly(people));
+        }
+        if ui.button("Clear the selection").clicked() {
+            view.selection = None;
+        }
+    });
+    ui.add_space(10.0);
 }
 
 /// The flagged photos and pairs, each a link to its person.

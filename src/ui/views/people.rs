@@ -240,6 +240,15 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
         ui.checkbox(&mut f.embedding_flags_only, "Outliers / look-alikes")
             .on_hover_text("People with a photo unlike any other, or whom the model sees as another person (the run's embeddings; map: F7)");
         ui.checkbox(&mut f.edited_only, "Edited");
+        if let Some(only) = &f.only_people {
+            if ui
+                .button(format!("Map selection: {} people ✖", only.len()))
+                .on_hover_text("People picked on the map (F7); click to show everyone")
+                .clicked()
+            {
+                f.only_people = None;
+            }
+        }
         labelled_combo_ui(ui, "Review", f.reviewed.name(), |ui| {
             for r in ReviewedFilter::ALL {
                 ui.selectable_value(&mut f.reviewed, r, r.name());
