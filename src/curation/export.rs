@@ -1,5 +1,6 @@
 //! Export of the curated labels as CSV files: a corrected train.csv in the original schema,
-//! one row per photo with its labels, the full change log, and the net changes.
+//! one row per photo with its labels, the full change log, the net changes, and the ids
+//! decided to be one person (for a split by identity).
 //! Every file is written atomically; the dataset's own files are never touched.
 
 use super::{Curation, CurationError, JournalField, Target, Value};
@@ -13,6 +14,7 @@ pub const TRAIN_CSV: &str = "train.csv";
 pub const PHOTO_LABELS_CSV: &str = "photo_labels.csv";
 pub const CHANGE_LOG_CSV: &str = "change_log.csv";
 pub const NET_CHANGES_CSV: &str = "net_changes.csv";
+pub const SAME_PERSON_CSV: &str = "same_person.csv";
 
 /// One file an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +34,7 @@ pub struct ExportSummary {
     pub photos_changed: usize,
 }
 
-/// Writes the four export files into `out_dir` (created when missing).
+/// Writes the export files into `out_dir` (created when missing).
 pub fn export(
     dataset: &Dataset,
     curation: &Curation,
@@ -52,7 +54,7 @@ pub struct PreparedExport {
     photos_changed: usize,
 }
 
-/// Renders the four export files from the curated labels.
+/// Renders the export files from the curated labels.
 pub fn prepare_export(
     dataset: &Dataset,
     curation: &Curation,
@@ -78,6 +80,11 @@ pub fn prepare_export(
             NET_CHANGES_CSV,
             net_changes_csv(curation),
             "net change per target and field",
+        ),
+        (
+            SAME_PERSON_CSV,
+            same_person_csv(curation),
+            "ids decided to be one person, by group",
         ),
     ];
     let people_changed = (0..curation.num_people())
@@ -306,6 +313,26 @@ pub fn photo_labels_csv(dataset: &Dataset, curation: &Curation) -> String {
             class.age().name().to_string(),
             u8::from(curation.is_edited_photo(r.person, r.slot)).to_string(),
         ]);
+    }
+    csv_text(rows, false)
+}
+
+/// The ids the annotator decided are one person: a row per id of each group, `group`
+/// being the group's first folder (what a split by identity groups on), with the curated
+/// gender and age, so a group whose labels disagree shows here too.
+pub fn same_person_csv(curation: &Curation) -> String {
+    let mut rows = vec![["group", "folder", "gender", "age"]
+        .map(str::to_string)
+        .to_vec()];
+    for group in curation.identities().groups() {
+        for &p in group {
+            rows.push(vec![
+                curation.folder(group[0]).to_string(),
+                curation.folder(p).to_string(),
+                curation.gender(p).name().to_string(),
+                curation.age_years(p).to_string(),
+            ]);
+        }
     }
     csv_text(rows, false)
 }

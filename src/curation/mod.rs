@@ -7,9 +7,11 @@
 //! The dataset's own files are never written. Pure: no GUI, no torch.
 
 pub mod export;
+pub mod identity;
 pub mod journal;
 
 pub use export::{export, prepare_export, ExportSummary, PreparedExport};
+pub use identity::{Identities, IdentityConflict, IdentityDecision};
 pub use journal::{JournalEntry, JournalField, Op, Value};
 
 use crate::dataset::{AgeBin, ClassCode, Dataset, Gender, Mask, Slot};

@@ -610,10 +610,27 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     // An edit taken back leaves no net change.
     c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
     c.undo().unwrap();
+    // People 2 and 0 are one person; 1 and 2 are not.
+    c.apply(c.identity_edit(2, 0, IdentityDecision::Same))
+        .unwrap();
+    c.apply(c.identity_edit(1, 2, IdentityDecision::Different))
+        .unwrap();
 
     let out = f.ws.exports_dir();
     let summary = export(&f.ds, &c, &out).unwrap();
-    assert_eq!(summary.files.len(), 4);
+    assert_eq!(summary.files.len(), 5);
+    // same_person.csv: one row per id of each group, named by its first folder.
+    let same = read_csv(&out.join("same_person.csv"));
+    assert_eq!(
+        same,
+        vec![
+            ["group", "folder", "gender", "age"]
+                .map(String::from)
+                .to_vec(),
+            vec![f.folder(0), f.folder(0), "male".into(), "20".into()],
+            vec![f.folder(0), f.folder(2), "female".into(), "40".into()],
+        ]
+    );
     assert_eq!(summary.people_changed, 2);
     // Person 0: 7 photos change gender; person 1: 58 stays in 30-59 (class unchanged);
     // person 2: two swapped photos.
@@ -677,7 +694,9 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     );
     assert_eq!(log.len(), 1 + c.history().len());
     assert_eq!(log[1][6], "issue gender:a, run 1");
-    assert_eq!(log.last().unwrap()[8], "undo");
+    // The undo, then the two identity decisions.
+    assert_eq!(log[log.len() - 3][8], "undo");
+    assert_eq!(log.last().unwrap()[6], "identity: different people");
 
     // net_changes.csv: net effect only.
     let net = read_csv(&out.join("net_changes.csv"));
@@ -712,6 +731,24 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
         ),
         (
             "issue:age:x".to_string(),
+            "review".into(),
+            "".into(),
+            "keep".into(),
+        ),
+        (
+            format!(
+                "issue:{}",
+                identity::same_person_issue_id(&f.folder(0), &f.folder(2))
+            ),
+            "review".into(),
+            "".into(),
+            "accepted".into(),
+        ),
+        (
+            format!(
+                "issue:{}",
+                identity::same_person_issue_id(&f.folder(1), &f.folder(2))
+            ),
             "review".into(),
             "".into(),
             "keep".into(),
@@ -942,4 +979,73 @@ fn a_new_journal_syncs_every_new_folder_on_its_path() {
         "{synced:?}"
     );
     c.apply(gender_edit(&f, 0, Gender::Male)).unwrap();
+}
+
+#[test]
+fn identity_decisions_are_journaled_undoable_and_group_people() {
+    let f = fixture(5);
+    {
+        let (mut cur, _) = f.open();
+        assert!(cur.identities().is_empty());
+        cur.apply(cur.identity_edit(3, 1, IdentityDecision::Same))
+            .unwrap();
+        cur.apply(cur.identity_edit(0, 4, IdentityDecision::Different))
+            .unwrap();
+        cur.apply(cur.identity_edit(1, 4, IdentityDecision::Same))
+            .unwrap();
+        assert_eq!(cur.identities().groups(), vec![vec![1, 3, 4]]);
+        assert_eq!(
+            cur.identity_decision(4, 0),
+            Some(IdentityDecision::Different)
+        );
+        assert_eq!(cur.identity_decision(1, 3), Some(IdentityDecision::Same));
+        assert_eq!(cur.identity_decision(2, 3), None);
+        cur.undo().unwrap();
+        assert_eq!(cur.identities().groups(), vec![vec![1, 3]]);
+    }
+    // The journal holds the decisions: a reopen finds the same groups, and the pair's id
+    // names both folders.
+    assert!(f
+        .journal()
+        .contains(&identity::same_person_issue_id(&f.folder(1), &f.folder(3))));
+    let (cur, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(cur.identities().groups(), vec![vec![1, 3]]);
+    assert_eq!(
+        cur.identity_decision(0, 4),
+        Some(IdentityDecision::Different)
+    );
+}
+
+#[test]
+fn one_person_filed_twice_with_different_labels_is_a_conflict() {
+    let f = fixture(4);
+    let (mut cur, _) = f.open();
+    // Folders 0 and 2: both female, 20 and 40 years: the age bins differ.
+    // Folders 1 and 3: male, 30 and 50: one bin, 20 years apart.
+    cur.apply(cur.identity_edit(0, 2, IdentityDecision::Same))
+        .unwrap();
+    let conflicts = cur.identity_conflicts(&cur.identities());
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].people, vec![0, 2]);
+    assert!(conflicts[0].age && !conflicts[0].gender);
+    // Labels made to agree: no conflict.
+    cur.apply(Edit::new(Target::person(f.folder(2)), Change::AgeYears(22)))
+        .unwrap();
+    assert!(cur.identity_conflicts(&cur.identities()).is_empty());
+    // A gender that differs is one.
+    cur.apply(cur.identity_edit(0, 1, IdentityDecision::Same))
+        .unwrap();
+    let conflicts = cur.identity_conflicts(&cur.identities());
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].people, vec![0, 1, 2]);
+    assert!(conflicts[0].gender && conflicts[0].age);
+    // Within one bin, years more than AGE_GAP_YEARS apart are one too.
+    cur.undo().unwrap();
+    cur.apply(cur.identity_edit(1, 3, IdentityDecision::Same))
+        .unwrap();
+    let conflicts = cur.identity_conflicts(&cur.identities());
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].people, vec![1, 3]);
+    assert!(conflicts[0].age && !conflicts[0].gender);
 }

@@ -10,6 +10,9 @@ pub struct TrainingLabels {
     /// The age in years of every person, in `Dataset::people` order (the age head's
     /// target).
     pub person_ages: Vec<u32>,
+    /// Ids the annotator decided are one person (none with the given labels): the split
+    /// keeps each group in one fold.
+    pub identities: crate::curation::Identities,
     pub source: LabelSource,
 }
 
@@ -40,6 +43,7 @@ pub fn training_labels(dataset: &Dataset, curated: bool) -> Result<TrainingLabel
             person_ages: (0..dataset.people.len())
                 .map(|p| curation.age_years(p))
                 .collect(),
+            identities: curation.identities(),
             source: LabelSource::Curated,
         });
     }
@@ -49,6 +53,7 @@ pub fn training_labels(dataset: &Dataset, curated: bool) -> Result<TrainingLabel
             .map(|r| dataset.people[r.person].class_of(r.slot))
             .collect(),
         person_ages: dataset.people.iter().map(|p| p.age).collect(),
+        identities: crate::curation::Identities::default(),
         source: if curated {
             LabelSource::Curated
         } else {
@@ -77,5 +82,37 @@ impl LabelSource {
             LabelSource::Curated => "curated",
             LabelSource::Given => "given",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curation::{Curation, IdentityDecision};
+    use crate::dataset::{Gender, Person};
+
+    #[test]
+    fn curated_labels_carry_the_same_person_decisions_and_given_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = Dataset {
+            root: dir.path().to_path_buf(),
+            people: (0..4)
+                .map(|i| Person::with_all_photos(&format!("{:06}", i + 1), Gender::Male, 30))
+                .collect(),
+            eval: None,
+            problems: Vec::new(),
+        };
+        let workspace = crate::workspace::Workspace::for_dataset(dir.path());
+        {
+            let (mut cur, _) = Curation::open(&dataset, &workspace, "t").unwrap();
+            cur.apply(cur.identity_edit(3, 1, IdentityDecision::Same))
+                .unwrap();
+            cur.apply(cur.identity_edit(0, 2, IdentityDecision::Different))
+                .unwrap();
+        }
+        let curated = training_labels(&dataset, true).unwrap();
+        assert_eq!(curated.identities.groups(), vec![vec![1, 3]]);
+        let given = training_labels(&dataset, false).unwrap();
+        assert!(given.identities.is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! K-fold split by person, stratified by gender x age bin, seeded. All photos of a person
-//! fall in one fold, so validation never sees a face it trained on. Pure: no torch.
+//! fall in one fold, so validation never sees a face it trained on; ids the annotator
+//! decided are one person fall in one fold too. Pure: no torch.
 
 use crate::dataset::{AgeBin, Gender};
 use rand::seq::SliceRandom;
@@ -29,9 +30,56 @@ pub fn person_folds(strata: &[(Gender, AgeBin)], k: usize, seed: u64) -> Vec<usi
     folds
 }
 
+/// Moves every id of one person (`identities`, the annotator's "same person" decisions) to
+/// the fold of the group's first id, so no face is both trained on and held out. Without
+/// such decisions the folds are unchanged, so a seed gives the split it always gave.
+pub fn keep_identities_together(
+    folds: &mut [usize],
+    identities: &crate::curation::Identities,
+) -> usize {
+    let mut moved = 0;
+    for p in 0..folds.len() {
+        let first = identities.group_of(p);
+        if first < folds.len() && folds[p] != folds[first] {
+            folds[p] = folds[first];
+            moved += 1;
+        }
+    }
+    moved
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::curation::Identities;
+
+    #[test]
+    fn ids_of_one_person_share_a_fold_and_others_keep_theirs() {
+        let s = strata(100);
+        let plain = person_folds(&s, 5, 7);
+        // Pick three people of different folds and one alone.
+        let a = 0;
+        let b = (1..100).find(|&p| plain[p] != plain[a]).unwrap();
+        let c = (1..100)
+            .find(|&p| plain[p] != plain[a] && plain[p] != plain[b])
+            .unwrap();
+        let mut folds = plain.clone();
+        let moved =
+            keep_identities_together(&mut folds, &Identities::from_pairs(100, [(c, a), (b, c)]));
+        assert_eq!(moved, 2);
+        assert_eq!((folds[b], folds[c]), (folds[a], folds[a]));
+        assert_eq!(folds[a], plain[a]);
+        for p in (0..100).filter(|p| ![a, b, c].contains(p)) {
+            assert_eq!(folds[p], plain[p], "person {p} moved");
+        }
+        // No decisions: nothing moves.
+        let mut folds = plain.clone();
+        assert_eq!(
+            keep_identities_together(&mut folds, &Identities::from_pairs(100, [])),
+            0
+        );
+        assert_eq!(folds, plain);
+    }
 
     fn strata(n: usize) -> Vec<(Gender, AgeBin)> {
         (0..n)
