@@ -7,13 +7,14 @@
 use crate::model::{Net, Output};
 use crate::{catch_torch, device, MlError};
 use crossbeam_channel::Sender;
+use mask_curator::curation::Identities;
 use mask_curator::dataset::{AgeBin, ClassCode, Dataset, NUM_CLASSES};
 use mask_curator::ml::config::{OptimizerKind, Scheduler, TrainConfig};
 pub use mask_curator::ml::labels::LabelSource;
 use mask_curator::ml::loader::{Item, LoadError, Loader};
 use mask_curator::ml::npy::{self, Matrix};
 use mask_curator::ml::run::{self, EpochRecord, FoldSummary, IndexRow, RunDir, RunInfo, RunStatus};
-use mask_curator::ml::split::person_folds;
+use mask_curator::ml::split::{keep_identities_together, person_folds};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -36,6 +37,8 @@ pub struct TrainRequest {
     /// The age in years of each person (`Dataset::people` order), from the same labels:
     /// what the age head trains on.
     pub person_ages: Vec<u32>,
+    /// Ids decided to be one person: each group trains and is held out in one fold.
+    pub identities: Identities,
     pub label_source: LabelSource,
     pub config: TrainConfig,
     pub run_dir: RunDir,
@@ -115,8 +118,15 @@ fn rows_of(
 }
 
 /// The fold of each person of `dataset` under the labels given (gender and age bin of the
-/// curated labels stratify the split).
-pub fn folds_for(dataset: &Dataset, labels: &[ClassCode], k: usize, seed: u64) -> Vec<usize> {
+/// curated labels stratify the split), with the ids of one person in one fold. Also
+/// returns how many ids moved to their group's fold.
+pub fn folds_for(
+    dataset: &Dataset,
+    labels: &[ClassCode],
+    identities: &Identities,
+    k: usize,
+    seed: u64,
+) -> (Vec<usize>, usize) {
     let mut strata: Vec<(mask_curator::dataset::Gender, AgeBin)> = dataset
         .people
         .iter()
@@ -125,7 +135,9 @@ pub fn folds_for(dataset: &Dataset, labels: &[ClassCode], k: usize, seed: u64) -
     for (r, label) in dataset.photo_refs().zip(labels) {
         strata[r.person] = (label.gender(), label.age());
     }
-    person_folds(&strata, k, seed)
+    let mut folds = person_folds(&strata, k, seed);
+    let moved = keep_identities_together(&mut folds, identities);
+    (folds, moved)
 }
 
 struct Ctx<'a> {
@@ -180,7 +192,22 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
         None => (0..config.folds).collect(),
     };
     let device = device::choose(config.device).map_err(|e| MlError::Config(e.to_string()))?;
-    let person_fold = folds_for(&req.dataset, &req.labels, config.folds, config.seed);
+    let (person_fold, moved) = folds_for(
+        &req.dataset,
+        &req.labels,
+        &req.identities,
+        config.folds,
+        config.seed,
+    );
+    if let (Some(tx), false) = (&req.events, req.identities.is_empty()) {
+        let _ = tx.send(WorkerEvent::Log {
+            text: format!(
+                "{} ids decided to be one person ({} groups) are kept in one fold each; {moved} moved to their group's fold",
+                req.identities.grouped_ids(),
+                req.identities.groups().len()
+            ),
+        });
+    }
 
     // Run files shared by all folds (identical whichever process writes them).
     run.write_json(&run.config(), config)?;

@@ -116,6 +116,17 @@ fn given_labels(d: &Dataset) -> Vec<ClassCode> {
         .collect()
 }
 
+/// The text of the worker's log events.
+fn log_lines(events: &[WorkerEvent]) -> Vec<&String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            WorkerEvent::Log { text } => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
 fn request(
     d: &Dataset,
     run: RunDir,
@@ -126,6 +137,7 @@ fn request(
         dataset: Arc::new(d.clone()),
         labels: given_labels(d),
         person_ages: d.people.iter().map(|p| p.age).collect(),
+        identities: Default::default(),
         label_source: LabelSource::Given,
         config: tiny_config(),
         run_dir: run,
@@ -278,13 +290,7 @@ fn a_photo_that_cannot_be_decoded_is_skipped_and_logged_not_a_failed_run() {
     assert_eq!(outcome.info.num_photos, PEOPLE * 7 - 1);
 
     let bad_text = bad.to_string_lossy().replace('\\', "/");
-    let logs: Vec<&String> = events
-        .iter()
-        .filter_map(|e| match e {
-            WorkerEvent::Log { text } => Some(text),
-            _ => None,
-        })
-        .collect();
+    let logs = log_lines(&events);
     assert!(
         logs.iter()
             .any(|l| l.contains(&bad_text) && l.contains("cannot decode")),
@@ -596,4 +602,62 @@ fn a_run_without_an_age_head_still_predicts() {
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
     assert!(stderr.contains("predate the age head"), "{stderr}");
     assert!(!tmp.path().join("submission.age.csv").exists());
+}
+
+#[test]
+fn ids_decided_to_be_one_person_are_split_into_one_fold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = tiny_dataset(tmp.path());
+    let labels = given_labels(&dataset);
+    let k = tiny_config().folds;
+    let seed = tiny_config().seed;
+    let (plain, _) = train::folds_for(&dataset, &labels, &Default::default(), k, seed);
+    // Two people the plain split puts in different folds, decided to be one person.
+    let a = 0;
+    let b = (1..PEOPLE).find(|&p| plain[p] != plain[a]).unwrap();
+    let workspace = mask_curator::workspace::Workspace::for_dataset(tmp.path());
+    {
+        let (mut cur, _) =
+            mask_curator::curation::Curation::open(&dataset, &workspace, "test").unwrap();
+        let edit = cur.identity_edit(b, a, mask_curator::curation::IdentityDecision::Same);
+        cur.apply(edit).unwrap();
+    }
+    let curated = mask_curator::ml::labels::training_labels(&dataset, true).unwrap();
+    assert_eq!(curated.identities.groups(), vec![vec![a, b]]);
+
+    // The split the worker writes (it is written before training; cancelled at once).
+    let run = RunDir::new(tmp.path().join("run"));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut req = request(
+        &dataset,
+        run.clone(),
+        Arc::new(AtomicBool::new(true)),
+        Some(tx),
+    );
+    req.identities = curated.identities;
+    let _ = train::train(req);
+    let split = std::fs::read_to_string(run.split_csv()).unwrap();
+    let fold_of = |p: usize| {
+        let folder = &dataset.people[p].folder;
+        split
+            .lines()
+            .find(|l| l.starts_with(&format!("{folder},")))
+            .and_then(|l| l.rsplit(',').next())
+            .map(str::to_string)
+            .unwrap()
+    };
+    assert_eq!(fold_of(a), fold_of(b), "{split}");
+    assert_eq!(fold_of(a), plain[a].to_string());
+    for p in (0..PEOPLE).filter(|&p| p != b) {
+        assert_eq!(fold_of(p), plain[p].to_string(), "person {p} moved");
+    }
+    let events: Vec<WorkerEvent> = rx.iter().collect();
+    let logged = log_lines(&events);
+    assert!(
+        logged
+            .iter()
+            .any(|t| t.contains("2 ids decided to be one person (1 groups)")
+                && t.contains("1 moved")),
+        "{logged:?}"
+    );
 }

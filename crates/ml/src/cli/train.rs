@@ -155,6 +155,7 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
         dataset: Arc::new(dataset),
         labels: labels.classes,
         person_ages: labels.person_ages,
+        identities: labels.identities,
         label_source: labels.source,
         config,
         run_dir: run_dir.clone(),
