@@ -311,3 +311,151 @@ fn a_rectangle_drawn_on_the_map_selects_people_for_the_grid() {
     h.run();
     assert_eq!(h.state().state.people_filter.only_people, None);
 }
+
+fn conflicts(
+    h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
+) -> Vec<mask_curator::curation::IdentityConflict> {
+    h.state().rt.session.as_ref().unwrap().identity_conflicts()
+}
+
+fn groups(h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>) -> Vec<Vec<usize>> {
+    h.state()
+        .rt
+        .session
+        .as_ref()
+        .unwrap()
+        .identities()
+        .groups()
+        .to_vec()
+}
+
+#[test]
+fn the_annotator_decides_whether_look_alikes_are_one_person_keyboard_first() {
+    use egui::Modifiers;
+    let (tmp, mut h) = open_with_embeddings();
+    let root = tmp.path().join("data");
+    let (a, b) = (TWINS[0], TWINS[1]);
+    h.state_mut().apply(Command::OpenPerson(b));
+    h.run();
+    h.get_by_label("as one: the same person under two ids?");
+    h.get_by_label("Same person (S)");
+    h.get_by_label("Different people (D)");
+
+    // S: the look-alike is the same person. Saved in the journal; the view and the status
+    // line say their labels disagree (given: male 35 and female 48).
+    h.key_press(Key::S);
+    h.run();
+    assert_eq!(groups(&h), vec![vec![a, b]]);
+    let said = notice(&h);
+    assert!(
+        said.contains(&format!("{} and {}: same person", folder(b), folder(a)))
+            && said.contains("labels disagree: gender male / female; age 35 / 48")
+            && said.ends_with("saved"),
+        "{said}"
+    );
+    h.get_by_label("— same person");
+    h.get_by_label("⚠ One person, 2 ids: labels disagree: gender male / female; age 35 / 48");
+    let journal = std::fs::read_to_string(root.join(".mask-curator/journal.jsonl")).unwrap();
+    let id = mask_curator::curation::identity::same_person_issue_id(&folder(a), &folder(b));
+    assert!(journal.contains(&id), "{journal}");
+
+    // Undo takes it back and says what it took back.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert!(groups(&h).is_empty());
+    assert!(
+        notice(&h).contains("same person -> no decision"),
+        "{}",
+        notice(&h)
+    );
+    h.get_by_label("as one: the same person under two ids?");
+
+    // D: different people. No group, no conflict; the map's list says it is decided.
+    h.key_press(Key::D);
+    h.run();
+    assert!(groups(&h).is_empty());
+    h.get_by_label("— different people");
+    assert!(conflicts(&h).is_empty());
+    h.key_press(Key::F7);
+    h.run();
+    h.get_by_label("— different people");
+
+    // The button changes the decision; a person with no candidate says S does nothing.
+    h.state_mut().apply(Command::OpenPerson(b));
+    h.run();
+    // S now acts on the next undecided candidate (a person with one of b's flat photos);
+    // the look-alike's own row comes first.
+    h.get_all_by_label("Same person")
+        .next()
+        .expect("the look-alike's row")
+        .click();
+    h.run();
+    assert_eq!(groups(&h), vec![vec![a, b]]);
+    // The disagreement settled in one step: b's labels (female, 48) for a; undo restores.
+    let labels = |h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>| {
+        let s = h.state().rt.session.as_ref().unwrap();
+        (s.gender(a).name().to_string(), s.age_years(a))
+    };
+    h.get_by_label("Give the other ids these labels").click();
+    h.run();
+    assert_eq!(labels(&h), ("female".to_string(), 48));
+    assert!(
+        notice(&h).contains("labels (female, 48) given to its other ids (1 changed)"),
+        "{}",
+        notice(&h)
+    );
+    assert!(conflicts(&h).is_empty());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(labels(&h), ("male".to_string(), 35));
+    assert_eq!(groups(&h), vec![vec![a, b]]);
+    // (The fixture's flat photos are filed under several people: without the photo checks
+    // person 5 has no candidate.)
+    let photos = h.state_mut().rt.session.as_mut().unwrap().photos.take();
+    h.state_mut().apply(Command::OpenPerson(5));
+    h.run();
+    h.key_press(Key::S);
+    h.run();
+    assert!(
+        notice(&h).contains("no look-alike or shared photo to decide on"),
+        "{}",
+        notice(&h)
+    );
+    assert_eq!(groups(&h), vec![vec![a, b]]);
+    h.state_mut().rt.session.as_mut().unwrap().photos = photos;
+
+    // The overview counts the group and its disagreement and leads to the two people.
+    h.key_press(Key::F2);
+    h.run();
+    h.get_by_label("One person under several ids (your decisions)");
+    h.get_by_label("⚠ 1 of them have labels that disagree");
+    h.get_by_label("Show them").click();
+    h.run();
+    assert_eq!(h.state().state.view, View::People);
+    assert_eq!(
+        h.state().state.people_filter.only_people.as_deref(),
+        Some([a, b].as_slice())
+    );
+    // The grid marks both: one person, two ids.
+    assert_eq!(h.get_all_by_label("2 ids").count(), 2);
+
+    // The export lists the group.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    wait_idle(&mut h);
+    let out = h.state().rt.last_export.clone().expect("exported");
+    let same = std::fs::read_to_string(out.join("same_person.csv")).unwrap();
+    assert_eq!(
+        same,
+        format!(
+            "group,folder,gender,age\n{a_},{a_},male,35\n{a_},{b_},female,48\n",
+            a_ = folder(a),
+            b_ = folder(b)
+        )
+    );
+
+    // A reopen finds the decision in the journal.
+    drop(h);
+    let mut h = harness(&root);
+    wait_idle(&mut h);
+    assert_eq!(groups(&h), vec![vec![a, b]]);
+}

@@ -33,15 +33,6 @@ fn current(h: &mut App) -> QueueItem {
     h.state_mut().current_item().expect("an item on screen")
 }
 
-fn notice(h: &App) -> String {
-    h.state()
-        .rt
-        .notice
-        .as_ref()
-        .map(|n| n.text.clone())
-        .unwrap_or_default()
-}
-
 /// The journal's lines, parsed.
 fn journal(root: &Path) -> Vec<serde_json::Value> {
     let text =

@@ -714,6 +714,41 @@ impl MaskCuratorApp {
         self.after_edit(r, Some(item), what);
     }
 
+    /// Records whether two ids are one person, and says so, with the labels that disagree.
+    fn decide_identity(
+        &mut self,
+        person: usize,
+        other: Option<usize>,
+        decision: crate::curation::IdentityDecision,
+    ) {
+        let Some(session) = self.rt.session.as_ref() else {
+            return self.rt.notify("Open a dataset first");
+        };
+        let other = other.or_else(|| session.identity_keyed_candidate(person));
+        let Some(other) = other else {
+            let folder = session.folder(person).to_string();
+            return self.rt.notify(format!(
+                "{folder}: no look-alike or shared photo to decide on (S / D act on those)"
+            ));
+        };
+        let what = format!(
+            "{} and {}: {}",
+            session.folder(person),
+            session.folder(other),
+            decision.name()
+        );
+        let r = self.with_session(|s| s.decide_identity(person, other, decision));
+        let conflict = self.rt.session.as_ref().and_then(|s| {
+            let c = s.identity_conflict_of(person)?;
+            Some(crate::workbench::queries::describe_identity_conflict(s, &c))
+        });
+        let what = match conflict {
+            Some(c) => format!("{what} ({c})"),
+            None => what,
+        };
+        self.after_edit(r, None, what);
+    }
+
     /// Goes to what an undo or redo changed, and says what that was.
     fn after_history_step(&mut self, verb: &str, result: Result<Vec<JournalEntry>, String>) {
         let entries = match result {
@@ -873,6 +908,30 @@ impl MaskCuratorApp {
             }
             Command::SetAgeBin { person, bin } => {
                 self.edit_label(Field::Age, person, Slot::Mask1, bin.index(), None)
+            }
+            Command::DecideIdentity {
+                person,
+                other,
+                decision,
+            } => self.decide_identity(person, other, decision),
+            Command::CopyLabelsToSamePerson(from) => {
+                let Some(session) = self.rt.session.as_ref() else {
+                    return self.rt.notify("Open a dataset first");
+                };
+                let what = format!(
+                    "{}'s labels ({}, {}) given to its other ids",
+                    session.folder(from),
+                    session.gender(from).name(),
+                    session.age_years(from)
+                );
+                let r = self.with_session(|s| s.copy_labels_to_same_person(from));
+                match r {
+                    Ok(0) => self
+                        .rt
+                        .notify("Their labels already agree; nothing changed"),
+                    Ok(n) => self.after_edit(Ok(()), None, format!("{what} ({n} changed)")),
+                    Err(e) => self.after_edit(Err(e), None, what),
+                }
             }
             Command::Decide(decision) => {
                 let Some(item) = self.current_item() else {
@@ -1109,6 +1168,19 @@ fn describe_entry(session: &Session, entry: &JournalEntry) -> String {
         Target::Photo { person, slot } => format!("{person} {}", slot.stem()),
         Target::Person { person } => person.clone(),
         Target::Issue { id } => {
+            if let Some((a, b)) = crate::curation::identity::parse_same_person_issue_id(id) {
+                let decision = |v: crate::curation::Value| match v {
+                    crate::curation::Value::Review(Some(d)) => {
+                        crate::curation::IdentityDecision::from_review(d).name()
+                    }
+                    _ => "no decision",
+                };
+                return format!(
+                    "{a} and {b}: {} -> {}",
+                    decision(entry.old),
+                    decision(entry.new)
+                );
+            }
             // Issue ids are `field:folder[/stem]`: name the person, then the field.
             let (field, rest) = id.split_once(':').unwrap_or(("issue", id));
             let _ = session;

@@ -4,7 +4,7 @@
 use super::app::MaskCuratorApp;
 use super::keys::KeyAction;
 use super::state::View;
-use crate::curation::ReviewDecision;
+use crate::curation::{IdentityDecision, ReviewDecision};
 use crate::dataset::{AgeBin, Gender, Mask, Slot};
 use std::path::PathBuf;
 
@@ -46,6 +46,15 @@ pub enum Command {
     },
     /// Decide on the current queue item; `Accepted` applies the suggestion.
     Decide(ReviewDecision),
+    /// Decide whether `person` and `other` are one person; without `other`, the person's
+    /// first candidate not yet decided (else the first).
+    DecideIdentity {
+        person: usize,
+        other: Option<usize>,
+        decision: IdentityDecision,
+    },
+    /// Give the other ids of this person's group its gender and age (one undo step).
+    CopyLabelsToSamePerson(usize),
     Undo,
     Redo,
     Export,
@@ -169,6 +178,17 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
         KeyAction::Keep if view == View::Review => Command::Decide(ReviewDecision::Keep),
         KeyAction::NeedsReview if view == View::Review => {
             Command::Decide(ReviewDecision::NeedsReview)
+        }
+        KeyAction::SamePerson | KeyAction::DifferentPeople if on_labels => {
+            Command::DecideIdentity {
+                person: person?,
+                other: None,
+                decision: if action == KeyAction::SamePerson {
+                    IdentityDecision::Same
+                } else {
+                    IdentityDecision::Different
+                },
+            }
         }
         _ => return None,
     })

@@ -29,6 +29,8 @@ pub enum KeyAction {
     AcceptSuggestion,
     Keep,
     NeedsReview,
+    SamePerson,
+    DifferentPeople,
     OpenPerson,
     Undo,
     Redo,
@@ -110,6 +112,8 @@ pub const BINDINGS: &[Binding] = &[
     plain(Key::Enter, KeyAction::AcceptSuggestion),
     plain(Key::Space, KeyAction::Keep),
     plain(Key::N, KeyAction::NeedsReview),
+    plain(Key::S, KeyAction::SamePerson),
+    plain(Key::D, KeyAction::DifferentPeople),
     plain(Key::O, KeyAction::OpenPerson),
     plain(Key::Slash, KeyAction::Search),
     plain(Key::Escape, KeyAction::Escape),
@@ -151,6 +155,12 @@ impl KeyAction {
             KeyAction::AcceptSuggestion => "Accept the suggested label and move on",
             KeyAction::Keep => "Keep the given label (it is right) and move on",
             KeyAction::NeedsReview => "Mark as needs review (come back later) and move on",
+            KeyAction::SamePerson => {
+                "The person's look-alike (or the person with the same picture) is the same person under another id"
+            }
+            KeyAction::DifferentPeople => {
+                "The person's look-alike (or the person with the same picture) is someone else"
+            }
             KeyAction::OpenPerson => "Open the selected person in the person view",
             KeyAction::Undo => "Undo the last edit",
             KeyAction::Redo => "Redo",
@@ -188,6 +198,8 @@ impl KeyAction {
                 | KeyAction::AcceptSuggestion
                 | KeyAction::Keep
                 | KeyAction::NeedsReview
+                | KeyAction::SamePerson
+                | KeyAction::DifferentPeople
         )
     }
 

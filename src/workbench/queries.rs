@@ -253,3 +253,33 @@ pub fn review_order(
     first.extend(list);
     first
 }
+
+/// What disagrees in the labels of one person filed under several ids, e.g. "labels
+/// disagree: gender female / male; age 20 / 41".
+pub fn describe_identity_conflict(
+    session: &Session,
+    conflict: &crate::curation::IdentityConflict,
+) -> String {
+    let join = |f: &dyn Fn(usize) -> String| {
+        conflict
+            .people
+            .iter()
+            .map(|&p| f(p))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let mut parts = Vec::new();
+    if conflict.gender {
+        parts.push(format!(
+            "gender {}",
+            join(&|p| session.gender(p).name().to_string())
+        ));
+    }
+    if conflict.age {
+        parts.push(format!(
+            "age {}",
+            join(&|p| session.age_years(p).to_string())
+        ));
+    }
+    format!("labels disagree: {}", parts.join("; "))
+}

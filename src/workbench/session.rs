@@ -3,7 +3,10 @@
 //! curation and issue engines, so the views only see plain labels.
 
 use crate::curation::JournalEntry;
-use crate::curation::{Change, Curation, CurationError, Edit, ReviewDecision, Target};
+use crate::curation::{
+    Change, Curation, CurationError, Edit, Identities, IdentityConflict, IdentityDecision,
+    ReviewDecision, Target,
+};
 use crate::dataset::{AgeBin, ClassCode, Dataset, Field, Gender, Mask, PhotoRef, Slot};
 use crate::review_queue::{finished_runs, load_chosen_run, RunChoice, RunProbs};
 use crate::workspace::Workspace;
@@ -216,6 +219,17 @@ impl IssueSet {
     }
 }
 
+/// How a possible second id of a person was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityReason {
+    /// The run's embeddings see the two as one person.
+    LookAlike,
+    /// One picture is filed under both (photo checks).
+    SharedPicture,
+    /// Only the annotator's decision links them.
+    Decided,
+}
+
 /// The loaded dataset and everything derived from it.
 pub struct Session {
     pub dataset: Arc<Dataset>,
@@ -232,6 +246,8 @@ pub struct Session {
     pub embeddings: Option<Arc<crate::embeddings::EmbeddingReport>>,
     /// Bumped on every change of labels, so caches keyed on it refresh.
     pub generation: u64,
+    /// The ids decided to be one person (refreshed on every edit, undo and redo).
+    identities: Identities,
     /// Each person's neighbours in id order (the previous and the next folder by name,
     /// which starts with the zero-padded id).
     id_neighbours: Vec<[Option<usize>; 2]>,
@@ -247,6 +263,7 @@ impl Session {
             Curation::open(&dataset, &workspace, "").map_err(SessionError::Journal)?;
         let replay_note = (!report.is_clean()).then(|| report.summary());
         let id_neighbours = id_neighbours(&dataset);
+        let identities = curation.identities();
         let dataset = Arc::new(dataset);
         let mut session = Session {
             dataset,
@@ -258,6 +275,7 @@ impl Session {
             photos: None,
             embeddings: None,
             generation: 0,
+            identities,
             id_neighbours,
         };
         let runs = session.finished_runs();
@@ -553,22 +571,140 @@ impl Session {
         } else {
             self.curation.apply_batch(edits, "review decision")
         };
-        self.generation += 1;
+        self.changed();
         result.map_err(SessionError::Edit)
+    }
+
+    /// After any edit, undo or redo (done or failed: a failed one is taken back).
+    fn changed(&mut self) {
+        self.generation += 1;
+        self.identities = self.curation.identities();
     }
 
     /// Takes back the latest step; returns its journal lines (empty: nothing to undo).
     pub fn undo(&mut self) -> Result<Vec<JournalEntry>, SessionError> {
         let r = self.curation.undo().map_err(SessionError::Undo);
-        self.generation += 1;
+        self.changed();
         Ok(if r? { self.last_step() } else { Vec::new() })
     }
 
     /// Applies the latest undone step again; returns its journal lines (empty: nothing).
     pub fn redo(&mut self) -> Result<Vec<JournalEntry>, SessionError> {
         let r = self.curation.redo().map_err(SessionError::Redo);
-        self.generation += 1;
+        self.changed();
         Ok(if r? { self.last_step() } else { Vec::new() })
+    }
+
+    // --- one person under two ids -------------------------------------------------------
+
+    /// The people `person` may be filed twice as, each once and with how it was found
+    /// (the first way wins): the run's look-alike, the people with the same picture as one
+    /// of theirs (photo checks), then the ids already decided to be the same person.
+    pub fn identity_candidates(&self, person: usize) -> Vec<(usize, IdentityReason)> {
+        let mut out: Vec<(usize, IdentityReason)> = Vec::new();
+        let mut add = |q: usize, why| {
+            if q != person && out.iter().all(|&(seen, _)| seen != q) {
+                out.push((q, why));
+            }
+        };
+        if let Some(l) = self
+            .embeddings
+            .as_ref()
+            .and_then(|e| e.lookalike_of(person))
+        {
+            add(
+                if l.a == person { l.b } else { l.a },
+                IdentityReason::LookAlike,
+            );
+        }
+        if let Some(report) = &self.photos {
+            for g in report.groups.iter().filter(|g| g.people > 1) {
+                if g.photos.iter().any(|r| r.person == person) {
+                    for r in &g.photos {
+                        add(r.person, IdentityReason::SharedPicture);
+                    }
+                }
+            }
+        }
+        for q in self.identities.same_as(person) {
+            add(q, IdentityReason::Decided);
+        }
+        out
+    }
+
+    /// The candidate S and D act on: the first not yet decided, else the first.
+    pub fn identity_keyed_candidate(&self, person: usize) -> Option<usize> {
+        let candidates = self.identity_candidates(person);
+        candidates
+            .iter()
+            .map(|&(q, _)| q)
+            .find(|&q| self.identity_decision(person, q).is_none())
+            .or_else(|| candidates.first().map(|&(q, _)| q))
+    }
+
+    /// What the annotator decided about `a` and `b` being one person.
+    pub fn identity_decision(&self, a: usize, b: usize) -> Option<IdentityDecision> {
+        self.curation.identity_decision(a, b)
+    }
+
+    /// Records whether `a` and `b` are one person (journaled like every edit; undoable).
+    pub fn decide_identity(
+        &mut self,
+        a: usize,
+        b: usize,
+        decision: IdentityDecision,
+    ) -> Result<(), SessionError> {
+        if a == b || a >= self.dataset.people.len() || b >= self.dataset.people.len() {
+            return Err(SessionError::Edit(CurationError::InvalidEdit(format!(
+                "an identity decision needs two different people (got {a} and {b})"
+            ))));
+        }
+        let edit = self.curation.identity_edit(a, b, decision);
+        self.apply(vec![edit])
+    }
+
+    /// Gives the other ids of `from`'s person its gender and age, as one undo step (the
+    /// way to settle a group whose labels disagree). Returns how many people changed.
+    pub fn copy_labels_to_same_person(&mut self, from: usize) -> Result<usize, SessionError> {
+        let (gender, years) = (self.gender(from), self.age_years(from));
+        let folder = self.folder(from).to_string();
+        let mut edits = Vec::new();
+        let mut changed = 0;
+        for q in self.identities.same_as(from) {
+            if self.gender(q) == gender && self.age_years(q) == years {
+                continue;
+            }
+            changed += 1;
+            let target = Target::person(self.folder(q));
+            let reason = format!("one person with {folder}: its labels");
+            edits.push(Edit::new(target.clone(), Change::Gender(gender)).with_reason(&reason));
+            edits.push(Edit::new(target, Change::AgeYears(years)).with_reason(&reason));
+        }
+        if edits.is_empty() {
+            return Ok(0);
+        }
+        let result = self
+            .curation
+            .apply_batch(edits, &format!("labels of {folder} given to its other ids"));
+        self.changed();
+        result.map(|()| changed).map_err(SessionError::Edit)
+    }
+
+    /// The ids decided to be one person.
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
+    /// The groups of one person filed twice whose labels disagree.
+    pub fn identity_conflicts(&self) -> Vec<IdentityConflict> {
+        self.curation.identity_conflicts(&self.identities)
+    }
+
+    /// How the labels of `person`'s ids disagree, if they do.
+    pub fn identity_conflict_of(&self, person: usize) -> Option<IdentityConflict> {
+        self.identity_conflicts()
+            .into_iter()
+            .find(|c| c.people.contains(&person))
     }
 
     /// The journal lines of the step written last.
@@ -686,6 +822,66 @@ pub fn load_run_issues(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn second_ids_are_found_decided_and_settled() {
+        use crate::dataset::Person;
+        use crate::photo_checks::{CheckKind, DuplicateGroup, PhotoReport};
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = Dataset {
+            root: dir.path().to_path_buf(),
+            people: (0..4)
+                .map(|i| {
+                    let g = [Gender::Male, Gender::Female][i % 2];
+                    Person::with_all_photos(&format!("{:06}", i + 1), g, 20 + 7 * i as u32)
+                })
+                .collect(),
+            eval: None,
+            problems: Vec::new(),
+        };
+        let mut s = Session::open(dataset, None).unwrap();
+        assert!(s.identity_candidates(0).is_empty());
+        assert_eq!(s.identity_keyed_candidate(0), None);
+        // One picture of person 0 is filed under 1 and 3 too.
+        let photo = |person| PhotoRef {
+            person,
+            slot: Slot::Mask2,
+        };
+        s.photos = Some(Arc::new(PhotoReport {
+            groups: vec![DuplicateGroup {
+                kind: CheckKind::NearDuplicate,
+                photos: vec![photo(0), photo(1), photo(3)],
+                people: 3,
+            }],
+            ..PhotoReport::default()
+        }));
+        assert_eq!(
+            s.identity_candidates(0),
+            vec![
+                (1, IdentityReason::SharedPicture),
+                (3, IdentityReason::SharedPicture)
+            ]
+        );
+        assert_eq!(s.identity_keyed_candidate(0), Some(1));
+        // Deciding the first moves the keys to the next.
+        s.decide_identity(0, 1, IdentityDecision::Different)
+            .unwrap();
+        assert_eq!(s.identity_keyed_candidate(0), Some(3));
+        s.decide_identity(3, 0, IdentityDecision::Same).unwrap();
+        assert_eq!(s.identities().groups(), vec![vec![0, 3]]);
+        assert!(s.decide_identity(2, 2, IdentityDecision::Same).is_err());
+        // Without the photo checks, person 3 is still a candidate: the decision links them.
+        s.photos = None;
+        assert_eq!(s.identity_candidates(0), vec![(3, IdentityReason::Decided)]);
+        // Male 20 and female 41: their labels disagree until settled, in one undo step.
+        assert_eq!(s.identity_conflicts().len(), 1);
+        assert_eq!(s.copy_labels_to_same_person(3).unwrap(), 1);
+        assert_eq!((s.gender(0), s.age_years(0)), (Gender::Female, 41));
+        assert!(s.identity_conflicts().is_empty());
+        assert_eq!(s.copy_labels_to_same_person(3).unwrap(), 0);
+        s.undo().unwrap();
+        assert_eq!((s.gender(0), s.age_years(0)), (Gender::Male, 20));
+    }
 
     #[test]
     fn nearest_age_stays_close_to_the_given_age() {

@@ -186,6 +186,16 @@ pub fn harness_sized(dir: &Path, size: [f32; 2]) -> Harness<'static, MaskCurator
     h
 }
 
+/// The status line's text (empty when it shows nothing).
+pub fn notice(h: &Harness<'static, MaskCuratorApp>) -> String {
+    h.state()
+        .rt
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default()
+}
+
 /// Steps until background jobs are done (the open job scans and loads the run).
 pub fn wait_idle(h: &mut Harness<'static, MaskCuratorApp>) {
     let start = Instant::now();

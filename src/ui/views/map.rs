@@ -452,6 +452,10 @@ fn lists_ui(
                             commands.push(Command::OpenPerson(p));
                         }
                     }
+                    match session.identity_decision(l.a, l.b) {
+                        Some(d) => ui.weak(format!("— {}", d.name())),
+                        None => ui.weak("— open (S / D in the person view)"),
+                    };
                 });
             }
         });

@@ -78,9 +78,60 @@ pub fn overview_ui(
                     embeddings_ui(ui, session, rt_analysed, state, commands);
                 });
             });
+            identities_ui(ui, session, commands);
             ui.add_space(12.0);
             problems_ui(ui, session);
         });
+}
+
+/// The ids the annotator decided are one person, and the groups whose labels disagree.
+fn identities_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Command>) {
+    let identities = session.identities();
+    let groups = identities.groups();
+    if groups.is_empty() {
+        return;
+    }
+    ui.add_space(12.0);
+    ui.strong("One person under several ids (your decisions)");
+    let conflicts = session.identity_conflicts();
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} ids in {} groups: training keeps each group in one fold; the export lists them (same_person.csv).",
+            identities.grouped_ids(),
+            groups.len()
+        ));
+        if ui.button("Show these people").clicked() {
+            let mut people: Vec<usize> = groups.iter().flatten().copied().collect();
+            people.sort_unstable();
+            commands.push(Command::ShowPeopleOnly(people));
+        }
+    });
+    if !conflicts.is_empty() {
+        ui.horizontal(|ui| {
+            ui.colored_label(
+                AMBER,
+                format!("⚠ {} of them have labels that disagree", conflicts.len()),
+            );
+            if ui.button("Show them").clicked() {
+                let mut people: Vec<usize> =
+                    conflicts.iter().flat_map(|c| c.people.clone()).collect();
+                people.sort_unstable();
+                commands.push(Command::ShowPeopleOnly(people));
+            }
+        });
+        for c in conflicts.iter().take(5) {
+            ui.horizontal_wrapped(|ui| {
+                for &p in &c.people {
+                    if ui.link(session.folder(p)).clicked() {
+                        commands.push(Command::OpenPerson(p));
+                    }
+                }
+                ui.weak(crate::workbench::queries::describe_identity_conflict(
+                    session, c,
+                ));
+            });
+        }
+    }
 }
 
 fn field_bars_ui(ui: &mut egui::Ui, field: Field, given: &[usize], curated: &[usize]) {
@@ -322,6 +373,14 @@ fn embeddings_ui(
     ui.horizontal(|ui| {
         ui.colored_label(AMBER, report.lookalikes.len().to_string());
         ui.label("look-alike pairs: two ids the model sees as one person");
+        let decided = report
+            .lookalikes
+            .iter()
+            .filter(|l| session.identity_decision(l.a, l.b).is_some())
+            .count();
+        if decided > 0 {
+            ui.weak(format!("({decided} decided)"));
+        }
     });
     ui.horizontal(|ui| {
         if ui.button("Open the map (F7)").clicked() {

@@ -154,6 +154,12 @@ fn person_row_ui(
                 if edited {
                     ui.weak("edited");
                 }
+                let ids = session.identities().ids_of(p);
+                if ids > 1 {
+                    ui.weak(format!("{ids} ids")).on_hover_text(
+                        "Decided to be one person with other ids (the person view names them)",
+                    );
+                }
             });
             if let Some(status) = session.person_status(p) {
                 let score = issues.map_or(0.0, |i| i.person_score(p));

@@ -81,11 +81,15 @@ pub fn person_detail_ui(
             ui.colored_label(ui.visuals().warn_fg_color, "edited");
         }
     });
-    lookalike_ui(ui, session, p, commands);
     if item.is_some() {
+        // The photos stay right under the issue; other ids of the person come last.
         photos_ui(ui, state, rt, p, item, commands);
         labels_ui(ui, rt, p, item, commands);
+        if let Some(session) = &rt.session {
+            identity_ui(ui, session, p, commands);
+        }
     } else {
+        identity_ui(ui, session, p, commands);
         labels_ui(ui, rt, p, item, commands);
         photos_ui(ui, state, rt, p, item, commands);
     }
@@ -388,29 +392,109 @@ fn photo_column_ui(
     });
 }
 
-/// A person the run's embeddings put beside another person: a link to the other.
-fn lookalike_ui(ui: &mut egui::Ui, session: &Session, p: usize, commands: &mut Vec<Command>) {
-    let Some(l) = session.embeddings.as_ref().and_then(|e| e.lookalike_of(p)) else {
-        return;
-    };
-    let other = if l.a == p { l.b } else { l.a };
-    ui.horizontal_wrapped(|ui| {
-        ui.colored_label(
-            crate::ui::widgets::AMBER,
-            "⚠ The model sees this person and",
-        );
-        if ui
-            .link(session.folder(other))
-            .on_hover_text("Open the other person")
-            .clicked()
-        {
-            commands.push(Command::OpenPerson(other));
-        }
-        ui.colored_label(
-            crate::ui::widgets::AMBER,
-            "as one: the same person under two ids?",
-        );
-    });
+/// Other ids this person may be filed under: the run's look-alike, people with the same
+/// picture, and ids already decided to be them. Each with a link, how it was found, the
+/// decision and the buttons (S / D act on the first undecided one); a group whose labels
+/// disagree says what disagrees.
+fn identity_ui(ui: &mut egui::Ui, session: &Session, p: usize, commands: &mut Vec<Command>) {
+    use crate::curation::IdentityDecision;
+    use crate::workbench::session::IdentityReason;
+    let candidates = session.identity_candidates(p);
+    // A picture filed under many people (a placeholder, a stock photo) names them all:
+    // the first few are enough to act on.
+    const SHOWN: usize = 4;
+    let hidden = candidates.len().saturating_sub(SHOWN);
+    let keyed = session.identity_keyed_candidate(p);
+    for (other, reason) in candidates.into_iter().take(SHOWN) {
+        let decision = session.identity_decision(p, other);
+        ui.horizontal_wrapped(|ui| {
+            let (why, question) = match reason {
+                IdentityReason::LookAlike => (
+                    "The model sees this person and",
+                    "as one: the same person under two ids?",
+                ),
+                IdentityReason::SharedPicture => (
+                    "A picture of this person is filed under",
+                    "too: the same person under two ids?",
+                ),
+                IdentityReason::Decided => ("Decided to be one person with", ""),
+            };
+            let colour = match decision {
+                None | Some(IdentityDecision::Unsure) => crate::ui::widgets::AMBER,
+                Some(_) => ui.visuals().weak_text_color(),
+            };
+            let mark = if decision.is_none() { "⚠ " } else { "" };
+            ui.colored_label(colour, format!("{mark}{why}"));
+            if ui
+                .link(session.folder(other))
+                .on_hover_text("Open the other person")
+                .clicked()
+            {
+                commands.push(Command::OpenPerson(other));
+            }
+            match decision {
+                None => {
+                    ui.colored_label(colour, question);
+                }
+                Some(d) => {
+                    ui.strong(format!("— {}", d.name()));
+                }
+            }
+            for (d, label, key) in [
+                (IdentityDecision::Same, "Same person", "S"),
+                (IdentityDecision::Different, "Different people", "D"),
+            ] {
+                let text = if keyed == Some(other) {
+                    format!("{label} ({key})")
+                } else {
+                    label.to_string()
+                };
+                let button = ui
+                    .selectable_label(decision == Some(d), text)
+                    .on_hover_text(match d {
+                        IdentityDecision::Same => {
+                            "One person under two ids: training keeps them in one fold, the export lists them (same_person.csv), and their labels are compared"
+                        }
+                        _ => "Two people who look alike",
+                    });
+                if button.clicked() && decision != Some(d) {
+                    commands.push(Command::DecideIdentity {
+                        person: p,
+                        other: Some(other),
+                        decision: d,
+                    });
+                }
+            }
+        });
+    }
+    if hidden > 0 {
+        ui.weak(format!(
+            "and {hidden} more people with a picture of this person (marked under the photos)"
+        ));
+    }
+    if let Some(c) = session.identity_conflict_of(p) {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                crate::ui::widgets::AMBER,
+                format!(
+                    "⚠ One person, {} ids: {}",
+                    c.people.len(),
+                    crate::workbench::queries::describe_identity_conflict(session, &c)
+                ),
+            );
+            if ui
+                .button("Give the other ids these labels")
+                .on_hover_text(format!(
+                    "{}, {} for every id of this person (one undo step)",
+                    session.gender(p).name(),
+                    session.age_years(p)
+                ))
+                .clicked()
+            {
+                commands.push(Command::CopyLabelsToSamePerson(p));
+            }
+        });
+    }
 }
 
 /// What the photo checks found in this photo, one small amber line each; a duplicate of
