@@ -128,16 +128,57 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
     );
     let csv = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "kind,path,other,score,detail");
+    assert_eq!(lines[0], "kind,path,other,score,detail,decision");
     assert!(
         lines[1].starts_with(&format!("outlier,{stray_path},,")),
         "{csv}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with(&format!("lookalike,train/images/{a},train/images/{b},"))),
+        lines.iter().any(|l| l
+            .starts_with(&format!("lookalike,train/images/{a},train/images/{b},"))
+            && l.ends_with(',')),
+        "undecided: {csv}"
+    );
+
+    // The annotator decides the pair is one person: the listing and the CSV say so.
+    {
+        let workspace = mask_curator::workspace::Workspace::for_dataset(&root);
+        let (mut cur, _) =
+            mask_curator::curation::Curation::open(&dataset, &workspace, "test").unwrap();
+        let edit = cur.identity_edit(
+            twins.1,
+            twins.0,
+            mask_curator::curation::IdentityDecision::Same,
+        );
+        cur.apply(edit).unwrap();
+    }
+    let (ok, stdout, err) = run(bin().arg("outliers").arg(&root).arg("--out").arg(&out));
+    assert!(ok, "{err}");
+    assert!(stdout.contains("decided: same person)"), "{stdout}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("lookalike,") && l.ends_with(",same person")),
         "{csv}"
+    );
+    // The summary counts the group and names it when its labels disagree.
+    let (ok, stdout, err) = run(bin().arg("open").arg(&root).arg("--summary"));
+    assert!(ok, "{err}");
+    let (pa, pb) = (&dataset.people[twins.0], &dataset.people[twins.1]);
+    let disagree = pa.gender != pb.gender
+        || pa.age_bin() != pb.age_bin()
+        || pa.age.abs_diff(pb.age) > mask_curator::curation::identity::AGE_GAP_YEARS;
+    assert!(
+        stdout.contains(&format!(
+            "One person under several ids (decided): 2 ids in 1 groups, {} with labels that disagree",
+            usize::from(disagree)
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.contains(&format!("labels disagree: {a} (")),
+        disagree,
+        "{stdout}"
     );
 
     // An output inside the dataset (outside its workspace) is refused.

@@ -224,6 +224,39 @@ fn photo_checks_text(s: &mut String, dataset: &Dataset, ws: &Workspace) {
     }
 }
 
+/// The ids the annotator decided are one person, and the groups whose labels disagree.
+fn identities_text(s: &mut String, curation: &crate::curation::Curation) {
+    use std::fmt::Write as _;
+    let identities = curation.identities();
+    let groups = identities.groups();
+    if groups.is_empty() {
+        return;
+    }
+    let conflicts = curation.identity_conflicts(&identities);
+    let _ = writeln!(
+        s,
+        "One person under several ids (decided): {} ids in {} groups, {} with labels that disagree",
+        identities.grouped_ids(),
+        groups.len(),
+        conflicts.len()
+    );
+    for c in conflicts.iter().take(10) {
+        let who: Vec<String> = c
+            .people
+            .iter()
+            .map(|&p| {
+                format!(
+                    "{} ({}, {})",
+                    curation.folder(p),
+                    curation.gender(p).name(),
+                    curation.age_years(p)
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "  labels disagree: {}", who.join(" = "));
+    }
+}
+
 /// What the app's map shows beside the issues: the run's outliers and look-alikes.
 fn embeddings_text(s: &mut String, dataset: &Dataset, probs: &crate::review_queue::RunProbs) {
     use std::fmt::Write as _;
@@ -309,12 +342,18 @@ pub fn summary_text(dataset: &Dataset) -> String {
     }
     let ws = Workspace::for_dataset(&dataset.root);
     photo_checks_text(&mut s, dataset, &ws);
+    // The journal replayed once (read-only: the app may hold it open), for the decisions
+    // and for the labels the run's issues are judged on.
+    let curation = crate::curation::Curation::open_read_only(dataset, &ws).map(|(c, _)| c);
+    if let Ok(curation) = &curation {
+        identities_text(&mut s, curation);
+    }
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {
             // The labels as they were when the run was made, as the app's queue judges
-            // them: the journal replayed (read-only, the app may hold it open).
-            let labels = match crate::curation::Curation::open_read_only(dataset, &ws) {
-                Ok((curation, _)) => curation.issue_labels_before(&probs.created),
+            // them.
+            let labels = match &curation {
+                Ok(curation) => curation.issue_labels_before(&probs.created),
                 Err(e) => {
                     let _ = writeln!(s, "Journal: {e} (issues shown for the given labels)");
                     crate::issues::DatasetLabels::given(dataset)

@@ -2,6 +2,7 @@
 //! unlike any other, people who look like another id, and the map's axes (see
 //! `embeddings`). Prints them, writes them as CSV with `--out`.
 
+use crate::curation::IdentityDecision;
 use crate::dataset::Dataset;
 use crate::embeddings::{analyse, EmbeddingReport, Embeddings};
 use crate::issues::ProbTable;
@@ -18,7 +19,8 @@ pub struct Args {
     /// A run folder (default: the dataset's newest finished run).
     #[arg(long)]
     pub run: Option<PathBuf>,
-    /// Write the flagged photos and people to this CSV (kind,path,other,score,detail).
+    /// Write the flagged photos and people to this CSV (kind,path,other,score,detail,
+    /// decision: the annotator's decision on a look-alike pair).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Photos and pairs listed on the terminal.
@@ -51,11 +53,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     };
     let report = analyse(&dataset, &emb, &table.run_id);
+    let decisions = identity_decisions(&dataset, &report)?;
     print!(
         "{}",
         render_text(
             &dataset,
             &report,
+            &decisions,
             args.limit,
             started.elapsed().as_secs_f64()
         )
@@ -70,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(std::path::Path::new("."));
         crate::curation::export::check_export_dir(&args.dir, dir, &[name])?;
-        crate::workspace::write_atomic(out, csv(&dataset, &report)?.as_bytes())
+        crate::workspace::write_atomic(out, csv(&dataset, &report, &decisions)?.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
         println!(
             "wrote {} ({} rows)",
@@ -79,6 +83,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The annotator's decision on each look-alike pair (from the journal, read-only), in the
+/// report's order.
+fn identity_decisions(
+    dataset: &Dataset,
+    report: &EmbeddingReport,
+) -> anyhow::Result<Vec<Option<IdentityDecision>>> {
+    let workspace = Workspace::for_dataset(&dataset.root);
+    // No journal yet reads as no decisions.
+    let (curation, _) = crate::curation::Curation::open_read_only(dataset, &workspace)?;
+    Ok(report
+        .lookalikes
+        .iter()
+        .map(|l| curation.identity_decision(l.a, l.b))
+        .collect())
+}
+
+fn decision_name(d: Option<IdentityDecision>) -> &'static str {
+    d.map_or("", IdentityDecision::name)
 }
 
 fn photo_path(dataset: &Dataset, report: &EmbeddingReport, row: usize) -> String {
@@ -96,7 +120,13 @@ fn folder(dataset: &Dataset, person: usize) -> &str {
         .unwrap_or("?")
 }
 
-pub fn render_text(dataset: &Dataset, report: &EmbeddingReport, limit: usize, secs: f64) -> String {
+pub fn render_text(
+    dataset: &Dataset,
+    report: &EmbeddingReport,
+    decisions: &[Option<IdentityDecision>],
+    limit: usize,
+    secs: f64,
+) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -135,10 +165,14 @@ pub fn render_text(dataset: &Dataset, report: &EmbeddingReport, limit: usize, se
         "{} look-alike pairs (two ids the model sees as one person; check for a duplicated identity):",
         report.lookalikes.len()
     );
-    for l in report.lookalikes.iter().take(limit) {
+    for (i, l) in report.lookalikes.iter().enumerate().take(limit) {
+        let decided = match decisions.get(i).copied().flatten() {
+            Some(d) => format!("; decided: {}", d.name()),
+            None => String::new(),
+        };
         let _ = writeln!(
             o,
-            "  {}  ~  {}   (distance {:.3}, {:.1} robust sd closer than usual)",
+            "  {}  ~  {}   (distance {:.3}, {:.1} robust sd closer than usual{decided})",
             folder(dataset, l.a),
             folder(dataset, l.b),
             l.distance,
@@ -148,9 +182,13 @@ pub fn render_text(dataset: &Dataset, report: &EmbeddingReport, limit: usize, se
     o
 }
 
-fn csv(dataset: &Dataset, report: &EmbeddingReport) -> anyhow::Result<String> {
+fn csv(
+    dataset: &Dataset,
+    report: &EmbeddingReport,
+    decisions: &[Option<IdentityDecision>],
+) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["kind", "path", "other", "score", "detail"])?;
+    w.write_record(["kind", "path", "other", "score", "detail", "decision"])?;
     for (rank, &row) in report.outliers.iter().enumerate() {
         w.write_record([
             "outlier".to_string(),
@@ -158,15 +196,17 @@ fn csv(dataset: &Dataset, report: &EmbeddingReport) -> anyhow::Result<String> {
             String::new(),
             format!("{:.5}", report.outlier_score[row]),
             format!("outlier {} of {}", rank + 1, report.outliers.len()),
+            String::new(),
         ])?;
     }
-    for l in &report.lookalikes {
+    for (i, l) in report.lookalikes.iter().enumerate() {
         w.write_record([
             "lookalike".to_string(),
             format!("train/images/{}", folder(dataset, l.a)),
             format!("train/images/{}", folder(dataset, l.b)),
             format!("{:.5}", l.distance),
             format!("{:.1} robust sd closer than people's usual nearest", l.z),
+            decision_name(decisions.get(i).copied().flatten()).to_string(),
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
