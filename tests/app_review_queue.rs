@@ -8,7 +8,7 @@ mod app_support;
 
 use app_support::*;
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use mask_curator::curation::ReviewDecision;
 use mask_curator::dataset::{AgeBin, Field, Gender, Mask, Slot};
@@ -406,6 +406,59 @@ fn page_keys_and_j_without_a_click() {
     assert_eq!(h.state().rt.queue_pos, len - 1);
     press(&mut h, Key::Home);
     assert_eq!(h.state().rt.queue_pos, 0);
+}
+
+/// Each queue row names its person on a line of its own and is as tall as the list
+/// scrolls by. (A button cut its text after the first line, so the person was lost, and
+/// its rows were half the height the list counted: the list ended halfway down.)
+#[test]
+fn queue_rows_name_their_person_and_fill_the_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let items: Vec<QueueItem> = {
+        let f = h.state().state.queue_filter.clone();
+        let list = h.state_mut().rt.queue(&f).to_vec();
+        let session = h.state().session().unwrap();
+        let issues = session.issues.as_ref().unwrap();
+        list.iter().map(|&i| issues.items[i].clone()).collect()
+    };
+    assert!(items.len() >= 2, "the test run has several issues");
+    let row = |h: &App, n: usize| {
+        let person = h
+            .state()
+            .session()
+            .unwrap()
+            .folder(items[n].person)
+            .to_string();
+        let prefix = format!("{:>4}. ", n + 1);
+        let node = h.get_by_label_contains(&prefix);
+        let label = node
+            .accesskit_node()
+            .label()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            label.contains(&format!("\n      {person}")),
+            "row {} names its person on its second line: {label:?}",
+            n + 1
+        );
+        node.rect()
+    };
+    let (first, second) = (row(&h, 0), row(&h, 1));
+    let line = 12.0;
+    assert!(
+        first.height() >= 2.0 * line,
+        "a row holds two lines: {first:?}"
+    );
+    assert!(second.top() >= first.bottom(), "{first:?} {second:?}");
+    let step = second.top() - first.top();
+    assert!(
+        step < first.height() + 8.0,
+        "rows follow each other without gaps: {first:?} {second:?}"
+    );
 }
 
 /// An open dropdown owns the keyboard: label keys do nothing, Esc closes it.

@@ -131,7 +131,8 @@ fn queue_list_ui(
     let list: Vec<usize> = rt.queue(&state.queue_filter).to_vec();
     let pos = rt.queue_pos;
     let scroll_to = rt.scroll_to_selected;
-    rt.queue_page_rows = ((ui.available_height() - 20.0) / QUEUE_ROW_HEIGHT).max(1.0) as usize;
+    let row_step = QUEUE_ROW_HEIGHT + ui.spacing().item_spacing.y;
+    rt.queue_page_rows = ((ui.available_height() - 20.0) / row_step).max(1.0) as usize;
     let Some(session) = &rt.session else { return };
     let Some(issues) = &session.issues else {
         return;
@@ -180,21 +181,15 @@ fn queue_list_ui(
                 } else {
                     ""
                 };
-                let text = format!(
-                    "{:>4}. {} {change}   {:.2}  [{}]\n      {}{}{run}",
+                let head = format!(
+                    "{:>4}. {} {change}   {:.2}  [{}]",
                     row + 1,
                     item.field.name(),
                     item.score,
                     status.name(),
-                    session.folder(item.person),
-                    photo,
                 );
-                let mut rich = egui::RichText::new(text).size(12.0);
-                if status != ItemStatus::Open {
-                    rich = rich.weak();
-                }
-                let label = egui::Button::selectable(row == pos, rich).truncate();
-                let r = ui.add(label);
+                let who = format!("      {}{photo}{run}", session.folder(item.person));
+                let r = queue_row_ui(ui, row == pos, status != ItemStatus::Open, &head, &who);
                 if row == pos && scroll_to {
                     r.scroll_to_me(Some(egui::Align::Center));
                 }
@@ -203,6 +198,62 @@ fn queue_list_ui(
                 }
             }
         });
+}
+
+/// One row of the queue: what the item says, then whose it is, each line cut to the
+/// list's width on its own (a button cuts its text after the first line, and the person
+/// would be lost). Exactly [`QUEUE_ROW_HEIGHT`] tall, the height the list scrolls by.
+fn queue_row_ui(
+    ui: &mut egui::Ui,
+    selected: bool,
+    decided: bool,
+    head: &str,
+    who: &str,
+) -> egui::Response {
+    let size = egui::vec2(ui.available_width(), QUEUE_ROW_HEIGHT);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(
+            egui::Role::Button,
+            ui.is_enabled(),
+            selected,
+            format!("{head}\n{who}"),
+        )
+    });
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.style().interact_selectable(&response, selected);
+        if selected || response.hovered() || response.has_focus() {
+            ui.painter().rect(
+                rect,
+                visuals.corner_radius,
+                visuals.weak_bg_fill,
+                visuals.bg_stroke,
+                egui::StrokeKind::Inside,
+            );
+        }
+        let color = if decided && !selected {
+            ui.visuals().weak_text_color()
+        } else {
+            visuals.text_color()
+        };
+        let pad = ui.spacing().button_padding.x;
+        let width = (rect.width() - 2.0 * pad).max(0.0);
+        let mut y = rect.top() + 2.0;
+        for line in [head, who] {
+            let text = egui::RichText::new(line).size(12.0).color(color);
+            let galley = egui::WidgetText::from(text).into_galley(
+                ui,
+                Some(egui::TextWrapMode::Truncate),
+                width,
+                egui::TextStyle::Button,
+            );
+            let height = galley.size().y;
+            ui.painter()
+                .galley(egui::pos2(rect.left() + pad, y), galley, color);
+            y += height;
+        }
+    }
+    response
 }
 
 /// An empty queue because of its filters: which filter hides how many, one click to clear.
