@@ -713,6 +713,12 @@ fn likely_and_possible_tiers_and_age_in_years() {
         "{}",
         notice(&h)
     );
+    // Taken back and kept instead: the status line says what was kept, in years too.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert_eq!(current(&mut h).issue_id, age.issue_id);
+    press(&mut h, Key::Space);
+    assert!(notice(&h).contains("kept age 22 "), "{}", notice(&h));
 }
 
 /// A run that reads ten people 25 years away from their given age, all of whom the

@@ -696,7 +696,11 @@ impl MaskCuratorApp {
             (Some(slot), None) => format!("{folder} {}", slot.stem()),
             (None, _) => folder,
         };
-        let given = item.field.class_name(item.given);
+        // An issue judged in years is kept in years ("kept age 26", not "<30").
+        let given = match item.given_years {
+            Some(years) => years.to_string(),
+            None => item.field.class_name(item.given).to_string(),
+        };
         let what = match decision {
             ReviewDecision::Keep => format!("{place}: kept {} {given}", item.field.name()),
             ReviewDecision::Accepted => match (item.given_years, item.suggested_years) {

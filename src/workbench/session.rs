@@ -128,10 +128,11 @@ impl DecisionCheck {
         }
     }
 
-    /// "10 decided: 4 wrong labels, the run expected 8.1".
+    /// "Your decisions: 10 decided, 4 wrong labels; the run expected 8.1".
     pub fn text(&self) -> String {
+        let labels = if self.wrong == 1 { "label" } else { "labels" };
         format!(
-            "Your decisions: {} decided, {} wrong labels; the run expected {:.1}",
+            "Your decisions: {} decided, {} wrong {labels}; the run expected {:.1}",
             self.decided, self.wrong, self.expected_wrong
         )
     }
@@ -914,6 +915,12 @@ mod tests {
         assert_eq!(check(5, 0, 4.8, 0.4).agreement(), Agreement::TooFewToTell);
         // Many more than expected among weak items.
         assert_eq!(check(20, 9, 3.0, 1.5).agreement(), Agreement::RunLow);
+        // One wrong label, several.
+        assert_eq!(
+            check(2, 1, 2.0, 0.5).text(),
+            "Your decisions: 2 decided, 1 wrong label; the run expected 2.0"
+        );
+        assert!(some.text().contains("4 wrong labels;"));
     }
 
     #[test]
