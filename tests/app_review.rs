@@ -452,3 +452,51 @@ fn a_swapped_pair_is_one_item_and_accepting_fixes_both_photos_in_one_undo_step()
     assert_eq!(s.mask(swap, Slot::Incorrect), Mask::Incorrect, "one undo");
     assert_eq!(s.mask(swap, Slot::Normal), Mask::NotWear, "restores both");
 }
+
+/// The key overlay lists more keys than a window is tall: side by side in a wide window,
+/// every key on screen at once; scrolled in a small one, with its first key and Close
+/// button still on screen. (In one column it once ran off both edges of a 1400 x 860 window.)
+#[test]
+fn the_key_overlay_fits_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let on_screen = |r: egui::Rect, size: [f32; 2]| {
+        r.top() >= 0.0 && r.bottom() <= size[1] && r.left() >= 0.0 && r.right() <= size[0]
+    };
+
+    let wide = [1400.0, 900.0];
+    let mut h = harness_sized(&root, wide);
+    h.key_press(Key::F1);
+    h.run();
+    for (keys, action) in mask_curator::ui::keys::overlay_rows() {
+        // ("Undo" and "Redo" are top-bar buttons too.)
+        let nodes: Vec<_> = h.query_all_by_label(action.description()).collect();
+        assert!(!nodes.is_empty(), "{keys} is listed");
+        for r in nodes.iter().map(|n| n.rect()) {
+            assert!(on_screen(r, wide), "{keys}: {r:?} off a {wide:?} window");
+        }
+    }
+    assert!(on_screen(h.get_by_label("Close").rect(), wide));
+    // One app at a time holds a dataset.
+    drop(h);
+
+    for small in [[1280.0, 800.0], [1000.0, 700.0]] {
+        let mut h = harness_sized(&root, small);
+        h.key_press(Key::F1);
+        h.run();
+        let first = mask_curator::ui::keys::overlay_rows()[0].1.description();
+        assert!(h.state().rt.show_help);
+        assert!(
+            h.query_all_by_label(first).count() >= 2,
+            "{first}: the bar and the overlay"
+        );
+        for r in h
+            .query_all_by_label(first)
+            .chain([h.get_by_label("Close")])
+            .map(|n| n.rect())
+        {
+            assert!(on_screen(r, small), "{r:?} off a {small:?} window");
+        }
+    }
+}

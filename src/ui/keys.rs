@@ -156,10 +156,10 @@ impl KeyAction {
             KeyAction::Keep => "Keep the given label (it is right) and move on",
             KeyAction::NeedsReview => "Mark as needs review (come back later) and move on",
             KeyAction::SamePerson => {
-                "The person's look-alike (or the person with the same picture) is the same person under another id"
+                "Same person: the other id on screen is this person filed again"
             }
             KeyAction::DifferentPeople => {
-                "The person's look-alike (or the person with the same picture) is someone else"
+                "Different people: the other id on screen is someone else"
             }
             KeyAction::OpenPerson => "Open the selected person in the person view",
             KeyAction::Undo => "Undo the last edit",
