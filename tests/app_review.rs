@@ -500,3 +500,42 @@ fn the_key_overlay_fits_the_window() {
         }
     }
 }
+
+/// Searching hands the selection to what the search shows: `/`, an id, Esc, O opens that
+/// person, not the one selected before the search (which the grid no longer shows).
+#[test]
+fn a_search_then_o_opens_the_person_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    h.key_press(Key::F3);
+    h.run();
+    let before = h.state().rt.selected_person;
+    let name = folder(PEOPLE - 1);
+    let wanted = h
+        .state()
+        .session()
+        .unwrap()
+        .dataset
+        .person_index(&name)
+        .unwrap();
+    assert_ne!(before, Some(wanted), "the test looks for someone else");
+    h.key_press(Key::Slash);
+    h.run();
+    let id = name[..6].to_string();
+    h.get_by_label("Search:").type_text(&id);
+    h.run();
+    h.key_press(Key::Escape);
+    h.run();
+    h.key_press(Key::O);
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    assert_eq!(h.state().rt.selected_person, Some(wanted));
+    // Clearing the search keeps the person found selected.
+    h.key_press(Key::F3);
+    h.run();
+    h.state_mut().state.people_filter = Default::default();
+    h.run();
+    assert_eq!(h.state().rt.selected_person, Some(wanted));
+}

@@ -23,6 +23,15 @@ pub fn people_ui(
     ui.separator();
     let filter = state.people_filter.clone();
     let list: Vec<usize> = rt.people(&filter).to_vec();
+    // A filter that hides the selected person hands the selection to the first person it
+    // shows, so O, J and K act on someone on screen (a search for 000168 followed by O
+    // opened the person selected before the search).
+    if let Some(&first) = list.first() {
+        if !rt.selected_person.is_some_and(|s| list.contains(&s)) {
+            commands.push(Command::SelectPerson(first));
+            rt.scroll_to_selected = true;
+        }
+    }
     let Some(session) = &rt.session else { return };
     ui.horizontal(|ui| {
         ui.label(format!(
