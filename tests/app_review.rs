@@ -502,7 +502,8 @@ fn the_key_overlay_fits_the_window() {
 }
 
 /// Searching hands the selection to what the search shows: `/`, an id, Esc, O opens that
-/// person, not the one selected before the search (which the grid no longer shows).
+/// person, not the one selected before the search (which the grid no longer shows); Enter
+/// in the search field opens them at once.
 #[test]
 fn a_search_then_o_opens_the_person_found() {
     let tmp = tempfile::tempdir().unwrap();
@@ -532,10 +533,26 @@ fn a_search_then_o_opens_the_person_found() {
     h.run();
     assert_eq!(h.state().state.view, View::Person);
     assert_eq!(h.state().rt.selected_person, Some(wanted));
+    // Enter in the search field opens the person found in one step.
+    h.key_press(Key::F3);
+    h.run();
+    h.state_mut().state.people_filter = Default::default();
+    h.run();
+    let other = h.state_mut().rt.people(&Default::default())[0];
+    let other_name = h.state().session().unwrap().folder(other).to_string();
+    assert_ne!(other, wanted);
+    h.key_press(Key::Slash);
+    h.run();
+    h.get_by_label("Search:").type_text(&other_name[..6]);
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    assert_eq!(h.state().rt.selected_person, Some(other));
     // Clearing the search keeps the person found selected.
     h.key_press(Key::F3);
     h.run();
     h.state_mut().state.people_filter = Default::default();
     h.run();
-    assert_eq!(h.state().rt.selected_person, Some(wanted));
+    assert_eq!(h.state().rt.selected_person, Some(other));
 }

@@ -164,7 +164,7 @@ impl KeyAction {
             KeyAction::OpenPerson => "Open the selected person in the person view",
             KeyAction::Undo => "Undo the last edit",
             KeyAction::Redo => "Redo",
-            KeyAction::Search => "Search people by id or folder",
+            KeyAction::Search => "Search people by id or folder (Enter opens the person found)",
             KeyAction::Escape => "Leave the text field / close the overlay or an open dropdown",
             KeyAction::Help => "Show or hide this key overlay",
             KeyAction::ShowOverview => "Overview",

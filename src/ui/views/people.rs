@@ -19,10 +19,16 @@ pub fn people_ui(
     rt: &mut Runtime,
     commands: &mut Vec<Command>,
 ) {
-    filters_ui(ui, &mut state.people_filter, rt);
+    let open_found = filters_ui(ui, &mut state.people_filter, rt);
     ui.separator();
     let filter = state.people_filter.clone();
     let list: Vec<usize> = rt.people(&filter).to_vec();
+    // Enter in the search opens the person found (the first one shown).
+    if open_found && !filter.text.is_empty() {
+        if let Some(&first) = list.first() {
+            commands.push(Command::OpenPerson(first));
+        }
+    }
     // A filter that hides the selected person hands the selection to the first person it
     // shows, so O, J and K act on someone on screen (a search for 000168 followed by O
     // opened the person selected before the search).
@@ -221,7 +227,10 @@ fn person_row_ui(
     }
 }
 
-fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
+/// Draws the filters; true when Enter was pressed in the search field (open the person
+/// found).
+fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) -> bool {
+    let mut open_found = false;
     ui.horizontal_wrapped(|ui| {
         let label = ui.label("Search:");
         let search = ui
@@ -235,6 +244,7 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
             rt.focus_search = false;
             search.request_focus();
         }
+        open_found = search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         option_combo_ui(ui, "Gender", &mut f.gender, &Gender::ALL, |g| {
             g.name().to_string()
         });
@@ -282,6 +292,7 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) {
             },
         );
     });
+    open_found
 }
 
 fn option_combo_ui<T: Copy + PartialEq>(
