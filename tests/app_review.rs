@@ -541,9 +541,14 @@ fn a_search_then_o_opens_the_person_found() {
     let other = h.state_mut().rt.people(&Default::default())[0];
     let other_name = h.state().session().unwrap().folder(other).to_string();
     assert_ne!(other, wanted);
+    // The last search is still there: `/` selects it, so typing replaces it.
+    h.state_mut().state.people_filter.text = name[..6].to_string();
+    h.run();
     h.key_press(Key::Slash);
     h.run();
     h.get_by_label("Search:").type_text(&other_name[..6]);
+    h.run();
+    assert_eq!(h.state().state.people_filter.text, &other_name[..6]);
     h.run();
     h.key_press(Key::Enter);
     h.run();

@@ -243,6 +243,12 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) -> bool
         if rt.focus_search {
             rt.focus_search = false;
             search.request_focus();
+            // The last search stays (filters are kept per dataset) but selected, so what is
+            // typed replaces it instead of being appended to it.
+            let mut edit = egui::TextEdit::load_state(ui.ctx(), search.id).unwrap_or_default();
+            let all = egui::text::CCursorRange::select_all_str(&f.text);
+            edit.cursor.set_char_range(Some(all));
+            edit.store(ui.ctx(), search.id);
         }
         open_found = search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         option_combo_ui(ui, "Gender", &mut f.gender, &Gender::ALL, |g| {
