@@ -170,7 +170,7 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
         || pa.age.abs_diff(pb.age) > mask_curator::curation::identity::AGE_GAP_YEARS;
     assert!(
         stdout.contains(&format!(
-            "One person under several ids (decided): 2 ids in 1 groups, {} with labels that disagree",
+            "One person under several ids (decided): 2 ids in 1 group, {} with labels that disagree",
             usize::from(disagree)
         )),
         "{stdout}"

@@ -235,9 +235,8 @@ fn identities_text(s: &mut String, curation: &crate::curation::Curation) {
     let conflicts = curation.identity_conflicts(&identities);
     let _ = writeln!(
         s,
-        "One person under several ids (decided): {} ids in {} groups, {} with labels that disagree",
-        identities.grouped_ids(),
-        groups.len(),
+        "One person under several ids (decided): {}, {} with labels that disagree",
+        identities.counts_text(),
         conflicts.len()
     );
     for c in conflicts.iter().take(10) {

@@ -162,6 +162,13 @@ impl Identities {
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
+
+    /// "5 ids in 2 groups", "2 ids in 1 group".
+    pub fn counts_text(&self) -> String {
+        let groups = self.groups.len();
+        let noun = if groups == 1 { "group" } else { "groups" };
+        format!("{} ids in {groups} {noun}", self.grouped_ids())
+    }
 }
 
 impl Curation {
@@ -258,5 +265,10 @@ mod tests {
         assert_eq!(ids.grouped_ids(), 5);
         assert!(!ids.is_empty());
         assert!(Identities::from_pairs(3, []).is_empty());
+        assert_eq!(ids.counts_text(), "5 ids in 2 groups");
+        assert_eq!(
+            Identities::from_pairs(3, [(0, 2)]).counts_text(),
+            "2 ids in 1 group"
+        );
     }
 }

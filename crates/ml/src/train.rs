@@ -202,9 +202,8 @@ pub fn train(req: TrainRequest) -> Result<TrainOutcome, MlError> {
     if let (Some(tx), false) = (&req.events, req.identities.is_empty()) {
         let _ = tx.send(WorkerEvent::Log {
             text: format!(
-                "{} ids decided to be one person ({} groups) are kept in one fold each; {moved} moved to their group's fold",
-                req.identities.grouped_ids(),
-                req.identities.groups().len()
+                "Ids decided to be one person: {}, each group kept in one fold ({moved} moved to their group's fold)",
+                req.identities.counts_text()
             ),
         });
     }

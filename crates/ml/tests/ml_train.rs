@@ -654,10 +654,10 @@ fn ids_decided_to_be_one_person_are_split_into_one_fold() {
     let events: Vec<WorkerEvent> = rx.iter().collect();
     let logged = log_lines(&events);
     assert!(
-        logged
-            .iter()
-            .any(|t| t.contains("2 ids decided to be one person (1 groups)")
-                && t.contains("1 moved")),
+        logged.iter().any(
+            |t| t.contains("Ids decided to be one person: 2 ids in 1 group")
+                && t.contains("1 moved")
+        ),
         "{logged:?}"
     );
 }

@@ -96,9 +96,8 @@ fn identities_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Comman
     let conflicts = session.identity_conflicts();
     ui.horizontal(|ui| {
         ui.label(format!(
-            "{} ids in {} groups: training keeps each group in one fold; the export lists them (same_person.csv).",
-            identities.grouped_ids(),
-            groups.len()
+            "{}: training keeps each group in one fold; the export lists them (same_person.csv).",
+            identities.counts_text()
         ));
         if ui.button("Show these people").clicked() {
             let mut people: Vec<usize> = groups.iter().flatten().copied().collect();
