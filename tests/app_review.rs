@@ -470,7 +470,7 @@ fn the_key_overlay_fits_the_window() {
     h.key_press(Key::F1);
     h.run();
     for (keys, action) in mask_curator::ui::keys::overlay_rows() {
-        // ("Undo" and "Redo" are top-bar buttons too.)
+        // (A description may be a button's label elsewhere on screen too.)
         let nodes: Vec<_> = h.query_all_by_label(action.description()).collect();
         assert!(!nodes.is_empty(), "{keys} is listed");
         for r in nodes.iter().map(|n| n.rect()) {
@@ -488,8 +488,8 @@ fn the_key_overlay_fits_the_window() {
         let first = mask_curator::ui::keys::overlay_rows()[0].1.description();
         assert!(h.state().rt.show_help);
         assert!(
-            h.query_all_by_label(first).count() >= 2,
-            "{first}: the bar and the overlay"
+            h.query_all_by_label(first).count() >= 1,
+            "{first} is listed"
         );
         for r in h
             .query_all_by_label(first)

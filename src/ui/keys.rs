@@ -163,7 +163,7 @@ impl KeyAction {
             }
             KeyAction::OpenPerson => "Open the selected person in the person view",
             KeyAction::Undo => "Undo the last edit",
-            KeyAction::Redo => "Redo",
+            KeyAction::Redo => "Redo the last undone edit",
             KeyAction::Search => "Search people by id or folder (Enter opens the person found)",
             KeyAction::Escape => "Leave the text field / close the overlay or an open dropdown",
             KeyAction::Help => "Show or hide this key overlay",
@@ -255,6 +255,13 @@ pub fn overlay_rows() -> Vec<(String, KeyAction)> {
             row.0.push_str(&label);
         } else {
             rows.push((label, b.action));
+        }
+    }
+    // Matching needs Ctrl+Shift+Z before Ctrl+Z; a reader expects Undo before Redo.
+    let at = |a: KeyAction| rows.iter().position(|(_, x)| *x == a);
+    if let (Some(undo), Some(redo)) = (at(KeyAction::Undo), at(KeyAction::Redo)) {
+        if redo < undo {
+            rows.swap(undo, redo);
         }
     }
     rows
@@ -359,6 +366,10 @@ mod tests {
             .position(|b| b.action == KeyAction::Undo)
             .unwrap();
         assert!(redo < undo);
+        // The overlay lists them the way round a reader expects.
+        let rows = overlay_rows();
+        let at = |a: KeyAction| rows.iter().position(|(_, x)| *x == a).unwrap();
+        assert_eq!(at(KeyAction::Undo) + 1, at(KeyAction::Redo));
     }
 
     #[test]
