@@ -501,6 +501,13 @@ fn the_key_overlay_fits_the_window() {
     }
 }
 
+/// The people grid, every filter cleared.
+fn clear_people_filter(h: &mut egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>) {
+    press(h, Key::F3);
+    h.state_mut().state.people_filter = Default::default();
+    h.run();
+}
+
 /// Searching hands the selection to what the search shows: `/`, an id, Esc, O opens that
 /// person, not the one selected before the search (which the grid no longer shows); Enter
 /// in the search field opens them at once.
@@ -510,8 +517,7 @@ fn a_search_then_o_opens_the_person_found() {
     let root = tmp.path().join("data");
     write_dataset(&root);
     let mut h = harness(&root);
-    h.key_press(Key::F3);
-    h.run();
+    press(&mut h, Key::F3);
     let before = h.state().rt.selected_person;
     let name = folder(PEOPLE - 1);
     let wanted = h
@@ -522,42 +528,30 @@ fn a_search_then_o_opens_the_person_found() {
         .person_index(&name)
         .unwrap();
     assert_ne!(before, Some(wanted), "the test looks for someone else");
-    h.key_press(Key::Slash);
-    h.run();
+    press(&mut h, Key::Slash);
     let id = name[..6].to_string();
     h.get_by_label("Search:").type_text(&id);
     h.run();
-    h.key_press(Key::Escape);
-    h.run();
-    h.key_press(Key::O);
-    h.run();
+    press(&mut h, Key::Escape);
+    press(&mut h, Key::O);
     assert_eq!(h.state().state.view, View::Person);
     assert_eq!(h.state().rt.selected_person, Some(wanted));
     // Enter in the search field opens the person found in one step.
-    h.key_press(Key::F3);
-    h.run();
-    h.state_mut().state.people_filter = Default::default();
-    h.run();
+    clear_people_filter(&mut h);
     let other = h.state_mut().rt.people(&Default::default())[0];
     let other_name = h.state().session().unwrap().folder(other).to_string();
     assert_ne!(other, wanted);
     // The last search is still there: `/` selects it, so typing replaces it.
     h.state_mut().state.people_filter.text = name[..6].to_string();
     h.run();
-    h.key_press(Key::Slash);
-    h.run();
+    press(&mut h, Key::Slash);
     h.get_by_label("Search:").type_text(&other_name[..6]);
     h.run();
     assert_eq!(h.state().state.people_filter.text, &other_name[..6]);
-    h.run();
-    h.key_press(Key::Enter);
-    h.run();
+    press(&mut h, Key::Enter);
     assert_eq!(h.state().state.view, View::Person);
     assert_eq!(h.state().rt.selected_person, Some(other));
     // Clearing the search keeps the person found selected.
-    h.key_press(Key::F3);
-    h.run();
-    h.state_mut().state.people_filter = Default::default();
-    h.run();
+    clear_people_filter(&mut h);
     assert_eq!(h.state().rt.selected_person, Some(other));
 }

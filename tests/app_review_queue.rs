@@ -42,11 +42,6 @@ fn journal(root: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn press(h: &mut App, key: Key) {
-    h.key_press(key);
-    h.run();
-}
-
 fn review(h: &mut App) {
     press(h, Key::F5);
     assert_eq!(h.state().state.view, View::Review);

@@ -186,6 +186,12 @@ pub fn harness_sized(dir: &Path, size: [f32; 2]) -> Harness<'static, MaskCurator
     h
 }
 
+/// Presses a key and lets the app handle it.
+pub fn press(h: &mut Harness<'static, MaskCuratorApp>, key: egui::Key) {
+    h.key_press(key);
+    h.run();
+}
+
 /// The status line's text (empty when it shows nothing).
 pub fn notice(h: &Harness<'static, MaskCuratorApp>) -> String {
     h.state()
