@@ -63,6 +63,30 @@ pub struct RunIssue {
     pub suggested_years: Option<u32>,
 }
 
+impl RunIssue {
+    /// The given label as the issue states it: the years of an issue judged in years
+    /// ("26"), else the class ("<30", "male").
+    pub fn given_text(&self) -> String {
+        match self.given_years {
+            Some(years) => years.to_string(),
+            None => self.field.class_name(self.given).to_string(),
+        }
+    }
+
+    /// Given and suggested as the issue states them: "20 -> 57" judged in years,
+    /// "male -> female" otherwise.
+    pub fn change_text(&self) -> String {
+        match (self.given_years, self.suggested_years) {
+            (Some(given), Some(model)) => format!("{given} -> {model}"),
+            _ => format!(
+                "{} -> {}",
+                self.field.class_name(self.given),
+                self.field.class_name(self.suggested)
+            ),
+        }
+    }
+}
+
 /// The second photo of a swapped pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedFix {
@@ -323,6 +347,36 @@ pub fn load_chosen_run(dataset: &Dataset, run: &RunChoice) -> Result<RunProbs, R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_issue_states_its_labels_in_years_when_judged_in_years() {
+        let mut item = RunIssue {
+            issue_id: "age:000001".into(),
+            kind: "age_gross".into(),
+            field: Field::Age,
+            person: 0,
+            slot: None,
+            given: 0,
+            suggested: 1,
+            score: 0.9,
+            probabilities: vec![0.1, 0.8, 0.1],
+            pair: None,
+            tier: crate::issues::Tier::Likely,
+            years_text: None,
+            given_years: Some(26),
+            suggested_years: None,
+        };
+        // Judged in bins: the change in bins, the given label in years all the same.
+        assert_eq!(item.change_text(), "<30 -> 30-59");
+        assert_eq!(item.given_text(), "26");
+        item.suggested_years = Some(57);
+        assert_eq!(item.change_text(), "26 -> 57");
+        item.given_years = None;
+        item.field = Field::Gender;
+        item.given = 0;
+        assert_eq!(item.given_text(), "male");
+        assert_eq!(item.change_text(), "male -> female");
+    }
 
     #[test]
     fn newest_finished_run_wins_and_unfinished_runs_are_skipped() {

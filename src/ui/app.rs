@@ -696,21 +696,13 @@ impl MaskCuratorApp {
             (Some(slot), None) => format!("{folder} {}", slot.stem()),
             (None, _) => folder,
         };
-        // An issue judged in years is kept in years ("kept age 26", not "<30").
-        let given = match item.given_years {
-            Some(years) => years.to_string(),
-            None => item.field.class_name(item.given).to_string(),
-        };
+        // An issue judged in years is kept and accepted in years ("kept age 26", not "<30").
+        let field = item.field.name();
         let what = match decision {
-            ReviewDecision::Keep => format!("{place}: kept {} {given}", item.field.name()),
-            ReviewDecision::Accepted => match (item.given_years, item.suggested_years) {
-                (Some(from), Some(to)) => format!("{place}: age {from} -> {to} (accepted)"),
-                _ => format!(
-                    "{place}: {} {given} -> {} (accepted)",
-                    item.field.name(),
-                    item.field.class_name(item.suggested)
-                ),
-            },
+            ReviewDecision::Keep => format!("{place}: kept {field} {}", item.given_text()),
+            ReviewDecision::Accepted => {
+                format!("{place}: {field} {} (accepted)", item.change_text())
+            }
             ReviewDecision::NeedsReview => {
                 format!("{place}: {} marked as needs review", item.field.name())
             }

@@ -168,14 +168,7 @@ fn queue_list_ui(
                 };
                 // Judged in years, the years say more than the bins (43 read as 57 is
                 // "30-59 -> 30-59" in bins).
-                let change = match (item.given_years, item.suggested_years) {
-                    (Some(given), Some(model)) => format!("{given} -> {model}"),
-                    _ => format!(
-                        "{} -> {}",
-                        item.field.class_name(item.given),
-                        item.field.class_name(item.suggested)
-                    ),
-                };
+                let change = item.change_text();
                 let run = if leads.contains_key(&list[row]) {
                     " · next to a wrong one"
                 } else {
