@@ -51,7 +51,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_dir_all_synced(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    // A new file gets what `File::create` gives (0666 less the umask), not a temporary
+    // file's private 0600: exports and runs are read by others too (the engineer who
+    // trains from an annotator's export, a cluster job's folds).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir)?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        // A file replaced keeps its permissions (a group-readable export stays so).
+        tmp.as_file().set_permissions(existing.permissions())?;
+    }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -130,6 +140,24 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"second");
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_gives_the_permissions_of_a_plain_create_and_keeps_a_replaced_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.csv");
+        std::fs::File::create(&plain).unwrap();
+        let p = dir.path().join("out.csv");
+        write_atomic(&p, b"first").unwrap();
+        // The umask decides both (under the usual 022 a temporary file's 0600 differs).
+        assert_eq!(mode(&p), mode(&plain));
+
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(mode(&p), 0o640);
     }
 
     #[cfg(unix)]
