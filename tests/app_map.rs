@@ -428,7 +428,7 @@ fn the_annotator_decides_whether_look_alikes_are_one_person_keyboard_first() {
     h.key_press(Key::F2);
     h.run();
     h.get_by_label("One person under several ids (your decisions)");
-    h.get_by_label("⚠ 1 of them have labels that disagree");
+    h.get_by_label("⚠ 1 group has labels that disagree");
     h.get_by_label("Show them").click();
     h.run();
     assert_eq!(h.state().state.view, View::People);

@@ -856,6 +856,7 @@ fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
             plot = plot.include_y(0.0).include_y(1.0);
         }
         plot.show(ui, |plot| {
+            let mut colour_index = 0;
             for &f in &folds {
                 let of_fold: Vec<&EpochRecord> = records.iter().filter(|r| r.fold == f).collect();
                 for (name, value) in series {
@@ -863,11 +864,29 @@ fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
                         .iter()
                         .map(|r| [f64::from(r.epoch), value(r)])
                         .collect();
-                    plot.line(egui_plot::Line::new(format!("{name} f{f}"), points));
+                    // A line alone draws nothing for a one-epoch run (or a fold's first
+                    // epoch): each epoch also gets a dot, in the line's colour.
+                    let colour = series_colour(colour_index);
+                    colour_index += 1;
+                    let label = format!("{name} f{f}");
+                    plot.line(egui_plot::Line::new(label.clone(), points.clone()).color(colour));
+                    plot.points(
+                        egui_plot::Points::new(label, points)
+                            .radius(2.5)
+                            .color(colour),
+                    );
                 }
             }
         });
     }
+}
+
+/// Distinct colours for the plots' series, spread around the hue circle by the golden
+/// ratio (as the plot's own automatic colours are, which a line and its dots would not
+/// share).
+fn series_colour(index: usize) -> egui::Color32 {
+    let hue = (index as f32 * 0.618_034).fract();
+    egui::ecolor::Hsva::new(hue, 0.75, 0.85, 1.0).into()
 }
 
 /// The confusion matrix as a heat map, row-normalised so that rare classes show too.

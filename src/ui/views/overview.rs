@@ -109,7 +109,10 @@ fn identities_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Comman
         ui.horizontal(|ui| {
             ui.colored_label(
                 AMBER,
-                format!("⚠ {} of them have labels that disagree", conflicts.len()),
+                match conflicts.len() {
+                    1 => "⚠ 1 group has labels that disagree".to_string(),
+                    n => format!("⚠ {n} groups have labels that disagree"),
+                },
             );
             if ui.button("Show them").clicked() {
                 let mut people: Vec<usize> =
