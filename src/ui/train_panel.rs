@@ -856,22 +856,20 @@ fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
             plot = plot.include_y(0.0).include_y(1.0);
         }
         plot.show(ui, |plot| {
-            let mut colour_index = 0;
-            for &f in &folds {
-                let of_fold: Vec<&EpochRecord> = records.iter().filter(|r| r.fold == f).collect();
-                for (name, value) in series {
-                    let points: Vec<[f64; 2]> = of_fold
+            for (name, value) in series {
+                for &f in &folds {
+                    let points: Vec<[f64; 2]> = records
                         .iter()
+                        .filter(|r| r.fold == f)
                         .map(|r| [f64::from(r.epoch), value(r)])
                         .collect();
-                    // A line alone draws nothing for a one-epoch run (or a fold's first
-                    // epoch): each epoch also gets a dot, in the line's colour.
-                    let colour = series_colour(colour_index);
-                    colour_index += 1;
-                    let label = format!("{name} f{f}");
-                    plot.line(egui_plot::Line::new(label.clone(), points.clone()).color(colour));
+                    // One legend entry per series, a line per fold (ten "f0".."f4"
+                    // entries covered the curves).
+                    let colour = series_colour(name);
+                    plot.line(egui_plot::Line::new(*name, points.clone()).color(colour));
+                    // A line alone draws nothing for a one-epoch run: each epoch gets a dot.
                     plot.points(
-                        egui_plot::Points::new(label, points)
+                        egui_plot::Points::new(*name, points)
                             .radius(2.5)
                             .color(colour),
                     );
@@ -881,12 +879,14 @@ fn curves(ui: &mut Ui, id: &str, records: &[EpochRecord]) {
     }
 }
 
-/// Distinct colours for the plots' series, spread around the hue circle by the golden
-/// ratio (as the plot's own automatic colours are, which a line and its dots would not
-/// share).
-fn series_colour(index: usize) -> egui::Color32 {
-    let hue = (index as f32 * 0.618_034).fract();
-    egui::ecolor::Hsva::new(hue, 0.75, 0.85, 1.0).into()
+/// A series' colour: blue for training, orange for validation, the same for every fold so
+/// that the legend shows it.
+fn series_colour(name: &str) -> egui::Color32 {
+    if name.starts_with("train") {
+        egui::Color32::from_rgb(110, 170, 240)
+    } else {
+        egui::Color32::from_rgb(240, 160, 80)
+    }
 }
 
 /// The confusion matrix as a heat map, row-normalised so that rare classes show too.
