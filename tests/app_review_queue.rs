@@ -630,6 +630,60 @@ fn write_years_run(root: &Path) {
     );
 }
 
+/// The people grid marks a person as the queue tiers them: a likely item with an amber
+/// sign, possible items only quietly ("possible: ..."); "Flagged" keeps the likely ones.
+/// (With a weak run nearly every person has a possible item, and the grid was all amber.)
+#[test]
+fn the_people_grid_flags_likely_people_and_names_possible_ones_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    let (flip, aged, photo_only) = (
+        person_index(&h, GENDER_FLIP),
+        person_index(&h, 12),
+        person_index(&h, 13),
+    );
+    let tiers_of = |p: usize| -> Vec<mask_curator::issues::Tier> {
+        issues
+            .items
+            .iter()
+            .filter(|i| i.person == p)
+            .map(|i| i.tier)
+            .collect()
+    };
+    assert!(issues.has_likely(flip) && issues.has_likely(aged));
+    assert!(
+        !tiers_of(photo_only).is_empty() && !issues.has_likely(photo_only),
+        "person 13 has possible items only: {:?}",
+        tiers_of(photo_only)
+    );
+    press(&mut h, Key::F3);
+    let show_only = |h: &mut App, p: usize| {
+        h.state_mut().state.people_filter.text = folder(p);
+        h.run();
+    };
+    show_only(&mut h, GENDER_FLIP);
+    h.get_by_label_contains("⚠ gender");
+    show_only(&mut h, 13);
+    h.get_by_label_contains("possible: gender");
+    assert!(
+        h.query_all_by_label_contains("⚠").next().is_none(),
+        "no warning sign on a person with possible items only"
+    );
+    h.state_mut().state.people_filter.text.clear();
+    h.state_mut().state.people_filter.flagged_only = true;
+    h.run();
+    let filter = h.state().state.people_filter.clone();
+    let flagged = h.state_mut().rt.people(&filter).to_vec();
+    assert!(
+        flagged.contains(&flip) && flagged.contains(&aged),
+        "{flagged:?}"
+    );
+    assert!(!flagged.contains(&photo_only), "{flagged:?}");
+}
+
 /// The queue lists the likely tier by default and the possible one behind a toggle; the
 /// overview counts both; an age issue says it in years.
 #[test]

@@ -52,6 +52,7 @@ pub struct PeopleFilter {
     pub mask: Option<Mask>,
     /// Person has at least one photo of this class (0..18).
     pub class: Option<usize>,
+    /// Person has an issue of the likely tier.
     pub flagged_only: bool,
     /// Person has a photo the photo checks flagged (dark, blurred, duplicate, …).
     #[serde(default)]
@@ -90,11 +91,7 @@ pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
                     .is_none_or(|m| photos().any(|ph| session.mask(p, ph.slot) == m))
                 && f.class
                     .is_none_or(|c| photos().any(|ph| session.class_of(p, ph.slot).index() == c))
-                && (!f.flagged_only
-                    || session
-                        .issues
-                        .as_ref()
-                        .is_some_and(|i| i.by_person.contains_key(&p)))
+                && (!f.flagged_only || session.issues.as_ref().is_some_and(|i| i.has_likely(p)))
                 && (!f.photo_problems_only
                     || session.photos.as_ref().is_some_and(|r| r.flags_person(p)))
                 && (!f.embedding_flags_only

@@ -209,6 +209,16 @@ impl IssueSet {
         items.fold((0, 0.0), |(n, e), i| (n + 1, e + f64::from(i.score)))
     }
 
+    /// Whether the run flags `person` with an item of the likely tier (the queue's default
+    /// list), not only possible ones.
+    pub fn has_likely(&self, person: usize) -> bool {
+        self.by_person.get(&person).is_some_and(|items| {
+            items
+                .iter()
+                .any(|&i| self.items[i].tier == crate::issues::Tier::Likely)
+        })
+    }
+
     /// The highest issue score of a person (0 when not flagged).
     pub fn person_score(&self, person: usize) -> f32 {
         self.by_person

@@ -123,12 +123,18 @@ fn person_row_ui(
     let person = &session.dataset.people[p];
     let is_selected = selected.is_some();
     let issues = session.issues.as_ref();
+    // A person with a likely item shows those (amber, as the queue lists them by
+    // default); one with possible items only shows them quietly: with a weak run nearly
+    // everyone has one, and an amber sign on each would drown the likely ones.
+    let likely = issues.is_some_and(|i| i.has_likely(p));
     let flagged: Vec<(Field, Option<Slot>)> = issues
         .and_then(|i| i.by_person.get(&p).map(|items| (i, items)))
         .map(|(set, items)| {
             items
                 .iter()
-                .map(|&i| (set.items[i].field, set.items[i].slot))
+                .map(|&i| &set.items[i])
+                .filter(|it| !likely || it.tier == crate::issues::Tier::Likely)
+                .map(|it| (it.field, it.slot))
                 .collect()
         })
         .unwrap_or_default();
@@ -183,13 +189,32 @@ fn person_row_ui(
                     ItemStatus::NeedsReview => Color32::from_rgb(207, 34, 46),
                     _ => Color32::from_rgb(46, 160, 67),
                 };
-                ui.colored_label(
-                    color,
-                    format!("⚠ {} {:.2} · {}", fields.join(", "), score, status.name()),
-                )
-                .on_hover_text(
-                    "fields the run flags for this person, the highest score, the review state",
-                );
+                if likely {
+                    ui.colored_label(
+                        color,
+                        format!("⚠ {} {:.2} · {}", fields.join(", "), score, status.name()),
+                    )
+                    .on_hover_text(
+                        "Fields the run flags as likely wrong for this person, the highest \
+                         probability that a label is wrong, the review state",
+                    );
+                } else {
+                    let text = format!(
+                        "possible: {} {:.2} · {}",
+                        fields.join(", "),
+                        score,
+                        status.name()
+                    );
+                    let label = if status == ItemStatus::Open {
+                        ui.weak(text)
+                    } else {
+                        ui.colored_label(color, text)
+                    };
+                    label.on_hover_text(
+                        "Weaker evidence only (the review queue lists it with Possible too): \
+                         fields, the highest probability that a label is wrong, the review state",
+                    );
+                }
             }
         });
         for slot in Slot::ALL {
@@ -265,7 +290,9 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) -> bool
             crate::dataset::ClassCode::from_index(*c)
                 .map_or(String::new(), |cc| format!("{c}: {}", cc.describe()))
         });
-        ui.checkbox(&mut f.flagged_only, "Flagged");
+        ui.checkbox(&mut f.flagged_only, "Flagged").on_hover_text(
+            "People the run flags as likely mislabelled (the review queue's default list)",
+        );
         ui.checkbox(&mut f.photo_problems_only, "Photo problems")
             .on_hover_text("People with a photo the photo checks flagged: dark, overexposed, blurred, almost blank, grayscale, odd size or shape, or the same photo as another");
         ui.checkbox(&mut f.embedding_flags_only, "Outliers / look-alikes")
