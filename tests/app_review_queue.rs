@@ -924,6 +924,68 @@ fn a_wrong_label_brings_its_id_neighbours_next() {
     assert_ne!(after.person, next.person);
 }
 
+/// A label fixed in the person view brings its id neighbours' items to the top of the
+/// queue. Back in review the item on screen is still the one the annotator left, not the
+/// one now at its old position (it was an item already decided), and the tab counts what
+/// the queue lists.
+#[test]
+fn an_edit_elsewhere_that_reorders_the_queue_keeps_the_item_on_screen() {
+    use mask_curator::dataset::ClassCode;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_run_files(&root, "leads", "2026-11-27T00:00:00Z", None, |p, slot| {
+        let (mut gender, age) = given(p);
+        if p == GENDER_FLIP {
+            gender = gender.flipped();
+        }
+        let mask = match (p, slot) {
+            (MASK_SWAP, Slot::Incorrect) => Mask::NotWear,
+            (MASK_SWAP, Slot::Normal) => Mask::Incorrect,
+            _ => slot.mask(),
+        };
+        // One photo of 14 and of 16 looks young: possible items, hidden by default.
+        let bin = if matches!(p, 14 | 16) && slot == Slot::Mask2 {
+            AgeBin::Young
+        } else {
+            AgeBin::from_years(age)
+        };
+        (
+            sure_of(ClassCode::new(mask, gender, bin).index(), 0.01),
+            None,
+        )
+    });
+    let mut h = harness(&root);
+    review(&mut h);
+    let f = h.state().state.queue_filter.clone();
+    let before = h.state_mut().rt.queue(&f).len();
+    assert!(before >= 2, "{before} items");
+    // The annotator decides the first item and is on the second.
+    press(&mut h, Key::Space);
+    let on_screen = current(&mut h);
+    assert_eq!(h.state().rt.queue_pos, 1);
+    // In the person view, 15 (48, next in id order to 14 and 16) is found young.
+    let p15 = person_index(&h, 15);
+    press(&mut h, Key::F3);
+    h.state_mut().rt.selected_person = Some(p15);
+    press(&mut h, Key::F4);
+    press(&mut h, Key::Num4);
+    assert_eq!(h.state().session().unwrap().age_bin(p15), AgeBin::Young);
+    let list = h.state_mut().rt.queue(&f).to_vec();
+    assert_eq!(list.len(), before + 2, "both neighbours are listed now");
+    review(&mut h);
+    let back = current(&mut h);
+    assert_eq!(back.issue_id, on_screen.issue_id, "the item left on screen");
+    assert_eq!(h.state().rt.selected_person, Some(on_screen.person));
+    // Second of the old list, after the two neighbours brought to the top.
+    h.get_by_label(&format!("Issue 4 / {}", before + 2));
+    h.get_by_label(&format!("Review ({}/{} open)", before + 1, before + 2));
+    // Keys act on it: Space keeps the item the annotator sees.
+    press(&mut h, Key::Space);
+    let kept = h.state().session().unwrap().item_status(&on_screen);
+    assert_eq!(kept, ItemStatus::Kept);
+}
+
 /// The item's panel at its narrowest (about 240 px: a 1000 px window with the training
 /// panel listing a run with a long id; here a 760 px window, whose panel lists none): a
 /// chip that does not fit the rest of a row moves to the next line whole (once "55

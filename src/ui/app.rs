@@ -277,6 +277,7 @@ impl MaskCuratorApp {
     /// (keys, clicks, filters, a new run, undo) ends here, so label keys always act on
     /// what the annotator sees.
     fn sync_selection(&mut self) {
+        self.anchor_queue_position();
         if self.state.view != View::Review {
             return;
         }
@@ -289,6 +290,33 @@ impl MaskCuratorApp {
             }
         }
         self.rt.shown_item = id;
+    }
+
+    /// Keeps the queue's position on the item last shown when the list changes under it:
+    /// a label fixed in the person view brings its id neighbours' items to the top, and
+    /// the item the annotator was on must stay the one on screen, not whatever now sits at
+    /// its old index.
+    fn anchor_queue_position(&mut self) {
+        let Some(shown) = self.rt.shown_item.clone() else {
+            return;
+        };
+        let filter = self.state.queue_filter.clone();
+        self.rt.queue(&filter);
+        let (Some((_, _, _, list)), Some(session)) = (&self.rt.queue_cache, &self.rt.session)
+        else {
+            return;
+        };
+        let Some(issues) = &session.issues else {
+            return;
+        };
+        let is_shown = |i: &usize| issues.items.get(*i).is_some_and(|it| it.issue_id == shown);
+        if list.get(self.rt.queue_pos).is_some_and(is_shown) {
+            return;
+        }
+        // Gone from the list (decided with "open only", filtered out): the position stays.
+        if let Some(pos) = list.iter().position(is_shown) {
+            self.rt.queue_pos = pos;
+        }
     }
 
     /// Remembers the open dataset's filters, queue position and chosen run.

@@ -104,14 +104,20 @@ fn top_bar_ui(
             for view in View::ALL {
                 let label = match (view, &session.issues) {
                     (View::Review, Some(issues)) => {
-                        // The tiers the queue lists (likely, and possible when shown).
+                        // What the queue lists before its filters: the likely tier, the
+                        // possible one when shown, and the id neighbours of labels found
+                        // wrong (`queries::review_order`), so the counts agree.
+                        let leads = session.batch_leads();
                         let listed: Vec<_> = issues
                             .items
                             .iter()
-                            .filter(|it| {
+                            .enumerate()
+                            .filter(|(i, it)| {
                                 state.queue_filter.show_possible
                                     || it.tier == crate::issues::Tier::Likely
+                                    || leads.contains_key(i)
                             })
+                            .map(|(_, it)| it)
                             .collect();
                         let open = listed
                             .iter()
