@@ -12,6 +12,7 @@ pub mod curation;
 pub mod dataset;
 pub mod demo;
 pub mod embeddings;
+pub mod errors;
 pub mod issues;
 pub mod metrics;
 pub mod photo_checks;

@@ -5,7 +5,7 @@ fn main() -> std::process::ExitCode {
     match mask_curator::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", mask_curator::errors::describe(e.as_ref()));
             std::process::ExitCode::FAILURE
         }
     }

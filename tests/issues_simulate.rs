@@ -139,8 +139,8 @@ fn simulated_run_meets_the_queue_targets_and_falls_back_without_years() {
     let row = check_targets(&tree, &dir.path().join("run"), "strong", "5", true);
     eprintln!("{row}");
 
-    // The same run without oof_age.npy: bins, and the CLI says so.
-    let run = dir.path().join("run-bins");
+    // The same run without oof_age.npy: bins, and the CLI says so. Written where the
+    // dataset's runs live, and named by its id.
     ok(bin()
         .args([
             "simulate",
@@ -151,17 +151,14 @@ fn simulated_run_meets_the_queue_targets_and_falls_back_without_years() {
             "--no-age",
         ])
         .arg("--data")
-        .arg(&tree)
-        .arg("--out")
-        .arg(&run));
-    assert!(!run.join("oof_age.npy").exists());
-    let (out, stderr) = ok(bin()
-        .arg("find-issues")
-        .arg("--data")
-        .arg(&tree)
-        .arg("--run")
-        .arg(&run)
-        .arg("--all"));
+        .arg(&tree));
+    let run = tree.join(".mask-curator/runs/sim-strong-seed5");
+    assert!(run.join("oof_probs.npy").exists() && !run.join("oof_age.npy").exists());
+    let (out, stderr) = ok(bin().arg("find-issues").arg("--data").arg(&tree).args([
+        "--run",
+        "sim-strong-seed5",
+        "--all",
+    ]));
     assert!(stderr.contains("no predicted years"), "{stderr}");
     assert!(!out.contains(" ± "));
 }

@@ -203,4 +203,16 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
     std::fs::remove_file(run_dir.join("embeddings.npy")).unwrap();
     let (ok, _, err) = run(bin().arg("outliers").arg(&root).arg("--run").arg(&run_dir));
     assert!(!ok && err.contains("has no embeddings.npy"), "{err}");
+    // The run named by its id is the same folder; an unknown id names the runs there are.
+    let (ok, _, err) = run(bin()
+        .arg("outliers")
+        .arg(&root)
+        .args(["--run", "20261201-000000-test"]));
+    assert!(!ok && err.contains("has no embeddings.npy"), "{err}");
+    let (ok, _, err) = run(bin().arg("outliers").arg(&root).args(["--run", "20261201"]));
+    assert!(
+        !ok && err.contains("20261201: no such run folder")
+            && err.contains("newest first: 20261201-000000-test"),
+        "{err}"
+    );
 }

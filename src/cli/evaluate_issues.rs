@@ -19,7 +19,8 @@ pub struct Args {
     /// An 18-class probability file (.npy + index CSV, or CSV path,p0..p17).
     #[arg(long, conflicts_with = "run", required_unless_present = "run")]
     pub probs: Option<PathBuf>,
-    /// A run folder holding oof_probs.npy and oof_index.csv.
+    /// A run folder holding oof_probs.npy and oof_index.csv, or the id of one of the
+    /// dataset's runs.
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// The noise manifest (default: noise.csv of the --run folder when it has one, as
@@ -49,7 +50,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let noise_path = match (&args.noise, &args.run) {
+    let run = args
+        .run
+        .as_deref()
+        .map(|r| super::run_dir(&args.data, r))
+        .transpose()?;
+    let noise_path = match (&args.noise, &run) {
         (Some(p), _) => p.clone(),
         (None, Some(run)) if run.join("noise.csv").is_file() => run.join("noise.csv"),
         _ => args.data.join("noise.csv"),
@@ -57,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("noise manifest: {}", noise_path.display());
     let noise = read_noise_csv(&noise_path)?;
     let dataset = load_dataset(&args.data)?;
-    let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
+    let table = load_table(&dataset, args.probs.as_ref(), run.as_ref())?;
     let mut opts = DatasetIssueOptions::default();
     if let Some(mode) = &args.person_filter_by {
         opts.person_filter_by = FilterBy::parse(mode)

@@ -25,7 +25,8 @@ pub struct Args {
     /// With --data: an 18-class probability file (.npy + index CSV, or CSV path,p0..p17).
     #[arg(long, requires = "data")]
     pub probs: Option<PathBuf>,
-    /// With --data: a run folder holding oof_probs.npy and oof_index.csv.
+    /// With --data: a run folder holding oof_probs.npy and oof_index.csv, or the id of one
+    /// of the dataset's runs.
     #[arg(long, requires = "data", conflicts_with = "probs")]
     pub run: Option<PathBuf>,
     /// prune_by_noise_rate (default), prune_by_class, both, confident_learning,
@@ -250,7 +251,12 @@ pub fn load_table(
 fn run_dataset(args: &Args, data: &std::path::Path) -> anyhow::Result<()> {
     use crate::issues::{find_dataset_issues, DatasetIssueOptions, DatasetLabels};
     let dataset = load_dataset(data)?;
-    let table = load_table(&dataset, args.probs.as_ref(), args.run.as_ref())?;
+    let run = args
+        .run
+        .as_deref()
+        .map(|r| super::run_dir(data, r))
+        .transpose()?;
+    let table = load_table(&dataset, args.probs.as_ref(), run.as_ref())?;
     let opts = DatasetIssueOptions {
         find: args.find_options()?,
         rank: args.rank_options()?,

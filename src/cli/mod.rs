@@ -67,6 +67,12 @@ pub enum Command {
     Predict(worker::Forward),
 }
 
+/// The run folder a `--run` names for the dataset in `data`: a folder, or the id of one of
+/// the dataset's runs (as the app, `train` and `simulate` name them).
+pub fn run_dir(data: &std::path::Path, arg: &std::path::Path) -> anyhow::Result<PathBuf> {
+    crate::ml::run::resolve_run_dir(data, arg).map_err(anyhow::Error::msg)
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => open::run(open::Args {

@@ -361,7 +361,12 @@ pub fn summary_text(dataset: &Dataset) -> String {
             let report = match find_run_issues(dataset, &labels, &probs) {
                 Ok(report) => report,
                 Err(e) => {
-                    let _ = writeln!(s, "Issues (run {}): {e:#}", probs.run_id);
+                    let _ = writeln!(
+                        s,
+                        "Issues (run {}): {}",
+                        probs.run_id,
+                        crate::errors::describe(&e)
+                    );
                     return s;
                 }
             };
@@ -414,7 +419,11 @@ pub fn summary_text(dataset: &Dataset) -> String {
             );
         }
         Err(e) => {
-            let _ = writeln!(s, "Issues: cannot read the newest run: {e:#}");
+            let _ = writeln!(
+                s,
+                "Issues: cannot read the newest run: {}",
+                crate::errors::describe(&e)
+            );
         }
     }
     s

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 pub struct Args {
     /// Dataset folder (holds train/).
     pub dir: PathBuf,
-    /// A run folder (default: the dataset's newest finished run).
+    /// A run folder or the id of one of the dataset's runs (default: the newest finished).
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// Write the flagged photos and people to this CSV (kind,path,other,score,detail,
@@ -32,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dataset = crate::dataset::scan(&args.dir)
         .with_context(|| format!("cannot read the dataset in {}", args.dir.display()))?;
     let run_dir = match &args.run {
-        Some(r) => r.clone(),
+        Some(r) => super::run_dir(&args.dir, r)?,
         None => crate::review_queue::latest_finished_run(&Workspace::for_dataset(&args.dir))
             .map(|(_, dir)| dir)
             .with_context(|| {

@@ -572,6 +572,40 @@ pub fn list_runs(runs_dir: &Path) -> Vec<(RunDir, RunInfo)> {
     runs
 }
 
+/// The run folder `arg` names for the dataset in `dataset_dir`: `arg` itself when it is a
+/// folder, else the dataset's run of that id (`<dataset>/.mask-curator/runs/<arg>`), as
+/// the app and `train` name runs. The error says what was looked for and which runs the
+/// dataset has.
+pub fn resolve_run_dir(dataset_dir: &Path, arg: &Path) -> Result<PathBuf, String> {
+    if arg.is_dir() {
+        return Ok(arg.to_path_buf());
+    }
+    let runs_dir = crate::workspace::Workspace::for_dataset(dataset_dir).runs_dir();
+    let by_id = runs_dir.join(arg);
+    if arg.components().count() == 1 && by_id.is_dir() {
+        return Ok(by_id);
+    }
+    // Folder names start with their creation stamp: by name, newest first.
+    let mut ids: Vec<String> = std::fs::read_dir(&runs_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("run.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    let known = if ids.is_empty() {
+        format!("{} has no runs", runs_dir.display())
+    } else {
+        format!("runs of this dataset, newest first: {}", ids.join(", "))
+    };
+    Err(format!(
+        "{}: no such run folder, nor a run of that id in {} ({known})",
+        arg.display(),
+        runs_dir.display()
+    ))
+}
+
 /// The one order of runs, newest first: the later `created` time of `run.json`, then the
 /// later folder name (folder names start with their creation stamp).
 pub fn newest_first(a: (&str, &Path), b: (&str, &Path)) -> std::cmp::Ordering {
@@ -620,6 +654,39 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_is_named_by_its_folder_or_by_its_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let runs = crate::workspace::Workspace::for_dataset(&data).runs_dir();
+        let run = runs.join("20261207-1200-small_cnn");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(
+            run.join("run.json"),
+            r#"{"created":"2026-12-07T12:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(resolve_run_dir(&data, &run).unwrap(), run);
+        assert_eq!(
+            resolve_run_dir(&data, Path::new("20261207-1200-small_cnn")).unwrap(),
+            run
+        );
+        let err = resolve_run_dir(&data, Path::new("20261207-1200-small")).unwrap_err();
+        assert!(
+            err.starts_with("20261207-1200-small: no such run folder"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("newest first: 20261207-1200-small_cnn)"),
+            "{err}"
+        );
+        // A path of several parts is a folder or nothing: no guessing inside the runs.
+        let err = resolve_run_dir(&data, Path::new("x/20261207-1200-small_cnn")).unwrap_err();
+        assert!(err.contains("no such run folder"), "{err}");
+        let err = resolve_run_dir(&tmp.path().join("empty"), Path::new("r1")).unwrap_err();
+        assert!(err.contains("has no runs"), "{err}");
+    }
 
     fn fold_files(run: &RunDir, fold: usize, rows: &[usize]) {
         let probs: Vec<f32> = rows

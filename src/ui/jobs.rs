@@ -134,7 +134,7 @@ impl Jobs {
                         true,
                         &StatusLine(stage),
                     )
-                    .map_err(|e| format!("{e:#}"))?;
+                    .map_err(|e| crate::errors::describe(&e))?;
                 }
                 crate::workbench::session::open_folder(&dir, run.as_deref(), stage)
                     .map(Box::new)

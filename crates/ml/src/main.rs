@@ -16,7 +16,7 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            let message = format!("{e:#}");
+            let message = mask_curator::errors::describe(e.as_ref());
             if events {
                 emit(&WorkerEvent::Error {
                     message: message.clone(),

@@ -533,10 +533,31 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
         .zip(first)
         .any(|(a, b)| (a - b).abs() > 1e-3)));
 
-    // predict votes the fold models' ages into <out stem>.age.csv, in info.csv order.
+    // predict votes the fold models' ages into <out stem>.age.csv, in info.csv order. The
+    // run is named by its id, as the app and `train` name it.
     let out = tmp.path().join("sub/submission.csv");
     let out_arg = out.display().to_string();
-    let run_arg = run.dir.display().to_string();
+    let run_arg = run.dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        run.dir,
+        mask_curator::workspace::Workspace::for_dataset(tmp.path())
+            .runs_dir()
+            .join(&run_arg)
+    );
+    // A mistyped id is refused before any work, naming the runs there are.
+    let typo = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
+        .arg("predict")
+        .arg(tmp.path())
+        .args(["--runs", "no-such-run", "--out", &out_arg])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(!typo.status.success());
+    assert!(
+        said.contains("no-such-run: no such run folder") && said.contains(&run_arg),
+        "{said}"
+    );
+    assert_eq!(said.matches("no such run folder").count(), 1, "{said}");
     let (_, stderr) = run_bin(
         &[
             "predict", "--runs", &run_arg, "--device", "cpu", "--tta", "--out", &out_arg,

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 pub struct Args {
     /// Dataset folder (holding eval/info.csv and eval/images/).
     pub dir: PathBuf,
-    /// Run folders whose fold models vote (soft voting over all of them).
+    /// Runs whose fold models vote (soft voting over all of them): run folders, or ids of
+    /// the dataset's runs (folder names under <DIR>/.mask-curator/runs/).
     #[arg(long, num_args = 1.., required = true)]
     pub runs: Vec<PathBuf>,
     /// Average each model's probabilities with those of the mirrored photo.
@@ -28,20 +29,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
+    let runs = args
+        .runs
+        .iter()
+        .map(|r| mask_curator::ml::run::resolve_run_dir(&args.dir, r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let device = crate::device::choose(args.device)?;
     let dataset = mask_curator::ml::labels::load_dataset(&args.dir)
         .with_context(|| format!("scanning {}", args.dir.display()))?;
     let Some(eval) = dataset.eval.as_ref() else {
         bail!("{}: no eval/info.csv to predict", args.dir.display());
     };
-    let result = infer::ensemble(
-        &dataset,
-        &args.runs,
-        args.tta,
-        args.weights,
-        device,
-        &|line| eprintln!("{line}"),
-    )?;
+    let result = infer::ensemble(&dataset, &runs, args.tta, args.weights, device, &|line| {
+        eprintln!("{line}")
+    })?;
     let csv = ensemble::submission_csv(&eval.image_ids, &result.classes)?;
     mask_curator::workspace::write_atomic(&args.out, csv.as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;
