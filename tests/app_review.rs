@@ -555,3 +555,64 @@ fn a_search_then_o_opens_the_person_found() {
     clear_people_filter(&mut h);
     assert_eq!(h.state().rt.selected_person, Some(other));
 }
+
+/// Z shows the selected photo at the size of the window; Left/Right show the person's
+/// other photos in it, a mask key sets the photo shown, Esc closes it; a double-click on a
+/// photo opens it too, and it does not follow the annotator to another screen.
+#[test]
+fn z_shows_the_selected_photo_large_and_the_keys_work_under_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    let p = person_index(&h, 5);
+    press(&mut h, Key::F3);
+    h.state_mut().rt.selected_person = Some(p);
+    press(&mut h, Key::O);
+    assert_eq!(h.state().state.view, View::Person);
+    assert!(h.query_by_label("large photo mask1").is_none());
+    press(&mut h, Key::Z);
+    let small = h.get_by_label("photo mask1").rect();
+    let large = h.get_by_label("large photo mask1").rect();
+    assert!(
+        large.height() > 2.0 * small.height() && large.height() > 400.0,
+        "{large:?} vs {small:?}"
+    );
+    // Its labels are in its title line.
+    let (gender, age) = given(5);
+    h.get_by_label_contains(&format!("· {} · {age} (", gender.name()));
+    press(&mut h, Key::ArrowRight);
+    h.get_by_label("large photo mask2");
+    assert_eq!(h.state().rt.selected_slot, Slot::Mask2);
+    press(&mut h, Key::Num3);
+    assert_eq!(
+        h.state().session().unwrap().mask(p, Slot::Mask2),
+        Mask::NotWear
+    );
+    assert_eq!(
+        h.state().session().unwrap().mask(p, Slot::Mask1),
+        Mask::Wear
+    );
+    press(&mut h, Key::Escape);
+    assert!(h.query_by_label("large photo mask2").is_none());
+    assert!(!h.state().rt.photo_viewer);
+    // A double-click on a photo opens it large.
+    let tile = h.get_by_label("photo mask4");
+    let at = tile.rect().center();
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            h.input_mut().events.push(egui::Event::PointerButton {
+                pos: at,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: Modifiers::NONE,
+            });
+        }
+    }
+    h.run();
+    h.get_by_label("large photo mask4");
+    // Another screen closes it: it is not there on coming back.
+    press(&mut h, Key::F2);
+    press(&mut h, Key::F4);
+    assert!(h.query_by_label("large photo mask4").is_none());
+}

@@ -59,6 +59,8 @@ pub struct Runtime {
     /// Position in the filtered review queue.
     pub queue_pos: usize,
     pub show_help: bool,
+    /// The selected photo is shown at the size of the window (Z).
+    pub photo_viewer: bool,
     /// Text of the age-years field in the person / review panel.
     pub age_text: String,
     pub age_text_person: Option<usize>,
@@ -216,6 +218,7 @@ impl MaskCuratorApp {
                 selected_slot: Slot::Mask1,
                 queue_pos: 0,
                 show_help: false,
+                photo_viewer: false,
                 age_text: String::new(),
                 age_text_person: None,
                 focus_age: false,
@@ -862,6 +865,7 @@ impl MaskCuratorApp {
             Command::ForgetRecent(dir) => self.state.recent.retain(|p| *p != dir),
             Command::Show(view) => {
                 self.state.view = view;
+                self.rt.photo_viewer = false;
                 if view == View::People {
                     self.rt.scroll_to_selected = true;
                 }
@@ -1020,7 +1024,11 @@ impl MaskCuratorApp {
                 self.rt.focus_search = true;
             }
             Command::FocusAgeField => self.rt.focus_age = true,
-            Command::Escape => self.rt.show_help = false,
+            Command::Escape => {
+                self.rt.show_help = false;
+                self.rt.photo_viewer = false;
+            }
+            Command::PhotoViewer(open) => self.rt.photo_viewer = open,
             Command::Say(text) => self.rt.notify(text),
             Command::Warn(text) => self.rt.error(text),
         }

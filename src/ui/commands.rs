@@ -76,6 +76,8 @@ pub enum Command {
     /// Show an error in the status bar.
     Warn(String),
     Zoom(f32),
+    /// Show (true) or close the selected photo at the size of the window.
+    PhotoViewer(bool),
     FocusSearch,
     FocusAgeField,
     Escape,
@@ -139,6 +141,10 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
         KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),
         KeyAction::PreviousPhoto if on_labels || view == View::People => Command::StepPhoto(-1),
         KeyAction::OpenPerson => Command::OpenPerson(app.rt.selected_person?),
+        KeyAction::ViewPhoto if on_labels => {
+            person?;
+            Command::PhotoViewer(!app.rt.photo_viewer)
+        }
         KeyAction::MaskWear | KeyAction::MaskIncorrect | KeyAction::MaskNotWear if on_labels => {
             let mask = match action {
                 KeyAction::MaskWear => Mask::Wear,

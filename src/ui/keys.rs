@@ -47,6 +47,7 @@ pub enum KeyAction {
     Export,
     ZoomIn,
     ZoomOut,
+    ViewPhoto,
 }
 
 /// One binding: modifiers + key -> action. Several bindings may share an action.
@@ -115,6 +116,7 @@ pub const BINDINGS: &[Binding] = &[
     plain(Key::S, KeyAction::SamePerson),
     plain(Key::D, KeyAction::DifferentPeople),
     plain(Key::O, KeyAction::OpenPerson),
+    plain(Key::Z, KeyAction::ViewPhoto),
     plain(Key::Slash, KeyAction::Search),
     plain(Key::Escape, KeyAction::Escape),
     plain(Key::Questionmark, KeyAction::Help),
@@ -162,10 +164,15 @@ impl KeyAction {
                 "Different people: the other id on screen is someone else"
             }
             KeyAction::OpenPerson => "Open the selected person in the person view",
+            KeyAction::ViewPhoto => {
+                "View the selected photo large (Left/Right: the others; Z or Esc closes)"
+            }
             KeyAction::Undo => "Undo the last edit",
             KeyAction::Redo => "Redo the last undone edit",
             KeyAction::Search => "Search people by id or folder (Enter opens the person found)",
-            KeyAction::Escape => "Leave the text field / close the overlay or an open dropdown",
+            KeyAction::Escape => {
+                "Leave the text field / close the overlay, the large photo or a dropdown"
+            }
             KeyAction::Help => "Show or hide this key overlay",
             KeyAction::ShowOverview => "Overview",
             KeyAction::ShowPeople => "People grid",

@@ -8,6 +8,7 @@ mod open;
 mod overview;
 mod people;
 mod person;
+mod photo_viewer;
 mod review;
 mod status;
 
@@ -50,6 +51,7 @@ pub fn frame_ui(
             View::Map => map::map_ui(ui, rt, commands),
         }
     });
+    photo_viewer::photo_viewer_ui(ui.ctx(), state, rt, commands);
     if rt.show_help {
         help::help_ui(ui.ctx(), commands);
     }

@@ -368,6 +368,9 @@ fn photo_column_ui(
         if tile.clicked() {
             commands.push(Command::SelectPhoto(slot));
         }
+        if tile.double_clicked() {
+            commands.push(Command::PhotoViewer(true));
+        }
         // The mask label as a strip along the bottom of the photo (outlined when edited);
         // slot and the model's guess on small lines of their own, so narrow tiles stay
         // aligned and short.
