@@ -138,7 +138,12 @@ fn person_row_ui(
                 .collect()
         })
         .unwrap_or_default();
-    let flagged_slots: Vec<Option<Slot>> = flagged.iter().map(|(_, s)| *s).collect();
+    // The amber corner marks a photo of a likely item only.
+    let flagged_slots: Vec<Option<Slot>> = if likely {
+        flagged.iter().map(|(_, s)| *s).collect()
+    } else {
+        Vec::new()
+    };
     // The flag names the fields in question: "gender", "mask, age".
     let mut fields: Vec<&str> = Vec::new();
     for (field, _) in &flagged {
