@@ -106,7 +106,10 @@ pub fn render_text(dataset: &Dataset, report: &PhotoReport, limit: usize, secs: 
                 kind.name(),
                 100.0 * n as f64 / report.checked.max(1) as f64
             );
-            continue;
+            // A placeholder picture is left out; other duplicates are still listed.
+            if found.is_empty() {
+                continue;
+            }
         }
         let _ = writeln!(o, "{:<16} {}  ({})", kind.name(), found.len(), kind.title());
         for f in found.iter().take(limit) {

@@ -198,8 +198,8 @@ fn photo_checks_text(s: &mut String, dataset: &Dataset, ws: &Workspace) {
     for (kind, n) in &report.dataset_wide {
         let _ = writeln!(
             s,
-            "  {n} photos {}: common to the whole dataset, not flagged one by one",
-            kind.name()
+            "  {}: common to the whole dataset, not flagged one by one",
+            kind.common_text(*n)
         );
     }
     for f in report.findings.iter().take(10) {

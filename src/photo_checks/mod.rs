@@ -12,7 +12,9 @@
 //!   the two slots carry different mask labels one of them is certainly wrong;
 //! - a property that flags more than [`MAX_PREVALENCE`] of the photos describes the whole
 //!   dataset (a dim studio, a small camera), not single photos: it is reported once as a
-//!   note instead of flagging thousands of photos (cleanlab's Datalab does the same).
+//!   note instead of flagging thousands of photos (cleanlab's Datalab does the same); so
+//!   is one picture filed as more than that share of the photos, or
+//!   [`PLACEHOLDER_PHOTOS`] times or more (a placeholder tree).
 //!
 //! [`check_dataset`] measures every photo on worker threads (through the one decode path,
 //! [`crate::thumbs::decode`]), reusing the measures saved for unchanged files
@@ -32,6 +34,10 @@ use std::sync::atomic::AtomicBool;
 
 /// A property flagging more than this share of the photos is a note about the dataset.
 pub const MAX_PREVALENCE: f64 = 0.1;
+
+/// One picture filed this many times is a placeholder, not a misfiled photo: a photo in
+/// the wrong folder, or a person under two ids, gives a handful of copies.
+pub const PLACEHOLDER_PHOTOS: usize = 50;
 
 /// Two photos whose perceptual hashes differ in at most this many of 256 bits show the
 /// same picture. Measured on the demo (docs/photo-checks.md): a photo re-encoded at JPEG
@@ -81,6 +87,17 @@ impl CheckKind {
             CheckKind::OddSize => "odd_size",
             CheckKind::ExactDuplicate => "exact_duplicate",
             CheckKind::NearDuplicate => "near_duplicate",
+        }
+    }
+    /// The note for a kind left out as common to the dataset ([`PhotoReport::dataset_wide`]):
+    /// "210 photos are almost blank", "18900 photos are one file (a placeholder?)".
+    pub fn common_text(self, photos: usize) -> String {
+        match self {
+            CheckKind::ExactDuplicate => format!("{photos} photos are one file (a placeholder?)"),
+            CheckKind::NearDuplicate => {
+                format!("{photos} photos show one picture (a placeholder?)")
+            }
+            other => format!("{photos} photos are {}", other.title()),
         }
     }
     /// A heading for people.
@@ -234,20 +251,26 @@ impl PhotoReport {
 /// relative to the root), and whether the mask labels of an exact duplicate disagree.
 /// Empty for the other kinds.
 pub fn describe(dataset: &Dataset, report: &PhotoReport, f: &Finding) -> String {
-    let others: Vec<String> = report
-        .others(f)
-        .into_iter()
-        .filter_map(|o| dataset.photo(o))
+    // A picture filed many times names a few of the others (every one has its own row).
+    const NAMED: usize = 5;
+    let others = report.others(f);
+    let mut named: Vec<String> = others
+        .iter()
+        .take(NAMED)
+        .filter_map(|&o| dataset.photo(o))
         .map(|p| p.rel_path.display().to_string())
         .collect();
+    if others.len() > NAMED {
+        named.push(format!("and {} more", others.len() - NAMED));
+    }
+    let others = named.join(" ");
     let group = f.group.and_then(|g| report.groups.get(g));
     match (f.kind, group) {
-        (CheckKind::ExactDuplicate, Some(g)) if g.mask_labels_disagree() => format!(
-            "same file as {}; their mask labels differ, so one of them is wrong",
-            others.join(" ")
-        ),
-        (CheckKind::ExactDuplicate, Some(_)) => format!("same file as {}", others.join(" ")),
-        (CheckKind::NearDuplicate, Some(_)) => format!("same picture as {}", others.join(" ")),
+        (CheckKind::ExactDuplicate, Some(g)) if g.mask_labels_disagree() => {
+            format!("same file as {others}; their mask labels differ, so one of them is wrong")
+        }
+        (CheckKind::ExactDuplicate, Some(_)) => format!("same file as {others}"),
+        (CheckKind::NearDuplicate, Some(_)) => format!("same picture as {others}"),
         _ => String::new(),
     }
 }
@@ -348,6 +371,22 @@ pub fn judge(measured: &[Measured], t: &Thresholds) -> PhotoReport {
     let (exact, near, within) = duplicate_groups(&ok);
     report.within_person_near_sets = within;
     for group in exact.into_iter().chain(near) {
+        // One picture under a large share of the photos, or under many whole people, is
+        // a placeholder (a tree of stand-in files), not hundreds of misfiled photos: one
+        // note.
+        let common = group.photos.len() as f64 > MAX_PREVALENCE * ok.len() as f64
+            || group.photos.len() >= PLACEHOLDER_PHOTOS;
+        if common {
+            match report
+                .dataset_wide
+                .iter_mut()
+                .find(|(k, _)| *k == group.kind)
+            {
+                Some((_, n)) => *n += group.photos.len(),
+                None => report.dataset_wide.push((group.kind, group.photos.len())),
+            }
+            continue;
+        }
         let g = report.groups.len();
         for &photo in &group.photos {
             let score = match group.kind {

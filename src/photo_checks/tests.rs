@@ -152,6 +152,47 @@ fn a_property_common_to_the_dataset_is_one_note_not_many_flags() {
 }
 
 #[test]
+fn one_picture_under_most_photos_is_a_note_not_thousands_of_duplicates() {
+    // A placeholder tree: 80 of 140 photos are one file; two others share a file too.
+    let mut set = dataset(20);
+    let placeholder = *at(&mut set, 0, Slot::Mask1);
+    for m in set.iter_mut().take(80) {
+        m.result = Ok(placeholder);
+    }
+    let copied = *at(&mut set, 15, Slot::Normal);
+    *at(&mut set, 16, Slot::Normal) = copied;
+    let r = judge(&set, &Thresholds::default());
+    assert_eq!(r.dataset_wide, vec![(CheckKind::ExactDuplicate, 80)]);
+    assert_eq!(r.groups.len(), 1, "{:?}", r.groups);
+    assert_eq!(r.groups[0].people, 2);
+    assert_eq!(r.count(CheckKind::ExactDuplicate), 2);
+    assert!(
+        r.flagged_people.iter().all(|&p| p == 15 || p == 16),
+        "{:?}",
+        r.flagged_people
+    );
+
+    // In a larger dataset a picture under fewer than 10% of the photos but filed 50
+    // times is a placeholder too; 49 copies are still flagged one by one.
+    for copies in [50, 49] {
+        let mut set = dataset(100);
+        let placeholder = *at(&mut set, 0, Slot::Mask1);
+        for m in set.iter_mut().take(copies) {
+            m.result = Ok(placeholder);
+        }
+        let r = judge(&set, &Thresholds::default());
+        let flagged = r.count(CheckKind::ExactDuplicate);
+        if copies == 50 {
+            assert_eq!(r.dataset_wide, vec![(CheckKind::ExactDuplicate, 50)]);
+            assert_eq!(flagged, 0);
+        } else {
+            assert!(r.dataset_wide.is_empty());
+            assert_eq!(flagged, 49);
+        }
+    }
+}
+
+#[test]
 fn duplicates_across_people_are_reported_and_inside_one_by_file_only() {
     let mut set = dataset(30);
     // Person 4's mask3 is person 9's mask3 re-encoded: hash 8 bits off, another file.

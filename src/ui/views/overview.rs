@@ -321,8 +321,8 @@ fn photo_checks_ui(
     }
     for (kind, n) in &report.dataset_wide {
         ui.weak(format!(
-            "{n} photos are {}: common to the whole dataset, so not flagged one by one",
-            kind.title()
+            "{}: common to the whole dataset, so not flagged one by one",
+            kind.common_text(*n)
         ));
     }
     if !report.unreadable.is_empty() {
