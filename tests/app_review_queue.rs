@@ -1074,4 +1074,26 @@ fn the_terminal_summary_states_age_issues_in_years() {
         .unwrap_or_else(|| panic!("person 12's age issue:\n{text}"));
     assert!(line.contains(": given 22, model 4"), "{line}");
     assert!(line.ends_with("(age_gross)"), "{line}");
+    // It counts the tiers as the app does and lists the likely items, the queue an
+    // annotator meets: person 13's photo-level gender flag is possible, not listed.
+    let header = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Issues (run years-run): "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let counts: Vec<usize> = header
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        header.contains(" likely (about ") && header.ends_with(" possible"),
+        "{header}"
+    );
+    assert!(counts[0] >= 2 && *counts.last().unwrap() >= 1, "{header}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains(&folder(13)) && l.contains(" gender ")),
+        "{text}"
+    );
+    assert!(text.contains("gender: "), "per-field tiers: {text}");
 }

@@ -48,16 +48,20 @@ fn the_first_open_of_the_demo_has_a_review_queue_from_a_finished_quick_run() {
     assert!(run.oof_probs().exists() && run.oof_age().exists());
     assert!(stderr.contains("Training the quick demo run"), "{stderr}");
 
-    // The summary lists that run's issues: a count, the recipe, and issue lines.
+    // The summary lists that run's issues: the likely and possible counts, the recipe,
+    // and the likely items (the review queue the app opens on).
     let header = format!("Issues (run {}): ", run.id());
-    let count: usize = stdout
+    let counts = stdout
         .lines()
         .find_map(|l| l.strip_prefix(&header))
-        .unwrap_or_else(|| panic!("no `{header}` line in\n{stdout}"))
-        .trim()
-        .parse()
-        .unwrap();
+        .unwrap_or_else(|| panic!("no `{header}` line in\n{stdout}"));
+    let count: usize = counts
+        .split(" likely (about ")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{counts}"));
     assert!(count > 0, "{stdout}");
+    assert!(counts.ends_with(" possible"), "{counts}");
     assert!(
         stdout.contains("recipe: quick demo run: small_cnn"),
         "{stdout}"

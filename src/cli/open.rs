@@ -370,24 +370,38 @@ pub fn summary_text(dataset: &Dataset) -> String {
                     return s;
                 }
             };
-            let _ = writeln!(s, "Issues (run {}): {}", probs.run_id, report.issues.len());
+            // The likely tier is the queue an annotator meets (the app's default list).
+            let likely: Vec<_> = report
+                .issues
+                .iter()
+                .filter(|i| i.tier == crate::issues::Tier::Likely)
+                .collect();
+            let expected: f64 = report.queues.iter().map(|q| q.expected_in_likely).sum();
+            let _ = writeln!(
+                s,
+                "Issues (run {}): {} likely (about {expected:.0} expected real errors), {} possible",
+                probs.run_id,
+                likely.len(),
+                report.issues.len() - likely.len()
+            );
             if let Ok(config) = crate::ml::run::RunDir::new(&probs.dir).read_config() {
                 let _ = writeln!(s, "  recipe: {}", config.describe());
             }
             // The engine's calibrated estimate, the one its tiers are sized by.
             for q in &report.queues {
-                let Some(share) = q.wrong_share() else {
+                let Some(estimate) = q.estimate_text() else {
                     continue;
                 };
-                let n = report.issues.iter().filter(|i| i.field == q.field).count();
                 let _ = writeln!(
                     s,
-                    "  {}: {n} issues, estimated noise {:.1}%",
+                    "  {}: {} likely, {} possible; estimated wrong labels {estimate}",
                     q.field.name(),
-                    share * 100.0
+                    q.likely,
+                    q.possible,
                 );
             }
-            for i in report.issues.iter().take(20) {
+            const LISTED: usize = 20;
+            for i in likely.iter().take(LISTED) {
                 let photo = i
                     .slot
                     .map(|sl| format!("/{}", sl.stem()))
@@ -408,6 +422,15 @@ pub fn summary_text(dataset: &Dataset) -> String {
                     i.field.name(),
                     dataset.people[i.person].folder,
                     i.kind
+                );
+            }
+            if likely.len() > LISTED {
+                let _ = writeln!(
+                    s,
+                    "  … {} more likely (the review queue; `find-issues --data {} --run {}` lists them, with --all the possible ones too)",
+                    likely.len() - LISTED,
+                    dataset.root.display(),
+                    probs.run_id
                 );
             }
             embeddings_text(&mut s, dataset, &probs);

@@ -287,6 +287,21 @@ impl FieldQueue {
     pub fn wrong_share(&self) -> Option<f64> {
         (self.units > 0).then(|| self.estimated_wrong / self.units as f64)
     }
+    /// The estimate as people read it: "4 of 2100 photos (0.2%)"; `None` without units.
+    pub fn estimate_text(&self) -> Option<String> {
+        let share = self.wrong_share()?;
+        let unit = if self.field == Field::Mask {
+            "photos"
+        } else {
+            "people"
+        };
+        Some(format!(
+            "{:.0} of {} {unit} ({:.1}%)",
+            self.estimated_wrong,
+            self.units,
+            100.0 * share
+        ))
+    }
 }
 
 impl IssueReport {

@@ -265,14 +265,8 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
                 None => ui.weak("-"),
             };
             let queue = issues.queues.iter().find(|q| q.field == field);
-            match queue.and_then(|q| Some((q, q.wrong_share()?))) {
-                Some((q, share)) => ui.label(format!(
-                    "{:.0} of {} {} ({:.1}%)",
-                    q.estimated_wrong,
-                    q.units,
-                    if field == Field::Mask { "photos" } else { "people" },
-                    100.0 * share
-                )),
+            match queue.and_then(|q| q.estimate_text()) {
+                Some(text) => ui.label(text),
                 None => ui.weak("-"),
             };
             ui.end_row();
