@@ -10,7 +10,7 @@ use crate::ui::widgets::{
     age_chip_ui, gender_chip_ui, labelled_combo_ui, mask_strip, photo_content, photo_tile_ui,
     PhotoSource,
 };
-use crate::workbench::session::{ItemStatus, Session};
+use crate::workbench::session::{ItemStatus, QueueItem, Session};
 use egui::{Color32, Vec2};
 
 pub fn people_ui(
@@ -127,17 +127,25 @@ fn person_row_ui(
     // default); one with possible items only shows them quietly: with a weak run nearly
     // everyone has one, and an amber sign on each would drown the likely ones.
     let likely = issues.is_some_and(|i| i.has_likely(p));
-    let flagged: Vec<(Field, Option<Slot>)> = issues
+    let shown: Vec<&QueueItem> = issues
         .and_then(|i| i.by_person.get(&p).map(|items| (i, items)))
         .map(|(set, items)| {
             items
                 .iter()
                 .map(|&i| &set.items[i])
                 .filter(|it| !likely || it.tier == crate::issues::Tier::Likely)
-                .map(|it| (it.field, it.slot))
                 .collect()
         })
         .unwrap_or_default();
+    let flagged: Vec<(Field, Option<Slot>)> = shown.iter().map(|it| (it.field, it.slot)).collect();
+    // The state and probability of the items shown: a decided likely item reads as
+    // decided even while a possible one of the person is still open.
+    let statuses: Vec<ItemStatus> = shown.iter().map(|it| session.item_status(it)).collect();
+    let status = [ItemStatus::NeedsReview, ItemStatus::Open]
+        .into_iter()
+        .find(|s| statuses.contains(s))
+        .or_else(|| statuses.first().copied());
+    let score = shown.iter().map(|it| it.score).fold(0.0, f32::max);
     // The amber corner marks a photo of a likely item only.
     let flagged_slots: Vec<Option<Slot>> = if likely {
         flagged.iter().map(|(_, s)| *s).collect()
@@ -187,8 +195,7 @@ fn person_row_ui(
                     );
                 }
             });
-            if let Some(status) = session.person_status(p) {
-                let score = issues.map_or(0.0, |i| i.person_score(p));
+            if let Some(status) = status {
                 let color = match status {
                     ItemStatus::Open => crate::ui::widgets::AMBER,
                     ItemStatus::NeedsReview => Color32::from_rgb(207, 34, 46),
