@@ -615,4 +615,21 @@ fn z_shows_the_selected_photo_large_and_the_keys_work_under_it() {
     press(&mut h, Key::F2);
     press(&mut h, Key::F4);
     assert!(h.query_by_label("large photo mask4").is_none());
+    // In the people grid Z shows the selected person's selected photo; the label keys do
+    // not act there, J moves to the next person under it.
+    press(&mut h, Key::F3);
+    press(&mut h, Key::Z);
+    h.get_by_label("large photo mask4");
+    assert_eq!(h.state().rt.selected_person, Some(p));
+    press(&mut h, Key::Num3);
+    assert_eq!(
+        h.state().session().unwrap().mask(p, Slot::Mask4),
+        Mask::Wear,
+        "no label key in the grid"
+    );
+    press(&mut h, Key::J);
+    assert_ne!(h.state().rt.selected_person, Some(p));
+    h.get_by_label("large photo mask4");
+    press(&mut h, Key::Z);
+    assert!(h.query_by_label("large photo mask4").is_none());
 }

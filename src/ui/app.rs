@@ -108,6 +108,15 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// The person whose photo the large view shows: the one the label keys act on, and in
+    /// the people grid the selection.
+    pub fn viewed_person(&self, view: View) -> Option<usize> {
+        match view {
+            View::People => self.selected_person,
+            _ => self.current_person(view),
+        }
+    }
+
     /// The person the label keys act on: in review the item on screen's (none when the
     /// queue shows nothing), in the person view the selection, elsewhere none.
     pub fn current_person(&self, view: View) -> Option<usize> {

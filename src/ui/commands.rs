@@ -141,8 +141,8 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
         KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),
         KeyAction::PreviousPhoto if on_labels || view == View::People => Command::StepPhoto(-1),
         KeyAction::OpenPerson => Command::OpenPerson(app.rt.selected_person?),
-        KeyAction::ViewPhoto if on_labels => {
-            person?;
+        KeyAction::ViewPhoto if on_labels || view == View::People => {
+            app.rt.viewed_person(view)?;
             Command::PhotoViewer(!app.rt.photo_viewer)
         }
         KeyAction::MaskWear | KeyAction::MaskIncorrect | KeyAction::MaskNotWear if on_labels => {

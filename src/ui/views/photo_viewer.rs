@@ -1,7 +1,8 @@
-//! The selected photo at the size of the window (Z, or a double-click on a photo): a mask
-//! worn under the nose or a face's age is judged on it. The keys keep working under it:
-//! Left/Right show the person's other photos, 1/2/3 set the shown photo's mask, J/K move
-//! through the queue; Z or Esc closes it.
+//! The selected photo at the size of the window (Z, or a double-click on a photo in the
+//! person and review views): a mask worn under the nose or a face's age is judged on it.
+//! The keys keep working under it: Left/Right show the person's other photos, 1/2/3 set
+//! the shown photo's mask, J/K move through the queue (the grid: the people); Z or Esc
+//! closes it.
 
 use crate::dataset::{Field, PhotoRef, Slot};
 use crate::ui::app::Runtime;
@@ -22,8 +23,14 @@ pub fn photo_viewer_ui(
     if !rt.photo_viewer {
         return;
     }
-    let Some(p) = rt.current_person(state.view) else {
+    let Some(p) = rt.viewed_person(state.view) else {
         return;
+    };
+    // In the grid the label keys do not act: J/K move to the next person, O opens one.
+    let hint = if state.view == crate::ui::state::View::People {
+        "Left/Right: the other photos · J/K: the next person · O: open the person · Z or Esc: close"
+    } else {
+        "Left/Right: the other photos · 1/2/3: its mask · Z or Esc: close"
     };
     let slot = rt.selected_slot;
     let Some(session) = rt.session.as_ref() else {
@@ -83,7 +90,7 @@ pub fn photo_viewer_ui(
         let mask = session.mask(p, slot);
         mask_strip(ui, tile.rect, mask, mask != slot.mask());
         ui.horizontal(|ui| {
-            ui.weak("Left/Right: the other photos · 1/2/3: its mask · Z or Esc: close");
+            ui.weak(hint);
             if ui.button("Close").clicked() {
                 commands.push(Command::PhotoViewer(false));
             }
