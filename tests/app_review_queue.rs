@@ -684,6 +684,37 @@ fn the_people_grid_flags_likely_people_and_names_possible_ones_quietly() {
     assert!(!flagged.contains(&photo_only), "{flagged:?}");
 }
 
+/// P lists the possible tier too, and hides it again, keyboard first: the item on screen
+/// stays on screen; a possible item hidden gives way to a likely one.
+#[test]
+fn p_shows_and_hides_the_possible_tier_keeping_the_item_on_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let listed = |h: &mut App| {
+        let f = h.state().state.queue_filter.clone();
+        h.state_mut().rt.queue(&f).len()
+    };
+    let likely = listed(&mut h);
+    press(&mut h, Key::J);
+    let on_screen = current(&mut h);
+    press(&mut h, Key::P);
+    assert!(h.state().state.queue_filter.show_possible);
+    assert!(listed(&mut h) > likely);
+    assert_eq!(current(&mut h).issue_id, on_screen.issue_id);
+    assert!(notice(&h).contains("possible items too"), "{}", notice(&h));
+    // On a possible item, P hides it and a likely item comes on screen.
+    let possible = go_to(&mut h, |i| i.tier == mask_curator::issues::Tier::Possible);
+    press(&mut h, Key::P);
+    assert_eq!(listed(&mut h), likely);
+    let now = current(&mut h);
+    assert_ne!(now.issue_id, possible.issue_id);
+    assert_eq!(now.tier, mask_curator::issues::Tier::Likely);
+    assert_eq!(h.state().rt.selected_person, Some(now.person));
+}
+
 /// The queue lists the likely tier by default and the possible one behind a toggle; the
 /// overview counts both; an age issue says it in years.
 #[test]

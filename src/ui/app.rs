@@ -1038,6 +1038,22 @@ impl MaskCuratorApp {
                 self.rt.photo_viewer = false;
             }
             Command::PhotoViewer(open) => self.rt.photo_viewer = open,
+            Command::TogglePossible => {
+                let shown = !self.state.queue_filter.show_possible;
+                self.state.queue_filter.show_possible = shown;
+                // The item on screen stays where it is listed still (the position follows
+                // it); a possible item just hidden gives way to the one now at its place.
+                self.anchor_queue_position();
+                let on_screen = self.current_item().map(|i| i.issue_id);
+                if on_screen.is_none() || on_screen != self.rt.shown_item {
+                    self.select_queue_item(self.rt.queue_pos);
+                }
+                self.rt.notify(if shown {
+                    "The queue lists the possible items too (P hides them)"
+                } else {
+                    "The queue lists the likely items only (P adds the possible ones)"
+                });
+            }
             Command::Say(text) => self.rt.notify(text),
             Command::Warn(text) => self.rt.error(text),
         }

@@ -76,6 +76,8 @@ pub enum Command {
     /// Show an error in the status bar.
     Warn(String),
     Zoom(f32),
+    /// List the possible tier in the review queue too, or not.
+    TogglePossible,
     /// Show (true) or close the selected photo at the size of the window.
     PhotoViewer(bool),
     FocusSearch,
@@ -141,6 +143,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
         KeyAction::NextPhoto if on_labels || view == View::People => Command::StepPhoto(1),
         KeyAction::PreviousPhoto if on_labels || view == View::People => Command::StepPhoto(-1),
         KeyAction::OpenPerson => Command::OpenPerson(app.rt.selected_person?),
+        KeyAction::TogglePossible if view == View::Review => Command::TogglePossible,
         KeyAction::ViewPhoto if on_labels || view == View::People => {
             app.rt.viewed_person(view)?;
             Command::PhotoViewer(!app.rt.photo_viewer)

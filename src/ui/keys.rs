@@ -48,6 +48,7 @@ pub enum KeyAction {
     ZoomIn,
     ZoomOut,
     ViewPhoto,
+    TogglePossible,
 }
 
 /// One binding: modifiers + key -> action. Several bindings may share an action.
@@ -117,6 +118,7 @@ pub const BINDINGS: &[Binding] = &[
     plain(Key::D, KeyAction::DifferentPeople),
     plain(Key::O, KeyAction::OpenPerson),
     plain(Key::Z, KeyAction::ViewPhoto),
+    plain(Key::P, KeyAction::TogglePossible),
     plain(Key::Slash, KeyAction::Search),
     plain(Key::Escape, KeyAction::Escape),
     plain(Key::Questionmark, KeyAction::Help),
@@ -164,6 +166,9 @@ impl KeyAction {
                 "Different people: the other id on screen is someone else"
             }
             KeyAction::OpenPerson => "Open the selected person in the person view",
+            KeyAction::TogglePossible => {
+                "Review queue: list the possible items too, or the likely ones only"
+            }
             KeyAction::ViewPhoto => {
                 "View the selected photo large (Left/Right: the others; Z or Esc closes)"
             }

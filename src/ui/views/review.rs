@@ -115,7 +115,7 @@ fn queue_filters_ui(ui: &mut egui::Ui, f: &mut QueueFilter, kinds: &[String]) {
         );
         ui.checkbox(&mut f.open_only, "Open only");
         ui.checkbox(&mut f.show_possible, "Possible too")
-            .on_hover_text("Also list the possible tier: weaker evidence, beyond the engine's estimate of how many labels are wrong");
+            .on_hover_text("Also list the possible tier: weaker evidence, beyond the engine's estimate of how many labels are wrong (P)");
     });
 }
 
