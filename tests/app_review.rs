@@ -633,3 +633,41 @@ fn z_shows_the_selected_photo_large_and_the_keys_work_under_it() {
     press(&mut h, Key::Z);
     assert!(h.query_by_label("large photo mask4").is_none());
 }
+
+/// The grid follows the selection both ways: End scrolls to the last person, and Home, K
+/// and Page Up scroll back up (once only moves down scrolled: the grid's offset was read
+/// from a state never found, as 0).
+#[test]
+fn the_people_grid_scrolls_up_to_the_selection_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness_sized(&root, [1400.0, 500.0]);
+    press(&mut h, Key::F3);
+    let on_screen = |h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
+                     p: usize| {
+        h.query_by_label(&folder(p))
+            .is_some_and(|n| n.rect().min.y >= 0.0 && n.rect().max.y <= 500.0)
+    };
+    assert!(on_screen(&h, 0));
+    press(&mut h, Key::End);
+    assert_eq!(
+        h.state().rt.selected_person,
+        Some(person_index(&h, PEOPLE - 1))
+    );
+    assert!(on_screen(&h, PEOPLE - 1) && !on_screen(&h, 0));
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().rt.selected_person, Some(person_index(&h, 0)));
+    assert!(on_screen(&h, 0), "Home scrolls back to the first person");
+    press(&mut h, Key::End);
+    press(&mut h, Key::PageUp);
+    press(&mut h, Key::PageUp);
+    let p = h.state().rt.selected_person.unwrap();
+    let folder_of = h.state().session().unwrap().folder(p).to_string();
+    let node = h.get_by_label(&folder_of);
+    assert!(
+        node.rect().min.y >= 0.0 && node.rect().max.y <= 500.0,
+        "{folder_of} at {:?}",
+        node.rect()
+    );
+}

@@ -97,6 +97,9 @@ pub struct Runtime {
     pub pending_run: Option<RunChoice>,
     /// Rows one Page Up/Down moves in the people grid and the queue (set as they are drawn).
     pub grid_page_rows: usize,
+    /// The people grid's scroll offset as last drawn: where "off screen" is measured from
+    /// when a key moves the selection.
+    pub grid_offset: f32,
     pub queue_page_rows: usize,
     /// Height of the photo tiles last drawn in the person or review view: zooming starts
     /// from what is on screen, not from a size the layout capped.
@@ -216,6 +219,7 @@ impl MaskCuratorApp {
                 runs: Vec::new(),
                 pending_run: None,
                 grid_page_rows: 10,
+                grid_offset: 0.0,
                 shown_photo_height: 0.0,
                 queue_page_rows: 15,
                 session: None,

@@ -72,9 +72,9 @@ pub fn people_ui(
             let spacing = ui.spacing().item_spacing.y;
             let target = (pos / cols) as f32 * (row_h + spacing);
             let visible = ui.available_height();
-            let current =
-                egui::scroll_area::State::load(ui.ctx(), ui.make_persistent_id("people_grid"))
-                    .map_or(0.0, |s| s.clamped_offset().y);
+            // The offset the grid was drawn at (a state looked up by a hand-made id was
+            // never found, so K, Page Up and Home never scrolled up).
+            let current = rt.grid_offset;
             // Scroll only when the row is off screen, keeping it in view with a margin.
             if target < current || target + row_h > current + visible {
                 scroll = scroll.vertical_scroll_offset((target - visible / 3.0).max(0.0));
@@ -83,7 +83,7 @@ pub fn people_ui(
     }
     let selected_slot = rt.selected_slot;
     let mut thumbs = rt.thumbs.as_mut();
-    scroll.show_rows(ui, row_h, rows, |ui, range| {
+    let shown = scroll.show_rows(ui, row_h, rows, |ui, range| {
         for r in range {
             let people = &list[r * cols..((r + 1) * cols).min(list.len())];
             ui.horizontal_top(|ui| {
@@ -103,6 +103,7 @@ pub fn people_ui(
             });
         }
     });
+    rt.grid_offset = shown.state.clamped_offset().y;
 }
 
 /// Width of the name and labels column left of a person's photos.
