@@ -436,7 +436,8 @@ fn the_annotator_decides_whether_look_alikes_are_one_person_keyboard_first() {
         h.state().state.people_filter.only_people.as_deref(),
         Some([a, b].as_slice())
     );
-    // The grid marks both: one person, two ids.
+    // The grid names the set it shows, and marks both: one person, two ids.
+    h.get_by_label("Ids whose labels disagree: 2 people ✖");
     assert_eq!(h.get_all_by_label("2 ids").count(), 2);
 
     // The export lists the group.

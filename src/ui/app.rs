@@ -930,9 +930,10 @@ impl MaskCuratorApp {
                 self.state.queue_filter = super::state::QueueFilter::default();
                 self.select_queue_item(0);
             }
-            Command::ShowPeopleOnly(people) => {
+            Command::ShowPeopleOnly { people, name } => {
                 self.state.people_filter = PeopleFilter {
                     only_people: Some(people),
+                    only_people_name: name,
                     ..PeopleFilter::default()
                 };
                 self.apply(Command::Show(View::People));

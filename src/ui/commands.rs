@@ -69,8 +69,12 @@ pub enum Command {
     KeepCurrentRun,
     /// Remove every review-queue filter.
     ClearQueueFilters,
-    /// The people grid with only these people (ascending), every other filter cleared.
-    ShowPeopleOnly(Vec<usize>),
+    /// The people grid with only these people (ascending), every other filter cleared;
+    /// `name` says what they are ("Map selection").
+    ShowPeopleOnly {
+        people: Vec<usize>,
+        name: String,
+    },
     /// Show a message in the status bar.
     Say(String),
     /// Show an error in the status bar.

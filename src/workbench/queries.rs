@@ -64,6 +64,10 @@ pub struct PeopleFilter {
     /// between sessions: it belongs to the run's map it was drawn on.
     #[serde(skip)]
     pub only_people: Option<Vec<usize>>,
+    /// What `only_people` are, as the grid names them ("Map selection", "Labels that
+    /// disagree").
+    #[serde(skip)]
+    pub only_people_name: String,
     pub edited_only: bool,
     pub reviewed: ReviewedFilter,
     /// Substring of the id or folder, case-insensitive.

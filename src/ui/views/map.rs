@@ -407,7 +407,10 @@ fn selection_ui(
     ));
     ui.horizontal(|ui| {
         if ui.button("Show them in the people grid").clicked() {
-            commands.push(Command::ShowPeopleOnly(people));
+            commands.push(Command::ShowPeopleOnly {
+                people,
+                name: "Map selection".into(),
+            });
         }
         if ui.button("Clear the selection").clicked() {
             view.selection = None;

@@ -102,7 +102,10 @@ fn identities_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Comman
         if ui.button("Show these people").clicked() {
             let mut people: Vec<usize> = groups.iter().flatten().copied().collect();
             people.sort_unstable();
-            commands.push(Command::ShowPeopleOnly(people));
+            commands.push(Command::ShowPeopleOnly {
+                people,
+                name: "One person, several ids".into(),
+            });
         }
     });
     if !conflicts.is_empty() {
@@ -118,7 +121,10 @@ fn identities_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Comman
                 let mut people: Vec<usize> =
                     conflicts.iter().flat_map(|c| c.people.clone()).collect();
                 people.sort_unstable();
-                commands.push(Command::ShowPeopleOnly(people));
+                commands.push(Command::ShowPeopleOnly {
+                    people,
+                    name: "Ids whose labels disagree".into(),
+                });
             }
         });
         for c in conflicts.iter().take(5) {

@@ -312,12 +312,18 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) -> bool
             .on_hover_text("People with a photo unlike any other, or whom the model sees as another person (the run's embeddings; map: F7)");
         ui.checkbox(&mut f.edited_only, "Edited");
         if let Some(only) = &f.only_people {
+            let name = if f.only_people_name.is_empty() {
+                "Selection"
+            } else {
+                f.only_people_name.as_str()
+            };
             if ui
-                .button(format!("Map selection: {} people ✖", only.len()))
-                .on_hover_text("People picked on the map (F7); click to show everyone")
+                .button(format!("{name}: {} people ✖", only.len()))
+                .on_hover_text("Only these people are shown; click to show everyone")
                 .clicked()
             {
                 f.only_people = None;
+                f.only_people_name.clear();
             }
         }
         labelled_combo_ui(ui, "Review", f.reviewed.name(), |ui| {
