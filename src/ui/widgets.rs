@@ -169,6 +169,20 @@ pub struct PhotoSource<'p> {
     pub rel_path: &'p std::path::Path,
 }
 
+impl<'p> PhotoSource<'p> {
+    /// The file of a dataset photo (`None` for a slot without one).
+    pub fn of(
+        session: &'p crate::workbench::session::Session,
+        photo: crate::dataset::PhotoRef,
+    ) -> Option<Self> {
+        session.dataset.photo(photo).map(|ph| PhotoSource {
+            key: super::thumb_textures::PhotoKey::new(photo.person, photo.slot.index()),
+            root: session.root(),
+            rel_path: &ph.rel_path,
+        })
+    }
+}
+
 /// The tile content of a photo file: its texture when decoded, else `loading` text, or
 /// the reason it cannot be shown.
 pub fn photo_content<'a>(

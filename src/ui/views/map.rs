@@ -7,7 +7,6 @@ use crate::dataset::{Field, PhotoRef};
 use crate::embeddings::{EmbeddingReport, MapKind};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
-use crate::ui::thumb_textures::PhotoKey;
 use crate::ui::widgets::{photo_content, photo_tile_ui, value_color, PhotoSource, AMBER};
 use crate::workbench::session::Session;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
@@ -350,12 +349,7 @@ fn point_tip_ui(
 ) {
     let folder = session.folder(photo.person).to_string();
     ui.strong(format!("{folder} / {}", photo.slot.stem()));
-    if let Some(ph) = session.dataset.photo(photo) {
-        let source = PhotoSource {
-            key: PhotoKey::new(photo.person, photo.slot.index()),
-            root: session.root(),
-            rel_path: &ph.rel_path,
-        };
+    if let Some(source) = PhotoSource::of(session, photo) {
         photo_tile_ui(
             ui,
             Vec2::new(96.0, 128.0),

@@ -1,11 +1,11 @@
 //! The people grid: one row per person (seven photo tiles + curated labels), filters,
 //! sort, and virtual scrolling: only the rows on screen are laid out or touch thumbnails.
 
-use crate::dataset::{AgeBin, Field, Gender, Mask, Slot, NUM_CLASSES};
+use crate::dataset::{AgeBin, Field, Gender, Mask, PhotoRef, Slot, NUM_CLASSES};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::state::{PeopleFilter, PersistentState, ReviewedFilter, SortBy};
-use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
+use crate::ui::thumb_textures::ThumbTextures;
 use crate::ui::widgets::{
     age_chip_ui, gender_chip_ui, labelled_combo_ui, mask_strip, photo_content, photo_tile_ui,
     PhotoSource,
@@ -231,11 +231,7 @@ fn person_row_ui(
             }
         });
         for slot in Slot::ALL {
-            let path = person.photos[slot.index()].as_ref().map(|ph| PhotoSource {
-                key: PhotoKey::new(p, slot.index()),
-                root: session.root(),
-                rel_path: &ph.rel_path,
-            });
+            let path = PhotoSource::of(session, PhotoRef { person: p, slot });
             let mask = session.mask(p, slot);
             let flagged = flagged_slots.contains(&Some(slot));
             let tile = photo_tile_ui(

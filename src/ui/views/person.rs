@@ -6,7 +6,7 @@ use crate::dataset::{AgeBin, Field, Gender, Mask, PhotoRef, Slot};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::state::PersistentState;
-use crate::ui::thumb_textures::{PhotoKey, ThumbTextures};
+use crate::ui::thumb_textures::ThumbTextures;
 use crate::ui::widgets::{
     age_chip_ui, blocks_ui, gender_chip_ui, mask_strip, photo_content, photo_tile_ui,
     probability_bars_ui, value_color, Block, PhotoSource, PROBABILITY_BARS_WIDTH,
@@ -343,20 +343,16 @@ fn photo_column_ui(
     item: Option<&QueueItem>,
     commands: &mut Vec<Command>,
 ) {
-    let Some(person) = session.dataset.people.get(p) else {
+    if session.dataset.people.get(p).is_none() {
         return;
-    };
+    }
     let flagged = item.is_some_and(|it| {
         it.field == Field::Mask
             && (it.slot == Some(slot) || it.pair.as_ref().is_some_and(|pair| pair.slot == slot))
     });
     ui.vertical(|ui| {
         ui.set_width(size.x);
-        let path = person.photos[slot.index()].as_ref().map(|ph| PhotoSource {
-            key: PhotoKey::new(p, slot.index()),
-            root: session.root(),
-            rel_path: &ph.rel_path,
-        });
+        let path = PhotoSource::of(session, PhotoRef { person: p, slot });
         let tile = photo_tile_ui(
             ui,
             size,

@@ -8,7 +8,6 @@ use crate::dataset::{Field, PhotoRef, Slot};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::state::PersistentState;
-use crate::ui::thumb_textures::PhotoKey;
 use crate::ui::widgets::{mask_strip, photo_content, photo_tile_ui, PhotoSource};
 
 /// Photos are 3:4 (384 x 512 in the real data).
@@ -74,11 +73,7 @@ pub fn photo_viewer_ui(
                 }
             }
         });
-        let source = person.photos[slot.index()].as_ref().map(|ph| PhotoSource {
-            key: PhotoKey::new(p, slot.index()),
-            root: session.root(),
-            rel_path: &ph.rel_path,
-        });
+        let source = PhotoSource::of(session, PhotoRef { person: p, slot });
         let tile = photo_tile_ui(
             ui,
             size,
