@@ -966,23 +966,15 @@ fn an_edit_elsewhere_that_reorders_the_queue_keeps_the_item_on_screen() {
     let root = tmp.path().join("data");
     write_dataset(&root);
     write_run_files(&root, "leads", "2026-11-27T00:00:00Z", None, |p, slot| {
-        let (mut gender, age) = given(p);
-        if p == GENDER_FLIP {
-            gender = gender.flipped();
-        }
-        let mask = match (p, slot) {
-            (MASK_SWAP, Slot::Incorrect) => Mask::NotWear,
-            (MASK_SWAP, Slot::Normal) => Mask::Incorrect,
-            _ => slot.mask(),
-        };
+        let t = truth(p, slot);
         // One photo of 14 and of 16 looks young: possible items, hidden by default.
         let bin = if matches!(p, 14 | 16) && slot == Slot::Mask2 {
             AgeBin::Young
         } else {
-            AgeBin::from_years(age)
+            t.age()
         };
         (
-            sure_of(ClassCode::new(mask, gender, bin).index(), 0.01),
+            sure_of(ClassCode::new(t.mask(), t.gender(), bin).index(), 0.01),
             None,
         )
     });

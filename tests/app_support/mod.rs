@@ -32,7 +32,7 @@ pub fn given(p: usize) -> (Gender, u32) {
 }
 
 /// What the photos "really" show (the model's belief).
-fn truth(p: usize, slot: Slot) -> ClassCode {
+pub fn truth(p: usize, slot: Slot) -> ClassCode {
     let (mut gender, age) = given(p);
     if p == GENDER_FLIP {
         gender = gender.flipped();
