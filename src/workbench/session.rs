@@ -72,6 +72,14 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
+    /// The state that speaks for several items: needing review beats open beats decided
+    /// (then the first); `None` for no items.
+    pub fn worst(statuses: &[ItemStatus]) -> Option<ItemStatus> {
+        [ItemStatus::NeedsReview, ItemStatus::Open]
+            .into_iter()
+            .find(|s| statuses.contains(s))
+            .or_else(|| statuses.first().copied())
+    }
     pub fn name(self) -> &'static str {
         match self {
             ItemStatus::Open => "open",
@@ -472,10 +480,7 @@ impl Session {
             .iter()
             .map(|&i| self.item_status(&issues.items[i]))
             .collect();
-        [ItemStatus::NeedsReview, ItemStatus::Open]
-            .into_iter()
-            .find(|s| statuses.contains(s))
-            .or_else(|| statuses.first().copied())
+        ItemStatus::worst(&statuses)
     }
 
     // --- edits (each journaled and flushed by the curation engine before it returns) --

@@ -106,21 +106,17 @@ fn top_bar_ui(
             for view in View::ALL {
                 let label = match (view, &session.issues) {
                     (View::Review, Some(issues)) => {
-                        // What the queue lists before its filters: the likely tier, the
-                        // possible one when shown, and the id neighbours of labels found
-                        // wrong (`queries::review_order`), so the counts agree.
-                        let leads = session.batch_leads();
-                        let listed: Vec<_> = issues
-                            .items
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, it)| {
-                                state.queue_filter.show_possible
-                                    || it.tier == crate::issues::Tier::Likely
-                                    || leads.contains_key(i)
-                            })
-                            .map(|(_, it)| it)
-                            .collect();
+                        // What the queue lists before its filters (the likely tier, the
+                        // possible one when shown, the id neighbours of labels found
+                        // wrong), by the queue's own rule, so the counts agree.
+                        let listed: Vec<_> = crate::workbench::queries::review_order(
+                            session,
+                            |_| true,
+                            state.queue_filter.show_possible,
+                        )
+                        .into_iter()
+                        .map(|i| &issues.items[i])
+                        .collect();
                         let open = listed
                             .iter()
                             .filter(|it| {

@@ -142,10 +142,7 @@ fn person_row_ui(
     // The state and probability of the items shown: a decided likely item reads as
     // decided even while a possible one of the person is still open.
     let statuses: Vec<ItemStatus> = shown.iter().map(|it| session.item_status(it)).collect();
-    let status = [ItemStatus::NeedsReview, ItemStatus::Open]
-        .into_iter()
-        .find(|s| statuses.contains(s))
-        .or_else(|| statuses.first().copied());
+    let status = ItemStatus::worst(&statuses);
     let score = shown.iter().map(|it| it.score).fold(0.0, f32::max);
     // The amber corner marks a photo of a likely item only.
     let flagged_slots: Vec<Option<Slot>> = if likely {
