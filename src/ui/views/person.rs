@@ -373,19 +373,13 @@ fn photo_column_ui(
         let mask = session.mask(p, slot);
         mask_strip(ui, tile.rect, mask, mask != slot.mask());
         ui.label(egui::RichText::new(slot.stem()).small().weak());
-        if let Some(probs) = session.photo_probs(Field::Mask, PhotoRef { person: p, slot }) {
-            if let Some(best) = argmax(&probs) {
-                ui.label(
-                    egui::RichText::new(format!(
-                        "model: {} {:.0}%",
-                        Field::Mask.class_name(best),
-                        probs[best] * 100.0
-                    ))
+        if let Some((best, text)) = model_mask_guess(session, PhotoRef { person: p, slot }) {
+            ui.label(
+                egui::RichText::new(text)
                     .small()
                     .color(value_color(Field::Mask, best)),
-                )
-                .on_hover_text("the model's guess for this photo");
-            }
+            )
+            .on_hover_text("the model's guess for this photo");
         }
         photo_findings_ui(ui, session, PhotoRef { person: p, slot }, commands);
     });
@@ -569,6 +563,20 @@ fn mean_probs(session: &Session, p: usize, field: Field) -> Option<Vec<f32>> {
         }
     }
     (n > 0).then(|| sum.into_iter().map(|s| s / n as f32).collect())
+}
+
+/// The run's most likely mask for a photo and how it reads ("model: wear 93%").
+pub(super) fn model_mask_guess(session: &Session, photo: PhotoRef) -> Option<(usize, String)> {
+    let probs = session.photo_probs(Field::Mask, photo)?;
+    let best = argmax(&probs)?;
+    Some((
+        best,
+        format!(
+            "model: {} {:.0}%",
+            Field::Mask.class_name(best),
+            probs[best] * 100.0
+        ),
+    ))
 }
 
 fn argmax(v: &[f32]) -> Option<usize> {

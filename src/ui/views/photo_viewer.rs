@@ -4,7 +4,7 @@
 //! the shown photo's mask, J/K move through the queue (the grid: the people); Z or Esc
 //! closes it.
 
-use crate::dataset::{Field, PhotoRef, Slot};
+use crate::dataset::{PhotoRef, Slot};
 use crate::ui::app::Runtime;
 use crate::ui::commands::Command;
 use crate::ui::state::PersistentState;
@@ -60,17 +60,10 @@ pub fn photo_viewer_ui(
                 session.age_years(p),
                 session.age_bin(p).name()
             ));
-            let at = PhotoRef { person: p, slot };
-            if let Some(probs) = session.photo_probs(Field::Mask, at) {
-                if let Some((best, prob)) =
-                    probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
-                {
-                    ui.weak(format!(
-                        "model: {} {:.0}%",
-                        Field::Mask.class_name(best),
-                        prob * 100.0
-                    ));
-                }
+            if let Some((_, text)) =
+                super::person::model_mask_guess(session, PhotoRef { person: p, slot })
+            {
+                ui.weak(text);
             }
         });
         let source = PhotoSource::of(session, PhotoRef { person: p, slot });
