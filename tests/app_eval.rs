@@ -137,3 +137,35 @@ fn without_eval_predictions_the_view_says_why() {
     h.run();
     h.get_by_label("Run test-run has no eval predictions (its recipe had predict_eval off).");
 }
+
+#[test]
+fn the_class_mix_stays_clear_of_the_photos_beside_the_training_panel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_eval(&root);
+    let mut h = harness_sized(&root, [1100.0, 800.0]);
+    h.key_press(Key::F6);
+    h.run();
+    // Beside the training panel the view is left with about 750 points: half of it is
+    // narrower than the table.
+    h.key_press(Key::F9);
+    h.run();
+    let mix_right = h
+        .query_all_by_label_contains("% (")
+        .chain(h.query_all_by_label("shift"))
+        .map(|n| n.rect().max.x)
+        .fold(f32::MIN, f32::max);
+    let tiles_left = h
+        .query_all_by_label_contains("eval e")
+        .map(|n| n.rect().min.x)
+        .fold(f32::MAX, f32::min);
+    assert!(
+        mix_right > 0.0 && tiles_left < 1100.0,
+        "table at {mix_right}, tiles at {tiles_left}"
+    );
+    assert!(
+        mix_right < tiles_left,
+        "the class mix table (right edge {mix_right}) runs under the photos (left edge {tiles_left})"
+    );
+}

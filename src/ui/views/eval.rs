@@ -101,16 +101,21 @@ pub fn eval_ui(ui: &mut egui::Ui, rt: &mut Runtime) {
     });
     ui.add_space(4.0);
     let root = session.root().to_path_buf();
-    ui.columns(2, |cols| {
-        mix_ui(&mut cols[0], &summary, view);
-        photos_ui(
-            &mut cols[1],
-            &preds,
-            &eval_set.image_ids,
-            &root,
-            view,
-            rt.thumbs.as_mut(),
-        );
+    // The table takes the width it needs and the photos the rest: two equal columns let
+    // the photos cover the table's last column when the training panel narrows the view.
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| mix_ui(ui, &summary, view));
+        ui.separator();
+        ui.vertical(|ui| {
+            photos_ui(
+                ui,
+                &preds,
+                &eval_set.image_ids,
+                &root,
+                view,
+                rt.thumbs.as_mut(),
+            )
+        });
     });
 }
 
