@@ -111,6 +111,17 @@ fn no_quick_run_opens_the_demo_without_training() {
     let out = open_demo(&dir, &["--no-quick-run"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(dir.join("train/train.csv").is_file());
+    // The photos written are counted as they go (a log has a line per tenth), so a
+    // full-size demo's minutes of writing are not silent.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let counted: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("writing the demo: "))
+        .collect();
+    assert!(
+        counted.len() >= 5 && counted.last().is_some_and(|l| l.ends_with("(100%)")),
+        "{stderr}"
+    );
     assert!(list_runs(&dir.join(".mask-curator/runs")).is_empty());
     assert!(
         stdout.contains("Issues: no finished training run yet"),

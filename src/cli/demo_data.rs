@@ -2,9 +2,7 @@
 
 use crate::demo::{generate, DemoConfig};
 use clap::Args as ClapArgs;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -84,16 +82,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         photo_defects: !args.clean_photos,
         ..Default::default()
     };
-    let last_tenth = AtomicUsize::new(0);
+    let bar = std::sync::OnceLock::new();
     let progress = |done: usize, total: usize| {
-        let tenth = done * 10 / total.max(1);
-        if last_tenth.fetch_max(tenth, Ordering::Relaxed) < tenth {
-            eprint!("\rwriting photos: {done}/{total}");
-            let _ = std::io::stderr().flush();
-        }
+        bar.get_or_init(|| super::progress::CountBar::new("photos", "writing photos", total))
+            .set(done);
     };
     let summary = generate(&args.out, &cfg, Some(&progress), None)?;
-    eprintln!();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {

@@ -40,12 +40,22 @@ pub struct Args {
     pub full: bool,
 }
 
-/// The terminal's view of opening the demo: lines on stderr, progress bars for training.
-struct Terminal;
+/// The terminal's view of opening the demo: lines on stderr, progress bars for the photos
+/// written and for training.
+#[derive(Default)]
+struct Terminal {
+    photos: std::sync::OnceLock<super::progress::CountBar>,
+}
 
 impl DemoProgress for Terminal {
     fn say(&self, line: &str) {
         eprintln!("{line}");
+    }
+
+    fn generating(&self, done: usize, total: usize) {
+        self.photos
+            .get_or_init(|| super::progress::CountBar::new("photos", "writing the demo", total))
+            .set(done);
     }
 
     fn follow_training(&self, events: &crossbeam_channel::Receiver<WorkerEvent>) {
@@ -59,7 +69,7 @@ fn ensure_demo_on_terminal(
     demo: &crate::demo::DemoConfig,
     quick_run: bool,
 ) -> anyhow::Result<()> {
-    let ready = ensure_demo(dir, demo, quick_run, &Terminal)?;
+    let ready = ensure_demo(dir, demo, quick_run, &Terminal::default())?;
     match &ready.quick_run {
         QuickRun::Existing(id) => {
             eprintln!("Using the finished run {id} (no quick demo run needed).")

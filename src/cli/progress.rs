@@ -5,6 +5,54 @@
 use crate::ml::protocol::WorkerEvent;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+/// A count of done items on stderr: a bar on a terminal, else a line at each tenth (so a
+/// log file still shows progress). Shared between threads.
+pub struct CountBar {
+    bar: ProgressBar,
+    total: usize,
+    tenths_said: std::sync::atomic::AtomicUsize,
+}
+
+impl CountBar {
+    pub fn new(prefix: &str, message: &str, total: usize) -> Self {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(prefix.to_string());
+        bar.set_message(message.to_string());
+        Self {
+            bar,
+            total,
+            tenths_said: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// `done` items are done; at `total` the bar goes away.
+    pub fn set(&self, done: usize) {
+        if self.bar.is_hidden() {
+            let tenth = done * 10 / self.total.max(1);
+            let said = self
+                .tenths_said
+                .fetch_max(tenth, std::sync::atomic::Ordering::Relaxed);
+            if said < tenth {
+                eprintln!(
+                    "{}: {done} of {} ({}%)",
+                    self.bar.message(),
+                    self.total,
+                    tenth * 10
+                );
+            }
+        }
+        self.bar.set_position(done as u64);
+        if done >= self.total {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
 /// Draws the training events as progress bars on stderr until the channel closes.
 pub fn render_training(rx: &crossbeam_channel::Receiver<WorkerEvent>) {
     let multi = MultiProgress::new();

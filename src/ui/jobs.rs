@@ -86,7 +86,7 @@ impl Jobs {
     fn spawn(
         &mut self,
         name: &str,
-        work: impl FnOnce(&dyn Fn(&str)) -> JobOutput + Send + 'static,
+        work: impl FnOnce(&(dyn Fn(&str) + Sync)) -> JobOutput + Send + 'static,
     ) {
         self.running += 1;
         let tx = self.tx.clone();
@@ -249,7 +249,7 @@ impl Jobs {
 }
 
 /// Opening the demo as the app's status line shows it: one line at a time.
-struct StatusLine<'a>(&'a dyn Fn(&str));
+struct StatusLine<'a>(&'a (dyn Fn(&str) + Sync));
 
 impl crate::workbench::demo::DemoProgress for StatusLine<'_> {
     fn say(&self, line: &str) {

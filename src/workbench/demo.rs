@@ -5,10 +5,19 @@ use crate::ml::protocol::WorkerEvent;
 use crate::workspace::Workspace;
 use std::path::Path;
 
-/// Where [`ensure_demo`] reports what it is doing.
-pub trait DemoProgress {
+/// Where [`ensure_demo`] reports what it is doing. `Sync`: the photos are written on
+/// several threads, each reporting its count.
+pub trait DemoProgress: Sync {
     /// One line of what is happening now.
     fn say(&self, line: &str);
+
+    /// `done` of the `total` demo photos are written (called often, from the writing
+    /// threads; at the end with `done == total`).
+    fn generating(&self, done: usize, total: usize) {
+        self.say(&format!(
+            "Generating the demo dataset: {done} of {total} photos…"
+        ));
+    }
 
     /// Follows the quick run's training until its events end. By default, one line now and
     /// then through [`DemoProgress::say`]; a terminal draws progress bars instead.
@@ -102,9 +111,13 @@ pub fn ensure_demo(
             "Generating the demo dataset in {} …",
             dir.display()
         ));
-        crate::demo::generate(dir, demo, None, None).map_err(|source| DemoError::Generate {
-            dir: dir.to_path_buf(),
-            source,
+        // The full-size demo takes minutes to write: say how far it is.
+        let on_photos = |done: usize, total: usize| progress.generating(done, total);
+        crate::demo::generate(dir, demo, Some(&on_photos), None).map_err(|source| {
+            DemoError::Generate {
+                dir: dir.to_path_buf(),
+                source,
+            }
         })?;
         let secs = started.elapsed().as_secs_f64();
         progress.say(&format!("Generated the demo dataset in {secs:.0} s."));
@@ -179,5 +192,61 @@ fn quick_demo_run(dir: &Path, progress: &dyn DemoProgress) -> Result<QuickRun, Q
             mark_run_failed(&run_dir, &reason);
             Err(QuickRunError::Died(reason))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Everything said, in order.
+    #[derive(Default)]
+    struct Recorded {
+        lines: Mutex<Vec<String>>,
+        counts: Mutex<Vec<(usize, usize)>>,
+    }
+
+    impl DemoProgress for Recorded {
+        fn say(&self, line: &str) {
+            self.lines.lock().expect("lines").push(line.to_string());
+        }
+
+        fn generating(&self, done: usize, total: usize) {
+            self.counts.lock().expect("counts").push((done, total));
+        }
+    }
+
+    #[test]
+    fn generating_the_demo_reports_the_photos_written_up_to_all_of_them() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("demo");
+        let demo = crate::demo::DemoConfig {
+            people: 6,
+            threads: 2,
+            ..Default::default()
+        };
+        let recorded = Recorded::default();
+        let ready = ensure_demo(&dir, &demo, false, &recorded).expect("demo");
+        assert!(ready.generated_secs.is_some());
+        let counts = recorded.counts.lock().expect("counts").clone();
+        let photos = crate::dataset::scan(&dir)
+            .expect("the demo opens")
+            .photo_count()
+            + std::fs::read_dir(dir.join("eval/images"))
+                .expect("eval images")
+                .count();
+        assert_eq!(counts.last(), Some(&(photos, photos)), "{counts:?}");
+        assert!(
+            counts.len() >= 2
+                && counts
+                    .iter()
+                    .all(|&(done, total)| total == photos && done <= total),
+            "{counts:?}"
+        );
+        // A second open reuses the dataset: nothing is written, nothing counted.
+        let again = Recorded::default();
+        ensure_demo(&dir, &demo, false, &again).expect("demo again");
+        assert!(again.counts.lock().expect("counts").is_empty());
     }
 }
