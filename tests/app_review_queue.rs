@@ -737,6 +737,11 @@ fn likely_and_possible_tiers_and_age_in_years() {
     h.get_by_label("likely");
     h.get_by_label("possible");
     h.get_by_label("estimated wrong labels");
+    // The heading counts the tiers too, not one total that mostly counts possible items.
+    let expected: f64 = issues.queues.iter().map(|q| q.expected_in_likely).sum();
+    h.get_by_label(&format!(
+        "Run years-run: {likely} likely (about {expected:.0} expected real errors), {possible} possible"
+    ));
     for q in &issues.queues {
         let text = format!("{:.0} of {} ", q.estimated_wrong, q.units);
         assert!(

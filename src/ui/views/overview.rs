@@ -242,10 +242,12 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
         ui.label("No finished training run yet: train one to find suspected label errors.");
         return;
     };
+    // The tiers, as the queue lists them: a single total would mostly count possible items.
+    let (likely, expected) = issues.likely();
     ui.label(format!(
-        "Run {}: {} issues",
+        "Run {}: {likely} likely (about {expected:.0} expected real errors), {} possible",
         issues.run_id,
-        issues.items.len()
+        issues.items.len() - likely
     ));
     egui::Grid::new("noise").striped(true).show(ui, |ui| {
         ui.strong("field");
