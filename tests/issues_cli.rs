@@ -484,3 +484,54 @@ fn dataset_mode_leaves_out_bad_train_csv_rows_and_names_their_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("train.csv"), "{stderr}");
 }
+
+/// Without --run (or --probs), find-issues and evaluate-issues read the newest finished run,
+/// the one the app opens on, and say which; with no run they say how to make one.
+#[test]
+fn dataset_mode_reads_the_newest_run_by_default() {
+    let d = demo();
+    let find = |extra: &[&str]| {
+        bin()
+            .arg("find-issues")
+            .arg("--data")
+            .arg(&d.root)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let named = find(&["--run", "test-run"]);
+    let default = find(&[]);
+    assert!(
+        default.status.success(),
+        "{}",
+        String::from_utf8_lossy(&default.stderr)
+    );
+    assert_eq!(default.stdout, named.stdout);
+    let stderr = String::from_utf8_lossy(&default.stderr);
+    assert!(
+        stderr.contains("run: test-run (the newest finished run"),
+        "{stderr}"
+    );
+
+    let evaluate = bin()
+        .arg("evaluate-issues")
+        .arg("--data")
+        .arg(&d.root)
+        .output()
+        .unwrap();
+    assert!(
+        evaluate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&evaluate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&evaluate.stdout).starts_with("approach,kind,field"));
+
+    std::fs::remove_dir_all(&d.run).unwrap();
+    let none = find(&[]);
+    assert!(!none.status.success());
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        stderr.contains("has no finished run: train one first (mask-curator train "),
+        "{stderr}"
+    );
+}

@@ -17,10 +17,10 @@ pub struct Args {
     #[arg(long)]
     pub data: PathBuf,
     /// An 18-class probability file (.npy + index CSV, or CSV path,p0..p17).
-    #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+    #[arg(long, conflicts_with = "run")]
     pub probs: Option<PathBuf>,
     /// A run folder holding oof_probs.npy and oof_index.csv, or the id of one of the
-    /// dataset's runs.
+    /// dataset's runs (default, without --probs: the newest finished run).
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// The noise manifest (default: noise.csv of the --run folder when it has one, as
@@ -50,11 +50,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let run = args
-        .run
-        .as_deref()
-        .map(|r| super::run_dir(&args.data, r))
-        .transpose()?;
+    let run = match &args.probs {
+        Some(_) => None,
+        None => Some(super::run_dir_or_newest(&args.data, args.run.as_deref())?),
+    };
     let noise_path = match (&args.noise, &run) {
         (Some(p), _) => p.clone(),
         (None, Some(run)) if run.join("noise.csv").is_file() => run.join("noise.csv"),

@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, requires = "data")]
     pub probs: Option<PathBuf>,
     /// With --data: a run folder holding oof_probs.npy and oof_index.csv, or the id of one
-    /// of the dataset's runs.
+    /// of the dataset's runs (default, without --probs: the newest finished run).
     #[arg(long, requires = "data", conflicts_with = "probs")]
     pub run: Option<PathBuf>,
     /// prune_by_noise_rate (default), prune_by_class, both, confident_learning,
@@ -244,18 +244,17 @@ pub fn load_table(
     Ok(match (probs, run) {
         (Some(p), _) => ProbTable::load_file(dataset, p)?,
         (None, Some(r)) => ProbTable::load_run(dataset, r)?,
-        (None, None) => anyhow::bail!("give --probs FILE or --run RUN_DIR with --data"),
+        (None, None) => anyhow::bail!("give --probs FILE or --run RUN with --data"),
     })
 }
 
 fn run_dataset(args: &Args, data: &std::path::Path) -> anyhow::Result<()> {
     use crate::issues::{find_dataset_issues, DatasetIssueOptions, DatasetLabels};
     let dataset = load_dataset(data)?;
-    let run = args
-        .run
-        .as_deref()
-        .map(|r| super::run_dir(data, r))
-        .transpose()?;
+    let run = match &args.probs {
+        Some(_) => None,
+        None => Some(super::run_dir_or_newest(data, args.run.as_deref())?),
+    };
     let table = load_table(&dataset, args.probs.as_ref(), run.as_ref())?;
     let opts = DatasetIssueOptions {
         find: args.find_options()?,

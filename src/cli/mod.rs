@@ -73,6 +73,27 @@ pub fn run_dir(data: &std::path::Path, arg: &std::path::Path) -> anyhow::Result<
     crate::ml::run::resolve_run_dir(data, arg).map_err(anyhow::Error::msg)
 }
 
+/// The run a command reads: the one `--run` names, else the dataset's newest finished run
+/// (the one the app opens on), named on stderr.
+pub fn run_dir_or_newest(
+    data: &std::path::Path,
+    arg: Option<&std::path::Path>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(arg) = arg {
+        return run_dir(data, arg);
+    }
+    let ws = crate::workspace::Workspace::for_dataset(data);
+    let Some((id, dir)) = crate::review_queue::latest_finished_run(&ws) else {
+        anyhow::bail!(
+            "{} has no finished run: train one first (mask-curator train {})",
+            data.display(),
+            data.display()
+        );
+    };
+    eprintln!("run: {id} (the newest finished run; --run names another)");
+    Ok(dir)
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => open::run(open::Args {

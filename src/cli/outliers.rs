@@ -31,18 +31,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dataset = crate::dataset::scan(&args.dir)
         .with_context(|| format!("cannot read the dataset in {}", args.dir.display()))?;
-    let run_dir = match &args.run {
-        Some(r) => super::run_dir(&args.dir, r)?,
-        None => crate::review_queue::latest_finished_run(&Workspace::for_dataset(&args.dir))
-            .map(|(_, dir)| dir)
-            .with_context(|| {
-                format!(
-                    "{} has no finished run: train one first (mask-curator train {})",
-                    args.dir.display(),
-                    args.dir.display()
-                )
-            })?,
-    };
+    let run_dir = super::run_dir_or_newest(&args.dir, args.run.as_deref())?;
     let table = ProbTable::load_run(&dataset, &run_dir)?;
     let started = std::time::Instant::now();
     let Some(emb) = Embeddings::load_run(&run_dir, &table.rows)? else {
