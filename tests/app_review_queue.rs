@@ -1125,3 +1125,64 @@ fn the_terminal_summary_states_age_issues_in_years() {
     );
     assert!(text.contains("gender: "), "per-field tiers: {text}");
 }
+
+/// "Needs review" means come back later: once no open item is left, the queue brings the
+/// marked ones back instead of saying everything was reviewed.
+#[test]
+fn marked_items_come_back_when_no_open_item_is_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    review(&mut h);
+    let marked = current(&mut h);
+    press(&mut h, Key::N);
+    let s = h.state().session().unwrap();
+    assert_eq!(s.item_status(&marked), ItemStatus::NeedsReview);
+    assert_ne!(current(&mut h).issue_id, marked.issue_id, "moves on");
+    // Keep everything else.
+    for _ in 0..100 {
+        if current(&mut h).issue_id == marked.issue_id {
+            break;
+        }
+        press(&mut h, Key::Space);
+    }
+    assert_eq!(current(&mut h).issue_id, marked.issue_id, "{}", notice(&h));
+    assert!(
+        notice(&h).ends_with(". No open issue left: now the 1 marked needs review"),
+        "{}",
+        notice(&h)
+    );
+    // Deciding it leaves nothing.
+    press(&mut h, Key::Space);
+    assert!(
+        notice(&h).ends_with(". Every issue in this queue has been reviewed"),
+        "{}",
+        notice(&h)
+    );
+    // Undo both last decisions: the marked item is marked again and the one kept before
+    // it open. With Open only the queue cannot bring the marked one back, and says why.
+    let ctrl_z = |h: &mut App| {
+        h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+        h.run();
+    };
+    ctrl_z(&mut h);
+    ctrl_z(&mut h);
+    assert_eq!(
+        h.state().session().unwrap().item_status(&marked),
+        ItemStatus::NeedsReview
+    );
+    h.get_by_label("Open only").click();
+    h.run();
+    let last_open = current(&mut h);
+    assert_eq!(
+        h.state().session().unwrap().item_status(&last_open),
+        ItemStatus::Open
+    );
+    press(&mut h, Key::Space);
+    assert!(
+        notice(&h).ends_with(". No open issue left; 1 marked needs review (Open only hides them)"),
+        "{}",
+        notice(&h)
+    );
+}

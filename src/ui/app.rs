@@ -37,6 +37,16 @@ impl Default for AppOptions {
 
 /// A short message in the status bar.
 #[derive(Debug, Clone, PartialEq)]
+/// Where the review queue went after the item on screen was settled.
+enum NextItem {
+    /// To the next open item.
+    Open,
+    /// No open item is left: to one marked needs review (of this many).
+    NeedsReview(usize),
+    /// Nowhere: no open item, and no marked one but perhaps the one on screen.
+    NoneLeft { needs_review: usize },
+}
+
 pub struct Notice {
     pub text: String,
     pub is_error: bool,
@@ -577,43 +587,56 @@ impl MaskCuratorApp {
         }
     }
 
-    /// After a decision: the next item still open below the current one, else the first
-    /// open one above it (the annotator never has to hunt for what is left), else stay.
-    /// `decided` is the item the decision was about; with "open only" it has left the
-    /// list, and the item after it now sits at its position.
-    /// Returns false when nothing is left open.
-    fn move_to_next_open(&mut self, decided: &QueueItem) -> bool {
+    /// After `decided` was settled: selects the next open item below the current one, else
+    /// the first open one above it (the annotator never has to hunt for what is left);
+    /// when none is open, the next one marked needs review (the annotator's "come back
+    /// later"), never `decided` itself; else stays. With "open only" `decided` has left
+    /// the list, and the item after it now sits at its position.
+    fn move_to_next_open(&mut self, decided: &QueueItem) -> NextItem {
         let filter = self.state.queue_filter.clone();
         let pos = self.rt.queue_pos;
         let Some(session) = self.rt.session.as_ref() else {
-            return false;
+            return NextItem::NoneLeft { needs_review: 0 };
         };
         let Some(issues) = session.issues.as_ref() else {
-            return false;
+            return NextItem::NoneLeft { needs_review: 0 };
         };
         // Computed before `queue` borrows the runtime mutably.
-        let open: Vec<bool> = issues
+        let status: Vec<ItemStatus> = issues
             .items
             .iter()
-            .map(|it| session.item_status(it) == ItemStatus::Open)
+            .map(|it| session.item_status(it))
             .collect();
         let ids: Vec<String> = issues.items.iter().map(|i| i.issue_id.clone()).collect();
+        // Marked items count whether or not "Open only" lists them.
+        let unfiltered = QueueFilter {
+            open_only: false,
+            ..filter.clone()
+        };
+        let needs_review = self
+            .rt
+            .queue(&unfiltered)
+            .iter()
+            .filter(|&&i| status[i] == ItemStatus::NeedsReview)
+            .count();
         let list = self.rt.queue(&filter).to_vec();
         let still_listed = list.get(pos).is_some_and(|&i| ids[i] == decided.issue_id);
         let start = if still_listed { pos + 1 } else { pos };
-        let next = (start..list.len())
-            .chain(0..start.min(list.len()))
-            .find(|&i| open.get(list[i]).copied().unwrap_or(false));
-        match next {
-            Some(i) => {
-                self.select_queue_item(i);
-                true
-            }
-            None => {
-                self.select_queue_item(pos);
-                false
-            }
+        let after = |wanted: ItemStatus| {
+            (start..list.len())
+                .chain(0..start.min(list.len()))
+                .find(|&i| status[list[i]] == wanted && ids[list[i]] != decided.issue_id)
+        };
+        if let Some(i) = after(ItemStatus::Open) {
+            self.select_queue_item(i);
+            return NextItem::Open;
         }
+        if let Some(i) = after(ItemStatus::NeedsReview) {
+            self.select_queue_item(i);
+            return NextItem::NeedsReview(needs_review);
+        }
+        self.select_queue_item(pos);
+        NextItem::NoneLeft { needs_review }
     }
 
     /// The review item a label edit on (field, person, slot) answers, when it is the one on
@@ -1133,8 +1156,25 @@ impl MaskCuratorApp {
                                     || s.value(item.field, item.person, pair.slot) != pair.given
                             })
                     });
-                    if settled && !self.move_to_next_open(&item) {
-                        notice.push_str(". Every issue in this queue has been reviewed");
+                    if settled {
+                        let open_only = self.state.queue_filter.open_only;
+                        match self.move_to_next_open(&item) {
+                            NextItem::Open => {}
+                            NextItem::NeedsReview(n) => notice.push_str(&format!(
+                                ". No open issue left: now the {n} marked needs review"
+                            )),
+                            NextItem::NoneLeft { needs_review: 0 } => {
+                                notice.push_str(". Every issue in this queue has been reviewed")
+                            }
+                            NextItem::NoneLeft { needs_review } => notice.push_str(&format!(
+                                ". No open issue left; {needs_review} marked needs review{}",
+                                if open_only {
+                                    " (Open only hides them)"
+                                } else {
+                                    ""
+                                }
+                            )),
+                        }
                     }
                 }
                 self.rt.notify(notice);
