@@ -201,6 +201,13 @@ fn review_fix_undo_redo_restart_and_export() {
     // The files are written off the UI thread.
     wait_idle(&mut h);
     let out = h.state().rt.last_export.clone().expect("exported");
+    // The status line says what the export holds, not only where it went.
+    assert!(
+        notice(&h).starts_with(&format!("Exported to {}: ", out.display()))
+            && notice(&h).contains("people with corrected gender/age"),
+        "{}",
+        notice(&h)
+    );
     let train =
         std::fs::read_to_string(out.join(mask_curator::curation::export::TRAIN_CSV)).unwrap();
     let mut lines = train.lines();

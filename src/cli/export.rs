@@ -33,9 +33,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for f in &summary.files {
         println!("wrote {} ({} rows): {}", f.path.display(), f.rows, f.what);
     }
-    println!(
-        "{} people with corrected gender/age, {} photos with a changed class",
-        summary.people_changed, summary.photos_changed
-    );
+    println!("{}", summary.describe());
     Ok(())
 }

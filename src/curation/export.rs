@@ -32,6 +32,31 @@ pub struct ExportSummary {
     pub people_changed: usize,
     /// Photos whose class differs from the given one.
     pub photos_changed: usize,
+    /// Items whose latest decision is "needs review": not settled yet.
+    pub needs_review: usize,
+}
+
+impl ExportSummary {
+    /// What the export holds, in a line: the changes, and what is still undecided.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} people with corrected gender/age, {} photos with a changed class",
+            self.people_changed, self.photos_changed
+        );
+        if self.needs_review > 0 {
+            text.push_str(&format!(
+                "; {} {} still marked needs review ({NET_CHANGES_CSV} lists {})",
+                self.needs_review,
+                if self.needs_review == 1 {
+                    "item is"
+                } else {
+                    "items are"
+                },
+                if self.needs_review == 1 { "it" } else { "them" },
+            ));
+        }
+        text
+    }
 }
 
 /// Writes the export files into `out_dir` (created when missing).
@@ -52,6 +77,7 @@ pub struct PreparedExport {
     files: Vec<(&'static str, String, &'static str)>,
     people_changed: usize,
     photos_changed: usize,
+    needs_review: usize,
 }
 
 /// Renders the export files from the curated labels.
@@ -97,11 +123,16 @@ pub fn prepare_export(
         .photo_refs()
         .filter(|r| curation.is_edited_photo(r.person, r.slot))
         .count();
+    let needs_review = curation
+        .reviews()
+        .filter(|(_, d)| *d == super::ReviewDecision::NeedsReview)
+        .count();
     Ok(PreparedExport {
         root: dataset.root.clone(),
         files,
         people_changed,
         photos_changed,
+        needs_review,
     })
 }
 
@@ -115,6 +146,7 @@ impl PreparedExport {
         let mut summary = ExportSummary {
             people_changed: self.people_changed,
             photos_changed: self.photos_changed,
+            needs_review: self.needs_review,
             ..ExportSummary::default()
         };
         for (name, text, what) in &self.files {

@@ -607,6 +607,15 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
         Change::Review(ReviewDecision::Keep),
     ))
     .unwrap();
+    // One item left for a second look; another marked, then decided.
+    for (id, decision) in [
+        ("gender:y", ReviewDecision::NeedsReview),
+        ("mask:z:mask1", ReviewDecision::NeedsReview),
+        ("mask:z:mask1", ReviewDecision::Keep),
+    ] {
+        c.apply(Edit::new(Target::issue(id), Change::Review(decision)))
+            .unwrap();
+    }
     // An edit taken back leaves no net change.
     c.apply(gender_edit(&f, 2, Gender::Male)).unwrap();
     c.undo().unwrap();
@@ -635,6 +644,12 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
     // Person 0: 7 photos change gender; person 1: 58 stays in 30-59 (class unchanged);
     // person 2: two swapped photos.
     assert_eq!(summary.photos_changed, 9);
+    assert_eq!(summary.needs_review, 1);
+    assert_eq!(
+        summary.describe(),
+        "2 people with corrected gender/age, 9 photos with a changed class; \
+         1 item is still marked needs review (net_changes.csv lists it)"
+    );
 
     // train.csv: same schema, rows and line endings; only gender/age values change.
     let train = std::fs::read_to_string(out.join("train.csv")).unwrap();
@@ -731,6 +746,18 @@ fn export_writes_corrected_train_csv_photo_labels_and_change_log() {
         ),
         (
             "issue:age:x".to_string(),
+            "review".into(),
+            "".into(),
+            "keep".into(),
+        ),
+        (
+            "issue:gender:y".to_string(),
+            "review".into(),
+            "".into(),
+            "needs_review".into(),
+        ),
+        (
+            "issue:mask:z:mask1".to_string(),
             "review".into(),
             "".into(),
             "keep".into(),

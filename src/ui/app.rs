@@ -410,8 +410,12 @@ impl MaskCuratorApp {
                     self.apply(Command::OpenDataset(dir));
                 }
                 JobOutput::Browsed(None) => {}
-                JobOutput::Exported(Ok(dir)) => {
-                    self.rt.notify(format!("Exported to {}", dir.display()));
+                JobOutput::Exported(Ok((dir, summary))) => {
+                    self.rt.notify(format!(
+                        "Exported to {}: {}",
+                        dir.display(),
+                        summary.describe()
+                    ));
                     self.rt.last_export = Some(dir);
                 }
                 JobOutput::Exported(Err(e)) => self.rt.error(e),

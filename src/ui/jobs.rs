@@ -15,7 +15,7 @@ pub enum JobOutput {
         result: Result<Box<Session>, String>,
     },
     Browsed(Option<PathBuf>),
-    Exported(Result<PathBuf, String>),
+    Exported(Result<(PathBuf, crate::curation::ExportSummary), String>),
     /// A run's probabilities and issues, loaded for the review queue.
     RunLoaded {
         run: crate::review_queue::RunChoice,
@@ -149,7 +149,7 @@ impl Jobs {
         self.spawn("Exporting…", move |_| {
             let result = prepared
                 .write(&dir)
-                .map(|_| dir.clone())
+                .map(|summary| (dir.clone(), summary))
                 .map_err(|e| format!("export failed: {e}"));
             JobOutput::Exported(result)
         });
