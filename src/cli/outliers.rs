@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let Some(emb) = Embeddings::load_run(&run_dir, &table.rows)? else {
         anyhow::bail!(
-            "{} has no {}: runs before embeddings were saved, and efficientnet backbones, have none; train again with a small-cnn or resnet recipe",
+            "{} has no {}: simulated runs, runs before embeddings were saved, and efficientnet backbones have none; train again with a small-cnn or resnet recipe",
             run_dir.display(),
             crate::embeddings::FILE_NAME
         );

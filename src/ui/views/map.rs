@@ -101,8 +101,8 @@ pub fn map_ui(ui: &mut egui::Ui, rt: &mut Runtime, commands: &mut Vec<Command>) 
             );
         } else if rt.embeddings_analysed.as_deref() == Some(probs.run_id.as_str()) {
             ui.label(format!(
-                "Run {} has no embeddings.npy: runs made before embeddings were saved, and \
-                 efficientnet backbones, have none. Train a small-cnn or resnet run (F9) to map \
+                "Run {} has no embeddings.npy: simulated runs, runs made before embeddings were \
+                 saved, and efficientnet backbones have none. Train a small-cnn or resnet run (F9) to map \
                  the photos.",
                 probs.run_id
             ));

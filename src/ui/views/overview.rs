@@ -359,7 +359,7 @@ fn embeddings_ui(
             ui.colored_label(ui.visuals().error_fg_color, format!("Cannot be used: {e}"));
         } else if analysed == Some(probs.run_id.as_str()) {
             ui.weak(format!(
-                "Run {} saved no embeddings (older runs and efficientnet backbones).",
+                "Run {} saved no embeddings (simulated runs, older runs and efficientnet backbones have none).",
                 probs.run_id
             ));
         } else {
