@@ -136,6 +136,17 @@ fn without_eval_predictions_the_view_says_why() {
     h.key_press(Key::F6);
     h.run();
     h.get_by_label("Run test-run has no eval predictions (its recipe had predict_eval off).");
+    drop(h);
+    // A simulated run had no recipe to turn anything off: it never had a model.
+    std::fs::write(
+        root.join(".mask-curator/runs/test-run/simulation.json"),
+        "{}",
+    )
+    .unwrap();
+    let mut h = harness(&root);
+    h.key_press(Key::F6);
+    h.run();
+    h.get_by_label_contains("Run test-run is simulated (mask-curator simulate)");
 }
 
 #[test]

@@ -250,6 +250,14 @@ impl RunDir {
     pub fn embeddings(&self) -> PathBuf {
         self.dir.join("embeddings.npy")
     }
+    /// What `mask-curator simulate` wrote about a simulated run (only simulated runs have
+    /// it: no model, so no eval predictions or embeddings).
+    pub fn simulation_json(&self) -> PathBuf {
+        self.dir.join("simulation.json")
+    }
+    pub fn is_simulated(&self) -> bool {
+        self.simulation_json().is_file()
+    }
     /// Rows of `embeddings.npy` x 2: their t-SNE layout (the map view).
     pub fn map(&self) -> PathBuf {
         self.dir.join("map.npy")

@@ -185,7 +185,7 @@ pub fn write_run(
         "with_age": with_age,
         "measured": sim.measured,
     });
-    let info_path = dir.join("simulation.json");
+    let info_path = crate::ml::run::RunDir::new(dir).simulation_json();
     let text = serde_json::to_string_pretty(&info).map_err(|e| fail(&info_path, e.to_string()))?;
     crate::workspace::write_atomic(&info_path, text.as_bytes())
         .map_err(|e| fail(&info_path, e.to_string()))?;

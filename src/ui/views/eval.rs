@@ -76,10 +76,21 @@ pub fn eval_ui(ui: &mut egui::Ui, rt: &mut Runtime) {
             return;
         }
         Ok(None) => {
-            ui.label(format!(
-                "Run {} has no eval predictions (its recipe had predict_eval off).",
-                view.run_id
-            ));
+            ui.label(
+                if crate::ml::run::RunDir::new(&view.run_dir).is_simulated() {
+                    format!(
+                        "Run {} is simulated (mask-curator simulate): it has out-of-fold \
+                         probabilities only, no model to predict the eval set. Train a run (F9) \
+                         to see its predictions here.",
+                        view.run_id
+                    )
+                } else {
+                    format!(
+                        "Run {} has no eval predictions (its recipe had predict_eval off).",
+                        view.run_id
+                    )
+                },
+            );
             return;
         }
         Ok(Some((p, s))) => (p.clone(), s.clone()),
