@@ -1186,3 +1186,43 @@ fn marked_items_come_back_when_no_open_item_is_left() {
         notice(&h)
     );
 }
+
+/// The person view lists what the run suspects of the person; "Review" shows the item in
+/// the queue, listing the possible tier when the item is in it.
+#[test]
+fn the_person_view_lists_the_persons_issues_and_reviews_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    let possible = issues
+        .items
+        .iter()
+        .find(|i| i.tier == mask_curator::issues::Tier::Possible)
+        .cloned()
+        .expect("a possible item");
+    assert!(!h.state().state.queue_filter.show_possible);
+    h.state_mut().apply(Command::OpenPerson(possible.person));
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    let line = format!(
+        "{} {} · possible {:.2} · open",
+        possible.field.name(),
+        possible.change_text(),
+        possible.score
+    );
+    h.get_by_label_contains(&line);
+    // One "Review" button per item of the person.
+    let own = issues.by_person[&possible.person].len();
+    assert_eq!(h.query_all_by_label("Review").count(), own);
+    let at = issues.by_person[&possible.person]
+        .iter()
+        .position(|&i| issues.items[i].issue_id == possible.issue_id)
+        .unwrap();
+    h.query_all_by_label("Review").nth(at).unwrap().click();
+    h.run();
+    assert_eq!(h.state().state.view, View::Review);
+    assert!(h.state().state.queue_filter.show_possible);
+    assert_eq!(current(&mut h).issue_id, possible.issue_id);
+}

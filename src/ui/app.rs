@@ -591,6 +591,49 @@ impl MaskCuratorApp {
         }
     }
 
+    /// Shows the issue `id` in the review queue. A filter that hides it is lifted (the
+    /// possible tier is listed, or the field, kind and "open only" filters cleared), and the
+    /// status line says so.
+    fn review_issue(&mut self, id: &str) {
+        let Some(item) = self
+            .rt
+            .session
+            .as_ref()
+            .and_then(|s| s.issues.as_ref())
+            .and_then(|issues| issues.items.iter().find(|i| i.issue_id == id))
+            .cloned()
+        else {
+            self.rt.error(format!("No issue {id} in the run on screen"));
+            return;
+        };
+        let position = |app: &mut Self| {
+            let filter = app.state.queue_filter.clone();
+            let list = app.rt.queue(&filter).to_vec();
+            let issues = app.rt.session.as_ref()?.issues.as_ref()?;
+            list.iter().position(|&i| issues.items[i].issue_id == id)
+        };
+        let mut pos = position(self);
+        if pos.is_none() {
+            let filter = &mut self.state.queue_filter;
+            filter.show_possible |= item.tier == crate::issues::Tier::Possible;
+            pos = position(self);
+        }
+        if pos.is_none() {
+            self.state.queue_filter = super::state::QueueFilter {
+                show_possible: true,
+                ..Default::default()
+            };
+            pos = position(self);
+            self.rt
+                .notify("The queue's filters hid this issue: they are cleared");
+        }
+        self.state.view = View::Review;
+        if let Some(pos) = pos {
+            self.select_queue_item(pos);
+            self.rt.scroll_to_selected = true;
+        }
+    }
+
     /// After `decided` was settled: selects the next open item below the current one, else
     /// the first open one above it (the annotator never has to hunt for what is left);
     /// when none is open, the next one marked needs review (the annotator's "come back
@@ -957,6 +1000,7 @@ impl MaskCuratorApp {
                 self.state.queue_filter = super::state::QueueFilter::default();
                 self.select_queue_item(0);
             }
+            Command::ReviewIssue(id) => self.review_issue(&id),
             Command::ShowPeopleOnly { people, name } => {
                 self.state.people_filter = PeopleFilter {
                     only_people: Some(people),

@@ -69,6 +69,8 @@ pub enum Command {
     KeepCurrentRun,
     /// Remove every review-queue filter.
     ClearQueueFilters,
+    /// Review this issue (by id): the queue shows it, lifting the filters that hide it.
+    ReviewIssue(String),
     /// The people grid with only these people (ascending), every other filter cleared;
     /// `name` says what they are ("Map selection").
     ShowPeopleOnly {

@@ -89,9 +89,60 @@ pub fn person_detail_ui(
             identity_ui(ui, session, p, commands);
         }
     } else {
+        issues_ui(ui, session, p, commands);
         identity_ui(ui, session, p, commands);
         labels_ui(ui, rt, p, item, commands);
         photos_ui(ui, state, rt, p, item, commands);
+    }
+}
+
+/// What the run on screen suspects of this person, each with its tier, probability and
+/// state, and a button to review it in the queue.
+fn issues_ui(
+    ui: &mut egui::Ui,
+    session: &crate::workbench::session::Session,
+    p: usize,
+    commands: &mut Vec<Command>,
+) {
+    let Some(issues) = &session.issues else {
+        return;
+    };
+    let Some(items) = issues.by_person.get(&p) else {
+        return;
+    };
+    for &i in items {
+        let item = &issues.items[i];
+        let status = session.item_status(item);
+        let likely = item.tier == crate::issues::Tier::Likely;
+        ui.horizontal_wrapped(|ui| {
+            let photo = item
+                .slot
+                .map_or(String::new(), |s| format!(" {}", s.stem()));
+            let text = format!(
+                "{}{}{photo} {} · {} {:.2} · {}{}",
+                if likely { "⚠ " } else { "" },
+                item.field.name(),
+                item.change_text(),
+                item.tier.name(),
+                item.score,
+                status.name(),
+                item.years_text
+                    .as_ref()
+                    .map_or(String::new(), |y| format!(" · {y}")),
+            );
+            if likely && status == crate::workbench::session::ItemStatus::Open {
+                ui.colored_label(crate::ui::widgets::AMBER, text);
+            } else {
+                ui.weak(text);
+            }
+            if ui
+                .small_button("Review")
+                .on_hover_text(format!("Show issue {} in the review queue", item.issue_id))
+                .clicked()
+            {
+                commands.push(Command::ReviewIssue(item.issue_id.clone()));
+            }
+        });
     }
 }
 
