@@ -1084,7 +1084,9 @@ fn the_person_view_shows_the_models_age_in_years() {
     );
     h.state_mut().apply(Command::OpenPerson(p12));
     h.run();
-    h.get_by_label_contains(&format!("model {years:.0} ± {sd:.0}"));
+    // Beside the age, and in the person's issue line above it.
+    h.get_by_label(&format!("model {years:.0} ± {sd:.0}"));
+    h.get_by_label_contains(&format!("· given 22, model {years:.0} ± {sd:.0}"));
 }
 
 /// The terminal summary (`open --summary`, what a headless `demo.sh` prints) states age
@@ -1225,4 +1227,37 @@ fn the_person_view_lists_the_persons_issues_and_reviews_one() {
     assert_eq!(h.state().state.view, View::Review);
     assert!(h.state().state.queue_filter.show_possible);
     assert_eq!(current(&mut h).issue_id, possible.issue_id);
+}
+
+/// The likely tier done, the status line points at the possible one.
+#[test]
+fn the_end_of_the_likely_tier_points_at_the_possible_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    let mut h = harness(&root);
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    let possible = issues
+        .items
+        .iter()
+        .filter(|i| i.tier == mask_curator::issues::Tier::Possible)
+        .count();
+    assert!(possible > 0);
+    review(&mut h);
+    for _ in 0..100 {
+        press(&mut h, Key::Space);
+        if notice(&h).contains("has been reviewed") {
+            break;
+        }
+    }
+    assert!(
+        notice(&h).ends_with(&format!(
+            ". Every issue in this queue has been reviewed. P lists the {possible} open possible items"
+        )),
+        "{}",
+        notice(&h)
+    );
+    press(&mut h, Key::P);
+    let f = h.state().state.queue_filter.clone();
+    assert_eq!(h.state_mut().rt.queue(&f).len(), issues.items.len());
 }

@@ -591,6 +591,26 @@ impl MaskCuratorApp {
         }
     }
 
+    /// Open items of the possible tier that the queue does not list (P hides them).
+    fn open_possible_hidden(&self) -> usize {
+        if self.state.queue_filter.show_possible {
+            return 0;
+        }
+        let Some(session) = self.rt.session.as_ref() else {
+            return 0;
+        };
+        session.issues.as_ref().map_or(0, |issues| {
+            issues
+                .items
+                .iter()
+                .filter(|it| {
+                    it.tier == crate::issues::Tier::Possible
+                        && session.item_status(it) == ItemStatus::Open
+                })
+                .count()
+        })
+    }
+
     /// Shows the issue `id` in the review queue. A filter that hides it is lifted (the
     /// possible tier is listed, or the field, kind and "open only" filters cleared), and the
     /// status line says so.
@@ -1206,7 +1226,8 @@ impl MaskCuratorApp {
                     });
                     if settled {
                         let open_only = self.state.queue_filter.open_only;
-                        match self.move_to_next_open(&item) {
+                        let next = self.move_to_next_open(&item);
+                        match next {
                             NextItem::Open => {}
                             NextItem::NeedsReview(n) => notice.push_str(&format!(
                                 ". No open issue left: now the {n} marked needs review"
@@ -1222,6 +1243,11 @@ impl MaskCuratorApp {
                                     ""
                                 }
                             )),
+                        }
+                        // The likely tier done, the possible one is the next place to look.
+                        let hidden = self.open_possible_hidden();
+                        if matches!(next, NextItem::NoneLeft { .. }) && hidden > 0 {
+                            notice.push_str(&format!(". P lists the {hidden} open possible items"));
                         }
                     }
                 }
