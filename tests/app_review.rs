@@ -678,3 +678,41 @@ fn the_people_grid_scrolls_up_to_the_selection_too() {
         node.rect()
     );
 }
+
+/// A label set by hand against a run that is sure of another value is saved, and the
+/// status line says what the model reads (a slipped key is caught while Ctrl+Z is near).
+#[test]
+fn a_label_the_model_is_sure_against_is_saved_with_a_remark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut h = harness(&root);
+    // Person 0 (no issue): the run is sure of every photo's mask and of the gender.
+    let p = person_index(&h, 0);
+    h.state_mut()
+        .apply(mask_curator::ui::commands::Command::OpenPerson(p));
+    h.run();
+    assert_eq!(h.state().state.view, View::Person);
+    press(&mut h, Key::Num3);
+    let s = h.state().session().unwrap();
+    assert_eq!(s.mask(p, Slot::Mask1), Mask::NotWear, "saved all the same");
+    assert!(
+        notice(&h).ends_with(". Check: the model reads this photo as wear (88%) (Ctrl+Z undoes)"),
+        "{}",
+        notice(&h)
+    );
+    // Back to what the model reads: no remark.
+    press(&mut h, Key::Num1);
+    assert!(!notice(&h).contains("Check:"), "{}", notice(&h));
+    // The person's gender: the mean of the seven photos.
+    let other = match h.state().session().unwrap().gender(p) {
+        Gender::Male => Key::F,
+        Gender::Female => Key::M,
+    };
+    press(&mut h, other);
+    assert!(
+        notice(&h).contains(". Check: the model reads this person as "),
+        "{}",
+        notice(&h)
+    );
+}

@@ -813,7 +813,22 @@ impl MaskCuratorApp {
             Field::Gender => format!("{place}: gender {from} -> {to} (all photos)"),
             Field::Age => format!("{place}: age {from} -> {to}"),
         };
+        // The value as a class of the field (an age in years falls in its bin).
+        let set = years.map_or(value, |y| AgeBin::from_years(y).index());
+        let doubt = self
+            .rt
+            .session
+            .as_ref()
+            .and_then(|s| s.model_doubts(field, person, slot, set));
+        let saved = result.is_ok();
         self.after_edit(result, item, what);
+        if let (true, Some(doubt)) = (saved, doubt) {
+            if let Some(notice) = self.rt.notice.as_mut() {
+                notice
+                    .text
+                    .push_str(&format!(". Check: {doubt} (Ctrl+Z undoes)"));
+            }
+        }
     }
 
     fn decide(&mut self, item: QueueItem, decision: crate::curation::ReviewDecision) {

@@ -770,7 +770,54 @@ impl Session {
     pub fn photo_probs(&self, field: Field, r: PhotoRef) -> Option<Vec<f32>> {
         self.probs.as_ref()?.marginal(field, r)
     }
+
+    /// The model's view of a person's `field`: the mean of its photos' probabilities.
+    pub fn person_probs(&self, person: usize, field: Field) -> Option<Vec<f32>> {
+        let mut sum = vec![0.0; field.num_classes()];
+        let mut n = 0;
+        for slot in Slot::ALL {
+            if let Some(v) = self.photo_probs(field, PhotoRef { person, slot }) {
+                sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+                n += 1;
+            }
+        }
+        (n > 0).then(|| sum.into_iter().map(|s| s / n as f32).collect())
+    }
+
+    /// When the run is sure that `value`, just set by hand, is wrong (it gives it at most
+    /// [`DOUBT_AT_MOST`] and another value at least [`DOUBT_SURE`]): what it reads instead,
+    /// e.g. "the model reads this photo as wear (97%)". A slip of a key among hundreds is
+    /// caught while Ctrl+Z is at hand; a deliberate override just reads the remark.
+    pub fn model_doubts(
+        &self,
+        field: Field,
+        person: usize,
+        slot: Slot,
+        value: usize,
+    ) -> Option<String> {
+        let (probs, whom) = match field {
+            Field::Mask => (
+                self.photo_probs(field, PhotoRef { person, slot })?,
+                "this photo",
+            ),
+            Field::Gender | Field::Age => (self.person_probs(person, field)?, "this person"),
+        };
+        let (best, &p_best) = probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        let p_value = *probs.get(value)?;
+        (best != value && p_value <= DOUBT_AT_MOST && p_best >= DOUBT_SURE).then(|| {
+            format!(
+                "the model reads {whom} as {} ({:.0}%)",
+                field.class_name(best),
+                p_best * 100.0
+            )
+        })
+    }
 }
+
+/// A value set by hand is questioned when the model gives it at most this...
+pub const DOUBT_AT_MOST: f32 = 0.1;
+/// ...and another value at least this.
+pub const DOUBT_SURE: f32 = 0.8;
 
 /// Each person's previous and next person in id order: the folders sorted by name.
 fn id_neighbours(dataset: &Dataset) -> Vec<[Option<usize>; 2]> {

@@ -250,7 +250,7 @@ fn labels_ui(
             if item.is_some_and(|it| it.field == field) {
                 continue;
             }
-            if let Some(mean) = mean_probs(session, p, field) {
+            if let Some(mean) = session.person_probs(p, field) {
                 blocks.push(Box::new(move |ui| {
                     ui.weak(format!("model, {}: mean of the seven photos", field.name()));
                     // The marker stays on the label the dataset gave, whatever the edits.
@@ -602,18 +602,6 @@ fn photo_findings_ui(
             }
         }
     }
-}
-
-fn mean_probs(session: &Session, p: usize, field: Field) -> Option<Vec<f32>> {
-    let mut sum = vec![0.0; field.num_classes()];
-    let mut n = 0;
-    for slot in Slot::ALL {
-        if let Some(v) = session.photo_probs(field, PhotoRef { person: p, slot }) {
-            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
-            n += 1;
-        }
-    }
-    (n > 0).then(|| sum.into_iter().map(|s| s / n as f32).collect())
 }
 
 /// The run's most likely mask for a photo and how it reads ("model: wear 93%").
