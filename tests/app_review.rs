@@ -561,6 +561,17 @@ fn a_search_then_o_opens_the_person_found() {
     // Clearing the search keeps the person found selected.
     clear_people_filter(&mut h);
     assert_eq!(h.state().rt.selected_person, Some(other));
+    // Enter on a search that finds nobody says so, and stays in the grid.
+    press(&mut h, Key::F3);
+    press(&mut h, Key::Slash);
+    h.get_by_label("Search:").type_text("nobody-here");
+    h.run();
+    press(&mut h, Key::Enter);
+    assert_eq!(h.state().state.view, View::People);
+    assert_eq!(
+        notice(&h),
+        "No person's id or folder contains \"nobody-here\" under these filters"
+    );
 }
 
 /// Z shows the selected photo at the size of the window; Left/Right show the person's

@@ -25,8 +25,12 @@ pub fn people_ui(
     let list: Vec<usize> = rt.people(&filter).to_vec();
     // Enter in the search opens the person found (the first one shown).
     if open_found && !filter.text.is_empty() {
-        if let Some(&first) = list.first() {
-            commands.push(Command::OpenPerson(first));
+        match list.first() {
+            Some(&first) => commands.push(Command::OpenPerson(first)),
+            None => commands.push(Command::Say(format!(
+                "No person's id or folder contains \"{}\" under these filters",
+                filter.text
+            ))),
         }
     }
     // A filter that hides the selected person hands the selection to the first person it
