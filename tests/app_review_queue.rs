@@ -1261,3 +1261,42 @@ fn the_end_of_the_likely_tier_points_at_the_possible_one() {
     let f = h.state().state.queue_filter.clone();
     assert_eq!(h.state_mut().rt.queue(&f).len(), issues.items.len());
 }
+
+/// After a few decisions the queue says how long the rest will take at the annotator's
+/// pace (none before: there is no pace yet).
+#[test]
+fn the_queue_states_the_time_left_at_the_annotators_pace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    let mut h = harness(&root);
+    h.state_mut().apply(Command::TogglePossible);
+    review(&mut h);
+    assert!(h
+        .query_all_by_label_contains("left at your pace")
+        .next()
+        .is_none());
+    // Five steps of work: ages typed in the person view (the queue has fewer items).
+    for p in 0..5 {
+        let person = person_index(&h, p);
+        h.state_mut()
+            .apply(Command::SetAgeYears { person, years: 33 });
+        h.run();
+    }
+    review(&mut h);
+    let f = h.state().state.queue_filter.clone();
+    let open = h
+        .state_mut()
+        .rt
+        .queue(&f)
+        .to_vec()
+        .into_iter()
+        .filter(|&i| {
+            let s = h.state().session().unwrap();
+            s.item_status(&s.issues.as_ref().unwrap().items[i]) == ItemStatus::Open
+        })
+        .count();
+    assert!(open > 0);
+    // Keys pressed by a test come faster than a second: the floor of one second an item.
+    h.get_by_label(&format!("about {open} s left at your pace (1 s an item)"));
+}

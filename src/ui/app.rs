@@ -95,6 +95,8 @@ pub struct Runtime {
     pub ctx: egui::Context,
     people_cache: Option<(PeopleFilter, u64, Vec<usize>)>,
     queue_cache: Option<(QueueFilter, u64, usize, Vec<usize>)>,
+    /// The annotator's pace, for the journal length it was measured at.
+    pace_cache: Option<(usize, Option<f64>)>,
     /// The issue id of the review item on screen; moving to another item resets the photo
     /// selection to that item's flagged photo.
     pub shown_item: Option<String>,
@@ -180,9 +182,24 @@ impl Runtime {
             .map_or(&[], |(_, _, _, l)| l.as_slice())
     }
 
+    /// Seconds an item takes the annotator ([`crate::workbench::queries::review_pace_secs`]),
+    /// measured again only when the journal grows.
+    pub fn pace_secs(&mut self) -> Option<f64> {
+        let history = self.session.as_ref()?.history();
+        match self.pace_cache {
+            Some((len, pace)) if len == history.len() => pace,
+            _ => {
+                let pace = crate::workbench::queries::review_pace_secs(history);
+                self.pace_cache = Some((history.len(), pace));
+                pace
+            }
+        }
+    }
+
     fn invalidate(&mut self) {
         self.people_cache = None;
         self.queue_cache = None;
+        self.pace_cache = None;
     }
 
     pub fn notify(&mut self, text: impl Into<String>) {
@@ -258,6 +275,7 @@ impl MaskCuratorApp {
                 ctx: cc.egui_ctx.clone(),
                 people_cache: None,
                 queue_cache: None,
+                pace_cache: None,
                 train_panel: None,
                 photo_check_cancel: None,
             },

@@ -284,3 +284,119 @@ pub fn describe_identity_conflict(
     }
     format!("labels disagree: {}", parts.join("; "))
 }
+
+/// A gap between two steps longer than this is a break, not the time an item took.
+pub const PACE_BREAK_SECS: f64 = 300.0;
+/// Gaps needed before a pace is stated.
+const PACE_MIN_GAPS: usize = 4;
+
+/// The annotator's pace: the median time between successive journal steps (a decision,
+/// a label set; the lines of one step count once), breaks left out. `None` until a few
+/// steps have been taken. Undo and redo lines are not steps of work.
+pub fn review_pace_secs(history: &[crate::curation::JournalEntry]) -> Option<f64> {
+    let mut times: Vec<chrono::DateTime<chrono::FixedOffset>> = history
+        .iter()
+        .filter(|e| e.seq == e.step && e.op == crate::curation::Op::Edit)
+        .filter_map(|e| chrono::DateTime::parse_from_rfc3339(&e.time).ok())
+        .collect();
+    times.sort();
+    let mut gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_milliseconds() as f64 / 1000.0)
+        .filter(|&g| g <= PACE_BREAK_SECS)
+        .collect();
+    if gaps.len() < PACE_MIN_GAPS {
+        return None;
+    }
+    gaps.sort_by(f64::total_cmp);
+    let mid = gaps.len() / 2;
+    Some(if gaps.len() % 2 == 1 {
+        gaps[mid]
+    } else {
+        (gaps[mid - 1] + gaps[mid]) / 2.0
+    })
+}
+
+/// "about 12 min left at your pace (25 s an item)" for `open` items.
+pub fn time_left_text(open: usize, pace_secs: f64) -> String {
+    // Keys pressed in one burst are not a pace below a second.
+    let pace_secs = pace_secs.max(1.0);
+    let left = open as f64 * pace_secs;
+    let left = if left < 90.0 {
+        format!("{} s", left.round())
+    } else if left < 5400.0 {
+        format!("{} min", (left / 60.0).round())
+    } else {
+        format!("{:.1} h", left / 3600.0)
+    };
+    format!(
+        "about {left} left at your pace ({} s an item)",
+        pace_secs.round()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curation::{JournalEntry, JournalField, Op, Target, Value};
+
+    /// One journal line at `secs` after a fixed start, first of a step when `first`.
+    fn line(seq: u64, secs: i64, op: Op, first: bool) -> JournalEntry {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z").expect("time");
+        JournalEntry {
+            seq,
+            time: (start + chrono::Duration::seconds(secs)).to_rfc3339(),
+            annotator: "a".into(),
+            op,
+            step: if first { seq } else { seq - 1 },
+            step_len: 1,
+            batch: None,
+            target: Target::issue(format!("gender:{seq}")),
+            field: JournalField::Review,
+            old: Value::Review(None),
+            new: Value::Review(None),
+            reason: None,
+            reverts: None,
+            reapplies: None,
+        }
+    }
+
+    #[test]
+    fn the_pace_is_the_median_step_gap_without_breaks_undos_or_second_lines() {
+        let mut history = vec![
+            line(1, 0, Op::Edit, true),
+            line(2, 20, Op::Edit, true),
+            // The second line of step 2: the same step, not another item.
+            line(3, 21, Op::Edit, false),
+            line(4, 40, Op::Edit, true),
+            // An undo is not work done.
+            line(5, 41, Op::Undo, true),
+        ];
+        assert_eq!(review_pace_secs(&history), None, "two gaps are too few");
+        history.extend([
+            // A coffee break: left out.
+            line(6, 1000, Op::Edit, true),
+            line(7, 1030, Op::Edit, true),
+            line(8, 1050, Op::Edit, true),
+            line(9, 1110, Op::Edit, true),
+        ]);
+        // Gaps 20, 20, 30, 20, 60 -> median 20.
+        assert_eq!(review_pace_secs(&history), Some(20.0));
+        assert_eq!(
+            time_left_text(36, 20.0),
+            "about 12 min left at your pace (20 s an item)"
+        );
+        assert_eq!(
+            time_left_text(3, 20.0),
+            "about 60 s left at your pace (20 s an item)"
+        );
+        assert_eq!(
+            time_left_text(900, 20.0),
+            "about 5.0 h left at your pace (20 s an item)"
+        );
+        assert_eq!(
+            time_left_text(10, 0.01),
+            "about 10 s left at your pace (1 s an item)"
+        );
+    }
+}

@@ -131,6 +131,7 @@ fn queue_list_ui(
     let list: Vec<usize> = rt.queue(&state.queue_filter).to_vec();
     let pos = rt.queue_pos;
     let scroll_to = rt.scroll_to_selected;
+    let pace = rt.pace_secs();
     let row_step = QUEUE_ROW_HEIGHT + ui.spacing().item_spacing.y;
     rt.queue_page_rows = ((ui.available_height() - 20.0) / row_step).max(1.0) as usize;
     let Some(session) = &rt.session else { return };
@@ -142,6 +143,10 @@ fn queue_list_ui(
         .filter(|&&i| session.item_status(&issues.items[i]) != ItemStatus::Open)
         .count();
     ui.label(format!("{} issues · {} decided", list.len(), done));
+    if let (Some(pace), open @ 1..) = (pace, list.len() - done) {
+        ui.weak(crate::workbench::queries::time_left_text(open, pace))
+            .on_hover_text("The median time between your last edits and decisions, breaks of over five minutes left out");
+    }
     let (likely, expected) = issues.likely();
     let possible = issues.items.len() - likely;
     ui.label(format!(
