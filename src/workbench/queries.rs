@@ -287,11 +287,14 @@ pub fn describe_identity_conflict(
 
 /// A gap between two steps longer than this is a break, not the time an item took.
 pub const PACE_BREAK_SECS: f64 = 300.0;
+/// The pace is measured over this many latest gaps.
+pub const PACE_RECENT_GAPS: usize = 50;
 /// Gaps needed before a pace is stated.
 const PACE_MIN_GAPS: usize = 4;
 
 /// The annotator's pace: the median time between successive journal steps (a decision,
-/// a label set; the lines of one step count once), breaks left out. `None` until a few
+/// a label set; the lines of one step count once) over the latest
+/// [`PACE_RECENT_GAPS`], breaks left out. `None` until a few
 /// steps have been taken. Undo and redo lines are not steps of work.
 pub fn review_pace_secs(history: &[crate::curation::JournalEntry]) -> Option<f64> {
     let mut times: Vec<chrono::DateTime<chrono::FixedOffset>> = history
@@ -300,11 +303,13 @@ pub fn review_pace_secs(history: &[crate::curation::JournalEntry]) -> Option<f64
         .filter_map(|e| chrono::DateTime::parse_from_rfc3339(&e.time).ok())
         .collect();
     times.sort();
-    let mut gaps: Vec<f64> = times
+    let gaps: Vec<f64> = times
         .windows(2)
         .map(|w| (w[1] - w[0]).num_milliseconds() as f64 / 1000.0)
         .filter(|&g| g <= PACE_BREAK_SECS)
         .collect();
+    // The recent pace: an annotator speeds up over a queue (and a journal spans days).
+    let mut gaps = gaps[gaps.len().saturating_sub(PACE_RECENT_GAPS)..].to_vec();
     if gaps.len() < PACE_MIN_GAPS {
         return None;
     }
@@ -382,6 +387,13 @@ mod tests {
         ]);
         // Gaps 20, 20, 30, 20, 60 -> median 20.
         assert_eq!(review_pace_secs(&history), Some(20.0));
+        // Faster later: only the latest gaps count.
+        let last = history.last().map_or(0, |e| e.seq);
+        history.extend(
+            (1..=PACE_RECENT_GAPS as u64)
+                .map(|k| line(last + k, 1110 + 5 * k as i64, Op::Edit, true)),
+        );
+        assert_eq!(review_pace_secs(&history), Some(5.0));
         assert_eq!(
             time_left_text(36, 20.0),
             "about 12 min left at your pace (20 s an item)"
