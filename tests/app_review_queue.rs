@@ -1226,6 +1226,10 @@ fn the_person_view_lists_the_persons_issues_and_reviews_one() {
     h.run();
     assert_eq!(h.state().state.view, View::Review);
     assert!(h.state().state.queue_filter.show_possible);
+    assert_eq!(
+        notice(&h),
+        "The queue lists the possible items too (P hides them)"
+    );
     assert_eq!(current(&mut h).issue_id, possible.issue_id);
 }
 

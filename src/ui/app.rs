@@ -35,8 +35,6 @@ impl Default for AppOptions {
     }
 }
 
-/// A short message in the status bar.
-#[derive(Debug, Clone, PartialEq)]
 /// Where the review queue went after the item on screen was settled.
 enum NextItem {
     /// To the next open item.
@@ -47,6 +45,8 @@ enum NextItem {
     NoneLeft { needs_review: usize },
 }
 
+/// A short message in the status bar.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     pub text: String,
     pub is_error: bool,
@@ -651,10 +651,11 @@ impl MaskCuratorApp {
             list.iter().position(|&i| issues.items[i].issue_id == id)
         };
         let mut pos = position(self);
-        if pos.is_none() {
-            let filter = &mut self.state.queue_filter;
-            filter.show_possible |= item.tier == crate::issues::Tier::Possible;
+        if pos.is_none() && item.tier == crate::issues::Tier::Possible {
+            self.state.queue_filter.show_possible = true;
             pos = position(self);
+            self.rt
+                .notify("The queue lists the possible items too (P hides them)");
         }
         if pos.is_none() {
             self.state.queue_filter = super::state::QueueFilter {
@@ -665,7 +666,7 @@ impl MaskCuratorApp {
             self.rt
                 .notify("The queue's filters hid this issue: they are cleared");
         }
-        self.state.view = View::Review;
+        self.apply(Command::Show(View::Review));
         if let Some(pos) = pos {
             self.select_queue_item(pos);
             self.rt.scroll_to_selected = true;
