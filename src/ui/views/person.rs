@@ -115,11 +115,13 @@ fn issues_ui(
         let status = session.item_status(item);
         let likely = item.tier == crate::issues::Tier::Likely;
         ui.horizontal_wrapped(|ui| {
-            let photo = item
-                .slot
-                .map_or(String::new(), |s| format!(" {}", s.stem()));
+            let photo = match (item.slot, &item.pair) {
+                (Some(a), Some(b)) => format!(" ({} + {})", a.stem(), b.slot.stem()),
+                (Some(a), None) => format!(" ({})", a.stem()),
+                (None, _) => String::new(),
+            };
             let text = format!(
-                "{}{}{photo} {} · {} {:.2} · {}{}",
+                "{}{} {}{photo} · {} {:.2} · {}{}",
                 if likely { "⚠ " } else { "" },
                 item.field.name(),
                 item.change_text(),
