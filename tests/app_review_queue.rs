@@ -592,6 +592,16 @@ fn filters_belong_to_their_dataset_and_an_empty_queue_explains_itself() {
     );
 }
 
+/// The app on a fresh dataset with the years run (both tiers, ages in years); the folder
+/// lives as long as the returned guard.
+fn years_app() -> (tempfile::TempDir, App) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    let h = harness(&root);
+    (tmp, h)
+}
+
 /// The small dataset and [`write_years_run`]'s run, the newest.
 fn write_dataset_with_years_run(root: &Path) {
     write_dataset(root);
@@ -635,10 +645,7 @@ fn write_years_run(root: &Path) {
 /// (With a weak run nearly every person has a possible item, and the grid was all amber.)
 #[test]
 fn the_people_grid_flags_likely_people_and_names_possible_ones_quietly() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     let (flip, aged, photo_only) = (
         person_index(&h, GENDER_FLIP),
@@ -688,10 +695,7 @@ fn the_people_grid_flags_likely_people_and_names_possible_ones_quietly() {
 /// stays on screen; a possible item hidden gives way to a likely one.
 #[test]
 fn p_shows_and_hides_the_possible_tier_keeping_the_item_on_screen() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     review(&mut h);
     let listed = |h: &mut App| {
         let f = h.state().state.queue_filter.clone();
@@ -719,10 +723,7 @@ fn p_shows_and_hides_the_possible_tier_keeping_the_item_on_screen() {
 /// overview counts both; an age issue says it in years.
 #[test]
 fn likely_and_possible_tiers_and_age_in_years() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     assert_eq!(issues.run_id, "years-run");
     let tier_count =
@@ -1057,10 +1058,7 @@ fn chips_move_whole_in_a_narrow_review() {
 /// as the age issues state it.
 #[test]
 fn the_person_view_shows_the_models_age_in_years() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     let p0 = person_index(&h, 0);
     let p12 = person_index(&h, 12);
@@ -1193,10 +1191,7 @@ fn marked_items_come_back_when_no_open_item_is_left() {
 /// the queue, listing the possible tier when the item is in it.
 #[test]
 fn the_person_view_lists_the_persons_issues_and_reviews_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     let possible = issues
         .items
@@ -1236,10 +1231,7 @@ fn the_person_view_lists_the_persons_issues_and_reviews_one() {
 /// The likely tier done, the status line points at the possible one.
 #[test]
 fn the_end_of_the_likely_tier_points_at_the_possible_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     let issues = h.state().session().unwrap().issues.clone().unwrap();
     let possible = issues
         .items
@@ -1270,10 +1262,7 @@ fn the_end_of_the_likely_tier_points_at_the_possible_one() {
 /// pace (none before: there is no pace yet).
 #[test]
 fn the_queue_states_the_time_left_at_the_annotators_pace() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset_with_years_run(&root);
-    let mut h = harness(&root);
+    let (_tmp, mut h) = years_app();
     h.state_mut().apply(Command::TogglePossible);
     review(&mut h);
     assert!(h
