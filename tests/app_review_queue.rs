@@ -1293,3 +1293,28 @@ fn the_queue_states_the_time_left_at_the_annotators_pace() {
     // Keys pressed by a test come faster than a second: the floor of one second an item.
     h.get_by_label(&format!("about {open} s left at your pace (1 s an item)"));
 }
+
+/// The queue's list lays out only the rows on screen; End (or a jump from the person view)
+/// still brings the selected row into view.
+#[test]
+fn the_queue_list_scrolls_to_a_far_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset_with_years_run(&root);
+    // A short window: the list shows three of its four rows.
+    let mut h = harness_sized(&root, [1000.0, 260.0]);
+    h.state_mut().apply(Command::TogglePossible);
+    review(&mut h);
+    let f = h.state().state.queue_filter.clone();
+    let listed = h.state_mut().rt.queue(&f).len();
+    let row = |n: usize| format!("{n:>4}. ");
+    let shown = |h: &App, n: usize| h.query_all_by_label_contains(&row(n)).next().is_some();
+    assert!(shown(&h, 1) && !shown(&h, listed), "{listed} rows, not all on screen");
+    press(&mut h, Key::End);
+    h.run();
+    assert_eq!(h.state().rt.queue_pos, listed - 1);
+    assert!(shown(&h, listed), "the last row is on screen after End");
+    press(&mut h, Key::Home);
+    h.run();
+    assert!(shown(&h, 1), "the first row is back after Home");
+}

@@ -159,43 +159,47 @@ fn queue_list_ui(
         ui.weak(note);
     }
     let leads = session.batch_leads();
-    egui::ScrollArea::vertical()
+    let mut area = egui::ScrollArea::vertical()
         .id_salt("queue_rows")
-        .auto_shrink([false, false])
-        .show_rows(ui, QUEUE_ROW_HEIGHT, list.len(), |ui, rows| {
-            for row in rows {
-                let item = &issues.items[list[row]];
-                let status = session.item_status(item);
-                let photo = match (item.slot, &item.pair) {
-                    (Some(_), Some(_)) => " (swapped pair)".to_string(),
-                    (Some(s), None) => format!("/{}", s.stem()),
-                    (None, _) => String::new(),
-                };
-                // Judged in years, the years say more than the bins (43 read as 57 is
-                // "30-59 -> 30-59" in bins).
-                let change = item.change_text();
-                let run = if leads.contains_key(&list[row]) {
-                    " · next to a wrong one"
-                } else {
-                    ""
-                };
-                let head = format!(
-                    "{:>4}. {} {change}   {:.2}  [{}]",
-                    row + 1,
-                    item.field.name(),
-                    item.score,
-                    status.name(),
-                );
-                let who = format!("      {}{photo}{run}", session.folder(item.person));
-                let r = queue_row_ui(ui, row == pos, status != ItemStatus::Open, &head, &who);
-                if row == pos && scroll_to {
-                    r.scroll_to_me(Some(egui::Align::Center));
-                }
-                if r.clicked() {
-                    commands.push(Command::QueueGo(row));
-                }
+        .auto_shrink([false, false]);
+    if scroll_to {
+        // Only the rows on screen are laid out, so a row far away (End, a jump from the
+        // person view) cannot scroll itself into view: the list is placed to centre it.
+        let view = ui.available_height();
+        area =
+            area.vertical_scroll_offset((pos as f32 * row_step - (view - row_step) / 2.0).max(0.0));
+    }
+    area.show_rows(ui, QUEUE_ROW_HEIGHT, list.len(), |ui, rows| {
+        for row in rows {
+            let item = &issues.items[list[row]];
+            let status = session.item_status(item);
+            let photo = match (item.slot, &item.pair) {
+                (Some(_), Some(_)) => " (swapped pair)".to_string(),
+                (Some(s), None) => format!("/{}", s.stem()),
+                (None, _) => String::new(),
+            };
+            // Judged in years, the years say more than the bins (43 read as 57 is
+            // "30-59 -> 30-59" in bins).
+            let change = item.change_text();
+            let run = if leads.contains_key(&list[row]) {
+                " · next to a wrong one"
+            } else {
+                ""
+            };
+            let head = format!(
+                "{:>4}. {} {change}   {:.2}  [{}]",
+                row + 1,
+                item.field.name(),
+                item.score,
+                status.name(),
+            );
+            let who = format!("      {}{photo}{run}", session.folder(item.person));
+            let r = queue_row_ui(ui, row == pos, status != ItemStatus::Open, &head, &who);
+            if r.clicked() {
+                commands.push(Command::QueueGo(row));
             }
-        });
+        }
+    });
 }
 
 /// One row of the queue: what the item says, then whose it is, each line cut to the
