@@ -1309,7 +1309,10 @@ fn the_queue_list_scrolls_to_a_far_item() {
     let listed = h.state_mut().rt.queue(&f).len();
     let row = |n: usize| format!("{n:>4}. ");
     let shown = |h: &App, n: usize| h.query_all_by_label_contains(&row(n)).next().is_some();
-    assert!(shown(&h, 1) && !shown(&h, listed), "{listed} rows, not all on screen");
+    assert!(
+        shown(&h, 1) && !shown(&h, listed),
+        "{listed} rows, not all on screen"
+    );
     press(&mut h, Key::End);
     h.run();
     assert_eq!(h.state().rt.queue_pos, listed - 1);
