@@ -1321,3 +1321,44 @@ fn the_queue_list_scrolls_to_a_far_item() {
     h.run();
     assert!(shown(&h, 1), "the first row is back after Home");
 }
+
+/// From a run with years, an age set by hand is questioned in years: far from the
+/// model's reading it gets a remark, a few years off (even across a bin boundary) none.
+#[test]
+fn an_age_set_by_hand_is_questioned_in_years() {
+    let (_tmp, mut h) = years_app();
+    let issues = h.state().session().unwrap().issues.clone().unwrap();
+    let p12 = person_index(&h, 12);
+    let (years, sd) = issues.age_readings[&p12];
+    h.state_mut().apply(Command::OpenPerson(p12));
+    h.run();
+    h.state_mut().apply(Command::SetAgeYears {
+        person: p12,
+        years: 30,
+    });
+    h.run();
+    assert!(
+        notice(&h).ends_with(&format!(
+            ". Check: the model reads this person as {years:.0} ± {sd:.0} years (Ctrl+Z undoes)"
+        )),
+        "{}",
+        notice(&h)
+    );
+    h.state_mut().apply(Command::SetAgeYears {
+        person: p12,
+        years: years.round() as u32 + 2,
+    });
+    h.run();
+    assert!(!notice(&h).contains("Check:"), "{}", notice(&h));
+    // Person 0 is read as about 21: 30 crosses into another bin but is 9 years off.
+    let p0 = person_index(&h, 0);
+    let (years0, _) = issues.age_readings[&p0];
+    assert!((years0 - 30.0).abs() < 10.0, "{years0}");
+    h.state_mut().apply(Command::SetAgeYears {
+        person: p0,
+        years: 30,
+    });
+    h.run();
+    assert!(notice(&h).contains("age 22 -> 30"), "{}", notice(&h));
+    assert!(!notice(&h).contains("Check:"), "{}", notice(&h));
+}

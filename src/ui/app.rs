@@ -832,16 +832,14 @@ impl MaskCuratorApp {
             Field::Gender => format!("{place}: gender {from} -> {to} (all photos)"),
             Field::Age => format!("{place}: age {from} -> {to}"),
         };
-        // The value as a class of the field (an age in years falls in its bin).
-        let set = years.map_or(value, |y| AgeBin::from_years(y).index());
-        let doubt = self
-            .rt
-            .session
-            .as_ref()
-            .and_then(|s| s.model_doubts(field, person, slot, set));
         let saved = result.is_ok();
         self.after_edit(result, item, what);
-        if let (true, Some(doubt)) = (saved, doubt) {
+        // Judged on the label now set (after the edit, as the session holds it).
+        let doubt = saved
+            .then(|| self.rt.session.as_ref())
+            .flatten()
+            .and_then(|s| s.model_doubts(field, person, slot));
+        if let Some(doubt) = doubt {
             if let Some(notice) = self.rt.notice.as_mut() {
                 notice
                     .text

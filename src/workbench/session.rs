@@ -784,17 +784,26 @@ impl Session {
         (n > 0).then(|| sum.into_iter().map(|s| s / n as f32).collect())
     }
 
-    /// When the run is sure that `value`, just set by hand, is wrong (it gives it at most
-    /// [`DOUBT_AT_MOST`] and another value at least [`DOUBT_SURE`]): what it reads instead,
-    /// e.g. "the model reads this photo as wear (97%)". A slip of a key among hundreds is
-    /// caught while Ctrl+Z is at hand; a deliberate override just reads the remark.
-    pub fn model_doubts(
-        &self,
-        field: Field,
-        person: usize,
-        slot: Slot,
-        value: usize,
-    ) -> Option<String> {
+    /// When the run is sure that the current label of (`field`, `person`, `slot`), just
+    /// set by hand, is wrong: what it reads instead, e.g. "the model reads this photo as
+    /// wear (97%)". Sure means at most [`DOUBT_AT_MOST`] on the label and at least
+    /// [`DOUBT_SURE`] on another value; an age from a run with years is judged in years
+    /// (more than [`DOUBT_YEARS`] and three spreads from the reading), so 58 against a
+    /// reading of 61 is no remark. A slip of a key among hundreds is caught while Ctrl+Z is
+    /// at hand; a deliberate override just reads the remark.
+    pub fn model_doubts(&self, field: Field, person: usize, slot: Slot) -> Option<String> {
+        if field == Field::Age {
+            let reading = self
+                .issues
+                .as_ref()
+                .and_then(|i| i.age_readings.get(&person));
+            if let Some(&(years, sd)) = reading {
+                let off = (f64::from(self.age_years(person)) - years).abs();
+                return (off > DOUBT_YEARS && off > 3.0 * sd)
+                    .then(|| format!("the model reads this person as {years:.0} ± {sd:.0} years"));
+            }
+        }
+        let value = self.value(field, person, slot);
         let (probs, whom) = match field {
             Field::Mask => (
                 self.photo_probs(field, PhotoRef { person, slot })?,
@@ -818,6 +827,8 @@ impl Session {
 pub const DOUBT_AT_MOST: f32 = 0.1;
 /// ...and another value at least this.
 pub const DOUBT_SURE: f32 = 0.8;
+/// An age set by hand is questioned this many years (and three spreads) from the reading.
+pub const DOUBT_YEARS: f64 = 10.0;
 
 /// Each person's previous and next person in id order: the folders sorted by name.
 fn id_neighbours(dataset: &Dataset) -> Vec<[Option<usize>; 2]> {
