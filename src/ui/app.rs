@@ -835,10 +835,10 @@ impl MaskCuratorApp {
         let saved = result.is_ok();
         self.after_edit(result, item, what);
         // Judged on the label now set (after the edit, as the session holds it).
-        let doubt = saved
-            .then(|| self.rt.session.as_ref())
-            .flatten()
-            .and_then(|s| s.model_doubts(field, person, slot));
+        let doubt = match (saved, self.rt.session.as_ref()) {
+            (true, Some(s)) => s.model_doubts(field, person, slot),
+            _ => None,
+        };
         if let Some(doubt) = doubt {
             if let Some(notice) = self.rt.notice.as_mut() {
                 notice
