@@ -73,6 +73,16 @@ impl RunIssue {
         }
     }
 
+    /// The photos the issue is about: "mask2", a swapped pair "incorrect_mask + normal";
+    /// `None` for a person-level issue.
+    pub fn photos_text(&self) -> Option<String> {
+        let slot = self.slot?;
+        Some(match &self.pair {
+            Some(pair) => format!("{} + {}", slot.stem(), pair.slot.stem()),
+            None => slot.stem().to_string(),
+        })
+    }
+
     /// Given and suggested as the issue states them: "20 -> 57" judged in years,
     /// "male -> female" otherwise.
     pub fn change_text(&self) -> String {

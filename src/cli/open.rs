@@ -389,10 +389,13 @@ pub fn summary_text(dataset: &Dataset) -> String {
             let expected: f64 = report.queues.iter().map(|q| q.expected_in_likely).sum();
             let _ = writeln!(
                 s,
-                "Issues (run {}): {} likely (about {expected:.0} expected real errors), {} possible",
+                "Issues (run {}): {}",
                 probs.run_id,
-                likely.len(),
-                report.issues.len() - likely.len()
+                crate::issues::tiers_text(
+                    likely.len(),
+                    expected,
+                    report.issues.len() - likely.len()
+                )
             );
             if let Ok(config) = crate::ml::run::RunDir::new(&probs.dir).read_config() {
                 let _ = writeln!(s, "  recipe: {}", config.describe());

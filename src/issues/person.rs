@@ -140,6 +140,12 @@ impl Tier {
     }
 }
 
+/// The two tiers in a line, as the overview and the terminal summary state them: "12
+/// likely (about 7 expected real errors), 267 possible".
+pub fn tiers_text(likely: usize, expected: f64, possible: usize) -> String {
+    format!("{likely} likely (about {expected:.0} expected real errors), {possible} possible")
+}
+
 /// One suspected label error.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {

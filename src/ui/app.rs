@@ -35,6 +35,9 @@ impl Default for AppOptions {
     }
 }
 
+/// The status line when the review queue starts listing the possible tier.
+const POSSIBLE_LISTED: &str = "The queue lists the possible items too (P hides them)";
+
 /// Where the review queue went after the item on screen was settled.
 enum NextItem {
     /// To the next open item.
@@ -654,8 +657,7 @@ impl MaskCuratorApp {
         if pos.is_none() && item.tier == crate::issues::Tier::Possible {
             self.state.queue_filter.show_possible = true;
             pos = position(self);
-            self.rt
-                .notify("The queue lists the possible items too (P hides them)");
+            self.rt.notify(POSSIBLE_LISTED);
         }
         if pos.is_none() {
             self.state.queue_filter = super::state::QueueFilter {
@@ -694,17 +696,6 @@ impl MaskCuratorApp {
             .map(|it| session.item_status(it))
             .collect();
         let ids: Vec<String> = issues.items.iter().map(|i| i.issue_id.clone()).collect();
-        // Marked items count whether or not "Open only" lists them.
-        let unfiltered = QueueFilter {
-            open_only: false,
-            ..filter.clone()
-        };
-        let needs_review = self
-            .rt
-            .queue(&unfiltered)
-            .iter()
-            .filter(|&&i| status[i] == ItemStatus::NeedsReview)
-            .count();
         let list = self.rt.queue(&filter).to_vec();
         let still_listed = list.get(pos).is_some_and(|&i| ids[i] == decided.issue_id);
         let start = if still_listed { pos + 1 } else { pos };
@@ -717,6 +708,18 @@ impl MaskCuratorApp {
             self.select_queue_item(i);
             return NextItem::Open;
         }
+        // No open item left: the marked ones, counted whether or not "Open only" lists
+        // them (another ordering of the queue, so only now).
+        let unfiltered = QueueFilter {
+            open_only: false,
+            ..filter
+        };
+        let needs_review = self
+            .rt
+            .queue(&unfiltered)
+            .iter()
+            .filter(|&&i| status[i] == ItemStatus::NeedsReview)
+            .count();
         if let Some(i) = after(ItemStatus::NeedsReview) {
             self.select_queue_item(i);
             return NextItem::NeedsReview(needs_review);
@@ -857,10 +860,9 @@ impl MaskCuratorApp {
             .as_ref()
             .map(|s| s.folder(item.person).to_string())
             .unwrap_or_default();
-        let place = match (item.slot, &item.pair) {
-            (Some(a), Some(b)) => format!("{folder} {} + {}", a.stem(), b.slot.stem()),
-            (Some(slot), None) => format!("{folder} {}", slot.stem()),
-            (None, _) => folder,
+        let place = match item.photos_text() {
+            Some(photos) => format!("{folder} {photos}"),
+            None => folder,
         };
         // An issue judged in years is kept and accepted in years ("kept age 26", not "<30").
         let field = item.field.name();
@@ -1177,7 +1179,7 @@ impl MaskCuratorApp {
                     self.select_queue_item(self.rt.queue_pos);
                 }
                 self.rt.notify(if shown {
-                    "The queue lists the possible items too (P hides them)"
+                    POSSIBLE_LISTED
                 } else {
                     "The queue lists the likely items only (P adds the possible ones)"
                 });

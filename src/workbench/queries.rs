@@ -303,13 +303,13 @@ pub fn review_pace_secs(history: &[crate::curation::JournalEntry]) -> Option<f64
         .filter_map(|e| chrono::DateTime::parse_from_rfc3339(&e.time).ok())
         .collect();
     times.sort();
-    let gaps: Vec<f64> = times
+    let mut gaps: Vec<f64> = times
         .windows(2)
         .map(|w| (w[1] - w[0]).num_milliseconds() as f64 / 1000.0)
         .filter(|&g| g <= PACE_BREAK_SECS)
         .collect();
     // The recent pace: an annotator speeds up over a queue (and a journal spans days).
-    let mut gaps = gaps[gaps.len().saturating_sub(PACE_RECENT_GAPS)..].to_vec();
+    gaps.drain(..gaps.len().saturating_sub(PACE_RECENT_GAPS));
     if gaps.len() < PACE_MIN_GAPS {
         return None;
     }

@@ -245,9 +245,9 @@ fn issues_summary_ui(ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Co
     // The tiers, as the queue lists them: a single total would mostly count possible items.
     let (likely, expected) = issues.likely();
     ui.label(format!(
-        "Run {}: {likely} likely (about {expected:.0} expected real errors), {} possible",
+        "Run {}: {}",
         issues.run_id,
-        issues.items.len() - likely
+        crate::issues::tiers_text(likely, expected, issues.items.len() - likely)
     ));
     egui::Grid::new("noise").striped(true).show(ui, |ui| {
         ui.strong("field");

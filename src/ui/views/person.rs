@@ -115,11 +115,9 @@ fn issues_ui(
         let status = session.item_status(item);
         let likely = item.tier == crate::issues::Tier::Likely;
         ui.horizontal_wrapped(|ui| {
-            let photo = match (item.slot, &item.pair) {
-                (Some(a), Some(b)) => format!(" ({} + {})", a.stem(), b.slot.stem()),
-                (Some(a), None) => format!(" ({})", a.stem()),
-                (None, _) => String::new(),
-            };
+            let photo = item
+                .photos_text()
+                .map_or(String::new(), |photos| format!(" ({photos})"));
             let text = format!(
                 "{}{} {}{photo} · {} {:.2} · {}{}",
                 if likely { "⚠ " } else { "" },
