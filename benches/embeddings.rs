@@ -9,12 +9,15 @@
 //! many planted strays each method ranks among its most atypical, and the twins found;
 //! and the time of the t-SNE layout the worker saves as `map.npy`.
 
+mod support;
+
 use mask_curator::arrays::write_npy;
 use mask_curator::dataset::{Dataset, Gender, Person, PhotoRef, Slot};
 use mask_curator::embeddings::{analyse, Embeddings};
 use rand::{Rng, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
+use support::{cleanlab_python, peak_rss_mb};
 
 const PEOPLE: usize = 2_700;
 const STRAYS: usize = 20;
@@ -94,24 +97,6 @@ fn generate(dim: usize, seed: u64) -> Planted {
         strays,
         twins,
     }
-}
-
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-fn cleanlab_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("MASK_CURATOR_CLEANLAB_VENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/mask-curator/cleanlab-venv"))
-        })?;
-    let py = venv.join("bin/python");
-    py.exists().then_some(py)
 }
 
 /// cleanlab's outlier scores for the features (its defaults: k = 10, cosine distance for

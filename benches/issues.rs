@@ -5,14 +5,17 @@
 //! cleanlab is run from the venv at $MASK_CURATOR_CLEANLAB_VENV or
 //! ~/.cache/mask-curator/cleanlab-venv; without it the bench says so and prints ours only.
 
+mod support;
+
 use mask_curator::arrays::write_npy;
 use mask_curator::issues::cleanlab::{
     find_label_issues, find_label_issues_ranked, FindOptions, RankOptions,
 };
 use mask_curator::issues::ProbView;
 use rand::{Rng, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
+use support::{cleanlab_python, peak_rss_mb};
 
 const K: usize = 18;
 
@@ -54,24 +57,6 @@ fn generate(n: usize, seed: u64) -> (Vec<i64>, Vec<f32>) {
         labels.push(given as i64);
     }
     (labels, probs)
-}
-
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-fn cleanlab_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("MASK_CURATOR_CLEANLAB_VENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/mask-curator/cleanlab-venv"))
-        })?;
-    let py = venv.join("bin/python");
-    py.exists().then_some(py)
 }
 
 const PY: &str = r#"

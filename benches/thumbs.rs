@@ -7,6 +7,8 @@
 //! MASK_CURATOR_BENCH_PYTHON (a python with Pillow; default
 //! ~/.cache/mask-curator/bench-venv/bin/python).
 
+mod support;
+
 use mask_curator::thumbs::{
     decode, load_or_decode, DiskCache, SourceStamp, Thumb, ThumbConfig, Thumbnailer,
 };
@@ -78,12 +80,6 @@ fn portrait(rng: &mut rand_chacha::ChaCha8Rng) -> image::RgbImage {
         *px = image::Rgb(base.map(|c| (i16::from(c) + n).clamp(0, 255) as u8));
     }
     img
-}
-
-fn vm_hwm_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn per_image_ms(d: Duration, n: usize) -> f64 {
@@ -404,11 +400,8 @@ fn main() {
         grid.len() as f64 / d.as_secs_f64()
     );
 
-    match vm_hwm_kib() {
-        Some(kib) => println!(
-            "  peak memory (VmHWM):                    {:.1} MB",
-            kib as f64 / 1024.0
-        ),
+    match support::peak_rss_mb() {
+        Some(mb) => println!("  peak memory (VmHWM):                    {mb:.1} MB"),
         None => println!("  peak memory: /proc/self/status not available"),
     }
 }

@@ -8,6 +8,8 @@
 //!
 //!   cargo bench --bench ui_scroll          (UI_BENCH_PEOPLE=4500 by default)
 
+mod support;
+
 use egui_kittest::Harness;
 use mask_curator::dataset::Slot;
 use mask_curator::ui::commands::Command;
@@ -16,6 +18,7 @@ use mask_curator::ui::{AppOptions, MaskCuratorApp};
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::status_mb;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -64,14 +67,6 @@ fn write_dataset(root: &Path, people: usize) {
         }
     }
     std::fs::write(root.join("train/train.csv"), csv).expect("bench train.csv");
-}
-
-/// A `/proc/self/status` figure in MB (VmRSS now, VmHWM peak, RssAnon the heap and other
-/// private memory, RssFile the mapped files such as libtorch's libraries).
-fn status_mb(key: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
 /// Memory of an app run. The headless harness has no GPU renderer, so it keeps every

@@ -117,10 +117,7 @@ fn the_eval_view_shows_the_runs_predictions_uncertain_first() {
 
 #[test]
 fn without_eval_predictions_the_view_says_why() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, root, mut h) = app_on_dataset();
     h.key_press(Key::F6);
     h.run();
     h.get_by_label("This dataset has no eval/info.csv.");

@@ -168,10 +168,7 @@ fn the_map_shows_the_outlier_and_the_look_alikes_and_opens_what_is_clicked() {
 
 #[test]
 fn a_run_without_embeddings_says_so_and_flags_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     wait_idle(&mut h);
     assert!(h.state().rt.session.as_ref().unwrap().embeddings.is_none());
     h.key_press(Key::F7);

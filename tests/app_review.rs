@@ -48,11 +48,7 @@ fn move_to_item(
 
 #[test]
 fn review_fix_undo_redo_restart_and_export() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-
-    let mut h = harness(&root);
+    let (_tmp, root, mut h) = app_on_dataset();
     {
         let app = h.state();
         let session = app.session().expect("dataset opened");
@@ -247,10 +243,7 @@ fn review_fix_undo_redo_restart_and_export() {
 
 #[test]
 fn keep_and_accept_decisions_move_on_and_survive_a_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, root, mut h) = app_on_dataset();
     // The key overlay opens and closes from the keyboard (and every glyph in it draws).
     h.key_press(Key::F1);
     h.run();
@@ -327,10 +320,7 @@ fn a_bad_folder_shows_a_clear_message_instead_of_crashing() {
 
 #[test]
 fn people_grid_filters_and_person_keys() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     h.key_press(Key::F3);
     h.run();
     let filter = h.state().state.people_filter.clone();
@@ -389,10 +379,7 @@ fn people_grid_filters_and_person_keys() {
 
 #[test]
 fn age_field_escape_restores_and_enter_saves() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     let p = person_index(&h, 2);
     h.state_mut()
         .apply(mask_curator::ui::commands::Command::OpenPerson(p));
@@ -430,10 +417,7 @@ fn age_field_escape_restores_and_enter_saves() {
 
 #[test]
 fn a_swapped_pair_is_one_item_and_accepting_fixes_both_photos_in_one_undo_step() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     let swap = person_index(&h, MASK_SWAP);
     {
         let issues = h.state().session().unwrap().issues.as_ref().unwrap();
@@ -520,10 +504,7 @@ fn clear_people_filter(h: &mut egui_kittest::Harness<'static, mask_curator::ui::
 /// in the search field opens them at once.
 #[test]
 fn a_search_then_o_opens_the_person_found() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     press(&mut h, Key::F3);
     let before = h.state().rt.selected_person;
     let name = folder(PEOPLE - 1);
@@ -579,10 +560,7 @@ fn a_search_then_o_opens_the_person_found() {
 /// photo opens it too, and it does not follow the annotator to another screen.
 #[test]
 fn z_shows_the_selected_photo_large_and_the_keys_work_under_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     let p = person_index(&h, 5);
     press(&mut h, Key::F3);
     h.state_mut().rt.selected_person = Some(p);
@@ -694,10 +672,7 @@ fn the_people_grid_scrolls_up_to_the_selection_too() {
 /// status line says what the model reads (a slipped key is caught while Ctrl+Z is near).
 #[test]
 fn a_label_the_model_is_sure_against_is_saved_with_a_remark() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     // Person 0 (no issue): the run is sure of every photo's mask and of the gender.
     let p = person_index(&h, 0);
     h.state_mut()

@@ -285,6 +285,17 @@ struct StepChange {
     new: Value,
 }
 
+impl From<&JournalEntry> for StepChange {
+    fn from(e: &JournalEntry) -> Self {
+        StepChange {
+            seq: e.seq,
+            target: e.target.clone(),
+            old: e.old,
+            new: e.new,
+        }
+    }
+}
+
 /// One undo unit: a single edit or a batch.
 #[derive(Debug, Clone)]
 struct Step {
@@ -524,15 +535,7 @@ impl Curation {
         let first_seq = applied.first().map_or(0, |e| e.seq);
         match op {
             Op::Edit => {
-                let changes = applied
-                    .iter()
-                    .map(|e| StepChange {
-                        seq: e.seq,
-                        target: e.target.clone(),
-                        old: e.old,
-                        new: e.new,
-                    })
-                    .collect();
+                let changes = applied.iter().map(StepChange::from).collect();
                 self.undo.push(Step { label, changes });
                 self.redo.clear();
             }
@@ -720,15 +723,7 @@ impl Curation {
         }
         let label = (!label.trim().is_empty()).then(|| label.trim().to_string());
         let entries = self.commit(Op::Edit, label.clone(), planned)?;
-        let changes = entries
-            .iter()
-            .map(|e| StepChange {
-                seq: e.seq,
-                target: e.target.clone(),
-                old: e.old,
-                new: e.new,
-            })
-            .collect();
+        let changes = entries.iter().map(StepChange::from).collect();
         self.undo.push(Step { label, changes });
         self.redo.clear();
         self.session_edits += 1;

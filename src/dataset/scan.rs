@@ -236,21 +236,26 @@ const TRAIN_COLUMNS: [&str; 5] = ["id", "gender", "race", "age", "path"];
 /// Ages outside this range are treated as typing errors.
 const PLAUSIBLE_AGES: std::ops::RangeInclusive<u32> = 1..=120;
 
+/// A CSV reader past its header line, with the column names trimmed, without a byte-order
+/// mark and in lower case (spreadsheets add the mark and change the case).
+fn csv_with_header(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let names = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header line: {e}"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    Ok((reader, names))
+}
+
 /// Parses train.csv. Err only for a file that cannot be read as a table at all (no header,
 /// missing columns); bad rows become problems.
 pub(crate) fn parse_train_csv(
     bytes: &[u8],
     rel: &Path,
 ) -> Result<(Vec<TrainRow>, Vec<Problem>), String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("cannot read the header line: {e}"))?
-        .clone();
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+    let (mut reader, names) = csv_with_header(bytes)?;
     let mut col = [0usize; 5];
     for (i, want) in TRAIN_COLUMNS.iter().enumerate() {
         col[i] = names.iter().position(|n| n == want).ok_or_else(|| {
@@ -759,18 +764,10 @@ pub(crate) fn parse_info_csv(
     bytes: &[u8],
     rel: &Path,
 ) -> Result<(Vec<InfoRow>, Vec<Problem>), String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("cannot read the header line: {e}"))?
-        .clone();
-    let col = headers
+    let (mut reader, names) = csv_with_header(bytes)?;
+    let col = names
         .iter()
-        .position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case("ImageID")
-        })
+        .position(|n| n == "imageid")
         .ok_or_else(|| "header has no 'ImageID' column (expected ImageID,ans)".to_string())?;
     let mut ids = Vec::new();
     let mut problems = Vec::new();

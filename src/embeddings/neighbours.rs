@@ -76,21 +76,24 @@ fn nearest_of(
 
 /// Dot product with eight independent sums: the compiler keeps them in one vector
 /// register (a single running sum would have to be added in order, one lane at a time).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0f32; 8];
+/// For f32 here and f64 in the PCA.
+pub(super) fn dot<T>(a: &[T], b: &[T]) -> T
+where
+    T: Copy + Default + std::ops::Add<Output = T> + std::ops::Mul<Output = T>,
+{
+    let mut sums = [T::default(); 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
+    let tail = a8
         .remainder()
         .iter()
         .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+        .fold(T::default(), |s, (&x, &y)| s + x * y);
     for (x, y) in a8.zip(b8) {
         for k in 0..8 {
-            sums[k] += x[k] * y[k];
+            sums[k] = sums[k] + x[k] * y[k];
         }
     }
-    sums.iter().sum::<f32>() + tail
+    sums.iter().fold(T::default(), |s, &v| s + v) + tail
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Principal components of row vectors by subspace iteration: a few passes over the data
 //! instead of a `D x D` covariance, so 18,900 photos x 2,048 features cost seconds.
 
+use super::neighbours::dot;
 use crate::demo::rng::Rng;
 
 /// The leading principal axes of a set of rows and the rows projected on them.
@@ -108,24 +109,6 @@ fn threads() -> usize {
         .map(|t| t.get())
         .unwrap_or(1)
         .clamp(1, 16)
-}
-
-/// Dot product with eight independent sums (vectorised; see `neighbours::dot`).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut sums = [0f64; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            sums[k] += x[k] * y[k];
-        }
-    }
-    sums.iter().sum::<f64>() + tail
 }
 
 /// `X Q` for `X` n x dim (row-major) and `Q` dim x r (column-major): n x r, column-major.

@@ -394,7 +394,12 @@ mod tests {
     /// Share of each point's 10 nearest points on the map that are of its own cluster.
     fn purity(map: &[[f32; 2]], cluster: &[usize]) -> f64 {
         let flat: Vec<f32> = map.iter().flat_map(|p| [p[0], p[1]]).collect();
-        let nn = neighbours::nearest(&flat, 2, 10, None);
+        purity_in(&flat, 2, cluster)
+    }
+
+    /// The same share among points of `dim` dimensions.
+    fn purity_in(data: &[f32], dim: usize, cluster: &[usize]) -> f64 {
+        let nn = neighbours::nearest(data, dim, 10, None);
         let same: usize = nn
             .iter()
             .enumerate()
@@ -404,7 +409,7 @@ mod tests {
                     .count()
             })
             .sum();
-        same as f64 / (map.len() * 10) as f64
+        same as f64 / (cluster.len() * 10) as f64
     }
 
     #[test]
@@ -430,17 +435,7 @@ mod tests {
             }
         }
         // In the full space, neighbours are of one cluster.
-        let nn = neighbours::nearest(&data, dim, 10, None);
-        let same: usize = nn
-            .iter()
-            .enumerate()
-            .map(|(i, list)| {
-                list.iter()
-                    .filter(|&&(j, _)| cluster[j] == cluster[i])
-                    .count()
-            })
-            .sum();
-        assert!(same as f64 / (n * 10) as f64 > 0.98);
+        assert!(purity_in(&data, dim, &cluster) > 0.98);
         let pcs = crate::embeddings::pca::principal_components(&data, dim, 2);
         let start: Vec<[f32; 2]> = (0..n).map(|i| [pcs.row(i)[0], pcs.row(i)[1]]).collect();
         let pca_purity = purity(&start, &cluster);

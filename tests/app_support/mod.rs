@@ -169,6 +169,20 @@ pub fn options(dir: &Path) -> AppOptions {
     }
 }
 
+/// The small dataset written afresh into `<tmp>/data` (removed when the first value is
+/// dropped) and the app opened on it.
+pub fn app_on_dataset() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Harness<'static, MaskCuratorApp>,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let h = harness(&root);
+    (tmp, root, h)
+}
+
 pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
     harness_sized(dir, [1400.0, 900.0])
 }

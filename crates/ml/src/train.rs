@@ -586,9 +586,7 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
                     .lr_at(config.lr, f64::from(epoch - 1) + b as f64 / batches as f64);
                 opt.set_lr(lr);
             }
-            let x = Tensor::f_from_slice(&batch.pixels)?
-                .f_view([n, 3, h, w])?
-                .f_to_device(ctx.device)?;
+            let x = input_tensor(&batch.pixels, n, w, h, ctx.device)?;
             let y = Tensor::f_from_slice(&batch.labels)?.f_to_device(ctx.device)?;
             let Output { logits, age } = net.forward(&x, true)?;
             let mut loss = net.loss(&logits, &y, config.loss, &weights)?;
@@ -810,6 +808,49 @@ fn train_fold(ctx: &mut Ctx<'_>, k: usize) -> Result<FoldSummary, MlError> {
 /// photos, because features of different fold models live in different spaces.
 const EMBEDDING_FOLD: usize = 0;
 
+/// Runs `each` on the batches of `rows` of `loader` in order (unaugmented, without
+/// gradients), giving it the batch's pixels and its number of photos. False when
+/// cancelled.
+fn for_each_batch(
+    loader: &Loader,
+    rows: &[usize],
+    batch_size: usize,
+    cancel: &AtomicBool,
+    mut each: impl FnMut(&[f32], i64) -> Result<(), MlError>,
+) -> Result<bool, MlError> {
+    let _guard = tch::no_grad_guard();
+    for batch in loader.batches(
+        rows.to_vec(),
+        batch_size,
+        mask_curator::ml::config::Augment::OFF,
+        0,
+    ) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let batch = batch?;
+        each(&batch.pixels, batch.labels.len() as i64)?;
+    }
+    Ok(true)
+}
+
+/// `n` photos of `pixels` (CHW, row-major) as an input tensor on `device`.
+fn input_tensor(pixels: &[f32], n: i64, w: i64, h: i64, device: Device) -> Result<Tensor, MlError> {
+    Ok(Tensor::f_from_slice(pixels)?
+        .f_view([n, 3, h, w])?
+        .f_to_device(device)?)
+}
+
+/// A tensor's values as f32 on the CPU, flattened.
+fn to_cpu_vec(t: &Tensor) -> Result<Vec<f32>, MlError> {
+    let t = t
+        .f_to_kind(Kind::Float)?
+        .f_to_device(Device::Cpu)?
+        .f_contiguous()?
+        .f_view([-1])?;
+    Ok(Vec::<f32>::try_from(&t)?)
+}
+
 /// `(D, rows x D)` embeddings of `rows` of `loader` (in that order); `None` when cancelled.
 #[allow(clippy::too_many_arguments)]
 fn embed_rows(
@@ -822,35 +863,18 @@ fn embed_rows(
     h: i64,
     cancel: &AtomicBool,
 ) -> Result<Option<(usize, Vec<f32>)>, MlError> {
-    let _guard = tch::no_grad_guard();
     let mut out = Vec::new();
     let mut dim = 0;
-    for batch in loader.batches(
-        rows.to_vec(),
-        batch_size,
-        mask_curator::ml::config::Augment::OFF,
-        0,
-    ) {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let batch = batch?;
-        let n = batch.labels.len() as i64;
-        let x = Tensor::f_from_slice(&batch.pixels)?
-            .f_view([n, 3, h, w])?
-            .f_to_device(device)?;
+    let done = for_each_batch(loader, rows, batch_size, cancel, |pixels, n| {
+        let x = input_tensor(pixels, n, w, h, device)?;
         let Some(e) = net.embed(&x)? else {
             return Err(MlError::Config("this backbone has no embedding".into()));
         };
         dim = e.size()[1] as usize;
-        let e = e
-            .f_to_kind(Kind::Float)?
-            .f_to_device(Device::Cpu)?
-            .f_contiguous()?
-            .f_view([-1])?;
-        out.extend_from_slice(&Vec::<f32>::try_from(&e)?);
-    }
-    Ok(Some((dim, out)))
+        out.extend_from_slice(&to_cpu_vec(&e)?);
+        Ok(())
+    })?;
+    Ok(done.then_some((dim, out)))
 }
 
 /// What a model predicts for a list of photos, row-major.
@@ -894,42 +918,21 @@ pub fn predict_rows(
     h: i64,
     cancel: &AtomicBool,
 ) -> Result<Option<Predictions>, MlError> {
-    let _guard = tch::no_grad_guard();
     let mut out = Vec::with_capacity(rows.len() * NUM_CLASSES);
     let mut ages: Option<Vec<f32>> = net.has_age().then(|| Vec::with_capacity(rows.len() * 2));
-    for batch in loader.batches(
-        rows.to_vec(),
-        batch_size,
-        mask_curator::ml::config::Augment::OFF,
-        0,
-    ) {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let batch = batch?;
-        let n = batch.labels.len() as i64;
-        let to_vec = |t: &Tensor| -> Result<Vec<f32>, MlError> {
-            let t = t
-                .f_to_kind(Kind::Float)?
-                .f_to_device(Device::Cpu)?
-                .f_contiguous()?
-                .f_view([-1])?;
-            Ok(Vec::<f32>::try_from(&t)?)
-        };
+    let done = for_each_batch(loader, rows, batch_size, cancel, |pixels, n| {
         let run_on = |pixels: &[f32]| -> Result<(Tensor, Option<Vec<f32>>), MlError> {
-            let x = Tensor::f_from_slice(pixels)?
-                .f_view([n, 3, h, w])?
-                .f_to_device(device)?;
+            let x = input_tensor(pixels, n, w, h, device)?;
             let Output { logits, age } = net.forward(&x, false)?;
             let age = match age {
-                Some(a) => Some(to_vec(&net.age_years(&a)?)?),
+                Some(a) => Some(to_cpu_vec(&net.age_years(&a)?)?),
                 None => None,
             };
             Ok((net.probs18(&logits)?, age))
         };
-        let (mut p, mut age) = run_on(&batch.pixels)?;
+        let (mut p, mut age) = run_on(pixels)?;
         if tta {
-            let flipped = mask_curator::ml::loader::hflip_batch(&batch.pixels, w as usize);
+            let flipped = mask_curator::ml::loader::hflip_batch(pixels, w as usize);
             let (pf, age_f) = run_on(&flipped)?;
             p = p.f_add(&pf)?.f_mul_scalar(0.5)?;
             if let (Some(a), Some(b)) = (&mut age, age_f) {
@@ -942,10 +945,14 @@ pub fn predict_rows(
                 }
             }
         }
-        out.extend_from_slice(&to_vec(&p)?);
+        out.extend_from_slice(&to_cpu_vec(&p)?);
         if let (Some(all), Some(a)) = (&mut ages, age) {
             all.extend_from_slice(&a);
         }
+        Ok(())
+    })?;
+    if !done {
+        return Ok(None);
     }
     Ok(Some(Predictions {
         probs: out,

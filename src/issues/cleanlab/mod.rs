@@ -271,6 +271,17 @@ pub fn num_label_issues<T: Prob>(
     method: &NumIssuesMethod,
     threads: usize,
 ) -> Result<usize, InputError> {
+    let (counts, cj) = default_confident_joint(labels, probs, threads)?;
+    Ok(num_label_issues_from(labels, probs, &counts, &cj, method))
+}
+
+/// The checked class counts and the confident joint by cleanlab's default rule
+/// (`argmax_all`), as the estimating functions below start.
+fn default_confident_joint<T: Prob>(
+    labels: &[usize],
+    probs: ProbView<'_, T>,
+    threads: usize,
+) -> Result<(Vec<usize>, ConfidentJoint), InputError> {
     let counts = validate(labels, probs)?;
     let cj = compute_confident_joint(
         labels,
@@ -279,7 +290,7 @@ pub fn num_label_issues<T: Prob>(
         MultiConfidentRule::ArgmaxAll,
         threads,
     );
-    Ok(num_label_issues_from(labels, probs, &counts, &cj, method))
+    Ok((counts, cj))
 }
 
 fn num_label_issues_from<T: Prob>(
@@ -313,14 +324,7 @@ pub fn estimate_joint<T: Prob>(
     probs: ProbView<'_, T>,
     threads: usize,
 ) -> Result<SquareMatrix, InputError> {
-    let counts = validate(labels, probs)?;
-    let cj = compute_confident_joint(
-        labels,
-        probs,
-        &counts,
-        MultiConfidentRule::ArgmaxAll,
-        threads,
-    );
+    let (_, cj) = default_confident_joint(labels, probs, threads)?;
     Ok(joint::joint_from_calibrated(&cj.calibrated))
 }
 
@@ -332,14 +336,7 @@ pub fn estimate_py_and_noise_matrices<T: Prob>(
     converge: bool,
     threads: usize,
 ) -> Result<(LatentEstimates, SquareMatrix), InputError> {
-    let counts = validate(labels, probs)?;
-    let cj = compute_confident_joint(
-        labels,
-        probs,
-        &counts,
-        MultiConfidentRule::ArgmaxAll,
-        threads,
-    );
+    let (counts, cj) = default_confident_joint(labels, probs, threads)?;
     Ok((
         estimate_latent(&cj.calibrated, &counts, converge),
         cj.calibrated,
