@@ -206,7 +206,12 @@ fn person_row_ui(
                 if likely {
                     ui.colored_label(
                         color,
-                        format!("⚠ {} {:.2} · {}", fields.join(", "), score, status.name()),
+                        format!(
+                            "⚠ {} {} · {}",
+                            fields.join(", "),
+                            crate::issues::prob_text(score),
+                            status.name()
+                        ),
                     )
                     .on_hover_text(
                         "Fields the run flags as likely wrong for this person, the highest \
@@ -214,9 +219,9 @@ fn person_row_ui(
                     );
                 } else {
                     let text = format!(
-                        "possible: {} {:.2} · {}",
+                        "possible: {} {} · {}",
                         fields.join(", "),
-                        score,
+                        crate::issues::prob_text(score),
                         status.name()
                     );
                     let label = if status == ItemStatus::Open {

@@ -119,12 +119,12 @@ fn issues_ui(
                 .photos_text()
                 .map_or(String::new(), |photos| format!(" ({photos})"));
             let text = format!(
-                "{}{} {}{photo} · {} {:.2} · {}{}",
+                "{}{} {}{photo} · {} {} · {}{}",
                 if likely { "⚠ " } else { "" },
                 item.field.name(),
                 item.change_text(),
                 item.tier.name(),
-                item.score,
+                crate::issues::prob_text(item.score),
                 status.name(),
                 item.years_text
                     .as_ref()

@@ -187,10 +187,10 @@ fn queue_list_ui(
                 ""
             };
             let head = format!(
-                "{:>4}. {} {change}   {:.2}  [{}]",
+                "{:>4}. {} {change}  {:>5}  [{}]",
                 row + 1,
                 item.field.name(),
-                item.score,
+                crate::issues::prob_text(item.score),
                 status.name(),
             );
             let who = format!("      {}{photo}{run}", session.folder(item.person));
@@ -368,8 +368,12 @@ fn issue_box_ui(
     };
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{} · {} · {}", item.field.name(), item.kind, scope));
-        ui.label(format!("{} · p(wrong) {:.2}", item.tier.name(), item.score))
-            .on_hover_text("The calibrated probability that the given label is wrong");
+        ui.label(format!(
+            "{} · p(wrong) {}",
+            item.tier.name(),
+            crate::issues::prob_text(item.score)
+        ))
+        .on_hover_text("The calibrated probability that the given label is wrong");
     });
     if let Some(years) = &item.years_text {
         ui.strong(years);
