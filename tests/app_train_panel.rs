@@ -26,10 +26,7 @@ fn open_panel(h: &mut Harness<'static, MaskCuratorApp>) {
 
 #[test]
 fn start_a_run_from_the_panel_and_the_queue_reloads_from_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     let before = h
         .state()
         .session()
@@ -75,10 +72,7 @@ fn start_a_run_from_the_panel_and_the_queue_reloads_from_it() {
 
 #[test]
 fn cancel_from_the_panel_stops_the_run_and_marks_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, _root, mut h) = app_on_dataset();
     open_panel(&mut h);
     small_recipe(&mut h, 200);
     h.get_by_label("Start").click();
@@ -133,10 +127,7 @@ fn wait_for_the_worker_to_start(h: &mut Harness<'static, MaskCuratorApp>) -> u32
 
 #[test]
 fn a_worker_killed_mid_run_fails_the_run_and_the_app_and_its_edits_stay() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, root, mut h) = app_on_dataset();
     // An edit before training, and one while it runs.
     h.state_mut().apply(Command::SetAgeYears {
         person: 0,
@@ -201,10 +192,7 @@ fn a_worker_killed_mid_run_fails_the_run_and_the_app_and_its_edits_stay() {
 
 #[test]
 fn the_panel_and_the_command_line_train_the_same_run_from_the_same_recipe() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (tmp, root, mut h) = app_on_dataset();
     open_panel(&mut h);
     small_recipe(&mut h, 1);
     h.state_mut()
@@ -268,10 +256,7 @@ fn the_panel_and_the_command_line_train_the_same_run_from_the_same_recipe() {
 /// on with its queue; Start is offered again.
 #[test]
 fn a_request_the_worker_refuses_is_reported_and_the_app_goes_on() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness(&root);
+    let (_tmp, root, mut h) = app_on_dataset();
     // Gone since the app read it (a bad row alone would not do: the scan lists it as a
     // problem and training goes on without that person).
     std::fs::remove_file(root.join("train/train.csv")).unwrap();
@@ -306,4 +291,53 @@ fn a_request_the_worker_refuses_is_reported_and_the_app_goes_on() {
     let session = h.state().session().unwrap();
     assert_eq!(session.issues.as_ref().unwrap().run_id, "test-run");
     assert_eq!(session.age_years(0), 41);
+}
+
+/// The ensemble's output field is typed by hand: a path onto a file of the dataset is
+/// refused at once with the reason (no worker starts), and the file stays as it was.
+#[test]
+fn a_submission_is_never_written_over_the_datasets_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let train_csv = root.join("train/train.csv");
+    let before = std::fs::read(&train_csv).unwrap();
+    // The fixture's run as the panel lists runs: a full run.json.
+    let run = RunDir::new(root.join(".mask-curator/runs/test-run"));
+    let info = mask_curator::ml::run::RunInfo {
+        id: "test-run".into(),
+        status: RunStatus::Finished,
+        created: "20261101-000000".into(),
+        updated: "20261101-000000".into(),
+        dataset_root: root.clone(),
+        num_photos: 0,
+        num_people: 0,
+        labels: "given".into(),
+        config: Default::default(),
+        folds: Vec::new(),
+        summary: None,
+        error: None,
+    };
+    run.write_json(&run.run_json(), &info).unwrap();
+    let mut h = harness(&root);
+    open_panel(&mut h);
+    h.get_by_label("use test-run in the ensemble").click();
+    h.run();
+    h.get_by_label_contains("1 run(s) ticked");
+    h.get_by_label("output").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::A);
+    h.run();
+    h.get_by_label("output")
+        .type_text(&train_csv.display().to_string());
+    h.run();
+    h.get_by_label("Predict").click();
+    h.run();
+    h.get_by_label_contains("failed: refusing to export to");
+    h.get_by_label_contains("train.csv, a file of the dataset");
+    assert!(
+        !h.state().rt.train_panel.as_ref().unwrap().is_predicting(),
+        "no worker started"
+    );
+    assert_eq!(std::fs::read(&train_csv).unwrap(), before);
 }

@@ -23,6 +23,17 @@ fn bin() -> Command {
 }
 
 /// N examples, K classes, softmax of noisy logits, 10% of labels flipped.
+/// Runs a command that must succeed (a failure shows its stderr).
+fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn arrays(n: usize, k: usize, seed: u64) -> (Vec<i64>, Vec<f32>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut labels = Vec::new();
@@ -49,18 +60,11 @@ fn find_issues_on_npy_arrays_matches_the_library_and_ranks_ascending() {
     let (labels, probs) = arrays(600, 3, 1);
     write_npy(&dir.path().join("l.npy"), &[600], &labels).unwrap();
     write_npy(&dir.path().join("p.npy"), &[600, 3], &probs).unwrap();
-    let out = bin()
+    let out = ok(bin()
         .args(["find-issues", "--labels"])
         .arg(dir.path().join("l.npy"))
         .arg("--pred-probs")
-        .arg(dir.path().join("p.npy"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(dir.path().join("p.npy")));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert!(lines
@@ -339,20 +343,13 @@ fn demo() -> Demo {
 #[test]
 fn dataset_mode_lists_person_swap_and_photo_issues() {
     let d = demo();
-    let out = bin()
+    let out = ok(bin()
         .arg("find-issues")
         .arg("--data")
         .arg(&d.root)
         .arg("--run")
         .arg(&d.run)
-        .arg("--all")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg("--all"));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.starts_with("id,kind,field,tier,p_wrong,person,photos,given,suggested,years,score")
@@ -396,19 +393,12 @@ fn f1(p: f64, r: f64) -> f64 {
 #[test]
 fn evaluate_issues_person_level_beats_image_level_on_noisy_photos() {
     let d = demo();
-    let out = bin()
+    let out = ok(bin()
         .arg("evaluate-issues")
         .arg("--data")
         .arg(&d.root)
         .arg("--run")
-        .arg(&d.run)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&d.run));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut scores = std::collections::HashMap::new();
     for l in text.lines().skip(1) {
@@ -513,17 +503,7 @@ fn dataset_mode_reads_the_newest_run_by_default() {
         "{stderr}"
     );
 
-    let evaluate = bin()
-        .arg("evaluate-issues")
-        .arg("--data")
-        .arg(&d.root)
-        .output()
-        .unwrap();
-    assert!(
-        evaluate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&evaluate.stderr)
-    );
+    let evaluate = ok(bin().arg("evaluate-issues").arg("--data").arg(&d.root));
     assert!(String::from_utf8_lossy(&evaluate.stdout).starts_with("approach,kind,field"));
 
     std::fs::remove_dir_all(&d.run).unwrap();
@@ -534,4 +514,118 @@ fn dataset_mode_reads_the_newest_run_by_default() {
         stderr.contains("has no finished run: train one first (mask-curator train "),
         "{stderr}"
     );
+}
+
+/// A command's output never takes the place of the dataset's files or of its own inputs:
+/// `--out` onto train.csv, noise.csv, a file inside the dataset, the probabilities read or a
+/// trained run is refused with the reason, and the file is left as it was.
+#[test]
+fn outputs_never_replace_the_dataset_or_an_input() {
+    let d = demo();
+    let train_csv = d.root.join("train/train.csv");
+    let noise_csv = d.root.join("noise.csv");
+    let oof = d.run.join("oof_probs.npy");
+    let before = |p: &std::path::Path| std::fs::read(p).unwrap();
+    let (train_before, noise_before, oof_before) =
+        (before(&train_csv), before(&noise_csv), before(&oof));
+    let refused = |args: Vec<std::ffi::OsString>, needle: &str| {
+        let out = bin().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was written: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: missing {needle:?} in {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    let os = |parts: &[&std::ffi::OsStr]| parts.iter().map(|p| p.to_os_string()).collect();
+    let data = d.root.as_os_str();
+    refused(
+        os(&[
+            "find-issues".as_ref(),
+            "--data".as_ref(),
+            data,
+            "--out".as_ref(),
+            train_csv.as_os_str(),
+        ]),
+        "a file of the dataset",
+    );
+    let inside = d.root.join("train/images/issues.csv");
+    refused(
+        os(&[
+            "find-issues".as_ref(),
+            "--data".as_ref(),
+            data,
+            "--out".as_ref(),
+            inside.as_os_str(),
+        ]),
+        "inside the dataset",
+    );
+    assert!(!inside.exists());
+    refused(
+        os(&[
+            "evaluate-issues".as_ref(),
+            "--data".as_ref(),
+            data,
+            "--out".as_ref(),
+            noise_csv.as_os_str(),
+        ]),
+        "a file of the dataset",
+    );
+    refused(
+        os(&[
+            "simulate".as_ref(),
+            "--data".as_ref(),
+            data,
+            "--out".as_ref(),
+            d.run.as_os_str(),
+        ]),
+        "not an earlier simulated run",
+    );
+    // Without a dataset, the inputs are what is guarded.
+    let dir = tempfile::tempdir().unwrap();
+    let (labels, probs) = arrays(120, 3, 5);
+    let lp = dir.path().join("labels.npy");
+    let pp = dir.path().join("probs.npy");
+    write_npy(&lp, &[labels.len()], &labels).unwrap();
+    write_npy(&pp, &[labels.len(), 3], &probs).unwrap();
+    let probs_before = before(&pp);
+    refused(
+        os(&[
+            "find-issues".as_ref(),
+            "--labels".as_ref(),
+            lp.as_os_str(),
+            "--pred-probs".as_ref(),
+            pp.as_os_str(),
+            "--out".as_ref(),
+            pp.as_os_str(),
+        ]),
+        "it is an input of this command",
+    );
+    assert_eq!(before(&pp), probs_before);
+    assert_eq!(before(&train_csv), train_before);
+    assert_eq!(before(&noise_csv), noise_before);
+    assert_eq!(before(&oof), oof_before);
+
+    // The workspace and a folder outside the dataset are fine; so is a simulated run
+    // written over an earlier one.
+    let ws_out = d.root.join(".mask-curator/exports/issues.csv");
+    ok(bin()
+        .arg("find-issues")
+        .arg("--data")
+        .arg(&d.root)
+        .arg("--out")
+        .arg(&ws_out));
+    assert!(std::fs::read_to_string(&ws_out)
+        .unwrap()
+        .starts_with("id,kind,field,tier"));
+    let sim = dir.path().join("sim");
+    for _ in 0..2 {
+        ok(bin()
+            .arg("simulate")
+            .arg("--data")
+            .arg(&d.root)
+            .arg("--out")
+            .arg(&sim));
+    }
 }

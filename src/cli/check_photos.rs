@@ -55,19 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
     );
     if let Some(out) = &args.out {
-        // Like an export: never over a file of the dataset, never inside it but for its
-        // workspace folder.
-        let name = out
-            .file_name()
-            .and_then(|n| n.to_str())
-            .context("--out needs a file name")?;
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        crate::curation::export::check_export_dir(&args.dir, dir, &[name])?;
-        crate::workspace::write_atomic(out, &csv(&dataset, &report)?)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        crate::cli::write_output(Some(out), Some(&args.dir), &[], &csv(&dataset, &report)?)?;
         println!(
             "wrote {} ({} rows)",
             out.display(),

@@ -61,6 +61,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     eprintln!("noise manifest: {}", noise_path.display());
     let noise = read_noise_csv(&noise_path)?;
+    let inputs: Vec<&std::path::Path> = std::iter::once(noise_path.as_path())
+        .chain(args.probs.as_deref())
+        .collect();
     let dataset = load_dataset(&args.data)?;
     let table = load_table(&dataset, args.probs.as_ref(), run.as_ref())?;
     let mut opts = DatasetIssueOptions::default();
@@ -89,8 +92,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             e.all.boundary_as_gross,
             e.all.swaps.text()
         );
-        return crate::cli::find_issues::emit(args.out.as_ref(), text.as_bytes());
+        return crate::cli::write_output(
+            args.out.as_deref(),
+            Some(&args.data),
+            &inputs,
+            text.as_bytes(),
+        );
     }
     let scores = evaluate(&report, &noise);
-    crate::cli::find_issues::emit(args.out.as_ref(), &scores_csv(&scores))
+    crate::cli::write_output(
+        args.out.as_deref(),
+        Some(&args.data),
+        &inputs,
+        &scores_csv(&scores),
+    )
 }

@@ -109,20 +109,6 @@ impl Args {
     }
 }
 
-/// Writes `bytes` to `out` atomically, or to stdout.
-pub fn emit(out: Option<&PathBuf>, bytes: &[u8]) -> anyhow::Result<()> {
-    match out {
-        Some(p) => crate::workspace::write_atomic(p, bytes)
-            .with_context(|| format!("writing {}", p.display())),
-        None => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes).context("writing to stdout")?;
-            Ok(())
-        }
-    }
-}
-
 /// The ranked issues as CSV: `index,given,suggested,score,p_given,p_suggested`.
 /// `suggested` is the most probable class other than the given one.
 pub fn issues_csv<T: Prob>(
@@ -178,7 +164,18 @@ fn run_arrays<T: Prob>(
         labels.len(),
         opts.filter_by.name()
     );
-    emit(args.out.as_ref(), &issues_csv(labels, probs, &ranked))
+    let inputs: Vec<&std::path::Path> = args
+        .labels
+        .iter()
+        .map(|p| p.as_path())
+        .chain([probs_path])
+        .collect();
+    crate::cli::write_output(
+        args.out.as_deref(),
+        None,
+        &inputs,
+        &issues_csv(labels, probs, &ranked),
+    )
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -275,8 +272,10 @@ fn run_dataset(args: &Args, data: &std::path::Path) -> anyhow::Result<()> {
         );
     }
     print_queue_summary(&report);
-    emit(
-        args.out.as_ref(),
+    crate::cli::write_output(
+        args.out.as_deref(),
+        Some(data),
+        &args.probs.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
         &crate::issues::person::issues_csv(&report, args.all),
     )
 }

@@ -94,6 +94,39 @@ pub fn run_dir_or_newest(
     Ok(dir)
 }
 
+/// Writes a command's output: to `out` atomically, else to stdout. A file is refused where
+/// it would land in the dataset `dataset` names (outside its workspace folder), as an export
+/// is, or where it would replace one of the command's `inputs`: a report never takes the
+/// place of train.csv, a photo or the probabilities it was computed from.
+pub fn write_output(
+    out: Option<&std::path::Path>,
+    dataset: Option<&std::path::Path>,
+    inputs: &[&std::path::Path],
+    bytes: &[u8],
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Some(out) = out else {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        return stdout.write_all(bytes).context("writing to stdout");
+    };
+    if let Some(root) = dataset {
+        crate::curation::export::check_export_file(root, out)?;
+    }
+    if let Ok(target) = std::fs::canonicalize(out) {
+        for input in inputs {
+            if std::fs::canonicalize(input).is_ok_and(|i| i == target) {
+                anyhow::bail!(
+                    "refusing to write {}: it is an input of this command",
+                    out.display()
+                );
+            }
+        }
+    }
+    crate::workspace::write_atomic(out, bytes)
+        .with_context(|| format!("cannot write {}", out.display()))
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => open::run(open::Args {

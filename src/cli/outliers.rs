@@ -54,17 +54,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
     );
     if let Some(out) = &args.out {
-        let name = out
-            .file_name()
-            .and_then(|n| n.to_str())
-            .context("--out needs a file name")?;
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        crate::curation::export::check_export_dir(&args.dir, dir, &[name])?;
-        crate::workspace::write_atomic(out, csv(&dataset, &report, &decisions)?.as_bytes())
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        crate::cli::write_output(
+            Some(out),
+            Some(&args.dir),
+            &[],
+            csv(&dataset, &report, &decisions)?.as_bytes(),
+        )?;
         println!(
             "wrote {} ({} rows)",
             out.display(),

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .runs_dir()
             .join(format!("sim-{}-seed{}", cfg.strength.name, cfg.seed))
     });
+    check_out_dir(&args.data, &out)?;
     let sim = simulate(&dataset, &cfg)?;
     write_run(&sim, &cfg, &out, !args.no_age)?;
     let m = &sim.measured;
@@ -119,5 +120,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.no_age { ", no oof_age.npy" } else { "" },
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// A simulated run goes into a new or empty folder, or over an earlier simulated run; never
+/// into the dataset (outside its workspace) nor over a trained run or other files.
+fn check_out_dir(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    crate::curation::export::check_export_dir(data, out, &[])?;
+    let holds_files = std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
+    if holds_files && !crate::ml::run::RunDir::new(out).is_simulated() {
+        anyhow::bail!(
+            "refusing to write the simulated run into {}: it holds files that are not an earlier simulated run (name a new folder)",
+            out.display()
+        );
+    }
     Ok(())
 }

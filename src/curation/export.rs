@@ -197,6 +197,22 @@ pub fn check_export_dir(root: &Path, out_dir: &Path, names: &[&str]) -> Result<(
     Ok(())
 }
 
+/// [`check_export_dir`] for one file a command writes (`--out FILE`, a submission).
+pub fn check_export_file(root: &Path, file: &Path) -> Result<(), CurationError> {
+    let name =
+        file.file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| CurationError::UnsafeExport {
+                path: file.to_path_buf(),
+                reason: "it names no file".into(),
+            })?;
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_export_dir(root, dir, &[name])
+}
+
 /// `path` with its longest existing prefix resolved by the file system and the rest (not
 /// yet created) appended; `None` when the rest climbs with `..`.
 fn resolve_lexically_missing(path: &Path) -> Option<PathBuf> {

@@ -165,6 +165,28 @@ pub fn metrics_path(out: &std::path::Path) -> std::path::PathBuf {
     out.with_file_name(format!("{stem}.metrics.json"))
 }
 
+/// `<out stem>.age.csv` beside a submission: the predicted years of each eval photo.
+pub fn age_path(out: &std::path::Path) -> std::path::PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "submission".into());
+    out.with_file_name(format!("{stem}.age.csv"))
+}
+
+/// Refuses a submission path where the submission or a file written beside it
+/// ([`age_path`], [`metrics_path`]) would land in the dataset at `root` (its workspace
+/// folder excepted): `--out info.csv` in the eval folder must not replace info.csv.
+pub fn check_submission_path(
+    root: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<(), crate::curation::CurationError> {
+    for path in [out.to_path_buf(), age_path(out), metrics_path(out)] {
+        crate::curation::export::check_export_file(root, &path)?;
+    }
+    Ok(())
+}
+
 /// Writes a submission's report (scores, members, options) atomically beside it; the
 /// command line and the app's panel both call this, so both leave the same files.
 pub fn write_metrics_report(

@@ -627,11 +627,13 @@ impl TrainPanel {
                 ui.end_row();
                 for (dir, info) in &self.runs {
                     let mut chosen = self.ensemble_runs.contains(&dir.dir);
-                    if ui
-                        .checkbox(&mut chosen, "")
-                        .on_hover_text("use in the ensemble")
-                        .changed()
-                    {
+                    let tick = ui.checkbox(&mut chosen, "");
+                    // The tick box shows no text; a screen reader (and a test) names it.
+                    let name = format!("use {} in the ensemble", info.id);
+                    tick.widget_info(|| {
+                        egui::WidgetInfo::selected(egui::Role::CheckBox, true, chosen, &name)
+                    });
+                    if tick.on_hover_text("use in the ensemble").changed() {
                         if chosen {
                             self.ensemble_runs.insert(dir.dir.clone());
                         } else {
@@ -761,6 +763,10 @@ impl TrainPanel {
             device: self.config.device,
             out: PathBuf::from(&self.out_path),
         };
+        if let Err(e) = crate::ml::ensemble::check_submission_path(&self.root, &request.out) {
+            self.predict_result = Some(format!("failed: {e}"));
+            return;
+        }
         match WorkerProcess::spawn(&request.args()) {
             Ok(worker) => {
                 self.predict = Some(PredictJob {

@@ -212,7 +212,7 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
     }
 
     // The binary's ensemble equals the hand-computed mean of the saved fold probabilities.
-    let out = tmp.path().join("sub/submission.csv");
+    let out = tmp.path().join(".mask-curator/exports/submission.csv");
     let status = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
         .args(["predict"])
         .arg(tmp.path())
@@ -259,6 +259,24 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
         expected_classes
     );
     assert!(out.with_file_name("submission.metrics.json").exists());
+
+    // A submission never replaces the dataset's files (`--out info.csv` from the eval
+    // folder): refused before inference, info.csv left as it was.
+    let info = tmp.path().join("eval/info.csv");
+    let info_before = std::fs::read(&info).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
+        .args(["predict"])
+        .arg(tmp.path())
+        .arg("--runs")
+        .arg(&run.dir)
+        .args(["--device", "cpu", "--out"])
+        .arg(&info)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{err}");
+    assert!(err.contains("a file of the dataset"), "{err}");
+    assert_eq!(std::fs::read(&info).unwrap(), info_before);
 }
 
 #[test]
@@ -535,7 +553,7 @@ fn the_age_head_learns_years_out_of_fold_and_predict_writes_them() {
 
     // predict votes the fold models' ages into <out stem>.age.csv, in info.csv order. The
     // run is named by its id, as the app and `train` name it.
-    let out = tmp.path().join("sub/submission.csv");
+    let out = tmp.path().join(".mask-curator/exports/submission.csv");
     let out_arg = out.display().to_string();
     let run_arg = run.dir.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(
@@ -612,7 +630,7 @@ fn a_run_without_an_age_head_still_predicts() {
     for k in 0..2 {
         std::fs::remove_file(run.eval_probs(k, false)).unwrap();
     }
-    let out = tmp.path().join("submission.csv");
+    let out = tmp.path().join(".mask-curator/exports/submission.csv");
     let (out_arg, run_arg) = (out.display().to_string(), run.dir.display().to_string());
     let (_, stderr) = run_bin(
         &[
@@ -622,7 +640,7 @@ fn a_run_without_an_age_head_still_predicts() {
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
     assert!(stderr.contains("predate the age head"), "{stderr}");
-    assert!(!tmp.path().join("submission.age.csv").exists());
+    assert!(!out.with_file_name("submission.age.csv").exists());
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
+    // Before an inference that may take long, not after it.
+    ensemble::check_submission_path(&args.dir, &args.out)?;
     let runs = args
         .runs
         .iter()
@@ -52,13 +54,8 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
         result.members.len(),
         result.classes.len()
     );
-    let stem = args
-        .out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "submission".into());
     // Predicted age in years beside the submission: ImageID,age,spread.
-    let age_path = args.out.with_file_name(format!("{stem}.age.csv"));
+    let age_path = ensemble::age_path(&args.out);
     match &result.age {
         Some(age) => {
             let csv = ensemble::age_csv(&eval.image_ids, age)?;
