@@ -34,8 +34,9 @@ pub struct Args {
     #[arg(long, default_value_t = crate::demo::DemoConfig::default().people)]
     pub demo_people: usize,
     /// With --demo: the real dataset's size (2,700 training people, 1,800 eval people:
-    /// 31,500 photos) in demo-data-full. Its first open takes about nine times as long
-    /// as the default demo's (generation and quick run).
+    /// 31,500 photos) in demo-data-full. Its first open takes about eight and a half
+    /// times as long as the default demo's (generation and quick run: about 30 minutes on
+    /// two cores).
     #[arg(long, conflicts_with = "demo_people")]
     pub full: bool,
 }
