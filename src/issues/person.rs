@@ -147,12 +147,13 @@ pub fn tiers_text(likely: usize, expected: f64, possible: usize) -> String {
 }
 
 /// A probability that a label is wrong as the app shows it: two decimals, but never "0.00"
-/// or "1.00" for a value that is neither (a calibrated score is not a certainty).
+/// or "1.00": a calibrated score is not a certainty, even where it saturates (scores are
+/// stored as f32, in which 1 - 1e-8 is 1.0).
 pub fn prob_text(p: impl Into<f64>) -> String {
     let p: f64 = p.into();
-    if p > 0.0 && p < 0.005 {
+    if p < 0.005 {
         "<0.01".into()
-    } else if (0.995..1.0).contains(&p) {
+    } else if p >= 0.995 {
         ">0.99".into()
     } else {
         format!("{p:.2}")
@@ -592,10 +593,11 @@ mod tests {
     #[test]
     fn a_probability_is_shown_without_false_certainty() {
         assert_eq!(prob_text(0.0015), "<0.01");
-        assert_eq!(prob_text(0.0), "0.00");
+        assert_eq!(prob_text(0.0), "<0.01");
+        assert_eq!(prob_text(0.0051), "0.01");
         assert_eq!(prob_text(0.4249), "0.42");
         assert_eq!(prob_text(0.9951), ">0.99");
-        assert_eq!(prob_text(1.0), "1.00");
+        assert_eq!(prob_text(1.0f32), ">0.99");
     }
 
     /// People with the real layout's spread of ages (18..60, many near 60) and genders.
