@@ -117,8 +117,11 @@ fn the_map_shows_the_outlier_and_the_look_alikes_and_opens_what_is_clicked() {
     h.run();
     assert_eq!(h.state().state.view, View::Map);
     h.get_by_label("map of the photos");
-    h.get_by_label(&format!("{outliers_n} outlier photos"));
-    h.get_by_label("1 look-alike pairs");
+    h.get_by_label(&mask_curator::workbench::queries::counted(
+        outliers_n,
+        "outlier photo",
+    ));
+    h.get_by_label("1 look-alike pair");
     h.get_by_label(&folder(TWINS[1])).click();
     h.run();
     assert_eq!(h.state().state.view, View::Person);

@@ -110,7 +110,7 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
         .to_string();
     let listed: Vec<&str> = stdout
         .lines()
-        .skip_while(|l| !l.contains("outlier photos"))
+        .skip_while(|l| !l.contains("outlier photo"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
         .collect();
@@ -123,7 +123,7 @@ fn outliers_names_the_stray_photo_and_the_duplicated_identity() {
         &dataset.people[twins.1].folder,
     );
     assert!(
-        stdout.contains("1 look-alike pairs") && stdout.contains(&format!("{a}  ~  {b}")),
+        stdout.contains("1 look-alike pair (") && stdout.contains(&format!("{a}  ~  {b}")),
         "{stdout}"
     );
     let csv = std::fs::read_to_string(&out).unwrap();

@@ -279,10 +279,10 @@ fn embeddings_text(s: &mut String, dataset: &Dataset, probs: &crate::review_queu
         Ok(Some(report)) => {
             let _ = writeln!(
                 s,
-                "Outliers and look-alikes (run {}): {} outlier photos, {} look-alike pairs",
+                "Outliers and look-alikes (run {}): {}, {}",
                 probs.run_id,
-                report.outliers.len(),
-                report.lookalikes.len()
+                crate::workbench::queries::counted(report.outliers.len(), "outlier photo"),
+                crate::workbench::queries::counted(report.lookalikes.len(), "look-alike pair")
             );
             for &row in report.outliers.iter().take(5) {
                 let path = dataset

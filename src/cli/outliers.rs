@@ -130,8 +130,8 @@ pub fn render_text(
     };
     let _ = writeln!(
         o,
-        "{} outlier photos (unlike any photo of another person, beyond Datalab's fence; score 1 typical, 0.37 median, near 0 alone):",
-        report.outliers.len()
+        "{} (unlike any photo of another person, beyond Datalab's fence; score 1 typical, 0.37 median, near 0 alone):",
+        crate::workbench::queries::counted(report.outliers.len(), "outlier photo")
     );
     for &row in report.outliers.iter().take(limit) {
         let _ = writeln!(
@@ -146,8 +146,8 @@ pub fn render_text(
     }
     let _ = writeln!(
         o,
-        "{} look-alike pairs (two ids the model sees as one person; check for a duplicated identity):",
-        report.lookalikes.len()
+        "{} (two ids the model sees as one person; check for a duplicated identity):",
+        crate::workbench::queries::counted(report.lookalikes.len(), "look-alike pair")
     );
     for (i, l) in report.lookalikes.iter().enumerate().take(limit) {
         let decided = match decisions.get(i).copied().flatten() {

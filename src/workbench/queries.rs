@@ -322,6 +322,15 @@ pub fn review_pace_secs(history: &[crate::curation::JournalEntry]) -> Option<f64
     })
 }
 
+/// "1 issue", "2 issues": a count with its noun (a regular plural).
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// "about 12 min left at your pace (25 s an item)" for `open` items.
 pub fn time_left_text(open: usize, pace_secs: f64) -> String {
     // Keys pressed in one burst are not a pace below a second.
@@ -364,6 +373,13 @@ mod tests {
             reverts: None,
             reapplies: None,
         }
+    }
+
+    #[test]
+    fn a_count_takes_its_nouns_number() {
+        assert_eq!(counted(1, "look-alike pair"), "1 look-alike pair");
+        assert_eq!(counted(0, "problem"), "0 problems");
+        assert_eq!(counted(12, "issue"), "12 issues");
     }
 
     #[test]

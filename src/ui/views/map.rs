@@ -424,7 +424,10 @@ fn lists_ui(
         .id_salt("map_lists")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            ui.strong(format!("{} outlier photos", report.outliers.len()));
+            ui.strong(crate::workbench::queries::counted(
+                report.outliers.len(),
+                "outlier photo",
+            ));
             ui.weak("Unlike any photo of another person; most atypical first.");
             for &row in &report.outliers {
                 let photo = report.rows[row];
@@ -440,7 +443,10 @@ fn lists_ui(
                 }
             }
             ui.add_space(10.0);
-            ui.strong(format!("{} look-alike pairs", report.lookalikes.len()));
+            ui.strong(crate::workbench::queries::counted(
+                report.lookalikes.len(),
+                "look-alike pair",
+            ));
             ui.weak("Two ids the model sees as one person: a duplicated identity?");
             for l in &report.lookalikes {
                 ui.horizontal_wrapped(|ui| {

@@ -46,7 +46,10 @@ pub fn overview_ui(
                     ui.label(format!("{} eval images", eval.image_ids.len()));
                 }
                 ui.separator();
-                ui.label(format!("{} problems", session.dataset.problems.len()));
+                ui.label(crate::workbench::queries::counted(
+                    session.dataset.problems.len(),
+                    "problem",
+                ));
             });
             ui.add_space(8.0);
             ui.columns(3, |cols| {
@@ -329,8 +332,8 @@ fn photo_checks_ui(
     }
     if !report.unreadable.is_empty() {
         ui.weak(format!(
-            "{} photos could not be read (see the scan's problems)",
-            report.unreadable.len()
+            "{} could not be read (see the scan's problems)",
+            crate::workbench::queries::counted(report.unreadable.len(), "photo")
         ));
     }
     if flagged_people > 0 && ui.button("Show these people").clicked() {

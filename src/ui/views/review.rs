@@ -142,7 +142,10 @@ fn queue_list_ui(
         .iter()
         .filter(|&&i| session.item_status(&issues.items[i]) != ItemStatus::Open)
         .count();
-    ui.label(format!("{} issues · {} decided", list.len(), done));
+    ui.label(format!(
+        "{} · {done} decided",
+        crate::workbench::queries::counted(list.len(), "issue")
+    ));
     if let (Some(pace), open @ 1..) = (pace, list.len() - done) {
         ui.weak(crate::workbench::queries::time_left_text(open, pace))
             .on_hover_text("The median time between your last edits and decisions, breaks of over five minutes left out");
