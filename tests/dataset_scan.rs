@@ -9,15 +9,10 @@ use mask_curator::dataset::{
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const STEMS: [&str; 7] = [
-    "mask1",
-    "mask2",
-    "mask3",
-    "mask4",
-    "mask5",
-    "incorrect_mask",
-    "normal",
-];
+/// The seven file stems of a person's folder.
+fn stems() -> [&'static str; 7] {
+    mask_curator::dataset::Slot::ALL.map(mask_curator::dataset::Slot::stem)
+}
 
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 99]));
@@ -60,7 +55,7 @@ impl Tree {
             ));
             let d = root.join("train/images").join(f);
             std::fs::create_dir_all(&d).unwrap();
-            for stem in STEMS {
+            for stem in stems() {
                 std::fs::write(d.join(format!("{stem}.jpg")), jpeg(16, 16)).unwrap();
             }
         }
@@ -312,7 +307,7 @@ fn rows_and_folders_that_do_not_match() {
         "id,gender,race,age,path\n000001,male,Asian,44,{A}\n000002,male,Asian,60,{B}\n000009,female,Asian,20,000009_female_Asian_20\n"
     );
     std::fs::create_dir_all(t.path("train/images/000009_female_Asian_20")).unwrap();
-    for stem in STEMS {
+    for stem in stems() {
         t.write(
             &format!("train/images/000009_female_Asian_20/{stem}.jpg"),
             &jpeg(8, 8),

@@ -13,15 +13,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mask-curator");
-const STEMS: [&str; 7] = [
-    "mask1",
-    "mask2",
-    "mask3",
-    "mask4",
-    "mask5",
-    "incorrect_mask",
-    "normal",
-];
+/// The seven file stems of a person's folder.
+fn stems() -> [&'static str; 7] {
+    mask_curator::dataset::Slot::ALL.map(mask_curator::dataset::Slot::stem)
+}
 
 /// Runs the binary with a deadline: a hang fails the test instead of blocking it.
 fn run(args: &[&str]) -> Output {
@@ -73,7 +68,7 @@ fn seeded_dataset() -> Seeded {
         let folder = format!("{:06}_female_Asian_{}", i + 1, 25 + i);
         let d = root.join("train/images").join(&folder);
         std::fs::create_dir_all(&d).unwrap();
-        for (s, stem) in STEMS.iter().enumerate() {
+        for (s, stem) in stems().iter().enumerate() {
             std::fs::write(
                 d.join(format!("{stem}.jpg")),
                 hs::jpeg(96, 128, (i * 7 + s) as u64),
@@ -135,7 +130,7 @@ fn seeded_dataset() -> Seeded {
     let thumbs = Workspace::for_dataset(&root).thumbs_dir();
     let cache = mask_curator::thumbs::DiskCache::new(&thumbs, 96, 128);
     for f in &folders {
-        for stem in STEMS {
+        for stem in stems() {
             let p = root
                 .join("train/images")
                 .join(f)
@@ -246,7 +241,7 @@ fn a_dataset_full_of_hostile_files_scans_opens_and_exports_without_losing_edits(
     let thumbs = Thumbnailer::new(ThumbConfig::for_workspace(&ws));
     let mut paths = Vec::new();
     for f in &s.folders {
-        for stem in STEMS {
+        for stem in stems() {
             let p = s
                 .root
                 .join("train/images")

@@ -221,15 +221,10 @@ struct Demo {
     run: std::path::PathBuf,
 }
 
-const STEMS: [&str; 7] = [
-    "mask1",
-    "mask2",
-    "mask3",
-    "mask4",
-    "mask5",
-    "incorrect_mask",
-    "normal",
-];
+/// The seven file stems of a person's folder.
+fn stems() -> [&'static str; 7] {
+    mask_curator::dataset::Slot::ALL.map(mask_curator::dataset::Slot::stem)
+}
 
 /// A small tree in the real layout with injected noise, and 18-class probabilities that
 /// are right on average per person but noisy per photo.
@@ -281,7 +276,7 @@ fn demo() -> Demo {
         } else {
             2
         };
-        for (slot, stem) in STEMS.iter().enumerate() {
+        for (slot, stem) in stems().iter().enumerate() {
             std::fs::write(pdir.join(format!("{stem}.jpg")), &jpeg).unwrap();
             let mut true_mask = match slot {
                 5 => 1,

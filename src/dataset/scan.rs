@@ -249,13 +249,63 @@ fn csv_with_header(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), St
     Ok((reader, names))
 }
 
+/// A CSV's rows read one at a time, each numbered by its line in the file (a quoted field
+/// may span lines); blank rows are skipped.
+struct NumberedRows<'a> {
+    reader: csv::Reader<&'a [u8]>,
+    /// The row [`NumberedRows::next_row`] last read.
+    record: csv::StringRecord,
+    last_line: usize,
+}
+
+enum RowRead {
+    /// A row, in `record`, at this line.
+    Row(usize),
+    /// A row the CSV reader could not read: its line and why.
+    Unreadable(usize, String),
+}
+
+impl<'a> NumberedRows<'a> {
+    fn new(reader: csv::Reader<&'a [u8]>) -> Self {
+        NumberedRows {
+            reader,
+            record: csv::StringRecord::new(),
+            last_line: 1,
+        }
+    }
+
+    fn next_row(&mut self) -> Option<RowRead> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e
+                        .position()
+                        .map_or(self.last_line + 1, |p| p.line() as usize);
+                    self.last_line = line;
+                    return Some(RowRead::Unreadable(line, format!("unreadable row: {e}")));
+                }
+            }
+            let line = self
+                .record
+                .position()
+                .map_or(self.last_line + 1, |p| p.line() as usize);
+            self.last_line = line;
+            if !self.record.iter().all(|f| f.trim().is_empty()) {
+                return Some(RowRead::Row(line));
+            }
+        }
+    }
+}
+
 /// Parses train.csv. Err only for a file that cannot be read as a table at all (no header,
 /// missing columns); bad rows become problems.
 pub(crate) fn parse_train_csv(
     bytes: &[u8],
     rel: &Path,
 ) -> Result<(Vec<TrainRow>, Vec<Problem>), String> {
-    let (mut reader, names) = csv_with_header(bytes)?;
+    let (reader, names) = csv_with_header(bytes)?;
     let mut col = [0usize; 5];
     for (i, want) in TRAIN_COLUMNS.iter().enumerate() {
         col[i] = names.iter().position(|n| n == want).ok_or_else(|| {
@@ -274,26 +324,16 @@ pub(crate) fn parse_train_csv(
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
-    let mut record = csv::StringRecord::new();
-    let mut last_line = 1;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(last_line + 1, |p| p.line() as usize);
-                problems.push(problem(line, format!("unreadable row: {e}")));
-                last_line = line;
+    let mut csv_rows = NumberedRows::new(reader);
+    while let Some(read) = csv_rows.next_row() {
+        let line = match read {
+            RowRead::Row(line) => line,
+            RowRead::Unreadable(line, reason) => {
+                problems.push(problem(line, reason));
                 continue;
             }
-        }
-        let line = record
-            .position()
-            .map_or(last_line + 1, |p| p.line() as usize);
-        last_line = line;
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
+        };
+        let record = &csv_rows.record;
         let field = |i: usize| record.get(col[i]).map(str::trim);
         let (Some(id), Some(gender_s), Some(race), Some(age_s), Some(folder)) =
             (field(0), field(1), field(2), field(3), field(4))
@@ -764,7 +804,7 @@ pub(crate) fn parse_info_csv(
     bytes: &[u8],
     rel: &Path,
 ) -> Result<(Vec<InfoRow>, Vec<Problem>), String> {
-    let (mut reader, names) = csv_with_header(bytes)?;
+    let (reader, names) = csv_with_header(bytes)?;
     let col = names
         .iter()
         .position(|n| n == "imageid")
@@ -772,32 +812,22 @@ pub(crate) fn parse_info_csv(
     let mut ids = Vec::new();
     let mut problems = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut record = csv::StringRecord::new();
-    let mut last_line = 1;
     let problem = |line: usize, reason: String| Problem {
         path: rel.to_path_buf(),
         line: Some(line),
         kind: ProblemKind::BadEvalRow,
         reason,
     };
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(last_line + 1, |p| p.line() as usize);
-                last_line = line;
-                problems.push(problem(line, format!("unreadable row: {e}")));
+    let mut csv_rows = NumberedRows::new(reader);
+    while let Some(read) = csv_rows.next_row() {
+        let line = match read {
+            RowRead::Row(line) => line,
+            RowRead::Unreadable(line, reason) => {
+                problems.push(problem(line, reason));
                 continue;
             }
-        }
-        let line = record
-            .position()
-            .map_or(last_line + 1, |p| p.line() as usize);
-        last_line = line;
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
+        };
+        let record = &csv_rows.record;
         let Some(id) = record.get(col).map(str::trim) else {
             problems.push(problem(
                 line,
