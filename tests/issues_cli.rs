@@ -545,6 +545,16 @@ fn outputs_never_replace_the_dataset_or_an_input() {
         ]),
         "a file of the dataset",
     );
+    refused(
+        os(&[
+            "find-issues".as_ref(),
+            "--data".as_ref(),
+            data,
+            "--out".as_ref(),
+            data,
+        ]),
+        "a folder of the dataset",
+    );
     let inside = d.root.join("train/images/issues.csv");
     refused(
         os(&[

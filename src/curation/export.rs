@@ -175,9 +175,10 @@ pub fn check_export_dir(root: &Path, out_dir: &Path, names: &[&str]) -> Result<(
         let file = out_dir.join(name);
         if let Ok(real) = std::fs::canonicalize(&file) {
             if inside_dataset(&real) {
+                let what = if real.is_dir() { "a folder" } else { "a file" };
                 return Err(refuse(
                     &file,
-                    format!("would replace {}, a file of the dataset", real.display()),
+                    format!("would replace {}, {what} of the dataset", real.display()),
                 ));
             }
         }
