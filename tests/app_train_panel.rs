@@ -293,10 +293,11 @@ fn a_request_the_worker_refuses_is_reported_and_the_app_goes_on() {
     assert_eq!(session.age_years(0), 41);
 }
 
-/// The ensemble's output field is typed by hand: a path onto a file of the dataset is
-/// refused at once with the reason (no worker starts), and the file stays as it was.
+/// The ensemble's output field starts at a name no earlier prediction has taken, and is
+/// typed by hand: a path onto a file of the dataset is refused at once with the reason (no
+/// worker starts), and the file stays as it was.
 #[test]
-fn a_submission_is_never_written_over_the_datasets_files() {
+fn a_submission_never_replaces_the_datasets_files_or_an_earlier_one() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     write_dataset(&root);
@@ -319,8 +320,17 @@ fn a_submission_is_never_written_over_the_datasets_files() {
         error: None,
     };
     run.write_json(&run.run_json(), &info).unwrap();
+    // A submission of an earlier session.
+    let exports = root.join(".mask-curator/exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    std::fs::write(exports.join("submission.csv"), "ImageID,ans\n").unwrap();
     let mut h = harness(&root);
     open_panel(&mut h);
+    let panel = h.state().rt.train_panel.as_ref().unwrap();
+    assert_eq!(
+        std::path::PathBuf::from(panel.output_path()),
+        exports.join("submission-2.csv")
+    );
     h.get_by_label("use test-run in the ensemble").click();
     h.run();
     h.get_by_label_contains("1 run(s) ticked");

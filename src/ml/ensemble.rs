@@ -174,6 +174,34 @@ pub fn age_path(out: &std::path::Path) -> std::path::PathBuf {
     out.with_file_name(format!("{stem}.age.csv"))
 }
 
+/// `out` when no submission has been written there, else the first free `<stem>-N.<ext>`
+/// beside it (`submission.csv`, then `submission-2.csv`, ...), its age and metrics files
+/// free too: the app's output field, so a new prediction never replaces an earlier one.
+pub fn next_free_submission(out: &std::path::Path) -> std::path::PathBuf {
+    let taken =
+        |p: &std::path::Path| p.exists() || age_path(p).exists() || metrics_path(p).exists();
+    if !taken(out) {
+        return out.to_path_buf();
+    }
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "submission".into());
+    // submission-2 goes on to submission-3, not submission-2-2.
+    let base = match stem.rsplit_once('-') {
+        Some((base, n)) if !base.is_empty() && n.parse::<u64>().is_ok() => base.to_string(),
+        _ => stem,
+    };
+    let ext = out
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (2u64..)
+        .map(|n| out.with_file_name(format!("{base}-{n}{ext}")))
+        .find(|p| !taken(p))
+        .unwrap_or_else(|| out.to_path_buf())
+}
+
 /// Refuses a submission path where the submission or a file written beside it
 /// ([`age_path`], [`metrics_path`]) would land in the dataset at `root` (its workspace
 /// folder excepted): `--out info.csv` in the eval folder must not replace info.csv.
@@ -208,6 +236,25 @@ pub fn write_metrics_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_submission_goes_beside_the_earlier_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("submission.csv");
+        assert_eq!(next_free_submission(&first), first);
+        std::fs::write(&first, "ImageID,ans\n").unwrap();
+        let second = dir.path().join("submission-2.csv");
+        assert_eq!(next_free_submission(&first), second);
+        // Its report alone (a submission moved away) still holds the name.
+        std::fs::write(metrics_path(&second), "{}").unwrap();
+        let third = dir.path().join("submission-3.csv");
+        assert_eq!(next_free_submission(&first), third);
+        // From a numbered name the count goes on; other names keep their stem.
+        assert_eq!(next_free_submission(&second), third);
+        let mine = dir.path().join("ens-a.csv");
+        std::fs::write(&mine, "").unwrap();
+        assert_eq!(next_free_submission(&mine), dir.path().join("ens-a-2.csv"));
+    }
 
     #[test]
     fn weighted_vote_is_the_normalised_weighted_mean() {

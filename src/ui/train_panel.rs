@@ -15,7 +15,7 @@ use crate::workbench::worker::{mark_run_failed, WorkerProcess};
 use crate::workspace::Workspace;
 use egui::{Color32, RichText, Ui};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What the panel tells the app.
@@ -75,11 +75,13 @@ pub struct TrainPanel {
 impl TrainPanel {
     pub fn new(dataset_root: PathBuf) -> Self {
         let config = TrainConfig::default();
-        let out_path = crate::workspace::Workspace::for_dataset(&dataset_root)
-            .exports_dir()
-            .join("submission.csv")
-            .display()
-            .to_string();
+        let out_path = crate::ml::ensemble::next_free_submission(
+            &crate::workspace::Workspace::for_dataset(&dataset_root)
+                .exports_dir()
+                .join("submission.csv"),
+        )
+        .display()
+        .to_string();
         let mut panel = TrainPanel {
             runs: Vec::new(),
             image_size_text: config.image_size.to_string(),
@@ -735,7 +737,8 @@ impl TrainPanel {
         });
         ui.horizontal(|ui| {
             let name = ui.label("output");
-            ui.text_edit_singleline(&mut self.out_path)
+            // As wide as the panel: the file name is at the end of a long path.
+            ui.add(egui::TextEdit::singleline(&mut self.out_path).desired_width(f32::INFINITY))
                 .labelled_by(name.id);
         });
         let can_run = self.predict.is_none() && !self.ensemble_runs.is_empty();
@@ -799,7 +802,12 @@ impl TrainPanel {
             return;
         };
         self.predict_result = Some(match job.outcome {
-            Some(Ok(summary)) => summary,
+            Some(Ok(summary)) => {
+                // The next prediction goes beside this one, not over it.
+                let next = crate::ml::ensemble::next_free_submission(Path::new(&self.out_path));
+                self.out_path = next.display().to_string();
+                format!("{summary}\nthe next prediction goes to {}", self.out_path)
+            }
             Some(Err(e)) => format!("failed: {e}"),
             None => format!("failed: {}", job.worker.failure_reason(&exit)),
         });
@@ -809,6 +817,11 @@ impl TrainPanel {
     /// The last inference's result line ("predicting…", what was written, or why not).
     pub fn predict_result(&self) -> Option<&str> {
         self.predict_result.as_deref()
+    }
+
+    /// The output field: where the next prediction writes its submission.
+    pub fn output_path(&self) -> &str {
+        &self.out_path
     }
 
     pub fn is_predicting(&self) -> bool {
