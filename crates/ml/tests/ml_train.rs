@@ -277,6 +277,31 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
     assert!(!refused.status.success(), "{err}");
     assert!(err.contains("a file of the dataset"), "{err}");
     assert_eq!(std::fs::read(&info).unwrap(), info_before);
+
+    // Without --out, the submission goes beside the earlier one in exports/, as the app's.
+    let again = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
+        .args(["predict"])
+        .arg(tmp.path())
+        .arg("--runs")
+        .arg(&run.dir)
+        .args(["--device", "cpu"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let second = out.with_file_name("submission-2.csv");
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(
+        stdout.lines().last(),
+        Some(second.display().to_string().as_str())
+    );
+    assert_eq!(
+        std::fs::read_to_string(&second).unwrap(),
+        std::fs::read_to_string(&out).unwrap()
+    );
 }
 
 #[test]

@@ -23,14 +23,23 @@ pub struct Args {
     pub weights: Weighting,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
-    /// The submission CSV to write.
+    /// The submission CSV to write (default: the first free `submission[-N].csv` in
+    /// <DIR>/.mask-curator/exports/, as the app's Predict writes: never over an earlier one).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
 }
 
 pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => ensemble::next_free_submission(
+            &mask_curator::workspace::Workspace::for_dataset(&args.dir)
+                .exports_dir()
+                .join("submission.csv"),
+        ),
+    };
     // Before an inference that may take long, not after it.
-    ensemble::check_submission_path(&args.dir, &args.out)?;
+    ensemble::check_submission_path(&args.dir, &out)?;
     let runs = args
         .runs
         .iter()
@@ -47,15 +56,15 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
         eprintln!("{line}")
     })?;
     let csv = ensemble::submission_csv(&eval.image_ids, &result.classes)?;
-    mask_curator::workspace::write_atomic(&args.out, csv.as_bytes())
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    mask_curator::workspace::write_atomic(&out, csv.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
         "{} fold model(s), {} rows",
         result.members.len(),
         result.classes.len()
     );
     // Predicted age in years beside the submission: ImageID,age,spread.
-    let age_path = ensemble::age_path(&args.out);
+    let age_path = ensemble::age_path(&out);
     match &result.age {
         Some(age) => {
             let csv = ensemble::age_csv(&eval.image_ids, age)?;
@@ -78,7 +87,7 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
     let reused = result.members.iter().filter(|m| m.reused).count();
     let mut summary = format!(
         "wrote {} ({} models, {reused} from saved probabilities)",
-        args.out.display(),
+        out.display(),
         result.members.len()
     );
     let mut metrics_path = None;
@@ -105,7 +114,7 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
             }
         }
         let report_json = serde_json::json!({ "scores": scores, "members": result.members, "tta": args.tta, "weights": args.weights });
-        let path = mask_curator::ml::ensemble::write_metrics_report(&args.out, &report_json)
+        let path = mask_curator::ml::ensemble::write_metrics_report(&out, &report_json)
             .map_err(anyhow::Error::msg)?;
         eprintln!("metrics written to {}", path.display());
         summary.push_str(&format!(
@@ -115,9 +124,9 @@ pub fn run(args: Args, report: Report) -> anyhow::Result<()> {
         metrics_path = Some(path);
     }
     match report {
-        Report::Terminal => println!("{}", args.out.display()),
+        Report::Terminal => println!("{}", out.display()),
         Report::Lines => super::emit(&WorkerEvent::Predicted {
-            out: args.out.clone(),
+            out: out.clone(),
             metrics: metrics_path,
             summary,
         }),
