@@ -156,22 +156,23 @@ pub fn submission_csv(image_ids: &[String], classes: &[usize]) -> Result<String,
     Ok(out)
 }
 
-/// `<out stem>.metrics.json` beside a submission: where its eval scores and members go.
-pub fn metrics_path(out: &std::path::Path) -> std::path::PathBuf {
+/// `<out stem><suffix>` beside a submission.
+fn beside(out: &std::path::Path, suffix: &str) -> std::path::PathBuf {
     let stem = out
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "submission".into());
-    out.with_file_name(format!("{stem}.metrics.json"))
+    out.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// `<out stem>.metrics.json` beside a submission: where its eval scores and members go.
+pub fn metrics_path(out: &std::path::Path) -> std::path::PathBuf {
+    beside(out, ".metrics.json")
 }
 
 /// `<out stem>.age.csv` beside a submission: the predicted years of each eval photo.
 pub fn age_path(out: &std::path::Path) -> std::path::PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "submission".into());
-    out.with_file_name(format!("{stem}.age.csv"))
+    beside(out, ".age.csv")
 }
 
 /// `out` when no submission has been written there, else the first free `<stem>-N.<ext>`
