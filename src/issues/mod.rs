@@ -38,9 +38,9 @@ pub mod probs;
 pub mod table;
 
 pub use person::{
-    find_dataset_issues, prob_text, tiers_text, AgeSource, Calibration, DatasetIssueOptions,
-    DatasetLabels, Detector, FieldQueue, Issue, IssueKind, IssueReport, PersonLabels, RunSummary,
-    Tier,
+    find_dataset_issues, percent_text, prob_text, tiers_text, AgeSource, Calibration,
+    DatasetIssueOptions, DatasetLabels, Detector, FieldQueue, Issue, IssueKind, IssueReport,
+    PersonLabels, RunSummary, Tier,
 };
 pub use probs::{InputError, Prob, ProbView};
 pub use table::ProbTable;

@@ -160,6 +160,19 @@ pub fn prob_text(p: impl Into<f64>) -> String {
     }
 }
 
+/// A model's probability as a whole percentage, with the same care: `<1%` and `>99%`
+/// rather than "0%" or "100%".
+pub fn percent_text(p: impl Into<f64>) -> String {
+    let p: f64 = p.into();
+    if p < 0.005 {
+        "<1%".into()
+    } else if p >= 0.995 {
+        ">99%".into()
+    } else {
+        format!("{:.0}%", p * 100.0)
+    }
+}
+
 /// One suspected label error.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
@@ -598,6 +611,9 @@ mod tests {
         assert_eq!(prob_text(0.4249), "0.42");
         assert_eq!(prob_text(0.9951), ">0.99");
         assert_eq!(prob_text(1.0f32), ">0.99");
+        assert_eq!(percent_text(0.004), "<1%");
+        assert_eq!(percent_text(0.88f32), "88%");
+        assert_eq!(percent_text(0.996), ">99%");
     }
 
     /// People with the real layout's spread of ages (18..60, many near 60) and genders.

@@ -815,9 +815,9 @@ impl Session {
         let p_value = *probs.get(value)?;
         (best != value && p_value <= DOUBT_AT_MOST && p_best >= DOUBT_SURE).then(|| {
             format!(
-                "the model reads {whom} as {} ({:.0}%)",
+                "the model reads {whom} as {} ({})",
                 field.class_name(best),
-                p_best * 100.0
+                crate::issues::percent_text(p_best)
             )
         })
     }

@@ -243,7 +243,7 @@ fn photos_ui(
                                 egui::Label::new(egui::RichText::new(class.describe()).small())
                                     .truncate(),
                             );
-                            ui.small(format!("{:.0}%", prob * 100.0));
+                            ui.small(crate::issues::percent_text(prob));
                         });
                     }
                 });

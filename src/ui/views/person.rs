@@ -611,9 +611,9 @@ pub(super) fn model_mask_guess(session: &Session, photo: PhotoRef) -> Option<(us
     Some((
         best,
         format!(
-            "model: {} {:.0}%",
+            "model: {} {}",
             Field::Mask.class_name(best),
-            probs[best] * 100.0
+            crate::issues::percent_text(probs[best])
         ),
     ))
 }
