@@ -250,19 +250,13 @@ fn csv_with_header(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), St
 }
 
 /// A CSV's rows read one at a time, each numbered by its line in the file (a quoted field
-/// may span lines); blank rows are skipped.
+/// may span lines); blank rows are skipped, and a row the reader cannot read is handed to
+/// the caller's `unreadable` with its line and why, then skipped too.
 struct NumberedRows<'a> {
     reader: csv::Reader<&'a [u8]>,
     /// The row [`NumberedRows::next_row`] last read.
     record: csv::StringRecord,
     last_line: usize,
-}
-
-enum RowRead {
-    /// A row, in `record`, at this line.
-    Row(usize),
-    /// A row the CSV reader could not read: its line and why.
-    Unreadable(usize, String),
 }
 
 impl<'a> NumberedRows<'a> {
@@ -274,7 +268,8 @@ impl<'a> NumberedRows<'a> {
         }
     }
 
-    fn next_row(&mut self) -> Option<RowRead> {
+    /// The next row's line (the row is in `record`); `None` at the end.
+    fn next_row(&mut self, mut unreadable: impl FnMut(usize, String)) -> Option<usize> {
         loop {
             match self.reader.read_record(&mut self.record) {
                 Ok(false) => return None,
@@ -284,7 +279,8 @@ impl<'a> NumberedRows<'a> {
                         .position()
                         .map_or(self.last_line + 1, |p| p.line() as usize);
                     self.last_line = line;
-                    return Some(RowRead::Unreadable(line, format!("unreadable row: {e}")));
+                    unreadable(line, format!("unreadable row: {e}"));
+                    continue;
                 }
             }
             let line = self
@@ -293,7 +289,7 @@ impl<'a> NumberedRows<'a> {
                 .map_or(self.last_line + 1, |p| p.line() as usize);
             self.last_line = line;
             if !self.record.iter().all(|f| f.trim().is_empty()) {
-                return Some(RowRead::Row(line));
+                return Some(line);
             }
         }
     }
@@ -325,14 +321,7 @@ pub(crate) fn parse_train_csv(
     let mut problems = Vec::new();
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
     let mut csv_rows = NumberedRows::new(reader);
-    while let Some(read) = csv_rows.next_row() {
-        let line = match read {
-            RowRead::Row(line) => line,
-            RowRead::Unreadable(line, reason) => {
-                problems.push(problem(line, reason));
-                continue;
-            }
-        };
+    while let Some(line) = csv_rows.next_row(|line, reason| problems.push(problem(line, reason))) {
         let record = &csv_rows.record;
         let field = |i: usize| record.get(col[i]).map(str::trim);
         let (Some(id), Some(gender_s), Some(race), Some(age_s), Some(folder)) =
@@ -819,14 +808,7 @@ pub(crate) fn parse_info_csv(
         reason,
     };
     let mut csv_rows = NumberedRows::new(reader);
-    while let Some(read) = csv_rows.next_row() {
-        let line = match read {
-            RowRead::Row(line) => line,
-            RowRead::Unreadable(line, reason) => {
-                problems.push(problem(line, reason));
-                continue;
-            }
-        };
+    while let Some(line) = csv_rows.next_row(|line, reason| problems.push(problem(line, reason))) {
         let record = &csv_rows.record;
         let Some(id) = record.get(col).map(str::trim) else {
             problems.push(problem(

@@ -150,27 +150,26 @@ pub fn tiers_text(likely: usize, expected: f64, possible: usize) -> String {
 /// or "1.00": a calibrated score is not a certainty, even where it saturates (scores are
 /// stored as f32, in which 1 - 1e-8 is 1.0).
 pub fn prob_text(p: impl Into<f64>) -> String {
-    let p: f64 = p.into();
-    if p < 0.005 {
-        "<0.01".into()
-    } else if p >= 0.995 {
-        ">0.99".into()
-    } else {
-        format!("{p:.2}")
-    }
+    never_certain(p.into(), 1.0, 2, "")
 }
 
 /// A model's probability as a whole percentage, with the same care: `<1%` and `>99%`
 /// rather than "0%" or "100%".
 pub fn percent_text(p: impl Into<f64>) -> String {
-    let p: f64 = p.into();
-    if p < 0.005 {
-        "<1%".into()
+    never_certain(p.into(), 100.0, 0, "%")
+}
+
+/// `p` times `scale` with `decimals` places and `unit`; below 0.005 it reads as below 0.01
+/// and from 0.995 on as above 0.99 (scaled alike), so that neither 0 nor 1 is shown.
+fn never_certain(p: f64, scale: f64, decimals: usize, unit: &str) -> String {
+    let (mark, shown) = if p < 0.005 {
+        ("<", 0.01)
     } else if p >= 0.995 {
-        ">99%".into()
+        (">", 0.99)
     } else {
-        format!("{:.0}%", p * 100.0)
-    }
+        ("", p)
+    };
+    format!("{mark}{:.*}{unit}", decimals, shown * scale)
 }
 
 /// One suspected label error.
