@@ -635,10 +635,7 @@ fn z_shows_the_selected_photo_large_and_the_keys_work_under_it() {
 /// from a state never found, as 0).
 #[test]
 fn the_people_grid_scrolls_up_to_the_selection_too() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness_sized(&root, [1400.0, 500.0]);
+    let (_tmp, _root, mut h) = app_on_dataset_sized([1400.0, 500.0]);
     press(&mut h, Key::F3);
     let on_screen = |h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
                      p: usize| {

@@ -179,10 +179,7 @@ fn a_label_key_in_the_same_frame_as_a_decision_is_dropped() {
 /// window and left of the panel; `-` makes them smaller.
 #[test]
 fn review_fits_a_small_window_with_the_train_panel_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    let mut h = harness_sized(&root, [1000.0, 700.0]);
+    let (_tmp, _root, mut h) = app_on_dataset_sized([1000.0, 700.0]);
     press(&mut h, Key::F9);
     review(&mut h);
     assert!(h.state().state.show_train_panel);

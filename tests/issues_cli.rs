@@ -523,68 +523,40 @@ fn outputs_never_replace_the_dataset_or_an_input() {
     let before = |p: &std::path::Path| std::fs::read(p).unwrap();
     let (train_before, noise_before, oof_before) =
         (before(&train_csv), before(&noise_csv), before(&oof));
-    let refused = |args: Vec<std::ffi::OsString>, needle: &str| {
-        let out = bin().args(&args).output().unwrap();
+    let refused = |cmd: &mut Command, needle: &str| {
+        let out = cmd.output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} was written: {err}");
-        assert!(
-            err.contains(needle),
-            "{args:?}: missing {needle:?} in {err}"
-        );
+        assert!(!out.status.success(), "{cmd:?} was written: {err}");
+        assert!(err.contains(needle), "{cmd:?}: missing {needle:?} in {err}");
         assert!(!err.contains("panicked"), "{err}");
     };
-    let os = |parts: &[&std::ffi::OsStr]| parts.iter().map(|p| p.to_os_string()).collect();
-    let data = d.root.as_os_str();
+    // `COMMAND --data DATA --out OUT`.
+    let data_out = |command: &str, out: &Path| {
+        let mut cmd = bin();
+        cmd.arg(command)
+            .arg("--data")
+            .arg(&d.root)
+            .arg("--out")
+            .arg(out);
+        cmd
+    };
     refused(
-        os(&[
-            "find-issues".as_ref(),
-            "--data".as_ref(),
-            data,
-            "--out".as_ref(),
-            train_csv.as_os_str(),
-        ]),
+        &mut data_out("find-issues", &train_csv),
         "a file of the dataset",
     );
     refused(
-        os(&[
-            "find-issues".as_ref(),
-            "--data".as_ref(),
-            data,
-            "--out".as_ref(),
-            data,
-        ]),
+        &mut data_out("find-issues", &d.root),
         "a folder of the dataset",
     );
     let inside = d.root.join("train/images/issues.csv");
-    refused(
-        os(&[
-            "find-issues".as_ref(),
-            "--data".as_ref(),
-            data,
-            "--out".as_ref(),
-            inside.as_os_str(),
-        ]),
-        "inside the dataset",
-    );
+    refused(&mut data_out("find-issues", &inside), "inside the dataset");
     assert!(!inside.exists());
     refused(
-        os(&[
-            "evaluate-issues".as_ref(),
-            "--data".as_ref(),
-            data,
-            "--out".as_ref(),
-            noise_csv.as_os_str(),
-        ]),
+        &mut data_out("evaluate-issues", &noise_csv),
         "a file of the dataset",
     );
     refused(
-        os(&[
-            "simulate".as_ref(),
-            "--data".as_ref(),
-            data,
-            "--out".as_ref(),
-            d.run.as_os_str(),
-        ]),
+        &mut data_out("simulate", &d.run),
         "not an earlier simulated run",
     );
     // Without a dataset, the inputs are what is guarded.
@@ -596,15 +568,14 @@ fn outputs_never_replace_the_dataset_or_an_input() {
     write_npy(&pp, &[labels.len(), 3], &probs).unwrap();
     let probs_before = before(&pp);
     refused(
-        os(&[
-            "find-issues".as_ref(),
-            "--labels".as_ref(),
-            lp.as_os_str(),
-            "--pred-probs".as_ref(),
-            pp.as_os_str(),
-            "--out".as_ref(),
-            pp.as_os_str(),
-        ]),
+        bin()
+            .arg("find-issues")
+            .arg("--labels")
+            .arg(&lp)
+            .arg("--pred-probs")
+            .arg(&pp)
+            .arg("--out")
+            .arg(&pp),
         "it is an input of this command",
     );
     assert_eq!(before(&pp), probs_before);
@@ -615,22 +586,12 @@ fn outputs_never_replace_the_dataset_or_an_input() {
     // The workspace and a folder outside the dataset are fine; so is a simulated run
     // written over an earlier one.
     let ws_out = d.root.join(".mask-curator/exports/issues.csv");
-    ok(bin()
-        .arg("find-issues")
-        .arg("--data")
-        .arg(&d.root)
-        .arg("--out")
-        .arg(&ws_out));
+    ok(&mut data_out("find-issues", &ws_out));
     assert!(std::fs::read_to_string(&ws_out)
         .unwrap()
         .starts_with("id,kind,field,tier"));
     let sim = dir.path().join("sim");
     for _ in 0..2 {
-        ok(bin()
-            .arg("simulate")
-            .arg("--data")
-            .arg(&d.root)
-            .arg("--out")
-            .arg(&sim));
+        ok(&mut data_out("simulate", &sim));
     }
 }

@@ -176,15 +176,29 @@ pub fn app_on_dataset() -> (
     std::path::PathBuf,
     Harness<'static, MaskCuratorApp>,
 ) {
+    app_on_dataset_sized(DEFAULT_SIZE)
+}
+
+/// [`app_on_dataset`] in a window of `size` points.
+pub fn app_on_dataset_sized(
+    size: [f32; 2],
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Harness<'static, MaskCuratorApp>,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     write_dataset(&root);
-    let h = harness(&root);
+    let h = harness_sized(&root, size);
     (tmp, root, h)
 }
 
+/// The window the tests open the app in unless they need another.
+const DEFAULT_SIZE: [f32; 2] = [1400.0, 900.0];
+
 pub fn harness(dir: &Path) -> Harness<'static, MaskCuratorApp> {
-    harness_sized(dir, [1400.0, 900.0])
+    harness_sized(dir, DEFAULT_SIZE)
 }
 
 /// The app on `dir` in a window of `size` points.

@@ -213,15 +213,20 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
 
     // The binary's ensemble equals the hand-computed mean of the saved fold probabilities.
     let out = tmp.path().join(".mask-curator/exports/submission.csv");
-    let status = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
-        .args(["predict"])
-        .arg(tmp.path())
-        .arg("--runs")
-        .arg(&run.dir)
-        .args(["--device", "cpu", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    // `predict` of this run on the CPU, with `--out` when given.
+    let predict = |out: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"));
+        cmd.arg("predict")
+            .arg(tmp.path())
+            .arg("--runs")
+            .arg(&run.dir)
+            .args(["--device", "cpu"]);
+        if let Some(out) = out {
+            cmd.arg("--out").arg(out);
+        }
+        cmd.output().unwrap()
+    };
+    let status = predict(Some(&out));
     assert!(
         status.status.success(),
         "{}",
@@ -264,29 +269,14 @@ fn trains_folds_writes_oof_reloads_and_ensembles() {
     // folder): refused before inference, info.csv left as it was.
     let info = tmp.path().join("eval/info.csv");
     let info_before = std::fs::read(&info).unwrap();
-    let refused = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
-        .args(["predict"])
-        .arg(tmp.path())
-        .arg("--runs")
-        .arg(&run.dir)
-        .args(["--device", "cpu", "--out"])
-        .arg(&info)
-        .output()
-        .unwrap();
+    let refused = predict(Some(&info));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "{err}");
     assert!(err.contains("a file of the dataset"), "{err}");
     assert_eq!(std::fs::read(&info).unwrap(), info_before);
 
     // Without --out, the submission goes beside the earlier one in exports/, as the app's.
-    let again = Command::new(env!("CARGO_BIN_EXE_mask-curator-ml"))
-        .args(["predict"])
-        .arg(tmp.path())
-        .arg("--runs")
-        .arg(&run.dir)
-        .args(["--device", "cpu"])
-        .output()
-        .unwrap();
+    let again = predict(None);
     assert!(
         again.status.success(),
         "{}",
