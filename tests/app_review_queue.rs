@@ -335,6 +335,85 @@ fn the_queue_reopens_where_it_was_left_with_the_same_count() {
     assert_eq!(current(&mut h).person, person_index(&h, MASK_SWAP));
 }
 
+/// A reopened queue shows the item it opens on: the list is scrolled to it, not left
+/// where the mouse wheel last put it (egui remembers a list's scroll offset, and the app
+/// keeps egui's memory between runs), nor at the top of a fresh window.
+#[test]
+fn a_reopened_queue_shows_its_item_in_the_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    // A run that reads every person's first photo as a mask worn incorrectly: a queue
+    // (with the possible tier) several pages long.
+    write_run_files(
+        &root,
+        "long-run",
+        "2026-11-27T00:00:00Z",
+        None,
+        |p, slot| {
+            let t = truth(p, slot);
+            let mask = match slot {
+                Slot::Mask1 => Mask::Incorrect,
+                _ => t.mask(),
+            };
+            let read = mask_curator::dataset::ClassCode::new(mask, t.gender(), t.age());
+            (sure_of(read.index(), 0.01), None)
+        },
+    );
+    let mut h = harness_sized(&root, [1200.0, 520.0]);
+    review(&mut h);
+    press(&mut h, Key::P);
+    press(&mut h, Key::Home);
+    let first = format!("{:>4}. ", 1);
+    let rows = h.state().rt.queue_page_rows;
+    let len = {
+        let filter = h.state().state.queue_filter.clone();
+        h.state_mut().rt.queue(&filter).len()
+    };
+    assert!(len > 2 * rows, "{len} items, {rows} rows a page");
+    // The wheel scrolls the list to its end; the selection stays on item 1.
+    let wheel_to_the_end = |h: &mut App| {
+        h.get_by_label_contains(&first).hover();
+        h.run();
+        for _ in 0..4 {
+            h.event(egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Page,
+                delta: egui::vec2(0.0, -2.0),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: Modifiers::NONE,
+            });
+            h.run();
+        }
+        assert!(
+            h.query_by_label_contains(&first).is_none(),
+            "the wheel scrolled item 1 out of the list"
+        );
+        assert_eq!(h.state().rt.queue_pos, 0);
+    };
+    wheel_to_the_end(&mut h);
+    h.state_mut().apply(Command::CloseDataset);
+    h.run();
+    h.state_mut().apply(Command::OpenDataset(root.clone()));
+    wait_idle(&mut h);
+    assert_eq!(h.state().state.view, View::Review, "reopens on the queue");
+    assert_eq!(h.state().rt.queue_pos, 0, "reopens on the item left");
+    h.run();
+    assert!(
+        h.query_by_label_contains(&first).is_some(),
+        "item 1 is in the list on screen after a reopen"
+    );
+    // Back from another view, likewise.
+    wheel_to_the_end(&mut h);
+    press(&mut h, Key::F3);
+    review(&mut h);
+    h.run();
+    assert!(
+        h.query_by_label_contains(&first).is_some(),
+        "item 1 is in the list on screen back from the people grid"
+    );
+}
+
 /// Page Down / End / Home in the grid and the queue; J works in the grid without a click.
 #[test]
 fn page_keys_and_j_without_a_click() {

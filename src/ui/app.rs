@@ -595,6 +595,9 @@ impl MaskCuratorApp {
         self.rt.invalidate();
         let pos = self.resume_position(prefs.queue_item.as_deref());
         self.select_queue_item(pos);
+        // egui remembers where the list was scrolled (also between runs of the app): the
+        // item resumed on must be in view, wherever that was.
+        self.rt.scroll_to_selected = true;
         if self.rt.selected_person.is_none() {
             self.rt.selected_person = Some(0);
         }
@@ -1009,6 +1012,7 @@ impl MaskCuratorApp {
                 if view == View::Review {
                     let pos = self.rt.queue_pos;
                     self.select_queue_item(pos);
+                    self.rt.scroll_to_selected = true;
                 }
             }
             Command::SelectPerson(p) => {
