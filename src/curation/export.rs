@@ -459,8 +459,8 @@ pub fn net_changes_csv(curation: &Curation) -> String {
         rows.push(vec![
             target.to_string(),
             field.name().to_string(),
-            given.map_or(String::new(), Value::token),
-            current.map_or(String::new(), Value::token),
+            given.as_ref().map_or(String::new(), Value::token),
+            current.as_ref().map_or(String::new(), Value::token),
             entry.time.clone(),
             entry.annotator.clone(),
             latest_reason
@@ -481,6 +481,7 @@ fn given_value(curation: &Curation, target: &Target, field: JournalField) -> Opt
             .person_index(person)
             .map(|p| Value::Age(curation.given_age_years(p))),
         (_, JournalField::Review) => Some(Value::Review(None)),
+        (Target::Person { .. }, JournalField::Note) => Some(Value::Note(None)),
         _ => None,
     }
 }
@@ -500,6 +501,9 @@ fn current_value(curation: &Curation, target: &Target, field: JournalField) -> O
             Some(Value::Age(curation.age_years(p)))
         }
         (_, JournalField::Review, _) => Some(Value::Review(curation.review(target))),
+        (Target::Person { .. }, JournalField::Note, Some(p)) => {
+            Some(Value::Note(curation.note(p).map(str::to_string)))
+        }
         _ => None,
     }
 }

@@ -35,6 +35,8 @@ pub enum JournalField {
     Gender,
     Age,
     Review,
+    /// The annotator's note on a person (free text for whoever reads the labels next).
+    Note,
 }
 
 impl JournalField {
@@ -44,12 +46,13 @@ impl JournalField {
             JournalField::Gender => "gender",
             JournalField::Age => "age",
             JournalField::Review => "review",
+            JournalField::Note => "note",
         }
     }
 }
 
 /// A value of one field: the `old` and `new` of a journal line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Mask(Mask),
     Gender(Gender),
@@ -57,33 +60,37 @@ pub enum Value {
     Age(u32),
     /// `None`: no decision recorded (the state before the first review, or after undoing it).
     Review(Option<ReviewDecision>),
+    /// `None`: no note. Text as [`super::clean_note`] leaves it.
+    Note(Option<String>),
 }
 
 impl Value {
-    pub fn field(self) -> JournalField {
+    pub fn field(&self) -> JournalField {
         match self {
             Value::Mask(_) => JournalField::Mask,
             Value::Gender(_) => JournalField::Gender,
             Value::Age(_) => JournalField::Age,
             Value::Review(_) => JournalField::Review,
+            Value::Note(_) => JournalField::Note,
         }
     }
 
     /// The value as written in the journal and in exported CSVs (`not_wear`, `female`,
-    /// `45`, `needs_review`; empty for no review decision).
-    pub fn token(self) -> String {
+    /// `45`, `needs_review`, a note's text; empty for no review decision or no note).
+    pub fn token(&self) -> String {
         match self {
-            Value::Mask(m) => mask_token(m).to_string(),
+            Value::Mask(m) => mask_token(*m).to_string(),
             Value::Gender(g) => g.name().to_string(),
             Value::Age(a) => a.to_string(),
             Value::Review(r) => r.map_or(String::new(), |d| d.token().to_string()),
+            Value::Note(n) => n.clone().unwrap_or_default(),
         }
     }
 
-    fn to_json(self) -> serde_json::Value {
+    fn to_json(&self) -> serde_json::Value {
         match self {
-            Value::Age(a) => serde_json::Value::from(a),
-            Value::Review(None) => serde_json::Value::Null,
+            Value::Age(a) => serde_json::Value::from(*a),
+            Value::Review(None) | Value::Note(None) => serde_json::Value::Null,
             other => serde_json::Value::from(other.token()),
         }
     }
@@ -131,6 +138,20 @@ impl Value {
                 ReviewDecision::parse(s)
                     .map(|d| Value::Review(Some(d)))
                     .ok_or_else(|| format!("unknown review value {s:?}"))
+            }
+            JournalField::Note => {
+                if v.is_null() {
+                    return Ok(Value::Note(None));
+                }
+                // Replay applies only a note an edit could have written.
+                let s = text()?;
+                match super::clean_note(s) {
+                    Ok(Some(clean)) if clean == s => Ok(Value::Note(Some(clean))),
+                    Ok(_) => Err(format!(
+                        "note {s:?} is not as the app writes one (trimmed, on one line, not empty)"
+                    )),
+                    Err(reason) => Err(reason),
+                }
             }
         }
     }

@@ -132,12 +132,34 @@ impl ReviewDecision {
 }
 
 /// The new value an edit sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
     Mask(Mask),
     Gender(Gender),
     AgeYears(u32),
     Review(ReviewDecision),
+    /// The person's note; `None` (or only blanks) removes it.
+    Note(Option<String>),
+}
+
+/// The longest note, in characters: a remark for the next reader, not a report.
+pub const NOTE_MAX_CHARS: usize = 500;
+
+/// A note as the journal keeps it: on one line (line breaks and runs of blanks become one
+/// space), trimmed, `None` when nothing is left; an error when longer than
+/// [`NOTE_MAX_CHARS`].
+pub fn clean_note(text: &str) -> Result<Option<String>, String> {
+    let clean = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars = clean.chars().count();
+    if chars > NOTE_MAX_CHARS {
+        return Err(format!(
+            "a note of {chars} characters is longer than {NOTE_MAX_CHARS}"
+        ));
+    }
+    if let Some(c) = clean.chars().find(|c| c.is_control()) {
+        return Err(format!("a note may not hold the control character {c:?}"));
+    }
+    Ok((!clean.is_empty()).then_some(clean))
 }
 
 /// One requested change. Gender and age edits aimed at a photo apply to its person.
@@ -290,8 +312,8 @@ impl From<&JournalEntry> for StepChange {
         StepChange {
             seq: e.seq,
             target: e.target.clone(),
-            old: e.old,
-            new: e.new,
+            old: e.old.clone(),
+            new: e.new.clone(),
         }
     }
 }
@@ -333,6 +355,7 @@ pub struct Curation {
     age: Vec<u32>,
     masks: Vec<[Mask; 7]>,
     reviews: HashMap<Target, ReviewDecision>,
+    notes: HashMap<usize, String>,
     journal_path: PathBuf,
     /// `None` when opened read-only.
     writer: Option<JournalWriter>,
@@ -407,6 +430,7 @@ impl Curation {
             age: people.iter().map(|p| p.age).collect(),
             masks: people.iter().map(|_| Slot::ALL.map(Slot::mask)).collect(),
             reviews: HashMap::new(),
+            notes: HashMap::new(),
             journal_path: journal_path.to_path_buf(),
             writer: None,
             undo: Vec::new(),
@@ -525,7 +549,7 @@ impl Curation {
                     ),
                 });
             }
-            self.set_value(&entry.target, &key, entry.new);
+            self.set_value(&entry.target, &key, entry.new.clone());
             report.entries += 1;
             applied.push(entry);
         }
@@ -624,6 +648,7 @@ impl Curation {
             (Key::Photo(p, s), JournalField::Mask) => Value::Mask(self.masks[*p][s.index()]),
             (Key::Person(p), JournalField::Gender) => Value::Gender(self.gender[*p]),
             (Key::Person(p), JournalField::Age) => Value::Age(self.age[*p]),
+            (Key::Person(p), JournalField::Note) => Value::Note(self.notes.get(p).cloned()),
             _ => Value::Review(self.reviews.get(target).copied()),
         }
     }
@@ -633,6 +658,12 @@ impl Curation {
             (Key::Photo(p, s), Value::Mask(m)) => self.masks[*p][s.index()] = m,
             (Key::Person(p), Value::Gender(g)) => self.gender[*p] = g,
             (Key::Person(p), Value::Age(a)) => self.age[*p] = a,
+            (Key::Person(p), Value::Note(Some(n))) => {
+                self.notes.insert(*p, n);
+            }
+            (Key::Person(p), Value::Note(None)) => {
+                self.notes.remove(p);
+            }
             (_, Value::Review(Some(d))) => {
                 self.reviews.insert(target.clone(), d);
             }
@@ -655,7 +686,7 @@ impl Curation {
                 "issue {id}: only review decisions apply to an issue"
             ))),
         };
-        let (target, value) = match (&edit.target, edit.change) {
+        let (target, value) = match (&edit.target, edit.change.clone()) {
             (Target::Photo { .. }, Change::Mask(m)) => (edit.target.clone(), Value::Mask(m)),
             (t, Change::Mask(_)) => {
                 return Err(CurationError::InvalidEdit(format!(
@@ -674,6 +705,14 @@ impl Curation {
                 (person_target(t)?, Value::Age(a))
             }
             (t, Change::Review(d)) => (t.clone(), Value::Review(Some(d))),
+            (t, Change::Note(n)) => {
+                let clean = match n {
+                    Some(text) => clean_note(&text)
+                        .map_err(|reason| CurationError::InvalidEdit(format!("{t}: {reason}")))?,
+                    None => None,
+                };
+                (person_target(t)?, Value::Note(clean))
+            }
         };
         let key = self.resolve(&target)?;
         Ok((target, key, value))
@@ -707,7 +746,7 @@ impl Curation {
             if old == new {
                 continue;
             }
-            self.set_value(&target, &key, new);
+            self.set_value(&target, &key, new.clone());
             planned.push(Planned {
                 target,
                 key,
@@ -760,8 +799,8 @@ impl Curation {
                 batch: label.clone(),
                 target: p.target.clone(),
                 field: p.new.field(),
-                old: p.old,
-                new: p.new,
+                old: p.old.clone(),
+                new: p.new.clone(),
                 reason: p.reason.clone(),
                 reverts: p.reverts,
                 reapplies: p.reapplies,
@@ -779,7 +818,7 @@ impl Curation {
             Ok(end) => end,
             Err(e) => {
                 for p in planned.iter().rev() {
-                    self.set_value(&p.target, &p.key, p.old);
+                    self.set_value(&p.target, &p.key, p.old.clone());
                 }
                 return Err(e);
             }
@@ -846,14 +885,14 @@ impl Curation {
                 Ok(k) => k,
                 Err(e) => {
                     for p in planned.iter().rev() {
-                        self.set_value(&p.target, &p.key, p.old);
+                        self.set_value(&p.target, &p.key, p.old.clone());
                     }
                     return Err(e);
                 }
             };
             let old = self.value(&c.target, &key, c.new.field());
-            let new = if op == Op::Undo { c.old } else { c.new };
-            self.set_value(&c.target, &key, new);
+            let new = if op == Op::Undo { &c.old } else { &c.new };
+            self.set_value(&c.target, &key, new.clone());
             let (reverts, reapplies) = if op == Op::Undo {
                 (Some(c.seq), None)
             } else {
@@ -863,7 +902,7 @@ impl Curation {
                 target: c.target.clone(),
                 key,
                 old,
-                new,
+                new: new.clone(),
                 reason: None,
                 reverts,
                 reapplies,
@@ -895,6 +934,14 @@ impl Curation {
     }
     pub fn gender(&self, person: usize) -> Gender {
         self.gender[person]
+    }
+    /// The annotator's note on a person, if any.
+    pub fn note(&self, person: usize) -> Option<&str> {
+        self.notes.get(&person).map(String::as_str)
+    }
+    /// How many people carry a note.
+    pub fn notes_count(&self) -> usize {
+        self.notes.len()
     }
     pub fn age_years(&self, person: usize) -> u32 {
         self.age[person]
@@ -1018,10 +1065,10 @@ impl Curation {
             let Ok(key) = self.resolve(&entry.target) else {
                 continue;
             };
-            match (key, entry.old) {
-                (Key::Photo(p, slot), Value::Mask(m)) => labels.people[p].mask[slot.index()] = m,
-                (Key::Person(p), Value::Gender(g)) => labels.people[p].gender = g,
-                (Key::Person(p), Value::Age(a)) => labels.people[p].age = a,
+            match (key, &entry.old) {
+                (Key::Photo(p, slot), Value::Mask(m)) => labels.people[p].mask[slot.index()] = *m,
+                (Key::Person(p), Value::Gender(g)) => labels.people[p].gender = *g,
+                (Key::Person(p), Value::Age(a)) => labels.people[p].age = *a,
                 _ => {}
             }
         }
@@ -1084,7 +1131,10 @@ fn field_fits(key: &Key, field: JournalField) -> bool {
     matches!(
         (key, field),
         (Key::Photo(..), JournalField::Mask)
-            | (Key::Person(_), JournalField::Gender | JournalField::Age)
+            | (
+                Key::Person(_),
+                JournalField::Gender | JournalField::Age | JournalField::Note
+            )
             | (_, JournalField::Review)
     )
 }

@@ -1076,3 +1076,135 @@ fn one_person_filed_twice_with_different_labels_is_a_conflict() {
     assert_eq!(conflicts[0].people, vec![1, 3]);
     assert!(conflicts[0].age && !conflicts[0].gender);
 }
+
+fn note_edit(f: &Fixture, p: usize, text: Option<&str>) -> Edit {
+    Edit::new(
+        Target::person(f.folder(p)),
+        Change::Note(text.map(str::to_string)),
+    )
+}
+
+#[test]
+fn a_note_is_journaled_cleaned_undoable_and_survives_reopen() {
+    let f = fixture(3);
+    {
+        let (mut c, _) = f.open();
+        // Aimed at a photo, kept on its person; blanks and line breaks become one space.
+        c.apply(Edit::new(
+            Target::photo(f.folder(1), Slot::Mask3),
+            Change::Note(Some("  mask3 shows\n someone   else ".into())),
+        ))
+        .unwrap();
+        assert_eq!(c.note(1), Some("mask3 shows someone else"));
+        c.apply(note_edit(&f, 0, Some("age unclear: hair grey, face young")))
+            .unwrap();
+        assert_eq!(c.notes_count(), 2);
+        // The same text again changes nothing; blanks remove the note.
+        c.apply(note_edit(&f, 0, Some("age unclear: hair grey, face young")))
+            .unwrap();
+        assert_eq!(f.journal().lines().count(), 2);
+        c.apply(note_edit(&f, 0, Some("   "))).unwrap();
+        assert_eq!(c.note(0), None);
+        assert_eq!(
+            c.undo_description().as_deref(),
+            Some(
+                format!(
+                    "person:{} note: age unclear: hair grey, face young -> ",
+                    f.folder(0)
+                )
+                .as_str()
+            )
+        );
+        c.undo().unwrap();
+        assert_eq!(c.note(0), Some("age unclear: hair grey, face young"));
+        c.redo().unwrap();
+        c.undo().unwrap();
+        // Nothing else moved: notes are not labels.
+        assert!(!c.is_edited_person(0) && !c.is_edited_person(1));
+    }
+    let line = f.journal().lines().next().unwrap().to_string();
+    let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(json["field"], "note");
+    assert_eq!(json["target"], format!("person:{}", f.folder(1)));
+    assert_eq!(json["old"], serde_json::Value::Null);
+    assert_eq!(json["new"], "mask3 shows someone else");
+    let (c, report) = f.open();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(c.note(1), Some("mask3 shows someone else"));
+    assert_eq!(c.note(0), Some("age unclear: hair grey, face young"));
+    assert!(c.can_redo(), "the last undo is redoable after reopening");
+}
+
+#[test]
+fn a_note_too_long_or_on_an_issue_is_refused_and_replay_refuses_crafted_ones() {
+    let f = fixture(2);
+    {
+        let (mut c, _) = f.open();
+        let long = "x".repeat(NOTE_MAX_CHARS + 1);
+        let err = c.apply(note_edit(&f, 0, Some(&long))).unwrap_err();
+        assert!(err.to_string().contains("longer than 500"), "{err}");
+        let err = c
+            .apply(Edit::new(
+                Target::issue("gender:x"),
+                Change::Note(Some("hm".into())),
+            ))
+            .unwrap_err();
+        assert!(err.to_string().contains("only review decisions"), "{err}");
+        assert!(c.history().is_empty());
+        assert!(c
+            .apply(note_edit(&f, 0, Some(&"y".repeat(NOTE_MAX_CHARS))))
+            .is_ok());
+    }
+    let lines = [
+        raw_line(&f, 2, "note", "null", &format!("\"{}\"", "z".repeat(501))),
+        raw_line(&f, 3, "note", "null", "\"two\\nlines\""),
+        raw_line(&f, 4, "note", "null", "\" padded \""),
+        raw_line(&f, 5, "note", "null", "\"\""),
+        raw_line(&f, 6, "note", "null", "17"),
+        raw_line(&f, 7, "note", "null", "\"fine\""),
+    ];
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(f.ws.journal_path())
+        .unwrap();
+    file.write_all((lines.join("\n") + "\n").as_bytes())
+        .unwrap();
+    drop(file);
+    let (c, report) = f.open();
+    let skipped: Vec<usize> = report.skipped.iter().map(|s| s.line).collect();
+    assert_eq!(skipped, vec![2, 3, 4, 5, 6], "{report:?}");
+    assert!(
+        report.skipped[0].reason.contains("longer than 500"),
+        "{report:?}"
+    );
+    assert!(report.skipped[1].reason.contains("one line"), "{report:?}");
+    assert_eq!(c.note(0), Some("fine"));
+}
+
+#[test]
+fn export_lists_notes_in_the_change_log_and_the_net_changes() {
+    let f = fixture(3);
+    write_train_csv(&f);
+    let (mut c, _) = f.open();
+    c.apply(note_edit(
+        &f,
+        1,
+        Some("glasses in every photo, \"normal\" too"),
+    ))
+    .unwrap();
+    c.apply(note_edit(&f, 2, Some("left for later"))).unwrap();
+    c.apply(note_edit(&f, 2, None)).unwrap();
+    let out = f.ws.exports_dir();
+    export(&f.ds, &c, &out).unwrap();
+    let net = read_csv(&out.join("net_changes.csv"));
+    let notes: Vec<&Vec<String>> = net.iter().filter(|r| r[1] == "note").collect();
+    assert_eq!(notes.len(), 1, "a removed note is no net change: {net:?}");
+    assert_eq!(notes[0][0], format!("person:{}", f.folder(1)));
+    assert_eq!(notes[0][2], "");
+    assert_eq!(notes[0][3], "glasses in every photo, \"normal\" too");
+    let log = read_csv(&out.join("change_log.csv"));
+    assert_eq!(log.iter().filter(|r| r[3] == "note").count(), 3);
+    // The labels themselves are untouched by notes.
+    let photos = read_csv(&out.join("photo_labels.csv"));
+    assert!(photos.iter().skip(1).all(|r| r[11] == "0"), "{photos:?}");
+}

@@ -1370,12 +1370,16 @@ fn entry_concerns(session: &Session, entry: &JournalEntry, item: &QueueItem) -> 
 /// A journal line in words: `000072_female_Asian_45 normal: mask not_wear -> incorrect`.
 fn describe_entry(session: &Session, entry: &JournalEntry) -> String {
     use crate::curation::Target;
-    let show = |v: crate::curation::Value| {
-        let t = v.token();
-        if t.is_empty() {
-            "no decision".to_string()
-        } else {
-            t.replace('_', " ")
+    let show = |v: &crate::curation::Value| match v {
+        crate::curation::Value::Note(Some(text)) => format!("{text:?}"),
+        crate::curation::Value::Note(None) => "no note".to_string(),
+        _ => {
+            let t = v.token();
+            if t.is_empty() {
+                "no decision".to_string()
+            } else {
+                t.replace('_', " ")
+            }
         }
     };
     let place = match &entry.target {
@@ -1383,16 +1387,16 @@ fn describe_entry(session: &Session, entry: &JournalEntry) -> String {
         Target::Person { person } => person.clone(),
         Target::Issue { id } => {
             if let Some((a, b)) = crate::curation::identity::parse_same_person_issue_id(id) {
-                let decision = |v: crate::curation::Value| match v {
+                let decision = |v: &crate::curation::Value| match v {
                     crate::curation::Value::Review(Some(d)) => {
-                        crate::curation::IdentityDecision::from_review(d).name()
+                        crate::curation::IdentityDecision::from_review(*d).name()
                     }
                     _ => "no decision",
                 };
                 return format!(
                     "{a} and {b}: {} -> {}",
-                    decision(entry.old),
-                    decision(entry.new)
+                    decision(&entry.old),
+                    decision(&entry.new)
                 );
             }
             // Issue ids are `field:folder[/stem]`: name the person, then the field.
@@ -1404,8 +1408,8 @@ fn describe_entry(session: &Session, entry: &JournalEntry) -> String {
     format!(
         "{place}: {} {} -> {}",
         entry.field.name(),
-        show(entry.old),
-        show(entry.new)
+        show(&entry.old),
+        show(&entry.new)
     )
 }
 
