@@ -699,3 +699,112 @@ fn a_label_the_model_is_sure_against_is_saved_with_a_remark() {
         notice(&h)
     );
 }
+
+/// C writes a note on the person on screen: Enter saves it to the journal without deciding
+/// the issue, Esc drops what was typed, undo takes it back; the grid finds people by their
+/// note, and a reopen shows it.
+#[test]
+fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let note = "mask3 looks like someone else";
+    let person = {
+        let mut h = harness(&root);
+        press(&mut h, Key::F5);
+        let item = h.state_mut().current_item().expect("an issue on screen");
+        let p = item.person;
+        let session = |h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>| {
+            h.state().session().unwrap().note(p).map(str::to_string)
+        };
+
+        // Esc drops it.
+        press(&mut h, Key::C);
+        h.get_by_label("Note (C)").type_text("half a thought");
+        h.run();
+        press(&mut h, Key::Escape);
+        assert_eq!(session(&h), None, "Esc saves nothing");
+        assert_eq!(
+            h.state().rt.note_text,
+            "",
+            "the field shows the saved note again"
+        );
+
+        // Enter saves it, on the person, and the issue stays on screen, undecided.
+        press(&mut h, Key::C);
+        h.get_by_label("Note (C)").type_text(note);
+        h.run();
+        press(&mut h, Key::Enter);
+        assert_eq!(session(&h).as_deref(), Some(note));
+        let now = h.state_mut().current_item().unwrap();
+        assert_eq!(
+            now.issue_id, item.issue_id,
+            "a note does not move the queue on"
+        );
+        assert_eq!(
+            h.state().session().unwrap().item_status(&now),
+            mask_curator::workbench::session::ItemStatus::Open,
+            "Enter in the note field decides nothing"
+        );
+        assert!(notice(&h).contains("note"), "{}", notice(&h));
+        let journal = std::fs::read_to_string(root.join(".mask-curator/journal.jsonl")).unwrap();
+        let last: serde_json::Value =
+            serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+        assert_eq!(last["field"], "note");
+        assert_eq!(last["new"], note);
+        let folder = h.state().session().unwrap().folder(p).to_string();
+        assert_eq!(last["target"], format!("person:{folder}"));
+
+        // Undo takes it back; redo brings it again.
+        h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+        h.run();
+        assert_eq!(session(&h), None);
+        h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        h.run();
+        assert_eq!(session(&h).as_deref(), Some(note));
+
+        // The grid: "Noted" keeps the person, and the search finds the note's words.
+        clear_people_filter(&mut h);
+        h.state_mut().state.people_filter.noted_only = true;
+        h.run();
+        let filter = h.state().state.people_filter.clone();
+        assert_eq!(h.state_mut().rt.people(&filter).to_vec(), vec![p]);
+        h.state_mut().state.people_filter = Default::default();
+        h.run();
+        press(&mut h, Key::Slash);
+        h.get_by_label("Search:").type_text("SOMEONE else");
+        h.run();
+        let filter = h.state().state.people_filter.clone();
+        assert_eq!(h.state_mut().rt.people(&filter).to_vec(), vec![p]);
+        assert_eq!(
+            h.query_all_by_label("note").count(),
+            1,
+            "the grid marks the person with a note"
+        );
+        folder
+    };
+    // A reopen shows the note in the person view.
+    let mut h = harness(&root);
+    let p = h
+        .state()
+        .session()
+        .unwrap()
+        .dataset
+        .person_index(&person)
+        .unwrap();
+    h.state_mut()
+        .apply(mask_curator::ui::commands::Command::OpenPerson(p));
+    h.run();
+    assert_eq!(h.state().session().unwrap().note(p), Some(note));
+    assert_eq!(
+        h.state().rt.note_text,
+        note,
+        "the field shows the saved note"
+    );
+    // The terminal summary lists it for whoever reads the labels next.
+    let text = mask_curator::cli::open::summary_text(&h.state().session().unwrap().dataset);
+    assert!(
+        text.contains(&format!("Notes on 1 person (the export's net_changes.csv lists them all):\n  {person}: {note}\n")),
+        "{text}"
+    );
+}

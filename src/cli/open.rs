@@ -267,6 +267,30 @@ fn identities_text(s: &mut String, curation: &crate::curation::Curation) {
     }
 }
 
+/// The annotators' notes on people, for whoever reads the labels next.
+fn notes_text(s: &mut String, curation: &crate::curation::Curation) {
+    use std::fmt::Write as _;
+    let notes = curation.notes();
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Notes on {} (the export's net_changes.csv lists them all):",
+        if notes.len() == 1 {
+            "1 person".to_string()
+        } else {
+            format!("{} people", notes.len())
+        }
+    );
+    for (p, note) in notes.iter().take(10) {
+        let _ = writeln!(s, "  {}: {note}", curation.folder(*p));
+    }
+    if notes.len() > 10 {
+        let _ = writeln!(s, "  … and {} more", notes.len() - 10);
+    }
+}
+
 /// What the app's map shows beside the issues: the run's outliers and look-alikes.
 fn embeddings_text(s: &mut String, dataset: &Dataset, probs: &crate::review_queue::RunProbs) {
     use std::fmt::Write as _;
@@ -357,6 +381,7 @@ pub fn summary_text(dataset: &Dataset) -> String {
     let curation = crate::curation::Curation::open_read_only(dataset, &ws).map(|(c, _)| c);
     if let Ok(curation) = &curation {
         identities_text(&mut s, curation);
+        notes_text(&mut s, curation);
     }
     match load_run_probs(dataset, &ws) {
         Ok(Some(probs)) => {

@@ -943,6 +943,13 @@ impl Curation {
     pub fn notes_count(&self) -> usize {
         self.notes.len()
     }
+    /// Every note, by person in dataset order.
+    pub fn notes(&self) -> Vec<(usize, &str)> {
+        let mut notes: Vec<(usize, &str)> =
+            self.notes.iter().map(|(&p, n)| (p, n.as_str())).collect();
+        notes.sort_unstable_by_key(|&(p, _)| p);
+        notes
+    }
     pub fn age_years(&self, person: usize) -> u32 {
         self.age[person]
     }

@@ -1131,7 +1131,13 @@ fn a_note_is_journaled_cleaned_undoable_and_survives_reopen() {
     let (c, report) = f.open();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(c.note(1), Some("mask3 shows someone else"));
-    assert_eq!(c.note(0), Some("age unclear: hair grey, face young"));
+    assert_eq!(
+        c.notes(),
+        vec![
+            (0, "age unclear: hair grey, face young"),
+            (1, "mask3 shows someone else")
+        ]
+    );
     assert!(c.can_redo(), "the last undo is redoable after reopening");
 }
 

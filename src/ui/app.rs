@@ -78,6 +78,12 @@ pub struct Runtime {
     pub age_text: String,
     pub age_text_person: Option<usize>,
     pub focus_age: bool,
+    /// The note field's text while it is edited, and whose note it is.
+    pub note_text: String,
+    pub note_text_person: Option<usize>,
+    pub focus_note: bool,
+    /// Esc was pressed this frame: a text field it left drops what was typed.
+    pub text_cancelled: bool,
     pub focus_search: bool,
     /// Scroll the people grid so the selected person shows.
     pub scroll_to_selected: bool,
@@ -265,6 +271,10 @@ impl MaskCuratorApp {
                 age_text: String::new(),
                 age_text_person: None,
                 focus_age: false,
+                note_text: String::new(),
+                note_text_person: None,
+                focus_note: false,
+                text_cancelled: false,
                 focus_search: false,
                 scroll_to_selected: false,
                 last_export: None,
@@ -1080,6 +1090,20 @@ impl MaskCuratorApp {
             Command::SetAgeBin { person, bin } => {
                 self.edit_label(Field::Age, person, Slot::Mask1, bin.index(), None)
             }
+            Command::SetNote { person, text } => {
+                let Some(session) = self.rt.session.as_ref() else {
+                    return self.rt.notify("Open a dataset first");
+                };
+                let folder = session.folder(person).to_string();
+                let what = if text.trim().is_empty() {
+                    format!("{folder}: note removed")
+                } else {
+                    format!("{folder}: note {:?}", text.trim())
+                };
+                // A note is not a decision: the queue stays on the item.
+                let r = self.with_session(|s| s.set_note(person, &text));
+                self.after_edit(r, None, what);
+            }
             Command::DecideIdentity {
                 person,
                 other,
@@ -1167,6 +1191,7 @@ impl MaskCuratorApp {
                 self.rt.focus_search = true;
             }
             Command::FocusAgeField => self.rt.focus_age = true,
+            Command::FocusNoteField => self.rt.focus_note = true,
             Command::Escape => {
                 self.rt.show_help = false;
                 self.rt.photo_viewer = false;
@@ -1241,6 +1266,7 @@ impl MaskCuratorApp {
                 let r = f(s).map_err(|e| e.to_string());
                 self.rt.invalidate();
                 self.rt.age_text_person = None;
+                self.rt.note_text_person = None;
                 r
             }
             None => Err("Open a dataset first".into()),
@@ -1309,7 +1335,12 @@ impl MaskCuratorApp {
         }
         let shown_before = self.rt.shown_item.clone();
         let mut dropped = 0;
+        self.rt.text_cancelled = false;
         for action in keys::take_actions(ctx) {
+            // egui itself takes the focus from a text field on Esc, before this runs.
+            if action == keys::KeyAction::Escape {
+                self.rt.text_cancelled = true;
+            }
             if action == keys::KeyAction::Escape && ctx.text_edit_focused() {
                 ctx.memory_mut(|m| {
                     if let Some(id) = m.focused() {

@@ -44,6 +44,11 @@ pub enum Command {
         person: usize,
         bin: AgeBin,
     },
+    /// Set the person's note (blanks remove it).
+    SetNote {
+        person: usize,
+        text: String,
+    },
     /// Decide on the current queue item; `Accepted` applies the suggestion.
     Decide(ReviewDecision),
     /// Decide whether `person` and `other` are one person; without `other`, the person's
@@ -88,6 +93,7 @@ pub enum Command {
     PhotoViewer(bool),
     FocusSearch,
     FocusAgeField,
+    FocusNoteField,
     Escape,
 }
 
@@ -187,6 +193,7 @@ pub fn command_for_key(app: &MaskCuratorApp, action: KeyAction) -> Option<Comman
             bin: AgeBin::Old,
         },
         KeyAction::EditAgeYears if on_labels => Command::FocusAgeField,
+        KeyAction::EditNote if on_labels => Command::FocusNoteField,
         KeyAction::AcceptSuggestion if view == View::Review => {
             Command::Decide(ReviewDecision::Accepted)
         }

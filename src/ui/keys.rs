@@ -26,6 +26,7 @@ pub enum KeyAction {
     AgeMiddle,
     AgeOld,
     EditAgeYears,
+    EditNote,
     AcceptSuggestion,
     Keep,
     NeedsReview,
@@ -111,6 +112,7 @@ pub const BINDINGS: &[Binding] = &[
     plain(Key::Num5, KeyAction::AgeMiddle),
     plain(Key::Num6, KeyAction::AgeOld),
     plain(Key::A, KeyAction::EditAgeYears),
+    plain(Key::C, KeyAction::EditNote),
     plain(Key::Enter, KeyAction::AcceptSuggestion),
     plain(Key::Space, KeyAction::Keep),
     plain(Key::N, KeyAction::NeedsReview),
@@ -156,6 +158,9 @@ impl KeyAction {
             KeyAction::AgeMiddle => "Age bin 30-59 (years set to the nearest age in the bin)",
             KeyAction::AgeOld => "Age bin >=60 (years set to 60)",
             KeyAction::EditAgeYears => "Type the age in years (Enter applies, Esc cancels)",
+            KeyAction::EditNote => {
+                "Write a note on the person for whoever reads the labels next (Enter saves, Esc cancels)"
+            }
             KeyAction::AcceptSuggestion => "Accept the suggested label and move on",
             KeyAction::Keep => "Keep the given label (it is right) and move on",
             KeyAction::NeedsReview => "Mark as needs review (come back later) and move on",
@@ -174,7 +179,7 @@ impl KeyAction {
             }
             KeyAction::Undo => "Undo the last edit",
             KeyAction::Redo => "Redo the last undone edit",
-            KeyAction::Search => "Search people by id or folder (Enter opens the person found)",
+            KeyAction::Search => "Search people by id, folder or note (Enter opens the person found)",
             KeyAction::Escape => {
                 "Leave the text field / close the overlay, the large photo or a dropdown"
             }
@@ -207,6 +212,7 @@ impl KeyAction {
                 | KeyAction::AgeMiddle
                 | KeyAction::AgeOld
                 | KeyAction::EditAgeYears
+                | KeyAction::EditNote
                 | KeyAction::AcceptSuggestion
                 | KeyAction::Keep
                 | KeyAction::NeedsReview

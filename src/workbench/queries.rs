@@ -69,8 +69,11 @@ pub struct PeopleFilter {
     #[serde(skip)]
     pub only_people_name: String,
     pub edited_only: bool,
+    /// Person carries an annotator's note.
+    #[serde(default)]
+    pub noted_only: bool,
     pub reviewed: ReviewedFilter,
-    /// Substring of the id or folder, case-insensitive.
+    /// Substring of the id, the folder or the note, case-insensitive.
     pub text: String,
     pub sort: SortBy,
 }
@@ -107,6 +110,7 @@ pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
                     .as_ref()
                     .is_none_or(|only| only.binary_search(&p).is_ok())
                 && (!f.edited_only || session.is_edited(p))
+                && (!f.noted_only || session.note(p).is_some())
                 && match f.reviewed {
                     ReviewedFilter::Any => true,
                     ReviewedFilter::Open => session.person_status(p) == Some(ItemStatus::Open),
@@ -123,7 +127,10 @@ pub fn filter_people(session: &Session, f: &PeopleFilter) -> Vec<usize> {
                 }
                 && (needle.is_empty()
                     || person.folder.to_lowercase().contains(&needle)
-                    || person.id.to_lowercase().contains(&needle))
+                    || person.id.to_lowercase().contains(&needle)
+                    || session
+                        .note(p)
+                        .is_some_and(|n| n.to_lowercase().contains(&needle)))
         })
         .collect();
     match f.sort {

@@ -368,6 +368,13 @@ impl Session {
     pub fn age_bin(&self, person: usize) -> AgeBin {
         self.curation.age_bin(person)
     }
+    /// The annotator's note on the person, if any.
+    pub fn note(&self, person: usize) -> Option<&str> {
+        self.curation.note(person)
+    }
+    pub fn notes_count(&self) -> usize {
+        self.curation.notes_count()
+    }
     pub fn class_of(&self, person: usize, slot: Slot) -> ClassCode {
         self.curation.class_of(person, slot)
     }
@@ -516,6 +523,13 @@ impl Session {
     ) -> Result<(), SessionError> {
         let edit = Edit::new(Target::person(self.folder(person)), Change::AgeYears(years))
             .with_reason(reason);
+        self.apply(vec![edit])
+    }
+
+    /// Sets (or, with blanks only, removes) the person's note.
+    pub fn set_note(&mut self, person: usize, text: &str) -> Result<(), SessionError> {
+        let text = (!text.trim().is_empty()).then(|| text.to_string());
+        let edit = Edit::new(Target::person(self.folder(person)), Change::Note(text));
         self.apply(vec![edit])
     }
 

@@ -196,6 +196,9 @@ fn person_row_ui(
                         "Decided to be one person with other ids (the person view names them)",
                     );
                 }
+                if let Some(note) = session.note(p) {
+                    ui.weak("note").on_hover_text(note);
+                }
             });
             if let Some(status) = status {
                 let color = match status {
@@ -276,7 +279,7 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) -> bool
         let search = ui
             .add(
                 egui::TextEdit::singleline(&mut f.text)
-                    .hint_text("id or folder (/)")
+                    .hint_text("id, folder or note (/)")
                     .desired_width(160.0),
             )
             .labelled_by(label.id);
@@ -313,6 +316,8 @@ fn filters_ui(ui: &mut egui::Ui, f: &mut PeopleFilter, rt: &mut Runtime) -> bool
         ui.checkbox(&mut f.embedding_flags_only, "Outliers / look-alikes")
             .on_hover_text("People with a photo unlike any other, or whom the model sees as another person (the run's embeddings; map: F7)");
         ui.checkbox(&mut f.edited_only, "Edited");
+        ui.checkbox(&mut f.noted_only, "Noted")
+            .on_hover_text("People with an annotator's note (C in the person view or the review)");
         if let Some(only) = &f.only_people {
             let name = if f.only_people_name.is_empty() {
                 "Selection"

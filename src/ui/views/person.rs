@@ -85,6 +85,7 @@ pub fn person_detail_ui(
         // The photos stay right under the issue; other ids of the person come last.
         photos_ui(ui, state, rt, p, item, commands);
         labels_ui(ui, rt, p, item, commands);
+        note_ui(ui, rt, p, commands);
         if let Some(session) = &rt.session {
             identity_ui(ui, session, p, commands);
         }
@@ -92,6 +93,7 @@ pub fn person_detail_ui(
         issues_ui(ui, session, p, commands);
         identity_ui(ui, session, p, commands);
         labels_ui(ui, rt, p, item, commands);
+        note_ui(ui, rt, p, commands);
         photos_ui(ui, state, rt, p, item, commands);
     }
 }
@@ -283,6 +285,39 @@ fn labels_ui(
             }
         }
         ui.weak("· click a photo or use Left/Right to pick another");
+    });
+}
+
+/// The annotator's note on the person, for whoever reads the labels next (another
+/// annotator, the engineer who trains): C starts it, Enter or a click elsewhere saves it,
+/// Esc drops what was typed.
+fn note_ui(ui: &mut egui::Ui, rt: &mut Runtime, p: usize, commands: &mut Vec<Command>) {
+    let Some(session) = &rt.session else { return };
+    let current = session.note(p).unwrap_or_default().to_string();
+    if rt.note_text_person != Some(p) {
+        rt.note_text = current.clone();
+        rt.note_text_person = Some(p);
+    }
+    ui.horizontal(|ui| {
+        let label = ui.strong("Note (C)");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut rt.note_text)
+                    .char_limit(crate::curation::NOTE_MAX_CHARS)
+                    .desired_width(ui.available_width().min(640.0))
+                    .hint_text("a remark on this person for whoever reads the labels next"),
+            )
+            .labelled_by(label.id);
+        if rt.focus_note {
+            rt.focus_note = false;
+            field.request_focus();
+        }
+        if field.lost_focus() {
+            let text = std::mem::replace(&mut rt.note_text, current.clone());
+            if !rt.text_cancelled && text.trim() != current {
+                commands.push(Command::SetNote { person: p, text });
+            }
+        }
     });
 }
 
