@@ -747,6 +747,8 @@ fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
             "Enter in the note field decides nothing"
         );
         assert!(notice(&h).contains("note"), "{}", notice(&h));
+        // The issue box shows it where the annotator reads the issue.
+        h.get_by_label(&format!("Note: {note}"));
         let journal = std::fs::read_to_string(root.join(".mask-curator/journal.jsonl")).unwrap();
         let last: serde_json::Value =
             serde_json::from_str(journal.lines().last().unwrap()).unwrap();

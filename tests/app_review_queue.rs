@@ -1412,3 +1412,32 @@ fn an_age_set_by_hand_is_questioned_in_years() {
     assert!(notice(&h).contains("age 22 -> 30"), "{}", notice(&h));
     assert!(!notice(&h).contains("Check:"), "{}", notice(&h));
 }
+
+/// C brings the note field into view even below the photos of a small window, and the
+/// next item opens at its top: its issue first, not scrolled down to where the last one's
+/// note was.
+#[test]
+fn the_note_field_comes_into_view_and_the_next_item_opens_at_its_top() {
+    let size = [1100.0, 560.0];
+    let (_tmp, _root, mut h) = app_on_dataset_sized(size);
+    review(&mut h);
+    let visible = |r: egui::Rect| r.top() >= 0.0 && r.bottom() <= size[1];
+    let heading = |h: &App| h.get_by_label_contains("Issue 1 of").rect();
+    assert!(visible(heading(&h)), "the issue opens at its top");
+    assert!(
+        !visible(h.get_by_label("Note (C)").rect()),
+        "the note field starts below the fold of this window"
+    );
+    press(&mut h, Key::C);
+    h.run();
+    assert!(
+        visible(h.get_by_label("Note (C)").rect()),
+        "C scrolls the note field into view"
+    );
+    assert!(!visible(heading(&h)), "the issue scrolled up");
+    press(&mut h, Key::Escape);
+    press(&mut h, Key::J);
+    h.run();
+    let next = h.get_by_label_contains("Issue 2 of").rect();
+    assert!(visible(next), "the next item opens at its top: {next:?}");
+}

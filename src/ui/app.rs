@@ -82,6 +82,8 @@ pub struct Runtime {
     pub note_text: String,
     pub note_text_person: Option<usize>,
     pub focus_note: bool,
+    /// The note field was just focused and is not yet fully on screen.
+    pub note_into_view: bool,
     /// Esc was pressed this frame: a text field it left drops what was typed.
     pub text_cancelled: bool,
     pub focus_search: bool,
@@ -109,6 +111,8 @@ pub struct Runtime {
     /// The issue id of the review item on screen; moving to another item resets the photo
     /// selection to that item's flagged photo.
     pub shown_item: Option<String>,
+    /// The item the review's detail pane was last drawn for.
+    pub detail_shown_for: Option<String>,
     /// The open dataset's canonical folder: the key of its remembered filters and position.
     pub dataset_key: Option<PathBuf>,
     /// The finished runs of the open dataset, newest first (the run picker's list).
@@ -251,6 +255,7 @@ impl MaskCuratorApp {
                 jobs: Jobs::new(Some(cc.egui_ctx.clone())),
                 options: options.clone(),
                 shown_item: None,
+                detail_shown_for: None,
                 dataset_key: None,
                 runs: Vec::new(),
                 pending_run: None,
@@ -274,6 +279,7 @@ impl MaskCuratorApp {
                 note_text: String::new(),
                 note_text_person: None,
                 focus_note: false,
+                note_into_view: false,
                 text_cancelled: false,
                 focus_search: false,
                 scroll_to_selected: false,

@@ -194,6 +194,7 @@ fn labels_ui(
         let field = ui
             .add(
                 egui::TextEdit::singleline(&mut rt.age_text)
+                    .id(egui::Id::unique(("age_field", p)))
                     .desired_width(40.0)
                     .hint_text(session.age_years(p).to_string()),
             )
@@ -303,6 +304,9 @@ fn note_ui(ui: &mut egui::Ui, rt: &mut Runtime, p: usize, commands: &mut Vec<Com
         let field = ui
             .add(
                 egui::TextEdit::singleline(&mut rt.note_text)
+                    // A fixed id: the photos above it add widgets as their thumbnails
+                    // arrive, and an id counted from them would drop the focus.
+                    .id(egui::Id::unique(("note_field", p)))
                     .char_limit(crate::curation::NOTE_MAX_CHARS)
                     .desired_width(ui.available_width().min(640.0))
                     .hint_text("a remark on this person for whoever reads the labels next"),
@@ -310,7 +314,17 @@ fn note_ui(ui: &mut egui::Ui, rt: &mut Runtime, p: usize, commands: &mut Vec<Com
             .labelled_by(label.id);
         if rt.focus_note {
             rt.focus_note = false;
+            rt.note_into_view = true;
             field.request_focus();
+        }
+        // In review the field sits under the photos, often below the fold, and moves down
+        // as their thumbnails arrive: it is brought into view until it is there.
+        if rt.note_into_view {
+            if !field.has_focus() || ui.clip_rect().contains_rect(field.rect) {
+                rt.note_into_view = false;
+            } else {
+                field.scroll_to_me(None);
+            }
         }
         if field.lost_focus() {
             let text = std::mem::replace(&mut rt.note_text, current.clone());

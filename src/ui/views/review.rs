@@ -51,13 +51,20 @@ pub fn review_ui(
     if state.queue_filter != before {
         commands.push(Command::QueueGo(0));
     }
+    // Each item opens at its top (its issue first), however far down the last one was
+    // scrolled (to its note, say).
+    let new_item = rt.detail_shown_for != rt.shown_item;
+    rt.detail_shown_for = rt.shown_item.clone();
     egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical()
+        let mut area = egui::ScrollArea::vertical()
             .id_salt("review_item")
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                current_item_ui(ui, state, rt, commands);
-            });
+            .auto_shrink([false, false]);
+        if new_item {
+            area = area.vertical_scroll_offset(0.0);
+        }
+        area.show(ui, |ui| {
+            current_item_ui(ui, state, rt, commands);
+        });
     });
 }
 
@@ -493,4 +500,9 @@ fn issue_box_ui(
         }
         ui.weak("or a label key").on_hover_text(hint);
     });
+    // The note is edited under the labels, often below the fold: it is read here.
+    if let Some(note) = session.note(item.person) {
+        ui.label(egui::RichText::new(format!("Note: {note}")).italics())
+            .on_hover_text("The note on this person (C edits it)");
+    }
 }
