@@ -810,3 +810,31 @@ fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
         "{text}"
     );
 }
+
+/// The grid's filter bar wraps a labelled box whole: at any width the label ("Review",
+/// "Sort", ...) sits on the row of its box, never at the end of the row above it.
+#[test]
+fn filter_labels_stay_beside_their_boxes_at_any_width() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    let mut wrapped = 0;
+    for width in (700..=1500).step_by(40) {
+        let mut h = harness_sized(&root, [width as f32, 700.0]);
+        press(&mut h, Key::F3);
+        for name in ["Gender", "Age", "Mask", "Class", "Review", "Sort"] {
+            // The box its label names: a box that starts a row lost its label to the row
+            // above.
+            let combo = h.get_by_label(name).rect();
+            assert!(
+                combo.left() > 30.0,
+                "{name}'s box starts a row at width {width}: {combo:?}"
+            );
+            if combo.top() > 50.0 {
+                wrapped += 1;
+            }
+        }
+        drop(h);
+    }
+    assert!(wrapped > 0, "some widths wrap the filter bar");
+}

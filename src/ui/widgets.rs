@@ -310,6 +310,25 @@ pub fn labelled_combo_ui(
     selected_text: impl Into<egui::WidgetText>,
     add_contents: impl FnOnce(&mut Ui),
 ) {
+    // In a wrapping row the label never ends a line its box starts the next: when both do
+    // not fit, both go to the next line.
+    if ui.layout().main_wrap {
+        let text_width = ui
+            .fonts_mut(|f| {
+                f.layout_no_wrap(
+                    label.to_string(),
+                    egui::TextStyle::Body.resolve(ui.style()),
+                    egui::Color32::PLACEHOLDER,
+                )
+            })
+            .size()
+            .x;
+        let spacing = ui.spacing();
+        let needed = text_width + spacing.combo_width + 2.0 * spacing.item_spacing.x;
+        if ui.available_size_before_wrap().x < needed {
+            ui.end_row();
+        }
+    }
     let name = ui.label(label);
     egui::ComboBox::from_id_salt(("labelled_combo", label))
         .selected_text(selected_text)
