@@ -343,7 +343,7 @@ fn a_submission_never_replaces_the_datasets_files_or_an_earlier_one() {
     h.run();
     h.get_by_label("Predict").click();
     h.run();
-    h.get_by_label_contains("failed: refusing to export to");
+    h.get_by_label_contains("failed: refusing to write");
     h.get_by_label_contains("train.csv, a file of the dataset");
     assert!(
         !h.state().rt.train_panel.as_ref().unwrap().is_predicting(),

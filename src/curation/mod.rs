@@ -257,7 +257,7 @@ pub enum CurationError {
     MissingPhoto { person: String, slot: &'static str },
     #[error("invalid edit: {0}")]
     InvalidEdit(String),
-    #[error("refusing to export to {path}: {reason}")]
+    #[error("refusing to write {path}: {reason}")]
     UnsafeExport { path: PathBuf, reason: String },
     #[error("{path}: no sequence numbers left after seq {seq}; export, then start a new journal")]
     SeqExhausted { path: PathBuf, seq: u64 },
