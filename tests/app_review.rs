@@ -765,6 +765,14 @@ fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
         h.run();
         assert_eq!(session(&h).as_deref(), Some(note));
 
+        // The overview counts the notes and leads to the people.
+        press(&mut h, Key::F2);
+        h.get_by_label("1 person with a note").click();
+        h.run();
+        assert_eq!(h.state().state.view, View::People);
+        let filter = h.state().state.people_filter.clone();
+        assert_eq!(h.state_mut().rt.people(&filter).to_vec(), vec![p]);
+
         // The grid: "Noted" keeps the person, and the search finds the note's words.
         clear_people_filter(&mut h);
         h.state_mut().state.people_filter.noted_only = true;

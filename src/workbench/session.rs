@@ -375,6 +375,10 @@ impl Session {
     pub fn notes_count(&self) -> usize {
         self.curation.notes_count()
     }
+    /// The people with a note, ascending.
+    pub fn noted_people(&self) -> Vec<usize> {
+        self.curation.notes().into_iter().map(|(p, _)| p).collect()
+    }
     pub fn class_of(&self, person: usize, slot: Slot) -> ClassCode {
         self.curation.class_of(person, slot)
     }

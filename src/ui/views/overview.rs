@@ -50,6 +50,25 @@ pub fn overview_ui(
                     session.dataset.problems.len(),
                     "problem",
                 ));
+                let noted = session.notes_count();
+                if noted > 0 {
+                    ui.separator();
+                    let text = if noted == 1 {
+                        "1 person with a note".to_string()
+                    } else {
+                        format!("{noted} people with a note")
+                    };
+                    if ui
+                        .link(text)
+                        .on_hover_text("The annotators' notes: show these people")
+                        .clicked()
+                    {
+                        commands.push(Command::ShowPeopleOnly {
+                            people: session.noted_people(),
+                            name: "With a note".into(),
+                        });
+                    }
+                }
             });
             ui.add_space(8.0);
             ui.columns(3, |cols| {
