@@ -493,7 +493,7 @@ fn issue_box_ui(
         }
         if ui
             .button("Needs review (N)")
-            .on_hover_text("Come back to it later")
+            .on_hover_text("Come back to it later (a note, C, first says why)")
             .clicked()
         {
             commands.push(Command::Decide(ReviewDecision::NeedsReview));
