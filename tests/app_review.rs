@@ -200,7 +200,7 @@ fn review_fix_undo_redo_restart_and_export() {
     // The status line says what the export holds, not only where it went.
     assert!(
         notice(&h).starts_with(&format!("Exported to {}: ", out.display()))
-            && notice(&h).contains("people with corrected gender/age"),
+            && notice(&h).contains("1 person with corrected gender/age"),
         "{}",
         notice(&h)
     );

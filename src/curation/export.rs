@@ -34,14 +34,24 @@ pub struct ExportSummary {
     pub photos_changed: usize,
     /// Items whose latest decision is "needs review": not settled yet.
     pub needs_review: usize,
+    /// People with an annotator's note.
+    pub notes: usize,
 }
 
 impl ExportSummary {
     /// What the export holds, in a line: the changes, and what is still undecided.
     pub fn describe(&self) -> String {
+        let people = |n: usize| if n == 1 { "person" } else { "people" };
         let mut text = format!(
-            "{} people with corrected gender/age, {} photos with a changed class",
-            self.people_changed, self.photos_changed
+            "{} {} with corrected gender/age, {} {} with a changed class",
+            self.people_changed,
+            people(self.people_changed),
+            self.photos_changed,
+            if self.photos_changed == 1 {
+                "photo"
+            } else {
+                "photos"
+            }
         );
         if self.needs_review > 0 {
             text.push_str(&format!(
@@ -53,6 +63,13 @@ impl ExportSummary {
                     "items are"
                 },
                 if self.needs_review == 1 { "it" } else { "them" },
+            ));
+        }
+        if self.notes > 0 {
+            text.push_str(&format!(
+                "; notes on {} {} ({NET_CHANGES_CSV})",
+                self.notes,
+                people(self.notes)
             ));
         }
         text
@@ -78,6 +95,7 @@ pub struct PreparedExport {
     people_changed: usize,
     photos_changed: usize,
     needs_review: usize,
+    notes: usize,
 }
 
 /// Renders the export files from the curated labels.
@@ -133,6 +151,7 @@ pub fn prepare_export(
         people_changed,
         photos_changed,
         needs_review,
+        notes: curation.notes_count(),
     })
 }
 
@@ -147,6 +166,7 @@ impl PreparedExport {
             people_changed: self.people_changed,
             photos_changed: self.photos_changed,
             needs_review: self.needs_review,
+            notes: self.notes,
             ..ExportSummary::default()
         };
         for (name, text, what) in &self.files {

@@ -1201,7 +1201,12 @@ fn export_lists_notes_in_the_change_log_and_the_net_changes() {
     c.apply(note_edit(&f, 2, Some("left for later"))).unwrap();
     c.apply(note_edit(&f, 2, None)).unwrap();
     let out = f.ws.exports_dir();
-    export(&f.ds, &c, &out).unwrap();
+    let summary = export(&f.ds, &c, &out).unwrap();
+    assert_eq!(
+        summary.describe(),
+        "0 people with corrected gender/age, 0 photos with a changed class; \
+         notes on 1 person (net_changes.csv)"
+    );
     let net = read_csv(&out.join("net_changes.csv"));
     let notes: Vec<&Vec<String>> = net.iter().filter(|r| r[1] == "note").collect();
     assert_eq!(notes.len(), 1, "a removed note is no net change: {net:?}");
@@ -1213,4 +1218,28 @@ fn export_lists_notes_in_the_change_log_and_the_net_changes() {
     // The labels themselves are untouched by notes.
     let photos = read_csv(&out.join("photo_labels.csv"));
     assert!(photos.iter().skip(1).all(|r| r[11] == "0"), "{photos:?}");
+}
+
+#[test]
+fn the_export_summary_takes_its_nouns_number() {
+    let one = export::ExportSummary {
+        people_changed: 1,
+        photos_changed: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        one.describe(),
+        "1 person with corrected gender/age, 1 photo with a changed class"
+    );
+    let many = export::ExportSummary {
+        people_changed: 3,
+        photos_changed: 21,
+        notes: 2,
+        ..Default::default()
+    };
+    assert_eq!(
+        many.describe(),
+        "3 people with corrected gender/age, 21 photos with a changed class; \
+         notes on 2 people (net_changes.csv)"
+    );
 }
