@@ -304,10 +304,10 @@ pub fn print_queue_summary(report: &crate::issues::IssueReport) {
     }
     let likely: usize = report.queues.iter().map(|q| q.likely).sum();
     eprintln!(
-        "{} likely issues, about {:.0} of them expected to be real errors; {} issues in all (run {})",
-        likely,
+        "{}, about {:.0} of them expected to be real errors; {} in all (run {})",
+        crate::workbench::queries::counted(likely, "likely issue"),
         report.expected_in_likely(),
-        report.issues.len(),
+        crate::workbench::queries::counted(report.issues.len(), "issue"),
         report.run_id
     );
 }

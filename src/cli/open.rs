@@ -277,11 +277,7 @@ fn notes_text(s: &mut String, curation: &crate::curation::Curation) {
     let _ = writeln!(
         s,
         "Notes on {} (the export's net_changes.csv lists them all):",
-        if notes.len() == 1 {
-            "1 person".to_string()
-        } else {
-            format!("{} people", notes.len())
-        }
+        crate::workbench::queries::counted_people(notes.len())
     );
     for (p, note) in notes.iter().take(10) {
         let _ = writeln!(s, "  {}: {note}", curation.folder(*p));

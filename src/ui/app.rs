@@ -529,8 +529,9 @@ impl MaskCuratorApp {
                             .map(|f| format!(", out-of-fold macro F1 {f:.3}"))
                             .unwrap_or_default();
                         self.rt.notify(format!(
-                            "The queue now shows run {}{score}: {n} issues",
-                            run.id
+                            "The queue now shows run {}{score}: {}",
+                            run.id,
+                            crate::workbench::queries::counted(n, "issue")
                         ));
                     }
                     (Err(e), _) => self.rt.error(format!("Cannot load run {}: {e}", run.id)),

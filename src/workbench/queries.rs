@@ -338,6 +338,15 @@ pub fn counted(n: usize, noun: &str) -> String {
     }
 }
 
+/// "1 person", "2 people".
+pub fn counted_people(n: usize) -> String {
+    if n == 1 {
+        "1 person".to_string()
+    } else {
+        format!("{n} people")
+    }
+}
+
 /// "about 12 min left at your pace (25 s an item)" for `open` items.
 pub fn time_left_text(open: usize, pace_secs: f64) -> String {
     // Keys pressed in one burst are not a pace below a second.
@@ -387,6 +396,9 @@ mod tests {
         assert_eq!(counted(1, "look-alike pair"), "1 look-alike pair");
         assert_eq!(counted(0, "problem"), "0 problems");
         assert_eq!(counted(12, "issue"), "12 issues");
+        assert_eq!(counted_people(1), "1 person");
+        assert_eq!(counted_people(0), "0 people");
+        assert_eq!(counted_people(7), "7 people");
     }
 
     #[test]

@@ -395,9 +395,9 @@ fn selection_ui(
     people.sort_unstable();
     people.dedup();
     ui.strong(format!(
-        "Selected: {} photos of {} people",
-        rows.len(),
-        people.len()
+        "Selected: {} of {}",
+        crate::workbench::queries::counted(rows.len(), "photo"),
+        crate::workbench::queries::counted_people(people.len())
     ));
     ui.horizontal(|ui| {
         if ui.button("Show them in the people grid").clicked() {

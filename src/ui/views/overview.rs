@@ -53,11 +53,10 @@ pub fn overview_ui(
                 let noted = session.notes_count();
                 if noted > 0 {
                     ui.separator();
-                    let text = if noted == 1 {
-                        "1 person with a note".to_string()
-                    } else {
-                        format!("{noted} people with a note")
-                    };
+                    let text = format!(
+                        "{} with a note",
+                        crate::workbench::queries::counted_people(noted)
+                    );
                     if ui
                         .link(text)
                         .on_hover_text("The annotators' notes: show these people")
@@ -329,10 +328,10 @@ fn photo_checks_ui(
     };
     let flagged_people = report.flagged_people.len();
     ui.label(format!(
-        "{} photos checked: {} flagged, of {} people",
+        "{} photos checked: {} flagged, of {}",
         report.checked,
         report.findings.len(),
-        flagged_people
+        crate::workbench::queries::counted_people(flagged_people)
     ));
     for kind in CheckKind::ALL {
         let n = report.count(kind);

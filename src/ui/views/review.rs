@@ -304,8 +304,8 @@ fn empty_queue_ui(
         reasons.push(format!("the possible tier ({n}) is hidden"));
     }
     ui.label(format!(
-        "The run has {} issues; the filters hide them all: {}.",
-        issues.items.len(),
+        "The run has {}; the filters hide them all: {}.",
+        crate::workbench::queries::counted(issues.items.len(), "issue"),
         reasons.join(", ")
     ));
     if ui.button("Clear the filters").clicked() {
