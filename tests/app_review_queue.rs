@@ -1177,6 +1177,29 @@ fn the_terminal_summary_states_age_issues_in_years() {
         "{text}"
     );
     assert!(text.contains("gender: "), "per-field tiers: {text}");
+    // Scores read as the app shows them (never a certainty, two decimals).
+    let score = line.split_whitespace().next().unwrap_or_default();
+    assert!(
+        score.starts_with('>')
+            || score.starts_with('<')
+            || score.split_once('.').is_some_and(|(_, d)| d.len() == 2),
+        "{line}"
+    );
+
+    // A decided item says what the annotator decided.
+    {
+        let mut h = harness(&root);
+        review(&mut h);
+        let p12 = person_index(&h, 12);
+        go_to(&mut h, |i| i.field == Field::Age && i.person == p12);
+        press(&mut h, Key::Space);
+    }
+    let text = mask_curator::cli::open::summary_text(&dataset);
+    let line = text
+        .lines()
+        .find(|l| l.contains(&folder(12)) && l.contains(" age "))
+        .unwrap_or_else(|| panic!("person 12's age issue:\n{text}"));
+    assert!(line.ends_with("(age_gross) [kept]"), "{line}");
 }
 
 /// "Needs review" means come back later: once no open item is left, the queue brings the

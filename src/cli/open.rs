@@ -450,10 +450,23 @@ pub fn summary_text(dataset: &Dataset) -> String {
                         i.field.class_name(i.suggested)
                     )
                 });
+                // What the annotator decided, when they did.
+                let decided = curation
+                    .as_ref()
+                    .ok()
+                    .and_then(|c| c.issue_decision(&i.issue_id))
+                    .map_or(String::new(), |d| {
+                        let word = match d {
+                            crate::curation::ReviewDecision::Keep => "kept",
+                            crate::curation::ReviewDecision::Accepted => "accepted",
+                            crate::curation::ReviewDecision::NeedsReview => "needs review",
+                        };
+                        format!(" [{word}]")
+                    });
                 let _ = writeln!(
                     s,
-                    "  {:.3} {} {}{photo}: {what} ({})",
-                    i.score,
+                    "  {:>5} {} {}{photo}: {what} ({}){decided}",
+                    crate::issues::prob_text(i.score),
                     i.field.name(),
                     dataset.people[i.person].folder,
                     i.kind
