@@ -846,3 +846,40 @@ fn filter_labels_stay_beside_their_boxes_at_any_width() {
     }
     assert!(wrapped > 0, "some widths wrap the filter bar");
 }
+
+/// The overview fits beside the open training panel: its bars, counts, class chart and
+/// texts give way to the panel instead of running under it.
+#[test]
+fn the_overview_fits_beside_the_training_panel() {
+    use egui_kittest::kittest::{By, NodeT};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    for width in [900.0, 1000.0, 1200.0] {
+        let mut h = harness_sized(&root, [width, 800.0]);
+        press(&mut h, Key::F9);
+        press(&mut h, Key::F2);
+        h.run();
+        let panel_left = h.get_by_label("Start").rect().min.x;
+        let chart = h.get_by_label("photos per class chart").rect();
+        assert!(
+            chart.max.x <= panel_left,
+            "{chart:?}, panel at {panel_left} in a {width} window"
+        );
+        let mut checked = 0;
+        for node in h.query_all(By::new().role(egui::Role::Label)) {
+            let r = node.rect();
+            // The panel's own, and the status line across the window's foot.
+            if r.min.x >= panel_left || r.min.y > 800.0 - 32.0 {
+                continue;
+            }
+            checked += 1;
+            assert!(
+                r.max.x <= panel_left + 0.5,
+                "{:?} at {r:?} runs under the panel at {panel_left} in a {width} window",
+                node.accesskit_node().value()
+            );
+        }
+        assert!(checked > 10, "{checked} labels checked");
+    }
+}

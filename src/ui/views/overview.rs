@@ -36,6 +36,9 @@ pub fn overview_ui(
     egui::ScrollArea::vertical()
         .id_salt("overview")
         .show(ui, |ui| {
+            // The width on screen (beside the training panel, when open), taken before
+            // anything could widen the content past it.
+            let full = ui.available_width();
             ui.heading(session.root().display().to_string());
             ui.horizontal(|ui| {
                 ui.label(format!("{} people", counts.people));
@@ -83,22 +86,30 @@ pub fn overview_ui(
             });
             ui.add_space(12.0);
             ui.strong("Photos per class (curated; outline = as given)");
-            class_chart_ui(ui, &counts.class_given, &counts.class_curated);
+            class_chart_ui(ui, full, &counts.class_given, &counts.class_curated);
             ui.add_space(12.0);
             issues_summary_ui(ui, session, commands);
             ui.add_space(12.0);
             // What the photos themselves show, side by side: the photo checks and the
             // run's embeddings.
-            ui.horizontal_top(|ui| {
-                ui.vertical(|ui| {
-                    ui.set_width(420.0);
-                    photo_checks_ui(ui, session, state, commands);
+            // Side by side when there is room, else one above the other.
+            const CHECKS_WIDTH: f32 = 420.0;
+            if full >= 2.0 * CHECKS_WIDTH + 24.0 {
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(CHECKS_WIDTH);
+                        photo_checks_ui(ui, session, state, commands);
+                    });
+                    ui.add_space(24.0);
+                    ui.vertical(|ui| {
+                        embeddings_ui(ui, session, rt_analysed, state, commands);
+                    });
                 });
-                ui.add_space(24.0);
-                ui.vertical(|ui| {
-                    embeddings_ui(ui, session, rt_analysed, state, commands);
-                });
-            });
+            } else {
+                photo_checks_ui(ui, session, state, commands);
+                ui.add_space(12.0);
+                embeddings_ui(ui, session, rt_analysed, state, commands);
+            }
             identities_ui(ui, session, commands);
             ui.add_space(12.0);
             problems_ui(ui, session);
@@ -171,10 +182,15 @@ fn field_bars_ui(ui: &mut egui::Ui, field: Field, given: &[usize], curated: &[us
         .max()
         .unwrap_or(1)
         .max(1) as f32;
+    // The bars give way first in a narrow column: the counts beside them must show.
+    const NAME: f32 = 64.0;
+    const COUNT: f32 = 84.0;
+    let spacing = 2.0 * ui.spacing().item_spacing.x;
+    let bar_width = (ui.available_width() - NAME - COUNT - spacing).clamp(40.0, 150.0);
     for (i, (&g, &c)) in given.iter().zip(curated).enumerate() {
         ui.horizontal(|ui| {
-            ui.add_sized([64.0, 18.0], egui::Label::new(field.class_name(i)));
-            let (rect, _) = ui.allocate_exact_size(Vec2::new(150.0, 14.0), Sense::hover());
+            ui.add_sized([NAME, 18.0], egui::Label::new(field.class_name(i)));
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(bar_width, 14.0), Sense::hover());
             let painter = ui.painter();
             painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
             let mut bar = rect;
@@ -190,15 +206,24 @@ fn field_bars_ui(ui: &mut egui::Ui, field: Field, given: &[usize], curated: &[us
     }
 }
 
-fn class_chart_ui(ui: &mut egui::Ui, given: &[usize; NUM_CLASSES], curated: &[usize; NUM_CLASSES]) {
+/// The photos per class as bars, `full` wide at most (the width on screen).
+fn class_chart_ui(
+    ui: &mut egui::Ui,
+    full: f32,
+    given: &[usize; NUM_CLASSES],
+    curated: &[usize; NUM_CLASSES],
+) {
     let height = 140.0;
     // Room above the tallest bar for its count, below the bars for the class numbers.
     let (label_above, label_below) = (14.0, 18.0);
-    let width = ui.available_width().min(900.0);
-    let (rect, _) = ui.allocate_exact_size(
+    let width = full.min(900.0);
+    let (rect, response) = ui.allocate_exact_size(
         Vec2::new(width, label_above + height + label_below),
         Sense::hover(),
     );
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Image, true, "photos per class chart")
+    });
     let max = given
         .iter()
         .chain(curated.iter())
@@ -391,13 +416,21 @@ fn embeddings_ui(
         }
         return;
     };
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.colored_label(AMBER, report.outliers.len().to_string());
-        ui.label("outlier photos: unlike any photo of another person");
+        ui.label(if report.outliers.len() == 1 {
+            "outlier photo: unlike any photo of another person"
+        } else {
+            "outlier photos: unlike any photo of another person"
+        });
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.colored_label(AMBER, report.lookalikes.len().to_string());
-        ui.label("look-alike pairs: two ids the model sees as one person");
+        ui.label(if report.lookalikes.len() == 1 {
+            "look-alike pair: two ids the model sees as one person"
+        } else {
+            "look-alike pairs: two ids the model sees as one person"
+        });
         let decided = report
             .lookalikes
             .iter()
