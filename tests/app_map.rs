@@ -460,3 +460,34 @@ fn the_annotator_decides_whether_look_alikes_are_one_person_keyboard_first() {
     wait_idle(&mut h);
     assert_eq!(groups(&h), vec![vec![a, b]]);
 }
+
+/// The legend wraps an entry whole at any width: a name is never split over two lines.
+#[test]
+fn the_legend_wraps_whole_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    write_dataset(&root);
+    write_embeddings(&root);
+    let mut wrapped = false;
+    for width in (640..=1200).step_by(40) {
+        let mut h = harness_sized(&root, [width as f32, 700.0]);
+        wait_idle(&mut h);
+        press(&mut h, Key::F7);
+        h.run();
+        let line = h.get_by_label("wear").rect().height();
+        for name in ["outlier", "look-alike", "selected person"] {
+            // (An entry's sign and name were once one label: "○ selected person".)
+            let r = if name == "selected person" {
+                h.get_by_label_contains(name).rect()
+            } else {
+                h.get_by_label(name).rect()
+            };
+            assert!(
+                r.height() < 1.5 * line,
+                "{name:?} split over lines at width {width}: {r:?}"
+            );
+            wrapped |= r.top() > h.get_by_label("wear").rect().bottom();
+        }
+    }
+    assert!(wrapped, "some widths wrap the legend");
+}

@@ -304,31 +304,40 @@ pub fn mask_strip(ui: &Ui, tile: Rect, mask: Mask, edited: bool) {
 
 /// A drop-down with its name in front ("Gender [any v]"), named for screen readers and
 /// queries. egui's `ComboBox::from_label` puts the name after the box.
+/// In a wrapping row, starts a new row unless `texts` (body text, one widget each) and
+/// `extra` points more fit on this one: widgets that belong together wrap together. (A
+/// nested horizontal layout would not wrap at all.)
+pub fn keep_together(ui: &mut Ui, texts: &[&str], extra: f32) {
+    if !ui.layout().main_wrap {
+        return;
+    }
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let spacing = ui.spacing().item_spacing.x;
+    let needed = texts
+        .iter()
+        .map(|t| {
+            ui.fonts_mut(|f| {
+                f.layout_no_wrap(t.to_string(), font.clone(), egui::Color32::PLACEHOLDER)
+            })
+            .size()
+            .x + spacing
+        })
+        .sum::<f32>()
+        + extra;
+    if ui.available_size_before_wrap().x < needed {
+        ui.end_row();
+    }
+}
+
 pub fn labelled_combo_ui(
     ui: &mut Ui,
     label: &str,
     selected_text: impl Into<egui::WidgetText>,
     add_contents: impl FnOnce(&mut Ui),
 ) {
-    // In a wrapping row the label never ends a line its box starts the next: when both do
-    // not fit, both go to the next line.
-    if ui.layout().main_wrap {
-        let text_width = ui
-            .fonts_mut(|f| {
-                f.layout_no_wrap(
-                    label.to_string(),
-                    egui::TextStyle::Body.resolve(ui.style()),
-                    egui::Color32::PLACEHOLDER,
-                )
-            })
-            .size()
-            .x;
-        let spacing = ui.spacing();
-        let needed = text_width + spacing.combo_width + 2.0 * spacing.item_spacing.x;
-        if ui.available_size_before_wrap().x < needed {
-            ui.end_row();
-        }
-    }
+    // In a wrapping row the label never ends a line its box starts the next.
+    let combo = ui.spacing().combo_width;
+    keep_together(ui, &[label], combo);
     let name = ui.label(label);
     egui::ComboBox::from_id_salt(("labelled_combo", label))
         .selected_text(selected_text)

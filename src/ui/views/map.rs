@@ -328,15 +328,22 @@ fn legend_ui(ui: &mut egui::Ui, colour: MapColour) {
             ("not flagged".into(), Color32::from_gray(110)),
         ],
     };
+    // Each entry wraps whole: a sign never ends a line its name starts the next, and a
+    // name is never split.
+    let entry = |ui: &mut egui::Ui, sign: &str, color: Option<Color32>, name: &str| {
+        crate::ui::widgets::keep_together(ui, &[sign, name], 0.0);
+        match color {
+            Some(c) => ui.colored_label(c, sign),
+            None => ui.label(sign),
+        };
+        ui.add(egui::Label::new(name).wrap_mode(egui::TextWrapMode::Extend));
+    };
     for (name, c) in entries {
-        ui.colored_label(c, "■");
-        ui.label(name);
+        entry(ui, "■", Some(c), &name);
     }
-    ui.colored_label(OUTLIER, "○");
-    ui.label("outlier");
-    ui.colored_label(LOOKALIKE, "○");
-    ui.label("look-alike");
-    ui.label("○ selected person");
+    entry(ui, "○", Some(OUTLIER), "outlier");
+    entry(ui, "○", Some(LOOKALIKE), "look-alike");
+    entry(ui, "○", None, "selected person");
 }
 
 fn point_tip_ui(
