@@ -592,6 +592,15 @@ fn z_shows_the_selected_photo_large_and_the_keys_work_under_it() {
     press(&mut h, Key::Escape);
     assert!(h.query_by_label("large photo mask2").is_none());
     assert!(!h.state().rt.photo_viewer);
+    // A and C (the fields under the photo) close it, so what is typed shows.
+    for key in [Key::A, Key::C] {
+        press(&mut h, Key::Z);
+        h.get_by_label("large photo mask2");
+        press(&mut h, key);
+        assert!(!h.state().rt.photo_viewer, "{key:?} closes the large photo");
+        assert!(h.ctx.text_edit_focused(), "{key:?} focuses its field");
+        press(&mut h, Key::Escape);
+    }
     // A double-click on a photo opens it large.
     let tile = h.get_by_label("photo mask4");
     let at = tile.rect().center();

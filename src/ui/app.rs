@@ -1197,8 +1197,15 @@ impl MaskCuratorApp {
                 self.state.view = View::People;
                 self.rt.focus_search = true;
             }
-            Command::FocusAgeField => self.rt.focus_age = true,
-            Command::FocusNoteField => self.rt.focus_note = true,
+            // The field is under the large photo: it closes, so what is typed shows.
+            Command::FocusAgeField => {
+                self.rt.photo_viewer = false;
+                self.rt.focus_age = true;
+            }
+            Command::FocusNoteField => {
+                self.rt.photo_viewer = false;
+                self.rt.focus_note = true;
+            }
             Command::Escape => {
                 self.rt.show_help = false;
                 self.rt.photo_viewer = false;
