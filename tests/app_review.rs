@@ -756,8 +756,17 @@ fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
             "Enter in the note field decides nothing"
         );
         assert!(notice(&h).contains("note"), "{}", notice(&h));
-        // The issue box shows it where the annotator reads the issue.
+        // The issue box shows it where the annotator reads the issue, the queue's row marks it.
         h.get_by_label(&format!("Note: {note}"));
+        let who = h.state().session().unwrap().folder(p).to_string();
+        use egui_kittest::kittest::NodeT;
+        assert!(
+            h.query_all_by_label_contains(&who).any(|n| n
+                .accesskit_node()
+                .label()
+                .is_some_and(|l| l.ends_with(" · note"))),
+            "the queue row of {who} marks the note"
+        );
         let journal = std::fs::read_to_string(root.join(".mask-curator/journal.jsonl")).unwrap();
         let last: serde_json::Value =
             serde_json::from_str(journal.lines().last().unwrap()).unwrap();

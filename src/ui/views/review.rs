@@ -203,7 +203,12 @@ fn queue_list_ui(
                 crate::issues::prob_text(item.score),
                 status.name(),
             );
-            let who = format!("      {}{photo}{run}", session.folder(item.person));
+            let noted = if session.note(item.person).is_some() {
+                " · note"
+            } else {
+                ""
+            };
+            let who = format!("      {}{photo}{run}{noted}", session.folder(item.person));
             let r = queue_row_ui(ui, row == pos, status != ItemStatus::Open, &head, &who);
             if r.clicked() {
                 commands.push(Command::QueueGo(row));
