@@ -307,6 +307,8 @@ pub fn review_pace_secs(history: &[crate::curation::JournalEntry]) -> Option<f64
     let mut times: Vec<chrono::DateTime<chrono::FixedOffset>> = history
         .iter()
         .filter(|e| e.seq == e.step && e.op == crate::curation::Op::Edit)
+        // A note is written while an item is on screen: part of that item's time.
+        .filter(|e| e.field != crate::curation::JournalField::Note)
         .filter_map(|e| chrono::DateTime::parse_from_rfc3339(&e.time).ok())
         .collect();
     times.sort();
@@ -422,6 +424,15 @@ mod tests {
         ]);
         // Gaps 20, 20, 30, 20, 60 -> median 20.
         assert_eq!(review_pace_secs(&history), Some(20.0));
+        // Notes written on the way are part of their item's time, not items.
+        let mut noted = history.clone();
+        for (seq, secs) in [(100, 1035), (101, 1045), (102, 1100)] {
+            let mut note = line(seq, secs, Op::Edit, true);
+            note.field = JournalField::Note;
+            note.new = Value::Note(Some("why".into()));
+            noted.push(note);
+        }
+        assert_eq!(review_pace_secs(&noted), Some(20.0));
         // Faster later: only the latest gaps count.
         let last = history.last().map_or(0, |e| e.seq);
         history.extend(
