@@ -829,6 +829,11 @@ fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
         note,
         "the field shows the saved note"
     );
+    // Under the large photo too.
+    press(&mut h, Key::Z);
+    h.get_by_label("large photo mask1");
+    h.get_by_label(&format!("Note: {note}"));
+    press(&mut h, Key::Z);
     // The terminal summary lists it for whoever reads the labels next.
     let text = mask_curator::cli::open::summary_text(&h.state().session().unwrap().dataset);
     assert!(

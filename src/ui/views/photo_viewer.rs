@@ -77,6 +77,9 @@ pub fn photo_viewer_ui(
         );
         let mask = session.mask(p, slot);
         mask_strip(ui, tile.rect, mask, mask != slot.mask());
+        if let Some(note) = session.note(p) {
+            ui.label(egui::RichText::new(format!("Note: {note}")).italics());
+        }
         ui.horizontal(|ui| {
             ui.weak(hint);
             if ui.button("Close").clicked() {
