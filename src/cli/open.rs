@@ -456,12 +456,8 @@ pub fn summary_text(dataset: &Dataset) -> String {
                     .ok()
                     .and_then(|c| c.issue_decision(&i.issue_id))
                     .map_or(String::new(), |d| {
-                        let word = match d {
-                            crate::curation::ReviewDecision::Keep => "kept",
-                            crate::curation::ReviewDecision::Accepted => "accepted",
-                            crate::curation::ReviewDecision::NeedsReview => "needs review",
-                        };
-                        format!(" [{word}]")
+                        let status = crate::workbench::session::ItemStatus::from(d);
+                        format!(" [{}]", status.name())
                     });
                 let _ = writeln!(
                     s,

@@ -304,6 +304,11 @@ pub fn mask_strip(ui: &Ui, tile: Rect, mask: Mask, edited: bool) {
 
 /// A drop-down with its name in front ("Gender [any v]"), named for screen readers and
 /// queries. egui's `ComboBox::from_label` puts the name after the box.
+/// The person's note as it is read beside what the annotator judges ("Note: ...").
+pub fn note_line_ui(ui: &mut Ui, note: &str) -> egui::Response {
+    ui.label(egui::RichText::new(format!("Note: {note}")).italics())
+}
+
 /// In a wrapping row, starts a new row unless `texts` (body text, one widget each) and
 /// `extra` points more fit on this one: widgets that belong together wrap together. (A
 /// nested horizontal layout would not wrap at all.)

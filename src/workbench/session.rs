@@ -91,6 +91,16 @@ impl ItemStatus {
     }
 }
 
+impl From<ReviewDecision> for ItemStatus {
+    fn from(decision: ReviewDecision) -> Self {
+        match decision {
+            ReviewDecision::Keep => ItemStatus::Kept,
+            ReviewDecision::Accepted => ItemStatus::Accepted,
+            ReviewDecision::NeedsReview => ItemStatus::NeedsReview,
+        }
+    }
+}
+
 /// The annotator's decisions so far against what the run expected of the same items: the
 /// one check of the run's probabilities that needs no ground truth. A weak run cannot tell
 /// its own misses from wrong labels and its probabilities run high; the annotator's keeps
@@ -408,11 +418,8 @@ impl Session {
     }
 
     pub fn item_status(&self, item: &QueueItem) -> ItemStatus {
-        match self.curation.issue_decision(&item.issue_id) {
-            Some(ReviewDecision::Keep) => return ItemStatus::Kept,
-            Some(ReviewDecision::Accepted) => return ItemStatus::Accepted,
-            Some(ReviewDecision::NeedsReview) => return ItemStatus::NeedsReview,
-            None => {}
+        if let Some(decision) = self.curation.issue_decision(&item.issue_id) {
+            return decision.into();
         }
         let slot = item.slot.unwrap_or(Slot::Mask1);
         if self.value(item.field, item.person, slot) != item.given {
@@ -532,8 +539,9 @@ impl Session {
 
     /// Sets (or, with blanks only, removes) the person's note.
     pub fn set_note(&mut self, person: usize, text: &str) -> Result<(), SessionError> {
-        let text = (!text.trim().is_empty()).then(|| text.to_string());
-        let edit = Edit::new(Target::person(self.folder(person)), Change::Note(text));
+        // The curation cleans it: blanks only are no note.
+        let change = Change::Note(Some(text.to_string()));
+        let edit = Edit::new(Target::person(self.folder(person)), change);
         self.apply(vec![edit])
     }
 

@@ -78,7 +78,7 @@ pub fn photo_viewer_ui(
         let mask = session.mask(p, slot);
         mask_strip(ui, tile.rect, mask, mask != slot.mask());
         if let Some(note) = session.note(p) {
-            ui.label(egui::RichText::new(format!("Note: {note}")).italics());
+            crate::ui::widgets::note_line_ui(ui, note);
         }
         ui.horizontal(|ui| {
             ui.weak(hint);

@@ -507,7 +507,7 @@ fn issue_box_ui(
     });
     // The note is edited under the labels, often below the fold: it is read here.
     if let Some(note) = session.note(item.person) {
-        ui.label(egui::RichText::new(format!("Note: {note}")).italics())
+        crate::ui::widgets::note_line_ui(ui, note)
             .on_hover_text("The note on this person (C edits it)");
     }
 }
