@@ -76,9 +76,7 @@ fn tiles(h: &egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>) -
 
 #[test]
 fn the_eval_view_shows_the_runs_predictions_uncertain_first() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let predicted = write_eval(&root);
     let mut h = harness(&root);
     h.key_press(Key::F6);
@@ -148,9 +146,7 @@ fn without_eval_predictions_the_view_says_why() {
 
 #[test]
 fn the_class_mix_stays_clear_of_the_photos_beside_the_training_panel() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     write_eval(&root);
     let mut h = harness_sized(&root, [1100.0, 800.0]);
     h.key_press(Key::F6);

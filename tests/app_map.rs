@@ -61,14 +61,18 @@ fn write_embeddings(root: &Path) {
     );
 }
 
+/// The small dataset with [`write_embeddings`]'s features in its run.
+fn dataset_with_embeddings() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, root) = dataset_in_tempdir();
+    write_embeddings(&root);
+    (tmp, root)
+}
+
 fn open_with_embeddings() -> (
     tempfile::TempDir,
     egui_kittest::Harness<'static, mask_curator::ui::MaskCuratorApp>,
 ) {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_embeddings(&root);
+    let (tmp, root) = dataset_with_embeddings();
     let mut h = harness(&root);
     wait_idle(&mut h);
     (tmp, h)
@@ -184,9 +188,7 @@ fn a_run_without_embeddings_says_so_and_flags_nothing() {
 
 #[test]
 fn a_corrupt_embeddings_file_is_reported_and_the_session_stays_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     // Rows that do not match the run's index.
     write_npy(
         &root.join(".mask-curator/runs/test-run/embeddings.npy"),
@@ -210,10 +212,7 @@ fn a_corrupt_embeddings_file_is_reported_and_the_session_stays_open() {
 
 #[test]
 fn the_runs_tsne_layout_places_the_points() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_embeddings(&root);
+    let (_tmp, root) = dataset_with_embeddings();
     // The worker's layout: the stray far up and right, everyone else near the origin.
     let stray_row = STRAY * 7 + Slot::Normal.index();
     let places: Vec<f32> = (0..PEOPLE * 7)
@@ -464,10 +463,7 @@ fn the_annotator_decides_whether_look_alikes_are_one_person_keyboard_first() {
 /// The legend wraps an entry whole at any width: a name is never split over two lines.
 #[test]
 fn the_legend_wraps_whole_entries() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
-    write_embeddings(&root);
+    let (_tmp, root) = dataset_with_embeddings();
     let mut wrapped = false;
     for width in (640..=1200).step_by(40) {
         let mut h = harness_sized(&root, [width as f32, 700.0]);

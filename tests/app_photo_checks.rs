@@ -25,9 +25,7 @@ fn textured(seed: u32, scale: f32) -> image::RgbImage {
 
 #[test]
 fn the_overview_counts_photo_problems_and_the_person_view_links_a_duplicate() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let photo = |p: usize, slot: Slot| {
         root.join("train/images")
             .join(folder(p))

@@ -449,9 +449,7 @@ fn a_swapped_pair_is_one_item_and_accepting_fixes_both_photos_in_one_undo_step()
 /// button still on screen. (In one column it once ran off both edges of a 1400 x 860 window.)
 #[test]
 fn the_key_overlay_fits_the_window() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let on_screen = |r: egui::Rect, size: [f32; 2]| {
         r.top() >= 0.0 && r.bottom() <= size[1] && r.left() >= 0.0 && r.right() <= size[0]
     };
@@ -714,9 +712,7 @@ fn a_label_the_model_is_sure_against_is_saved_with_a_remark() {
 /// note, and a reopen shows it.
 #[test]
 fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let note = "mask3 looks like someone else";
     let person = {
         let mut h = harness(&root);
@@ -846,9 +842,7 @@ fn c_writes_a_note_on_the_person_that_enter_saves_and_esc_drops() {
 /// "Sort", ...) sits on the row of its box, never at the end of the row above it.
 #[test]
 fn filter_labels_stay_beside_their_boxes_at_any_width() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let mut wrapped = 0;
     for width in (700..=1500).step_by(40) {
         let mut h = harness_sized(&root, [width as f32, 700.0]);
@@ -875,9 +869,7 @@ fn filter_labels_stay_beside_their_boxes_at_any_width() {
 #[test]
 fn the_overview_fits_beside_the_training_panel() {
     use egui_kittest::kittest::{By, NodeT};
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     for width in [900.0, 1000.0, 1200.0] {
         let mut h = harness_sized(&root, [width, 800.0]);
         press(&mut h, Key::F9);

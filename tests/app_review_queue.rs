@@ -293,9 +293,7 @@ fn undo_returns_to_its_item_and_names_the_change() {
 /// the queue opens after the last item worked on.
 #[test]
 fn the_queue_reopens_where_it_was_left_with_the_same_count() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let (total, fixed) = {
         let mut h = harness(&root);
         review(&mut h);
@@ -340,9 +338,7 @@ fn the_queue_reopens_where_it_was_left_with_the_same_count() {
 /// keeps egui's memory between runs), nor at the top of a fresh window.
 #[test]
 fn a_reopened_queue_shows_its_item_in_the_list() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     // A run that reads every person's first photo as a mask worn incorrectly: a queue
     // (with the possible tier) several pages long.
     write_run_files(
@@ -532,9 +528,7 @@ fn escape_closes_a_dropdown_and_keys_do_not_leak_into_labels() {
 /// The run picker switches the queue's run; a newer run that scores worse asks first.
 #[test]
 fn run_picker_and_a_worse_new_run_asks_before_replacing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     write_run_scored(
         &root,
         "good-run",
@@ -866,9 +860,7 @@ fn likely_and_possible_tiers_and_age_in_years() {
 #[test]
 fn keeping_a_runs_sure_items_says_its_probabilities_run_high() {
     use mask_curator::dataset::ClassCode;
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     write_run_files(
         &root,
         "sure-run",
@@ -929,9 +921,7 @@ fn keeping_a_runs_sure_items_says_its_probabilities_run_high() {
 #[test]
 fn a_wrong_label_brings_its_id_neighbours_next() {
     use mask_curator::dataset::ClassCode;
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     write_run_files(
         &root,
         "run-of-ids",
@@ -1021,9 +1011,7 @@ fn a_wrong_label_brings_its_id_neighbours_next() {
 #[test]
 fn an_edit_elsewhere_that_reorders_the_queue_keeps_the_item_on_screen() {
     use mask_curator::dataset::ClassCode;
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     write_run_files(&root, "leads", "2026-11-27T00:00:00Z", None, |p, slot| {
         let t = truth(p, slot);
         // One photo of 14 and of 16 looks young: possible items, hidden by default.

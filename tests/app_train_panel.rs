@@ -298,9 +298,7 @@ fn a_request_the_worker_refuses_is_reported_and_the_app_goes_on() {
 /// worker starts), and the file stays as it was.
 #[test]
 fn a_submission_never_replaces_the_datasets_files_or_an_earlier_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (_tmp, root) = dataset_in_tempdir();
     let train_csv = root.join("train/train.csv");
     let before = std::fs::read(&train_csv).unwrap();
     // The fixture's run as the panel lists runs: a full run.json.

@@ -24,9 +24,7 @@ fn panel<'a>(h: &'a mut Harness<'static, MaskCuratorApp>) -> &'a mut TrainPanel 
 
 #[test]
 fn download_from_the_panel_with_progress_cancel_and_resume() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("data");
-    write_dataset(&root);
+    let (tmp, root) = dataset_in_tempdir();
     let file = tmp.path().join("w.pth");
     write_torch_save(&file, &resnet18_state_dict());
     let name = format!("resnet18-{}.pth", &sha256_hex(&file)[..8]);

@@ -187,11 +187,18 @@ pub fn app_on_dataset_sized(
     std::path::PathBuf,
     Harness<'static, MaskCuratorApp>,
 ) {
+    let (tmp, root) = dataset_in_tempdir();
+    let h = harness_sized(&root, size);
+    (tmp, root, h)
+}
+
+/// The small dataset written afresh into `<tmp>/data`: the folder lives as long as the
+/// returned guard.
+pub fn dataset_in_tempdir() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     write_dataset(&root);
-    let h = harness_sized(&root, size);
-    (tmp, root, h)
+    (tmp, root)
 }
 
 /// The window the tests open the app in unless they need another.
